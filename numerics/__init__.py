@@ -1,0 +1,1 @@
+"""PyTorch side of advlandscape: data, attacks, training, curvature, landscapes, experiments."""

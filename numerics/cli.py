@@ -1,0 +1,61 @@
+"""The ``advlandscape`` command.
+
+Each subcommand lives in its own module, which provides ``register(subparsers)``: it adds its
+parser and sets ``func`` to a callable taking the parsed arguments and returning an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from numerics.errors import AdvLandscapeError
+
+# subcommand name -> module providing register(subparsers)
+SUBCOMMANDS: dict[str, str] = {
+    "data": "numerics.data.cli",
+    "verify": "numerics.verify_cli",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="advlandscape",
+        description="Verify, symbolically and numerically, claims about the weight-loss landscape "
+        "of adversarial training (Yamada et al. 2021, Kanai et al. 2021, Liu et al. 2020).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in SUBCOMMANDS.values():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``advlandscape`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except AdvLandscapeError as exc:
+        print(f"advlandscape {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"advlandscape {args.command}: interrupted; run the same command again to resume "
+              "from the last checkpoint", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

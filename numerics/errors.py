@@ -1,0 +1,27 @@
+"""Errors the suite raises for bad input or failed runs; each message says what to do."""
+
+from __future__ import annotations
+
+
+class AdvLandscapeError(Exception):
+    """Base class: the CLI prints these as one clean message instead of a traceback."""
+
+
+class ConfigError(AdvLandscapeError, ValueError):
+    """A configuration value is invalid (unknown norm, negative eps, unwritable output, ...)."""
+
+
+class DataError(AdvLandscapeError):
+    """A data file is missing, truncated or fails its checksum."""
+
+
+class DivergenceError(AdvLandscapeError, FloatingPointError):
+    """A run produced NaN or Inf; the message names the step and the checkpoint to resume from."""
+
+
+class ResultExistsError(AdvLandscapeError, FileExistsError):
+    """A result file exists already and would be overwritten."""
+
+
+class ResultFileError(AdvLandscapeError):
+    """A result file cannot be read back (invalid JSON, missing keys)."""

@@ -1,0 +1,82 @@
+"""Validation of configuration values, shared by every experiment.
+
+Each function returns the normalised value or raises :class:`ConfigError` with a message that
+says what is accepted.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import torch
+
+from numerics.errors import ConfigError
+
+_NORMS = {"2": "l2", "l2": "l2", "linf": "linf", "inf": "linf", "l-inf": "linf", "infinity": "linf"}
+
+
+def check_norm(norm: str | float | int) -> str:
+    """Return ``"l2"`` or ``"linf"`` for the accepted spellings of the two threat models."""
+    key = str(norm).strip().lower()
+    if key in ("float('inf')", "math.inf"):
+        key = "inf"
+    if isinstance(norm, float) and math.isinf(norm):
+        key = "inf"
+    if key not in _NORMS:
+        raise ConfigError(
+            f"unknown norm {norm!r}: use 'l2' (p = 2) or 'linf' (p = inf)"
+        )
+    return _NORMS[key]
+
+
+def check_eps(eps: float, name: str = "eps") -> float:
+    """Return ``eps`` as a float after checking it is finite and non-negative."""
+    try:
+        value = float(eps)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {eps!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be finite, got {eps!r}")
+    if value < 0:
+        raise ConfigError(f"{name} must be >= 0 (a perturbation budget), got {eps!r}")
+    return value
+
+
+def check_positive(value: float, name: str) -> float:
+    """Return ``value`` as a float after checking it is finite and > 0."""
+    v = check_eps(value, name)
+    if v == 0:
+        raise ConfigError(f"{name} must be > 0, got {value!r}")
+    return v
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """Return a ``torch.device`` that exists on this machine."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"unknown device {device!r}: use 'cpu' or 'cuda[:N]'") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r} requested but CUDA is not available: use 'cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"device {device!r} does not exist: {torch.cuda.device_count()} GPU(s) visible"
+            )
+    elif dev.type != "cpu":
+        raise ConfigError(f"unsupported device {device!r}: use 'cpu' or 'cuda[:N]'")
+    return dev
+
+
+def check_writable_dir(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` if needed and check that files can be written there."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"output directory {p} cannot be created: {exc.strerror}") from None
+    if not os.access(p, os.W_OK):
+        raise ConfigError(f"output directory {p} is not writable: choose another with --out")
+    return p

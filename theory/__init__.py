@@ -1,0 +1,1 @@
+"""SymPy side of advlandscape: derivations of the claims of Yamada, Kanai and Liu et al."""

@@ -1,0 +1,274 @@
+"""The claims ledger: every claim of SPEC.md with its checks, and verdicts computed at run time.
+
+A claim points to up to three checks by import path: ``symbolic`` (SymPy), ``numeric`` (float64
+against autograd) and ``data`` (an experiment's results). Each check returns an :class:`Evidence`.
+The verdict is computed from the evidence, never typed in:
+
+* ``fails``: some check did not pass (its evidence carries the counterexample);
+* ``holds under conditions``: all checks passed, and some needed stated conditions;
+* ``proved``: all passed, unconditionally, and one of them is a symbolic proof;
+* ``confirmed numerically``: all passed, unconditionally, with numeric or data evidence only;
+* ``not verified``: no check could run (not implemented, or its data is absent).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    """The possible verdicts of a claim."""
+
+    PROVED = "proved"
+    CONFIRMED = "confirmed numerically"
+    CONDITIONAL = "holds under conditions"
+    FAILS = "fails"
+    NOT_VERIFIED = "not verified"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one check found.
+
+    Attributes:
+        kind: ``"symbolic"``, ``"numeric"`` or ``"data"``.
+        passed: whether the check confirmed the claim (under ``conditions`` if any are given).
+        summary: one line a reader can check, e.g. ``"max rel err 2e-15 over 300 instances"``.
+        conditions: conditions under which the claim was found to hold; empty if unconditional.
+        counterexample: an instance where the claim (or its unconditional form) fails.
+        details: further numbers (errors, counts, thresholds) for the JSON ledger.
+        ran: False when the check could not run (e.g. its data is absent); it then counts for
+            nothing.
+    """
+
+    kind: str
+    passed: bool
+    summary: str
+    conditions: tuple[str, ...] = ()
+    counterexample: dict[str, Any] | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    ran: bool = True
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of one of the papers, with import paths ``"module:function"`` of its checks."""
+
+    id: str
+    paper: str
+    statement: str
+    symbolic: str | None = None
+    numeric: str | None = None
+    data: str | None = None
+
+    def checks(self, include_data: bool = False) -> list[tuple[str, str]]:
+        """The (kind, import path) pairs to run."""
+        pairs = [("symbolic", self.symbolic), ("numeric", self.numeric)]
+        if include_data:
+            pairs.append(("data", self.data))
+        return [(k, p) for k, p in pairs if p]
+
+
+YAMADA = "Yamada et al. 2021"
+KANAI = "Kanai et al. 2021"
+LIU = "Liu et al. 2020"
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "Y-EQ7", YAMADA,
+        "With eta = eps u, ||u||_2 = 1 and theta the angle between w and u: "
+        "w.(x + eta) = w.x + eps ||w|| cos(theta), so l = zeta(-y w.x - y eps ||w|| cos theta).",
+        symbolic="theory.adversarial_loss:verify_y_eq7",
+        numeric="numerics.checks.adversarial_loss:check_y_eq7",
+    ),
+    Claim(
+        "Y-L1", YAMADA,
+        "Lemma 1: dl/deps has the sign of -y cos(theta); the worst case is u = -y w/||w||.",
+        symbolic="theory.adversarial_loss:verify_y_l1",
+        numeric="numerics.checks.adversarial_loss:check_y_l1",
+    ),
+    Claim(
+        "INNER-MAX", YAMADA,
+        "max_{||eta||_p <= eps} l(w; x + eta, y) = zeta(-y w.x + eps ||w||_q), attained at "
+        "eta* = -eps y w/||w||_2 (p = 2) and -eps y sign(w) (p = inf).",
+        symbolic="theory.adversarial_loss:verify_inner_max",
+        numeric="numerics.checks.adversarial_loss:check_inner_max",
+    ),
+    Claim(
+        "Y-HESS", YAMADA,
+        "Noise held fixed, z = y w.(x + eta): grad l = -s(-z) y (x + eta), "
+        "Hessian = s(z) s(-z) (x + eta)(x + eta)^T.",
+        symbolic="theory.hessian:verify_y_hess",
+        numeric="numerics.checks.hessian:check_y_hess",
+    ),
+    Claim(
+        "HESS-DEP", YAMADA,
+        "Attack depending on w, m = y w.x - eps ||w||_2: Hessian = s(m)s(-m) v v^T + "
+        "s(-m)(eps/||w||)(I - w^ w^T), v = y x - eps w^; for p = inf the second term is zero "
+        "off the hyperplanes w_i = 0.",
+        symbolic="theory.hessian:verify_hess_dep",
+        numeric="numerics.checks.hessian:check_hess_dep",
+    ),
+    Claim(
+        "Y-EIG", YAMADA,
+        "Eqs. 10-11: the per-point Hessian has eigenvector y x - eps w^ (resp. x + eta) with "
+        "eigenvalue s(m)s(-m)||y x - eps w^||^2; vectors orthogonal to it have eigenvalue 0 "
+        "(plus the HESS-DEP term where kept).",
+        symbolic="theory.hessian:verify_y_eig",
+        numeric="numerics.checks.hessian:check_y_eig",
+    ),
+    Claim(
+        "Y-T1", YAMADA,
+        "Theorem 1: the weight-loss landscape is sharper (larger top Hessian eigenvalue, "
+        "filter-normalised weights) for models trained with a larger L2 adversarial eps.",
+        symbolic="theory.theorem1:verify_y_t1",
+        numeric="numerics.checks.theorem1:check_y_t1",
+        data="numerics.experiments.mnist2:evidence_y_t1",
+    ),
+    Claim(
+        "Y-T2", YAMADA,
+        "Theorem 2: for zero-mean noise with E[eta eta^T] = c^2 I independent of w, the expected "
+        "Hessian is about s(z)s(-z)(x x^T + c^2 I): eigenvalues grow only by c^2.",
+        symbolic="theory.random_noise:verify_y_t2",
+        numeric="numerics.checks.random_noise:check_y_t2",
+        data="numerics.experiments.mnist2:evidence_y_t2",
+    ),
+    Claim(
+        "K-SMOOTH", KANAI,
+        "Under L2 the adversarial loss of a linear classifier is smooth except at w = 0 (gradient "
+        "Lipschitz on ||w|| >= r with a constant growing like eps/r); under L-inf the gradient "
+        "jumps by 2 eps s(-m) across each hyperplane w_i = 0.",
+        symbolic="theory.smoothness:verify_k_smooth",
+        numeric="numerics.checks.smoothness:check_k_smooth",
+        data="numerics.experiments.liu_kanai:evidence_k_smooth",
+    ),
+    Claim(
+        "L-BUDGET", LIU,
+        "w = 0 minimises L_eps(w) = mean zeta(-y w.x + eps ||w||_q) exactly when eps is at least a "
+        "norm of mean_n y_n x_n; and ||grad L_eps(w1) - grad L_eps(w2)|| <= A ||w1 - w2|| + B eps.",
+        symbolic="theory.budget:verify_l_budget",
+        numeric="numerics.checks.budget:check_l_budget",
+        data="numerics.experiments.liu_kanai:evidence_l_budget",
+    ),
+    Claim(
+        "L-FINDINGS", LIU,
+        "Large budgets impede escape from a poor initialisation, leave non-vanishing gradients and "
+        "give sharper minima; periodic adversarial scheduling (PAS) trains better and is less "
+        "sensitive to the learning rate.",
+        data="numerics.experiments.liu_kanai:evidence_l_findings",
+    ),
+)
+
+
+def get_claim(claim_id: str) -> Claim:
+    """Return the claim with id ``claim_id`` (as in SPEC.md)."""
+    for claim in CLAIMS:
+        if claim.id == claim_id:
+            return claim
+    raise KeyError(f"unknown claim id {claim_id!r}; known: {[c.id for c in CLAIMS]}")
+
+
+def resolve(path: str) -> Callable[[], Evidence]:
+    """Import ``"module:function"``."""
+    module_name, _, func_name = path.partition(":")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def run_check(kind: str, path: str) -> Evidence:
+    """Run one check; a check that is missing or crashes yields evidence that says so."""
+    try:
+        func = resolve(path)
+    except (ImportError, AttributeError) as exc:
+        return Evidence(kind, False, f"not implemented ({path}: {exc})", ran=False)
+    try:
+        evidence = func()
+    except Exception as exc:  # a crashing check is a failed check, reported, not hidden
+        return Evidence(
+            kind, False, f"check crashed: {type(exc).__name__}: {exc}",
+            details={"traceback": traceback.format_exc(limit=5)},
+        )
+    if not isinstance(evidence, Evidence):
+        return Evidence(kind, False, f"{path} returned {type(evidence).__name__}, not Evidence")
+    return evidence
+
+
+def verdict(evidence: Iterable[Evidence]) -> Verdict:
+    """Compute a verdict from the evidence of a claim's checks (see the module docstring)."""
+    ran = [e for e in evidence if e.ran]
+    if not ran:
+        return Verdict.NOT_VERIFIED
+    if any(not e.passed for e in ran):
+        return Verdict.FAILS
+    if any(e.conditions for e in ran):
+        return Verdict.CONDITIONAL
+    if any(e.kind == "symbolic" for e in ran):
+        return Verdict.PROVED
+    return Verdict.CONFIRMED
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """A claim, its evidence and its verdict."""
+
+    claim: Claim
+    evidence: tuple[Evidence, ...]
+    verdict: Verdict
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view of the row."""
+        return {
+            "id": self.claim.id,
+            "paper": self.claim.paper,
+            "statement": self.claim.statement,
+            "verdict": self.verdict.value,
+            "conditions": sorted({c for e in self.evidence for c in e.conditions}),
+            "seconds": round(self.seconds, 3),
+            "evidence": [
+                {
+                    "kind": e.kind, "passed": e.passed, "ran": e.ran, "summary": e.summary,
+                    "conditions": list(e.conditions), "counterexample": e.counterexample,
+                    "details": e.details,
+                }
+                for e in self.evidence
+            ],
+        }
+
+
+def build_ledger(
+    include_data: bool = False, ids: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[LedgerRow]:
+    """Run the checks of every claim (or of ``ids``) and return the ledger rows."""
+    wanted = set(ids) if ids is not None else None
+    rows = []
+    for claim in CLAIMS:
+        if wanted is not None and claim.id not in wanted:
+            continue
+        if progress is not None:
+            progress(claim.id)
+        start = time.perf_counter()
+        evidence = tuple(run_check(kind, path) for kind, path in claim.checks(include_data))
+        rows.append(LedgerRow(claim, evidence, verdict(evidence), time.perf_counter() - start))
+    return rows
+
+
+def format_ledger(rows: Iterable[LedgerRow]) -> str:
+    """The ledger as a plain-text table: id, verdict, and one line of evidence per check."""
+    lines = []
+    for row in rows:
+        lines.append(f"{row.claim.id:<11} {row.verdict.value:<23} ({row.claim.paper})")
+        for e in row.evidence:
+            mark = "ok " if e.passed else ("-- " if not e.ran else "NO ")
+            lines.append(f"    {mark}{e.kind:<9} {e.summary}")
+            for cond in e.conditions:
+                lines.append(f"               condition: {cond}")
+            if e.counterexample:
+                lines.append(f"               counterexample: {e.counterexample}")
+    return "\n".join(lines)
