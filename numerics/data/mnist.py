@@ -1,0 +1,86 @@
+"""MNIST from the four official IDX files, and MNIST2 (digits 0 and 1, labels -1/+1)."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+
+from numerics.data.paths import data_dir
+from numerics.errors import DataError
+
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+MNIST2_COUNTS = {"train": 12665, "test": 2115}
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an IDX file (gzip-compressed or not) into a uint8 array of its declared shape."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise DataError(f"{path} is missing") from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path} is corrupt or truncated ({exc}); delete it and fetch it again") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path} is not an IDX file of unsigned bytes (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    if len(raw) != header + int(np.prod(shape)):
+        raise DataError(
+            f"{path} is truncated: header declares shape {shape} but holds "
+            f"{len(raw) - header} bytes of data; delete it and fetch it again"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_mnist_cached(split: str, root: str) -> tuple[np.ndarray, np.ndarray]:
+    images_name, labels_name = MNIST_FILES[split]
+    folder = Path(root) / "mnist"
+    images = read_idx(folder / images_name)
+    labels = read_idx(folder / labels_name).astype(np.int64)
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(f"MNIST {split}: {images.shape[0]} images but {labels.shape[0]} labels")
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
+
+
+def load_mnist(split: str, root: str | os.PathLike[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Return MNIST ``(images, labels)``: uint8 ``(N, 28, 28)`` and int64 ``(N,)`` in 0..9.
+
+    Args:
+        split: ``"train"`` (60,000 images) or ``"test"`` (10,000).
+        root: data root (see :func:`numerics.data.paths.data_dir`); files in ``root/mnist/``.
+    """
+    if split not in MNIST_FILES:
+        raise DataError(f"unknown MNIST split {split!r}: use 'train' or 'test'")
+    return _load_mnist_cached(split, str(data_dir(root)))
+
+
+def load_mnist2(split: str, root: str | os.PathLike[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Return MNIST2 ``(x, y)``: digits 0 and 1 only, as in Yamada et al., Section 5.1.
+
+    ``x`` is float64 ``(N, 784)`` with pixels in [0, 1]; ``y`` is float64 ``(N,)`` with -1 for digit
+    0 and +1 for digit 1. N is 12,665 for ``train`` and 2,115 for ``test`` (checked).
+    """
+    images, labels = load_mnist(split, root)
+    keep = labels <= 1
+    x = images[keep].reshape(-1, 28 * 28).astype(np.float64) / 255.0
+    y = np.where(labels[keep] == 1, 1.0, -1.0)
+    if x.shape[0] != MNIST2_COUNTS[split]:
+        raise DataError(
+            f"MNIST2 {split} has {x.shape[0]} images, expected {MNIST2_COUNTS[split]}: "
+            "the MNIST files are not the official ones"
+        )
+    return x, y
