@@ -29,12 +29,14 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     except FileNotFoundError:
         raise DataError(f"{path} is missing") from None
     except (OSError, EOFError) as exc:
-        raise DataError(f"{path} is corrupt or truncated ({exc}); delete it and fetch it again") from None
+        raise DataError(
+            f"{path} is corrupt or truncated ({exc}); delete it and fetch it again"
+        ) from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path} is not an IDX file of unsigned bytes (bad magic number)")
     ndim = raw[3]
     header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if len(raw) != header + int(np.prod(shape)):
         raise DataError(
             f"{path} is truncated: header declares shape {shape} but holds "
@@ -56,7 +58,9 @@ def _load_mnist_cached(split: str, root: str) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def load_mnist(split: str, root: str | os.PathLike[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_mnist(
+    split: str, root: str | os.PathLike[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Return MNIST ``(images, labels)``: uint8 ``(N, 28, 28)`` and int64 ``(N,)`` in 0..9.
 
     Args:
@@ -68,7 +72,9 @@ def load_mnist(split: str, root: str | os.PathLike[str] | None = None) -> tuple[
     return _load_mnist_cached(split, str(data_dir(root)))
 
 
-def load_mnist2(split: str, root: str | os.PathLike[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_mnist2(
+    split: str, root: str | os.PathLike[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Return MNIST2 ``(x, y)``: digits 0 and 1 only, as in Yamada et al., Section 5.1.
 
     ``x`` is float64 ``(N, 784)`` with pixels in [0, 1]; ``y`` is float64 ``(N,)`` with -1 for digit
