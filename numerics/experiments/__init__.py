@@ -1,0 +1,1 @@
+"""Experiments: pure functions from a validated config to a results record."""
