@@ -1,0 +1,239 @@
+r"""Weight-loss landscapes along filter-normalised directions (Li et al. 2018), re-attacked.
+
+A 1-D landscape is ``a -> L(θ + a d)`` and a 2-D one ``(a, b) -> L(θ + a d_1 + b d_2)``, where the
+directions are **filter-normalised**: for every weight tensor ``W`` whose first dimension indexes
+filters (convolution output channels, rows of a linear layer), a Gaussian ``D`` is rescaled filter
+by filter, ``D_i <- D_i ||W_i||_F / ||D_i||_F``; one-dimensional parameters (biases, BatchNorm
+weights and biases) get direction 0 (Li et al.'s ``ignore='biasbn'``). This removes the scale
+invariance of ReLU/BN networks, so landscapes of different models can be compared (Yamada et al.
+Figures 2 and 4, claim Y-T1).
+
+For an adversarially trained model the loss plotted is the **adversarial** loss: at every point
+``θ' = θ + a d`` the attack is run again against ``θ'`` (PGD from :mod:`numerics.attacks`),
+``L_adv(θ') = (1/N) Σ_n CE(f(θ'; x_n + η_n^*(θ')), y_n)``. **BatchNorm convention:** eval mode
+(running statistics of the trained model, never updated), for the attack and the loss alike.
+
+Many points are evaluated at once: the parameters of ``P`` points are stacked and the network is
+mapped over them with ``torch.func.vmap`` of ``functional_call``, so one PGD run attacks all
+``P x B`` (point, sample) pairs together; ``points_per_batch`` trades memory for speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+
+from numerics.attacks import pgd
+from numerics.errors import ConfigError
+from numerics.validate import check_eps, check_norm
+
+__all__ = [
+    "AttackSpec",
+    "evaluate_points",
+    "filter_normalized_direction",
+    "landscape_1d",
+    "landscape_2d",
+]
+
+Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """The PGD attack re-run at each landscape point (Madry et al. 2018 conventions).
+
+    Attributes:
+        eps: radius of the threat ball. norm: ``"linf"`` or ``"l2"``. steps: PGD steps K.
+        step_size: alpha. random_start: uniform start in the ball. box: valid input range.
+    """
+
+    eps: float
+    norm: str = "linf"
+    steps: int = 10
+    step_size: float = 2 / 255
+    random_start: bool = True
+    box: tuple[float, float] | None = (0.0, 1.0)
+
+    def __post_init__(self) -> None:
+        check_eps(self.eps)
+        object.__setattr__(self, "norm", check_norm(self.norm))
+        if self.steps < 0:
+            raise ConfigError(f"attack steps must be >= 0, got {self.steps}")
+
+
+def filter_normalized_direction(
+    model: nn.Module, *, generator: torch.Generator | None = None, ignore_bias_bn: bool = True
+) -> Params:
+    r"""A Gaussian direction in weight space, filter-normalised as in Li et al. 2018.
+
+    For each trainable tensor ``W`` with ``W.dim() > 1`` and each filter ``i`` (index along the
+    first dimension): ``d_i = g_i ||W_i|| / ||g_i||`` with ``g ~ N(0, I)``, so
+    ``||d_i|| = ||W_i||`` (a zero filter gets a zero direction). Tensors with ``dim() <= 1``
+    (biases, BatchNorm weights and biases) get 0 when ``ignore_bias_bn`` (Li et al.'s default),
+    otherwise the same rule with the whole vector as one filter.
+
+    Args:
+        model: the network at θ. generator: random source (reproducibility).
+
+    Returns:
+        ``{name: d}`` for every trainable parameter, same shapes, dtypes and devices.
+    """
+    out: Params = {}
+    for name, w in model.named_parameters():
+        if not w.requires_grad:
+            continue
+        w = w.detach()
+        if w.dim() <= 1 and ignore_bias_bn:
+            out[name] = torch.zeros_like(w)
+            continue
+        g = torch.randn(w.shape, generator=generator, dtype=w.dtype, device="cpu").to(w.device)
+        wf = w.reshape(w.shape[0], -1) if w.dim() > 1 else w.reshape(1, -1)
+        gf = g.reshape(wf.shape)
+        scale = wf.norm(dim=1, keepdim=True) / gf.norm(dim=1, keepdim=True).clamp_min(
+            torch.finfo(w.dtype).tiny)
+        out[name] = (gf * scale).reshape(w.shape)
+    return out
+
+
+def _check_direction(model: nn.Module, direction: Params, stacked: bool = False) -> None:
+    names = [k for k, p in model.named_parameters() if p.requires_grad]
+    if sorted(names) != sorted(direction):
+        raise ConfigError(
+            "the direction does not match the model's parameters: build it with "
+            "filter_normalized_direction(model)"
+        )
+    for k, p in model.named_parameters():
+        shape = direction[k].shape[1:] if stacked else direction[k].shape
+        if p.requires_grad and shape != p.shape:
+            raise ConfigError(f"direction {k!r} has shape {tuple(shape)}, the "
+                              f"parameter {tuple(p.shape)}")
+
+
+def evaluate_points(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, offsets: Params, *,
+    attack: AttackSpec | None = None, batch_size: int = 256, points_per_batch: int = 8,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Loss and accuracy at ``P`` points ``θ + Δ_p`` (``offsets[name]`` has shape ``(P, *shape)``).
+
+    ``L(θ + Δ_p) = (1/N) Σ_n CE(f(θ + Δ_p; x_n'), y_n)`` with ``x_n' = x_n`` without ``attack``
+    and ``x_n' = PGD`` against ``θ + Δ_p`` with it; BN in eval mode. Points are processed
+    ``points_per_batch`` at a time through ``vmap(functional_call)`` and the data in chunks of
+    ``batch_size``; the PGD random start comes from a generator seeded with ``seed`` for each
+    (chunk of points, chunk of data).
+
+    Returns:
+        ``(loss, accuracy)``, two float64 arrays of length P.
+    """
+    _check_direction(model, offsets, stacked=True)
+    if x.shape[0] != y.shape[0] or x.shape[0] == 0:
+        raise ConfigError(f"x has {x.shape[0]} samples and y {y.shape[0]}: pass matching batches")
+    if points_per_batch < 1 or batch_size < 1:
+        raise ConfigError("points_per_batch and batch_size must be >= 1")
+    base = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
+    num_points = next(iter(offsets.values())).shape[0]
+    n = x.shape[0]
+    losses = np.zeros(num_points)
+    accs = np.zeros(num_points)
+    was_training = model.training
+    model.eval()
+    try:
+        for p0 in range(0, num_points, points_per_batch):
+            p1 = min(p0 + points_per_batch, num_points)
+            stacked = {k: base[k].unsqueeze(0) + offsets[k][p0:p1] for k in base}
+            for s0 in range(0, n, batch_size):
+                ce, correct = _chunk(model, stacked, x[s0:s0 + batch_size],
+                                     y[s0:s0 + batch_size], attack, seed)
+                losses[p0:p1] += ce.sum(1).double().cpu().numpy() / n
+                accs[p0:p1] += correct.sum(1).double().cpu().numpy() / n
+    finally:
+        model.train(was_training)
+    return losses, accs
+
+
+def _chunk(
+    model: nn.Module, stacked: Params, xb: torch.Tensor, yb: torch.Tensor,
+    attack: AttackSpec | None, seed: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-(point, sample) losses and correctness ``(P, B)`` for one chunk of points and data."""
+    buffers = {k: b.detach() for k, b in model.named_buffers()}
+    npts, b = next(iter(stacked.values())).shape[0], xb.shape[0]
+    ys = yb.unsqueeze(0).expand(npts, b).reshape(-1)
+
+    def single(prm: Params, inputs: torch.Tensor) -> torch.Tensor:
+        return functional_call(model, (prm, buffers), (inputs,))
+
+    def logits_fn(xs: torch.Tensor) -> torch.Tensor:
+        """xs: (P, B, ...) -> logits (P, B, K)."""
+        return vmap(single)(stacked, xs)
+
+    def per_sample_loss(flat: torch.Tensor) -> torch.Tensor:
+        lg = logits_fn(flat.reshape(npts, b, *flat.shape[1:]))
+        return nn.functional.cross_entropy(lg.reshape(npts * b, -1), ys, reduction="none")
+
+    flat = xb.unsqueeze(0).expand(npts, *xb.shape).reshape(npts * b, *xb.shape[1:])
+    if attack is not None and attack.eps > 0:
+        gen = torch.Generator(device=xb.device).manual_seed(seed)
+        flat = pgd(per_sample_loss, flat, attack.eps, attack.norm, attack.steps,
+                   attack.step_size, box=attack.box, random_start=attack.random_start,
+                   generator=gen)
+    with torch.no_grad():
+        lg = logits_fn(flat.reshape(npts, b, *xb.shape[1:]))
+        ce = nn.functional.cross_entropy(
+            lg.reshape(npts * b, -1), ys, reduction="none").reshape(npts, b)
+        correct = lg.argmax(-1) == yb.unsqueeze(0)
+    return ce, correct
+
+
+def landscape_1d(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, direction: Params,
+    alphas: Sequence[float] | np.ndarray, **kwargs: object,
+) -> dict[str, list[float]]:
+    r"""The 1-D landscape ``a -> L(θ + a d)`` (adversarial loss re-attacked at each point).
+
+    Args:
+        model: the network at θ. x, y: data. direction: from :func:`filter_normalized_direction`.
+        alphas: the values of ``a`` (Yamada et al. use ``a`` in [-1, 1]).
+        kwargs: ``attack``, ``batch_size``, ``points_per_batch``, ``seed`` of
+            :func:`evaluate_points`.
+
+    Returns:
+        ``{"alpha": [...], "loss": [...], "accuracy": [...]}``.
+    """
+    _check_direction(model, direction)
+    a = torch.as_tensor(np.asarray(alphas, dtype=np.float64))
+    offsets = {k: a.to(d.device, d.dtype).reshape(-1, *([1] * d.dim())) * d.unsqueeze(0)
+               for k, d in direction.items()}
+    loss, acc = evaluate_points(model, x, y, offsets, **kwargs)  # type: ignore[arg-type]
+    return {"alpha": a.tolist(), "loss": loss.tolist(), "accuracy": acc.tolist()}
+
+
+def landscape_2d(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, d1: Params, d2: Params,
+    alphas: Sequence[float] | np.ndarray, betas: Sequence[float] | np.ndarray,
+    **kwargs: object,
+) -> dict[str, list]:
+    r"""The 2-D landscape ``(a, b) -> L(θ + a d_1 + b d_2)`` on the grid ``alphas x betas``.
+
+    Returns:
+        ``{"alpha": [...], "beta": [...], "loss": A x B nested list, "accuracy": A x B}``.
+    """
+    _check_direction(model, d1)
+    _check_direction(model, d2)
+    a = np.asarray(alphas, dtype=np.float64)
+    b = np.asarray(betas, dtype=np.float64)
+    aa, bb = (torch.as_tensor(g.reshape(-1)) for g in np.meshgrid(a, b, indexing="ij"))
+    offsets = {}
+    for k in d1:
+        shape = (-1, *([1] * d1[k].dim()))
+        offsets[k] = (aa.to(d1[k]).reshape(shape) * d1[k].unsqueeze(0)
+                      + bb.to(d2[k]).reshape(shape) * d2[k].unsqueeze(0))
+    loss, acc = evaluate_points(model, x, y, offsets, **kwargs)  # type: ignore[arg-type]
+    return {"alpha": a.tolist(), "beta": b.tolist(),
+            "loss": loss.reshape(a.size, b.size).tolist(),
+            "accuracy": acc.reshape(a.size, b.size).tolist()}
