@@ -25,6 +25,15 @@ from numerics.errors import ConfigError
 from numerics.models import MLP, SmallCNN
 
 
+@pytest.fixture(autouse=True)
+def _one_thread() -> object:
+    """Tiny models run fastest on one thread (and do not fight over the shared cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _mlp_case() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
     torch.manual_seed(0)
     model = MLP(in_features=6, num_classes=3, hidden=(12,), activation="softplus")

@@ -20,6 +20,15 @@ from numerics.landscape import (
 from numerics.models import ResNet18, SmallCNN
 
 
+@pytest.fixture(autouse=True)
+def _one_thread() -> object:
+    """Tiny models run fastest on one thread (and do not fight over the shared cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _case() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
     torch.manual_seed(0)
     model = SmallCNN(num_classes=3, in_channels=1, image_size=8, channels=(3, 4), batchnorm=True)

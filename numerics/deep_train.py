@@ -1,0 +1,432 @@
+r"""PGD adversarial training of deep networks (Madry et al. 2018), with checkpoint and resume.
+
+Each step solves the inner maximisation approximately with PGD (:func:`numerics.attacks.pgd`) and
+takes an SGD step on the adversarial loss,
+
+.. math:: \theta \leftarrow \theta - \eta_t \nabla_\theta \frac{1}{|B|} \sum_{n \in B}
+          CE(f(\theta; x_n + \delta_n^*), y_n), \quad
+          \delta_n^* \approx \arg\max_{\|\delta\|_\infty \le \epsilon}
+          CE(f(\theta; x_n + \delta), y_n),
+
+with momentum and weight decay (``eps = 0`` is standard training). Presets record the settings of
+Madry et al. (CIFAR-10, :func:`madry_cifar10`) and Wu et al. 2020 (SVHN, :func:`wu_svhn`) as used by
+Yamada et al. Section 5.2 (tables 5-6); every value is in :class:`AdvTrainConfig` and so in the
+results record.
+
+Two code paths, one algorithm. The **reference path** (default) runs eager, in the config's dtype
+(float64 on the CPU for verification, float32 on a GPU). The **fast path** (``fast=True``, meant for
+CUDA) runs the forward passes under bfloat16 autocast, stores activations channels-last, can
+``torch.compile`` the model, keeps the whole data set on the device, and runs the attack with the
+weights' ``requires_grad`` switched off, so PGD builds no graph for weight gradients.
+
+A checkpoint is written after every epoch (:func:`numerics.results.save_checkpoint`): weights,
+optimizer state, history and the states of the random generators (shuffling, augmentation, attack
+starts). Running the same call again resumes after the last finished epoch; on the CPU the result
+is bit-identical to an uninterrupted run. A NaN or Inf loss stops the run with
+:class:`numerics.errors.DivergenceError` naming the step and the checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from numerics.attacks import pgd
+from numerics.errors import ConfigError, DivergenceError
+from numerics.models import build_model
+from numerics.results import load_checkpoint, save_checkpoint
+from numerics.validate import check_device, check_eps, check_norm, check_positive
+
+__all__ = [
+    "AdvTrainConfig",
+    "TrainOutcome",
+    "adversarial_examples",
+    "evaluate",
+    "lr_at_epoch",
+    "madry_cifar10",
+    "train_adversarial",
+    "wu_svhn",
+]
+
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+_SCHEDULES = ("piecewise", "constant", "cosine")
+
+
+@dataclass(frozen=True)
+class AdvTrainConfig:
+    """Everything that defines an adversarial training run (recorded in its results).
+
+    Attributes:
+        model: ``resnet18``, ``preactresnet18``, ``smallcnn`` or ``mlp`` (numerics.models).
+        width: first-stage width of the ResNets (64 in the paper). in_channels, num_classes,
+            image_size: shape of the data.
+        eps, norm: the threat model (L-inf budgets as k/255). train_steps, step_size: PGD during
+            training. eval_steps, eval_step_size: PGD at evaluation (PGD-20).
+        random_start: PGD starts uniformly in the ball. attack_bn_mode: BatchNorm mode while
+            the attack runs during training (``"train"``, as in Madry's and Rice et al.'s code,
+            or ``"eval"``). Evaluation always uses eval mode.
+        epochs, batch_size, lr, momentum, weight_decay: SGD. lr_schedule: ``piecewise`` (x0.1 at
+            50% and 75% of the epochs, Madry et al.), ``constant`` or ``cosine``.
+        augment: random crop (4-pixel zero padding) and horizontal flip, CIFAR-style.
+        seed: all randomness (initialisation, shuffling, augmentation, attack starts).
+        device, dtype: where and in what precision the reference path runs.
+        fast: bf16 autocast + channels-last + attack without weight gradients (dtype float32).
+        compile: ``torch.compile`` the model (fast path, CUDA). preset: the settings' origin.
+    """
+
+    model: str = "resnet18"
+    width: int = 64
+    in_channels: int = 3
+    num_classes: int = 10
+    image_size: int = 32
+    eps: float = 8 / 255
+    norm: str = "linf"
+    train_steps: int = 10
+    step_size: float = 2 / 255
+    eval_steps: int = 20
+    eval_step_size: float = 2 / 255
+    random_start: bool = True
+    attack_bn_mode: str = "train"
+    epochs: int = 100
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_schedule: str = "piecewise"
+    augment: bool = False
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float64"
+    fast: bool = False
+    compile: bool = False
+    preset: str = "custom"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        check_eps(self.eps)
+        object.__setattr__(self, "norm", check_norm(self.norm))
+        for name in ("train_steps", "eval_steps"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("epochs", "batch_size", "width"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_positive(self.lr, "lr")
+        check_eps(self.momentum, "momentum")
+        check_eps(self.weight_decay, "weight_decay")
+        if self.eps > 0:
+            check_positive(self.step_size, "step_size")
+            check_positive(self.eval_step_size, "eval_step_size")
+        if self.lr_schedule not in _SCHEDULES:
+            raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r}: use one of {_SCHEDULES}")
+        if self.attack_bn_mode not in ("train", "eval"):
+            raise ConfigError(f"attack_bn_mode must be 'train' or 'eval', got "
+                              f"{self.attack_bn_mode!r}")
+        if self.dtype not in _DTYPES:
+            raise ConfigError(f"unknown dtype {self.dtype!r}: use one of {sorted(_DTYPES)}")
+        if self.fast and self.dtype != "float32":
+            raise ConfigError("the fast path (bf16 autocast) needs dtype='float32'; use the "
+                              "reference path (fast=False) for float64 verification")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict (for results and checkpoints)."""
+        return dataclasses.asdict(self)
+
+
+def madry_cifar10(eps_255: float = 8.0, **overrides: Any) -> AdvTrainConfig:
+    """Madry et al. 2018's CIFAR-10 settings, as Yamada et al. Section 5.2 uses them.
+
+    ResNet18 (CIFAR variant), L-inf eps = ``eps_255``/255, PGD with random start, step 2/255,
+    10 steps in training (Madry used 7 at eps 8/255; 10 x 2/255 covers eps up to 16/255 from the
+    centre), PGD-20 at evaluation, SGD lr 0.1 momentum 0.9 weight decay 5e-4, x0.1 at 50% and 75%
+    of 100 epochs, batch 128, random crop and flip.
+    """
+    base = dict(model="resnet18", in_channels=3, num_classes=10, image_size=32,
+                eps=eps_255 / 255, norm="linf", train_steps=10, step_size=2 / 255,
+                eval_steps=20, eval_step_size=2 / 255, epochs=100, batch_size=128, lr=0.1,
+                momentum=0.9, weight_decay=5e-4, lr_schedule="piecewise", augment=True,
+                preset="madry_cifar10",
+                notes=("Madry et al. 2018 CIFAR-10 settings; 10 PGD steps instead of 7 so that "
+                       "eps up to 16/255 is reachable with step 2/255",))
+    base.update(overrides)
+    return AdvTrainConfig(**base)
+
+
+def wu_svhn(eps_255: float = 8.0, **overrides: Any) -> AdvTrainConfig:
+    """Wu et al. 2020's SVHN settings (adversarial weight perturbation paper, its AT baseline).
+
+    ResNet18, L-inf eps = ``eps_255``/255, PGD-10 with step 1/255 in training (2/255 when eps >
+    10/255, so that the budget is reachable), PGD-20 at evaluation, SGD lr 0.01 momentum 0.9
+    weight decay 5e-4, x0.1 at 50% and 75% of the epochs, batch 128, no augmentation.
+    """
+    step = 1 / 255 if eps_255 <= 10 else 2 / 255
+    base = dict(model="resnet18", in_channels=3, num_classes=10, image_size=32,
+                eps=eps_255 / 255, norm="linf", train_steps=10, step_size=step,
+                eval_steps=20, eval_step_size=step, epochs=100, batch_size=128, lr=0.01,
+                momentum=0.9, weight_decay=5e-4, lr_schedule="piecewise", augment=False,
+                preset="wu_svhn",
+                notes=("Wu et al. 2020 SVHN settings (lr 0.01, step 1/255)",))
+    base.update(overrides)
+    return AdvTrainConfig(**base)
+
+
+def lr_at_epoch(config: AdvTrainConfig, epoch: int) -> float:
+    """The learning rate of epoch ``epoch`` (0-based) under ``config.lr_schedule``.
+
+    piecewise: lr for epochs < E/2, lr/10 for epochs < 3E/4, lr/100 after; cosine:
+    lr (1 + cos(pi e / E)) / 2; constant: lr.
+    """
+    e_total = config.epochs
+    if config.lr_schedule == "constant":
+        return config.lr
+    if config.lr_schedule == "cosine":
+        return config.lr * 0.5 * (1 + math.cos(math.pi * epoch / e_total))
+    if epoch < e_total // 2:
+        return config.lr
+    if epoch < (3 * e_total) // 4:
+        return config.lr * 0.1
+    return config.lr * 0.01
+
+
+@contextmanager
+def _frozen_weights(model: nn.Module) -> Iterator[None]:
+    """Switch off ``requires_grad`` of the weights (the attack needs input gradients only)."""
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+def _autocast(config: AdvTrainConfig, device: torch.device) -> Any:
+    if config.fast:
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def adversarial_examples(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, norm: str, steps: int,
+    step_size: float, random_start: bool = True, generator: torch.Generator | None = None,
+    bn_mode: str = "eval", fast: bool = False,
+) -> torch.Tensor:
+    r"""PGD adversarial examples ``x + δ*`` against ``model`` (per-sample cross-entropy).
+
+    ``bn_mode`` sets BatchNorm's mode during the attack (restored afterwards); ``fast`` runs the
+    forward passes under bf16 autocast with the weights' gradients switched off.
+    """
+    if eps == 0:
+        return x.detach().clone()
+    was_training = model.training
+    model.train(bn_mode == "train")
+    ctx = torch.autocast(device_type=x.device.type, dtype=torch.bfloat16) if fast else nullcontext()
+
+    def per_sample_loss(z: torch.Tensor) -> torch.Tensor:
+        with ctx:
+            logits = model(z)
+        return nn.functional.cross_entropy(logits.float() if fast else logits, y,
+                                           reduction="none")
+
+    try:
+        with _frozen_weights(model) if fast else nullcontext():
+            return pgd(per_sample_loss, x, eps, norm, steps, step_size,
+                       random_start=random_start, generator=generator)
+    finally:
+        model.train(was_training)
+
+
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, norm: str = "linf",
+    steps: int = 20, step_size: float = 2 / 255, batch_size: int = 256, seed: int = 0,
+    fast: bool = False,
+) -> dict[str, float]:
+    r"""Clean and robust (PGD-``steps``) accuracy and loss of ``model`` on ``(x, y)``, BN in eval.
+
+    Returns:
+        ``{"clean_acc", "robust_acc", "clean_loss", "robust_loss"}``; accuracies in [0, 1],
+        losses the mean cross-entropy. With ``eps = 0`` the robust values equal the clean ones.
+    """
+    if x.shape[0] != y.shape[0] or x.shape[0] == 0:
+        raise ConfigError(f"x has {x.shape[0]} samples and y {y.shape[0]}: pass matching data")
+    was_training = model.training
+    model.eval()
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    totals = dict.fromkeys(("clean_acc", "robust_acc", "clean_loss", "robust_loss"), 0.0)
+    try:
+        for s in range(0, x.shape[0], batch_size):
+            xb, yb = x[s:s + batch_size], y[s:s + batch_size]
+            xa = adversarial_examples(model, xb, yb, eps=eps, norm=norm, steps=steps,
+                                      step_size=step_size, generator=gen, bn_mode="eval",
+                                      fast=fast)
+            with torch.no_grad(), (torch.autocast(device_type=x.device.type,
+                                                  dtype=torch.bfloat16) if fast
+                                   else nullcontext()):
+                for kind, inputs in (("clean", xb), ("robust", xa)):
+                    logits = model(inputs).float() if fast else model(inputs)
+                    totals[f"{kind}_loss"] += float(
+                        nn.functional.cross_entropy(logits, yb, reduction="sum"))
+                    totals[f"{kind}_acc"] += float((logits.argmax(1) == yb).sum())
+    finally:
+        model.train(was_training)
+    return {k: v / x.shape[0] for k, v in totals.items()}
+
+
+def _augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random crop with zero padding ``pad`` and random horizontal flip, per sample."""
+    n, _, h, w = x.shape
+    flip = torch.rand(n, generator=gen, device=x.device) < 0.5
+    x = torch.where(flip.view(n, 1, 1, 1), x.flip(3), x)
+    shifts = torch.randint(0, 2 * pad + 1, (n, 2), generator=gen, device=x.device)
+    xp = nn.functional.pad(x, (pad, pad, pad, pad))
+    rows = shifts[:, 0:1] + torch.arange(h, device=x.device)  # (n, h)
+    cols = shifts[:, 1:2] + torch.arange(w, device=x.device)  # (n, w)
+    idx = torch.arange(n, device=x.device).view(n, 1, 1)
+    out = xp.permute(0, 2, 3, 1)[idx, rows.view(n, h, 1), cols.view(n, 1, w)]  # (n, h, w, c)
+    return out.permute(0, 3, 1, 2).contiguous(memory_format=torch.preserve_format)
+
+
+@dataclass
+class TrainOutcome:
+    """What :func:`train_adversarial` returns: the trained model and the per-epoch history."""
+
+    model: nn.Module
+    history: list[dict[str, float]]
+    config: AdvTrainConfig
+    resumed_from_epoch: int | None = None
+    finished: bool = True
+
+
+def _build(config: AdvTrainConfig, device: torch.device) -> nn.Module:
+    dtype = _DTYPES[config.dtype]
+    kwargs: dict[str, Any] = dict(num_classes=config.num_classes, dtype=dtype, device=device)
+    if config.model in ("resnet18", "preactresnet18"):
+        kwargs.update(in_channels=config.in_channels, width=config.width)
+    elif config.model == "smallcnn":
+        kwargs.update(in_channels=config.in_channels, image_size=config.image_size)
+    elif config.model == "mlp":
+        kwargs.update(in_features=config.in_channels * config.image_size ** 2)
+    return build_model(config.model, **kwargs)
+
+
+def train_adversarial(
+    config: AdvTrainConfig, x: torch.Tensor, y: torch.Tensor, *,
+    checkpoint: str | Path | None = None, progress: bool = True,
+    stop_after_epochs: int | None = None,
+) -> TrainOutcome:
+    r"""Adversarially train a network from scratch (or resume) on ``(x, y)``.
+
+    Args:
+        config: the run's settings (:class:`AdvTrainConfig`).
+        x, y: training images ``(N, C, H, W)`` in [0, 1] and integer labels; moved once to
+            ``config.device`` and the config's dtype (the data stay on the device).
+        checkpoint: path of the checkpoint file, written after every epoch; if it exists and was
+            written with the same config, training resumes after its last epoch.
+        progress: show a tqdm bar over the steps of each epoch.
+        stop_after_epochs: stop (as if interrupted) once this many epochs are done in total.
+
+    Returns:
+        :class:`TrainOutcome` with the model (in eval mode) and, per epoch, the learning rate
+        and the mean adversarial training loss and accuracy seen during the epoch.
+
+    Raises:
+        DivergenceError: the loss became NaN or Inf (the message names epoch, step, checkpoint).
+        ConfigError: bad config, or a checkpoint written with a different config.
+    """
+    device = check_device(config.device)
+    dtype = _DTYPES[config.dtype]
+    if x.dim() != 4 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
+        raise ConfigError(f"need images (N, C, H, W) and N labels, got {tuple(x.shape)} and "
+                          f"{tuple(y.shape)}")
+    if x.shape[1] != config.in_channels:
+        raise ConfigError(f"the data have {x.shape[1]} channels but config.in_channels = "
+                          f"{config.in_channels}: set in_channels={x.shape[1]}")
+    memory_format = torch.channels_last if config.fast else torch.contiguous_format
+    x = x.to(device=device, dtype=dtype).contiguous(memory_format=memory_format)
+    y = y.to(device=device, dtype=torch.long)
+
+    torch.manual_seed(config.seed)  # the initialisation
+    model = _build(config, device).to(memory_format=memory_format)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                weight_decay=config.weight_decay)
+    shuffle_gen = torch.Generator(device="cpu").manual_seed(config.seed + 1)
+    data_gen = torch.Generator(device=device).manual_seed(config.seed + 2)
+    history: list[dict[str, float]] = []
+    start_epoch = 0
+    resumed = None
+    ckpt_path = Path(checkpoint) if checkpoint is not None else None
+    if ckpt_path is not None:
+        state = load_checkpoint(ckpt_path)
+        if state is not None:
+            if state.get("config") != config.to_dict():
+                raise ConfigError(
+                    f"checkpoint {ckpt_path} was written with a different config: delete it or "
+                    "choose another checkpoint path"
+                )
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            shuffle_gen.set_state(state["shuffle_rng"])
+            data_gen.set_state(state["data_rng"])
+            history = list(state["history"])
+            start_epoch = resumed = int(state["epoch"]) + 1
+    forward = torch.compile(model) if config.compile else model
+    n = x.shape[0]
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    last_epoch = config.epochs if stop_after_epochs is None else min(config.epochs,
+                                                                     stop_after_epochs)
+    for epoch in range(start_epoch, last_epoch):
+        lr = lr_at_epoch(config, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        perm = torch.randperm(n, generator=shuffle_gen).to(device)
+        loss_sum = correct = 0.0
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}",
+                   disable=not progress, leave=False)
+        for step in bar:
+            idx = perm[step * config.batch_size:(step + 1) * config.batch_size]
+            xb, yb = x[idx], y[idx]
+            if config.augment:
+                xb = _augment(xb, data_gen).contiguous(memory_format=memory_format)
+            xa = adversarial_examples(
+                forward, xb, yb, eps=config.eps, norm=config.norm, steps=config.train_steps,
+                step_size=config.step_size, random_start=config.random_start,
+                generator=data_gen, bn_mode=config.attack_bn_mode, fast=config.fast)
+            model.train()
+            with _autocast(config, device):
+                logits = forward(xa)
+            loss = nn.functional.cross_entropy(logits.float() if config.fast else logits, yb)
+            if not torch.isfinite(loss):
+                where = (f"last checkpoint {ckpt_path} (after epoch {epoch})"
+                         if ckpt_path is not None and epoch > 0 else "no checkpoint yet")
+                raise DivergenceError(
+                    f"loss is {float(loss.detach())} at epoch {epoch + 1}, step {step + 1} "
+                    f"(global step {epoch * steps_per_epoch + step + 1}); {where}. Lower the "
+                    "learning rate (or check the data for NaN/Inf) and run again"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += float(loss.detach()) * yb.shape[0]
+            correct += float((logits.detach().argmax(1) == yb).sum())
+            bar.set_postfix(loss=f"{loss_sum / min(n, (step + 1) * config.batch_size):.4f}")
+        history.append({"epoch": epoch + 1, "lr": lr, "train_adv_loss": loss_sum / n,
+                        "train_adv_acc": correct / n})
+        if ckpt_path is not None:
+            save_checkpoint(ckpt_path, {
+                "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "history": history,
+                "shuffle_rng": shuffle_gen.get_state(), "data_rng": data_gen.get_state(),
+            })
+    model.eval()
+    return TrainOutcome(model=model, history=history, config=config, resumed_from_epoch=resumed,
+                        finished=last_epoch == config.epochs)
