@@ -1,0 +1,321 @@
+"""Budget threshold and gradient bound of the adversarial logistic loss (L-BUDGET, Liu et al.).
+
+The loss over the data (x_n, y_n), n = 1..N, with an L_p threat model of budget eps is
+
+    L_eps(w) = (1/N) sum_n zeta(-y_n w.x_n + eps ||w||_q),      1/p + 1/q = 1,
+
+(INNER-MAX: each term is the worst case of zeta(-y_n w.(x_n + eta)) over ||eta||_p <= eps).
+
+**Threshold.** L_eps is convex (zeta is convex and nondecreasing, its argument is convex in w).
+Its one-sided directional derivative at 0 along u is, with mu = (1/N) sum_n y_n x_n,
+
+    L_eps'(0; u) = (1/2) (-u.mu + eps ||u||_q),
+
+and by Hoelder sup_{||u||_q = 1} u.mu = ||mu||_p (the dual norm). Hence
+
+    w = 0 is a global minimiser of L_eps   <=>   eps >= eps_0 := ||mu||_p,
+
+(L2 threat: ||mu||_2; L-inf threat: ||mu||_inf). Sufficiency: convexity gives
+L(w) >= L(0) + L'(0; w) >= L(0) + ||w||_q (eps - ||mu||_p)/2. Necessity: for eps < ||mu||_p the
+direction u* attaining Hoelder has L'(0; u*) = (eps - ||mu||_p)/2 < 0.
+
+**With a bias** b (not perturbed), L_eps(w, b) = (1/N) sum_n zeta(-y_n (w.x_n + b) + eps ||w||_q).
+At w = 0 the best bias is b* = log(N+/N-); then (0, b*) is a global minimiser iff
+
+    eps >= eps_0^b := ||sum_n a_n y_n x_n||_p / sum_n a_n,   a_n = s(-y_n b*),
+
+a weighted mean of y_n x_n; since s(-b*) = N-/N and s(b*) = N+/N it equals
+||xbar_+ - xbar_-||_p / 2, half the distance between the class means.
+
+**Gradient bound (L2).** With m_n = y_n w.x_n - eps ||w||_2 and w^ = w/||w||,
+grad L_eps(w) = (1/N) sum_n s(-m_n)(-y_n x_n + eps w^), and for all w1, w2 != 0
+
+    ||grad L_eps(w1) - grad L_eps(w2)|| <= A ||w1 - w2|| + B eps,
+    A = (1/(4N)) sum_n (||x_n||_2 + eps)^2,   B = 2,
+
+from grad_1 - grad_2 = mean (s(-m_n(w1)) - s(-m_n(w2)))(-y_n x_n + eps w1^) + eps mean
+s(-m_n(w2))(w1^ - w2^), the sigmoid being 1/4-Lipschitz, |m_n(w1) - m_n(w2)| <=
+(||x_n|| + eps)||w1 - w2||, and ||w1^ - w2^|| <= 2. The additive term cannot be dropped: for
+w1 = delta u = -w2 with delta -> 0 the gradient difference tends to eps ||u|| = eps while
+||w1 - w2|| -> 0, so any valid B is at least 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+import torch
+
+from numerics.errors import ConfigError
+from numerics.validate import check_eps, check_norm
+from theory.adversarial_loss import is_zero
+from theory.claims import Evidence
+from theory.notation import eps, s, t, vector_symbols, zeta
+
+#: Symbols: the one-sided step length tau > 0 along a direction u, ||u||_q, and class counts.
+tau = sp.Symbol("tau", positive=True)
+U_NORM_Q = sp.Symbol(r"\|u\|_q", positive=True)
+N_POS = sp.Symbol("N_+", positive=True)
+N_NEG = sp.Symbol("N_-", positive=True)
+B = sp.Symbol("b", real=True)
+
+#: L-BUDGET: the one-sided directional derivative at w = 0 of one term zeta(-y w.x + eps||w||_q)
+#: along u, with c = y u.x; the mean over n is linear, so L'(0; u) = (1/2)(-u.mu + eps ||u||_q).
+C_DOT = sp.Symbol("c", real=True)
+DIRECTIONAL_DERIVATIVE_AT_0: sp.Expr = (-C_DOT + eps * U_NORM_Q) / 2
+
+#: L-BUDGET with a bias: the best bias at w = 0, b* = log(N+/N-).
+B_STAR: sp.Expr = sp.log(N_POS / N_NEG)
+
+
+def _ok(flag: bool, name: str, checks: dict[str, bool]) -> None:
+    checks[name] = bool(flag)
+
+
+def verify_l_budget() -> Evidence:
+    """L-BUDGET (Liu et al. 2020): threshold of the budget and the gradient bound, in SymPy.
+
+    Checks, each done by SymPy (``simplify(a - b) == 0`` or a sign SymPy establishes):
+
+    1. convexity ingredients: zeta' = s > 0 and zeta'' = s(t)s(-t) > 0;
+    2. directional derivative at 0: d/dtau zeta(-tau c + eps tau ||u||_q) at tau = 0 equals
+       (-c + eps ||u||_q)/2;
+    3. Hoelder with attainment: Lagrange's identity ||u||^2 ||mu||^2 - (u.mu)^2 = sum_{i<j}
+       (u_i mu_j - u_j mu_i)^2 (d = 3) and u* = mu/||mu|| gives u*.mu = ||mu||_2; for p = inf,
+       u* = sign(mu_k) e_k gives u*.mu = |mu_k| = ||mu||_inf with ||u*||_1 = 1;
+    4. both directions: L'(0; u*) = (eps - ||mu||_p)/2, negative below the threshold, and
+       L'(0; w) >= ||w||_q (eps - ||mu||_p)/2 >= 0 above it (with convexity, the minimum);
+    5. bias: d/db [N+ zeta(-b) + N- zeta(b)] = 0 at b* = log(N+/N-); s(-b*) = N-/N,
+       s(b*) = N+/N; the b-component of the directional derivative at (0, b*) is 0; the
+       weighted threshold equals ||xbar_+ - xbar_-||_p / 2;
+    6. gradient bound: the exact split of grad_1 - grad_2, 1/4 - s(t)s(-t) = tanh(t/2)^2/4 >= 0
+       (the sigmoid is 1/4-Lipschitz), and the limit of the gradient difference across 0.
+
+    Returns:
+        Evidence of kind ``"symbolic"``; ``details`` lists every check and the thresholds.
+    """
+    checks: dict[str, bool] = {}
+    # 1. convexity of zeta and monotonicity
+    _ok(sp.simplify(sp.diff(zeta(t), t) - s(t)) == 0, "zeta' = s", checks)
+    _ok(sp.simplify(sp.diff(zeta(t), t, 2) - s(t) * s(-t)) == 0, "zeta'' = s(t)s(-t)", checks)
+    _ok(bool(s(t).is_positive) and bool((s(t) * s(-t)).is_positive), "s > 0, s s(-) > 0", checks)
+
+    # 2. one-sided directional derivative at 0 of one term
+    term = zeta(-tau * C_DOT + eps * tau * U_NORM_Q)
+    deriv0 = sp.limit(sp.diff(term, tau), tau, 0, "+")
+    _ok(is_zero(deriv0 - DIRECTIONAL_DERIVATIVE_AT_0), "L'(0;u) = (-u.mu + eps||u||_q)/2", checks)
+
+    # 3. Hoelder (p = q = 2): Lagrange's identity, attainment
+    u = vector_symbols("u", 3)
+    mu = vector_symbols("mu", 3)
+    lagrange = sum(
+        (u[i] * mu[j] - u[j] * mu[i]) ** 2 for i in range(3) for j in range(i + 1, 3)
+    )
+    _ok(
+        is_zero(u.dot(u) * mu.dot(mu) - u.dot(mu) ** 2 - lagrange),
+        "Lagrange identity (Cauchy-Schwarz, d = 3)", checks,
+    )
+    mu_norm = sp.sqrt(mu.dot(mu))
+    u_star = mu / mu_norm
+    _ok(is_zero(u_star.dot(mu) - mu_norm), "u* = mu/||mu||: u*.mu = ||mu||_2", checks)
+    _ok(is_zero(u_star.dot(u_star) - 1), "||u*||_2 = 1", checks)
+    # p = inf, q = 1: u* = sign(mu_k) e_k
+    mu_k = sp.Symbol("mu_k", real=True)
+    _ok(is_zero(sp.sign(mu_k) * mu_k - sp.Abs(mu_k)), "u* = sign(mu_k) e_k: u*.mu = |mu_k|",
+        checks)
+    # per-coordinate step of |u.mu| <= sum |u_i| |mu_i| <= ||mu||_inf ||u||_1
+    # |u_i| M - u_i mu_i >= 0 for M = |mu_i| + r, r >= 0: each sign case of (u_i, mu_i)
+    big_u, big_mu = sp.symbols("U V", nonnegative=True)
+    r_ = sp.Symbol("r", nonnegative=True)
+    cases = [
+        (sp.Abs(su * big_u) * (sp.Abs(smu * big_mu) + r_) - su * big_u * smu * big_mu)
+        for su in (1, -1) for smu in (1, -1)
+    ]
+    _ok(all(bool(sp.expand(c).is_nonnegative) for c in cases),
+        "|u_i| ||mu||_inf - u_i mu_i >= 0 (Hoelder, p = inf)", checks)
+
+    # 4. both directions, with the dual norm written M = ||mu||_p
+    M = sp.Symbol("M", nonnegative=True)
+    at_u_star = DIRECTIONAL_DERIVATIVE_AT_0.subs({C_DOT: M, U_NORM_Q: 1})
+    _ok(is_zero(at_u_star - (eps - M) / 2), "L'(0;u*) = (eps - ||mu||_p)/2", checks)
+    below = at_u_star.subs(eps, M - sp.Symbol("delta", positive=True))
+    _ok(bool(below.is_negative), "eps < ||mu||_p => L'(0;u*) < 0 (0 not a minimiser)", checks)
+    # above: -u.mu + eps||u|| >= ||u||(eps - M) since u.mu <= M ||u||_q (Hoelder)
+    slack = sp.Symbol("h", nonnegative=True)  # h = M||u||_q - u.mu >= 0 by Hoelder
+    above = DIRECTIONAL_DERIVATIVE_AT_0.subs(C_DOT, M * U_NORM_Q - slack).subs(
+        eps, M + sp.Symbol("gamma", nonnegative=True))
+    _ok(bool(sp.expand(above).is_nonnegative), "eps >= ||mu||_p => L'(0;u) >= 0 for all u",
+        checks)
+
+    # 5. bias
+    n_tot = N_POS + N_NEG
+    bias_loss = N_POS * zeta(-B) + N_NEG * zeta(B)
+    _ok(is_zero(sp.diff(bias_loss, B).subs(B, B_STAR)), "b* = log(N+/N-) is stationary", checks)
+    _ok(is_zero(sp.diff(bias_loss, B, 2) - n_tot * s(B) * s(-B)),
+        "the bias loss is strictly convex: d2/db2 = N s(b)s(-b) > 0", checks)
+    w_pos = sp.simplify(s(-B_STAR))
+    w_neg = sp.simplify(s(B_STAR))
+    _ok(is_zero(w_pos - N_NEG / n_tot) and is_zero(w_neg - N_POS / n_tot),
+        "s(-b*) = N-/N, s(b*) = N+/N", checks)
+    _ok(is_zero(N_POS * w_pos - N_NEG * w_neg), "d/db at (0, b*) is 0", checks)
+    # sum_n a_n y_n x_n = N+ w_pos xbar+ - N- w_neg xbar-; sum_n a_n = N+ w_pos + N- w_neg
+    coef = sp.simplify(N_POS * w_pos / (N_POS * w_pos + N_NEG * w_neg))
+    _ok(is_zero(coef - sp.Rational(1, 2)) and is_zero(N_POS * w_pos - N_NEG * w_neg),
+        "weighted threshold = ||xbar+ - xbar-||_p / 2", checks)
+
+    # 6. gradient bound
+    s1, s2 = sp.symbols("s_1 s_2", real=True)
+    x = vector_symbols("x", 2)
+    u1, u2 = vector_symbols("a", 2), vector_symbols("b", 2)
+    yy = sp.Symbol("y", real=True)
+    g1 = s1 * (-yy * x + eps * u1)
+    g2 = s2 * (-yy * x + eps * u2)
+    split = (s1 - s2) * (-yy * x + eps * u1) + eps * s2 * (u1 - u2)
+    _ok(is_zero(g1 - g2 - split), "grad_1 - grad_2 split", checks)
+    _ok(is_zero((sp.Rational(1, 4) - s(t) * s(-t) - sp.tanh(t / 2) ** 2 / 4).rewrite(sp.exp)),
+        "1/4 - s(t)s(-t) = tanh(t/2)^2/4 (sigmoid is 1/4-Lipschitz)", checks)
+    # across 0: w = +-delta u, ||u|| = 1: m -> 0, s(-m) -> 1/2, difference -> eps (u - (-u))/2
+    delta = sp.Symbol("delta", positive=True)
+    yx_u = sp.Symbol("c_u", real=True)  # y x.u
+    m_plus = delta * yx_u - eps * delta
+    m_minus = -delta * yx_u - eps * delta
+    jump = sp.limit(s(-m_plus) * eps - s(-m_minus) * (-eps), delta, 0, "+")
+    _ok(is_zero(jump - eps), "||grad(delta u) - grad(-delta u)|| -> eps (B >= 1 needed)", checks)
+
+    passed = all(checks.values())
+    return Evidence(
+        "symbolic", passed,
+        f"{sum(checks.values())}/{len(checks)} SymPy checks: w = 0 minimises L_eps iff "
+        "eps >= ||mean y x||_p (bias: ||xbar+ - xbar-||_p/2); gradient bound "
+        "A = mean(||x||+eps)^2/4, B = 2",
+        details={"checks": checks, "threshold": "||mean_n y_n x_n||_p",
+                 "threshold_with_bias": "||xbar_+ - xbar_-||_p / 2",
+                 "A": "(1/4) mean_n (||x_n||_2 + eps)^2", "B": "2 (any valid B >= 1)"},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# numeric callables
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_data(x: Any, y_: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    xt = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float64))
+    yt = y_ if isinstance(y_, torch.Tensor) else torch.as_tensor(np.asarray(y_, dtype=np.float64))
+    xt = xt.to(torch.float64).reshape(xt.shape[0], -1) if xt.dim() > 1 else xt.to(torch.float64)
+    yt = yt.to(xt.dtype).to(xt.device)
+    if xt.dim() != 2:
+        raise ConfigError(
+            f"x must have shape (N, d) (or (N, ...), flattened), got {tuple(xt.shape)}"
+        )
+    if yt.shape != (xt.shape[0],):
+        raise ConfigError(f"y must have shape ({xt.shape[0]},) to match x, got {tuple(yt.shape)}")
+    if not bool(torch.all(yt.abs() == 1)):
+        raise ConfigError("labels y must be -1 or +1 (map classes {0, 1} with y = 2 c - 1)")
+    return xt, yt
+
+
+def _dual(v: torch.Tensor, norm: str) -> torch.Tensor:
+    """||v||_p for the threat model's own norm p (2 or inf)."""
+    return v.norm(p=2) if norm == "l2" else v.abs().max()
+
+
+def budget_threshold(x: Any, y: Any, norm: str = "l2", bias: bool = False) -> float:
+    """L-BUDGET: the smallest eps for which w = 0 minimises the adversarial logistic loss.
+
+    Without a bias: eps_0 = ||(1/N) sum_n y_n x_n||_p. With an (unperturbed) bias b, minimised
+    at b* = log(N+/N-): eps_0 = ||sum_n a_n y_n x_n||_p / sum_n a_n with a_n = s(-y_n b*), which
+    equals ||xbar_+ - xbar_-||_p / 2. p = 2 for ``norm="l2"``, p = inf for ``norm="linf"``.
+
+    Args:
+        x: inputs, (N, d) or (N, ...) (flattened), numpy or torch. With ``bias=True`` a constant
+            column (the convention of :mod:`theory.adversarial_loss`) may be included or not: it
+            does not change the threshold (its class means are equal).
+        y: labels +-1, shape (N,).
+        norm: ``"l2"`` or ``"linf"`` (the threat model).
+        bias: whether the model has a bias term.
+
+    Returns:
+        eps_0 as a Python float (float64 arithmetic). For eps >= eps_0 adversarial training
+        (exact inner maximum, no pixel box) has the trivial minimiser w = 0 (and b = b*).
+
+    Raises:
+        ConfigError: bad shapes or labels, or ``bias=True`` with a single class present.
+    """
+    norm = check_norm(norm)
+    xt, yt = _as_data(x, y)
+    if not bias:
+        return float(_dual((yt.unsqueeze(1) * xt).mean(dim=0), norm))
+    pos, neg = yt > 0, yt < 0
+    if not (bool(pos.any()) and bool(neg.any())):
+        raise ConfigError("bias=True needs both classes in y: with one class b* is infinite")
+    n_pos, n_neg = int(pos.sum()), int(neg.sum())
+    b_star = torch.tensor(np.log(n_pos / n_neg), dtype=xt.dtype)
+    a = torch.sigmoid(-yt * b_star)
+    weighted = (a * yt).unsqueeze(1).mul(xt).sum(dim=0) / a.sum()
+    return float(_dual(weighted, norm))
+
+
+def best_bias_at_zero(y: Any) -> float:
+    """L-BUDGET: b* = log(N+/N-), the minimiser of (1/N) sum_n zeta(-y_n b) (w = 0)."""
+    yt = torch.as_tensor(np.asarray(y, dtype=np.float64)) if not isinstance(y, torch.Tensor) else y
+    n_pos, n_neg = int((yt > 0).sum()), int((yt < 0).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ConfigError("b* needs both classes in y: with one class it is infinite")
+    return float(np.log(n_pos / n_neg))
+
+
+def threshold_direction(x: Any, y: Any, norm: str = "l2") -> torch.Tensor:
+    """L-BUDGET: the unit direction u* (||u*||_q = 1) with u*.mu = ||mu||_p, mu = mean y x.
+
+    Below the threshold, L_eps(tau u*) < L_eps(0) for small tau > 0 (descent direction at 0).
+    """
+    norm = check_norm(norm)
+    xt, yt = _as_data(x, y)
+    mu = (yt.unsqueeze(1) * xt).mean(dim=0)
+    if norm == "l2":
+        return mu / mu.norm()
+    k = int(mu.abs().argmax())
+    u = torch.zeros_like(mu)
+    u[k] = torch.sign(mu[k])
+    return u
+
+
+def robust_logistic_loss(
+    w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, eps_: float, norm: str = "l2",
+    b: torch.Tensor | float = 0.0,
+) -> torch.Tensor:
+    """L-BUDGET: L_eps(w, b) = (1/N) sum_n zeta(-y_n (w.x_n + b) + eps ||w||_q) (b unperturbed).
+
+    Differentiable in ``w`` and ``b`` (autograd) wherever the norm is; float64 in, float64 out.
+    """
+    norm = check_norm(norm)
+    wq = w.norm(p=2) if norm == "l2" else w.abs().sum()
+    return torch.nn.functional.softplus(-y * (x @ w + b) + check_eps(eps_) * wq).mean()
+
+
+def robust_logistic_grad(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                         eps_: float) -> torch.Tensor:
+    """L-BUDGET: grad L_eps(w) = (1/N) sum_n s(-m_n)(-y_n x_n + eps w^) (L2, w != 0).
+
+    m_n = y_n w.x_n - eps ||w||_2, w^ = w/||w||_2. Batched: ``w`` may be (K, d), giving (K, d).
+    """
+    eps_ = check_eps(eps_)
+    w_hat = w / w.norm(dim=-1, keepdim=True)
+    m = y * (w @ x.T) - eps_ * w.norm(dim=-1, keepdim=True)  # (K, N) or (N,)
+    weight = torch.sigmoid(-m)
+    return (weight @ (-y.unsqueeze(1) * x)) / x.shape[0] + eps_ * weight.mean(
+        dim=-1, keepdim=True) * w_hat
+
+
+def gradient_bound_constants(x: Any, eps_: float) -> tuple[float, float]:
+    """L-BUDGET: (A, B) with ||grad L_eps(w1) - grad L_eps(w2)|| <= A ||w1 - w2|| + B eps (L2).
+
+    A = (1/(4N)) sum_n (||x_n||_2 + eps)^2 and B = 2 (proof in the module docstring).
+    """
+    xt = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float64))
+    eps_ = check_eps(eps_)
+    xt = xt.reshape(xt.shape[0], -1).to(torch.float64)
+    return float(((xt.norm(dim=1) + eps_) ** 2).mean() / 4), 2.0
