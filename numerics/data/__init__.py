@@ -1,6 +1,36 @@
-"""The data layer: readers for MNIST, MNIST2, CIFAR-10, SVHN and sklearn's digits."""
+"""The data layer: readers for MNIST, MNIST2, CIFAR-10, CIFAR2, SVHN and sklearn's digits.
 
-from numerics.data.mnist import load_mnist, load_mnist2, read_idx
+Also the checksum registry of every known file (:data:`DATASETS`), file verification and a
+resumable, verified download. Loaders return numpy arrays (their docstrings state dtype, layout
+and range) and cache them in memory.
+"""
+
+from numerics.data.arrays import LabeledArrays
+from numerics.data.cifar10 import CIFAR10_CLASSES, load_cifar2, load_cifar10, read_cifar_batch
+from numerics.data.digits import load_digits01
+from numerics.data.download import download
+from numerics.data.mnist import load_mnist, load_mnist2, load_mnist_float, read_idx
 from numerics.data.paths import data_dir
+from numerics.data.registry import DATASETS, FileSpec, check_dataset, verify_file
+from numerics.data.svhn import load_svhn, read_svhn_mat
 
-__all__ = ["data_dir", "load_mnist", "load_mnist2", "read_idx"]
+__all__ = [
+    "CIFAR10_CLASSES",
+    "DATASETS",
+    "FileSpec",
+    "LabeledArrays",
+    "check_dataset",
+    "data_dir",
+    "download",
+    "load_cifar2",
+    "load_cifar10",
+    "load_digits01",
+    "load_mnist",
+    "load_mnist2",
+    "load_mnist_float",
+    "load_svhn",
+    "read_cifar_batch",
+    "read_idx",
+    "read_svhn_mat",
+    "verify_file",
+]

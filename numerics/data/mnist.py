@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from numerics.data.arrays import LabeledArrays
 from numerics.data.paths import data_dir
+from numerics.data.registry import DATASETS, missing_files_message
 from numerics.errors import DataError
 
 MNIST_FILES = {
@@ -49,6 +51,11 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
 def _load_mnist_cached(split: str, root: str) -> tuple[np.ndarray, np.ndarray]:
     images_name, labels_name = MNIST_FILES[split]
     folder = Path(root) / "mnist"
+    dataset = DATASETS["mnist"]
+    missing = [s for s in dataset.files if s.name in (images_name, labels_name)
+               and not (folder / s.name).is_file()]
+    if missing:
+        raise DataError(missing_files_message(dataset, root, missing))
     images = read_idx(folder / images_name)
     labels = read_idx(folder / labels_name).astype(np.int64)
     if images.shape[0] != labels.shape[0]:
@@ -90,3 +97,25 @@ def load_mnist2(
             "the MNIST files are not the official ones"
         )
     return x, y
+
+
+def load_mnist_float(
+    split: str,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    dtype: type[np.floating] = np.float64,
+    flatten: bool = False,
+) -> LabeledArrays:
+    """Return full 10-class MNIST as floats: pixels in [0, 1], labels int64 0..9.
+
+    ``x`` is ``(N, 28, 28)`` (or ``(N, 784)`` with ``flatten=True``) of ``dtype``; at float64 the
+    training set takes 376 MB, so pass ``dtype=np.float32`` for networks. The uint8 arrays behind
+    it are cached by :func:`load_mnist`.
+    """
+    images, labels = load_mnist(split, root)
+    x = images.astype(dtype) / dtype(255.0)
+    if flatten:
+        x = x.reshape(x.shape[0], -1)
+    classes = tuple(str(d) for d in range(10))
+    source = str(data_dir(root) / "mnist")
+    return LabeledArrays(x, labels, "mnist", split, classes, source)

@@ -1,0 +1,264 @@
+"""CIFAR-10 from its three layouts (pickle batches, the official tar.gz, .npz parts), and CIFAR2.
+
+Layouts, all under ``<data root>/cifar10/``:
+
+- ``batches``: the official python batches ``cifar-10-batches-py/data_batch_{1..5}`` and
+  ``cifar-10-batches-py/test_batch``;
+- ``tar``: the official ``cifar-10-python.tar.gz``, read member by member without extracting;
+- ``npz``: ``cifar10_train_part{1..5}.npz`` (part k = ``data_batch_k``),
+  ``cifar10_test_first1000.npz`` (test images 0..999 only) and ``cifar10_test_labels.npz``
+  (all 10000 test labels).
+
+CIFAR2 (Yamada et al., appendix): the frog and ship classes only, frog -> -1, ship -> +1.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import os
+import pickle
+import tarfile
+import zlib
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from numerics.data.arrays import LabeledArrays, readonly
+from numerics.data.paths import data_dir
+from numerics.data.registry import DATASETS, missing_files_message
+from numerics.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck")
+CIFAR2_CLASSES = ("frog", "ship")  # label -1, label +1
+TRAIN_BATCHES = tuple(f"data_batch_{k}" for k in range(1, 6))
+TEST_BATCH = "test_batch"
+TAR_NAME = "cifar-10-python.tar.gz"
+BATCH_DIR = "cifar-10-batches-py"
+SOURCES = ("batches", "tar", "npz")
+NPZ_TEST_NOTE = (
+    "the npz layout holds only CIFAR-10 test images 0..999 (of 10000): this test split has those "
+    "1000 images with their official labels; for an i.i.d. test set of 10000 images pass "
+    "holdout_part=k (train on the other four training parts, test on part k)"
+)
+
+
+def read_cifar_batch(source: str | os.PathLike[str] | bytes | IO[bytes]) -> tuple[np.ndarray,
+                                                                                  np.ndarray]:
+    """Decode one official CIFAR-10 python batch (a pickle with ``data`` and ``labels``).
+
+    ``data`` holds one row of 3072 bytes per image: the 1024 red, then green, then blue values,
+    each plane row-major. It is returned as uint8 NHWC (N, 32, 32, 3), RGB in 0..255.
+
+    Args:
+        source: the batch file's path, its bytes, or a binary file object.
+
+    Returns:
+        ``(x, y)``: uint8 ``(N, 32, 32, 3)`` and int64 ``(N,)`` in 0..9.
+    """
+    name = str(source) if isinstance(source, str | os.PathLike) else "CIFAR-10 batch"
+    try:
+        if isinstance(source, bytes):
+            batch = pickle.load(io.BytesIO(source), encoding="bytes")
+        elif isinstance(source, str | os.PathLike):
+            with open(source, "rb") as fh:
+                batch = pickle.load(fh, encoding="bytes")
+        else:
+            batch = pickle.load(source, encoding="bytes")
+    except FileNotFoundError:
+        raise DataError(f"{name} is missing") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, OSError, zlib.error,
+            tarfile.TarError) as exc:
+        raise DataError(
+            f"{name} is corrupt or truncated ({type(exc).__name__}: {exc}); "
+            "delete it and fetch it again"
+        ) from None
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise DataError(f"{name} is not a CIFAR-10 python batch (no 'data'/'labels' keys)")
+    data = np.asarray(batch[b"data"], dtype=np.uint8)
+    labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    if data.ndim != 2 or data.shape[1] != 3072 or data.shape[0] != labels.shape[0]:
+        raise DataError(
+            f"{name}: data has shape {data.shape} and labels {labels.shape}; expected "
+            "(N, 3072) and (N,)"
+        )
+    x = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()
+    return x, labels
+
+
+def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise DataError(missing_files_message(DATASETS["cifar10-npz"], path.parent.parent))
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {k: archive[k] for k in keys}
+    except KeyError as exc:
+        raise DataError(f"{path} has no array {exc}; it is not a CIFAR-10 npz part") from None
+    except Exception as exc:  # BadZipFile, zlib.error, OSError, ValueError, EOFError
+        raise DataError(
+            f"{path} is corrupt or truncated ({type(exc).__name__}: {exc}); fetch it again"
+        ) from None
+
+
+def _batches_from_tar(path: Path, names: tuple[str, ...]) -> dict[str, tuple[np.ndarray,
+                                                                             np.ndarray]]:
+    """Read the named batches from the archive in one sequential pass (no extraction)."""
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for member in tar:
+                base = member.name.rsplit("/", 1)[-1]
+                if member.isfile() and base in names and base not in found:
+                    fh = tar.extractfile(member)
+                    if fh is None:
+                        continue
+                    found[base] = read_cifar_batch(fh.read())
+                if len(found) == len(names):
+                    break
+    except FileNotFoundError:
+        raise DataError(f"{path} is missing") from None
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise DataError(
+            f"{path} is corrupt or truncated ({type(exc).__name__}: {exc}); "
+            "delete it and download it again (advlandscape data --download cifar10)"
+        ) from None
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise DataError(f"{path} lacks the batches {missing}: it is not the official archive")
+    return found
+
+
+def _available_source(folder: Path) -> str | None:
+    if all((folder / BATCH_DIR / n).is_file() for n in (*TRAIN_BATCHES, TEST_BATCH)):
+        return "batches"
+    if (folder / TAR_NAME).is_file():
+        return "tar"
+    npz = DATASETS["cifar10-npz"]
+    if all((folder / s.name).is_file() for s in npz.files if not s.optional):
+        return "npz"
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cifar10_cached(split: str, folder_str: str, source: str,
+                         holdout_part: int | None) -> LabeledArrays:
+    folder = Path(folder_str)
+    if holdout_part is None:
+        names = TRAIN_BATCHES if split == "train" else (TEST_BATCH,)
+    elif split == "train":
+        names = tuple(n for k, n in enumerate(TRAIN_BATCHES, 1) if k != holdout_part)
+    else:
+        names = (TRAIN_BATCHES[holdout_part - 1],)
+    note = ""
+    if source == "batches":
+        parts = [read_cifar_batch(folder / BATCH_DIR / n) for n in names]
+        where = str(folder / BATCH_DIR)
+    elif source == "tar":
+        got = _batches_from_tar(folder / TAR_NAME, names)
+        parts = [got[n] for n in names]
+        where = str(folder / TAR_NAME)
+    else:
+        parts = []
+        for n in names:
+            if n == TEST_BATCH:
+                first = _read_npz(folder / "cifar10_test_first1000.npz", ("x", "y"))
+                labels = _read_npz(folder / "cifar10_test_labels.npz", ("y",))["y"]
+                k = first["x"].shape[0]
+                if not np.array_equal(first["y"], labels[:k]):
+                    raise DataError(
+                        f"{folder}: the labels in cifar10_test_first1000.npz differ from the first "
+                        f"{k} of cifar10_test_labels.npz; fetch both files again"
+                    )
+                parts.append((first["x"], labels[:k].astype(np.int64)))
+                note = NPZ_TEST_NOTE
+                logger.warning("CIFAR-10 test split: %s", NPZ_TEST_NOTE)
+            else:
+                part = _read_npz(folder / f"cifar10_train_part{n[-1]}.npz", ("x", "y"))
+                parts.append((part["x"], part["y"].astype(np.int64)))
+        where = f"{folder} (npz parts)"
+    x = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+    y = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+    if x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3) or x.shape[0] != y.shape[0]:
+        raise DataError(f"{where}: images {x.shape} {x.dtype}, labels {y.shape}; expected uint8 "
+                        "(N, 32, 32, 3) and (N,)")
+    if y.size and (y.min() < 0 or y.max() > 9):
+        raise DataError(f"{where}: labels outside 0..9; the files are not CIFAR-10")
+    if holdout_part is not None:
+        what = "the other four training parts" if split == "train" else "training part"
+        note = (f"holdout_part={holdout_part}: this {split} split is {what}"
+                f"{'' if split == 'train' else f' {holdout_part}'} of the official training set")
+    readonly(x, y)
+    return LabeledArrays(x, y, "cifar10", split, CIFAR10_CLASSES, where, note)
+
+
+def load_cifar10(
+    split: str,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    source: str = "auto",
+    holdout_part: int | None = None,
+) -> LabeledArrays:
+    """Return CIFAR-10 ``split`` as uint8 NHWC images (N, 32, 32, 3), RGB 0..255, int64 labels.
+
+    Args:
+        split: ``"train"`` (50,000 images) or ``"test"`` (10,000; only images 0..999 from the
+            ``npz`` layout, which ``.note`` then says, with a logged warning).
+        root: data root; the files are in ``root/cifar10/`` (see the module docstring).
+        source: ``"batches"``, ``"tar"``, ``"npz"``, or ``"auto"``: the first complete layout
+            in that order.
+        holdout_part: ``k`` in 1..5 holds out training batch ``k`` as an i.i.d. test set:
+            ``train`` is then the other four batches (40,000 images), ``test`` is batch ``k``.
+
+    Returns:
+        A :class:`LabeledArrays` (unpacks as ``x, y``), arrays read-only and cached in memory.
+    """
+    if split not in ("train", "test"):
+        raise DataError(f"unknown CIFAR-10 split {split!r}: use 'train' or 'test'")
+    if holdout_part is not None and holdout_part not in range(1, 6):
+        raise DataError(f"holdout_part must be one of 1..5 (a training batch), not {holdout_part}")
+    folder = data_dir(root) / "cifar10"
+    if source == "auto":
+        found = _available_source(folder)
+        if found is None:
+            raise DataError(
+                "CIFAR-10 not found in any layout.\n"
+                + "\n".join(missing_files_message(DATASETS[n], root)
+                            for n in ("cifar10", "cifar10-batches", "cifar10-npz"))
+            )
+        source = found
+    elif source not in SOURCES:
+        raise DataError(
+            f"unknown CIFAR-10 source {source!r}: use one of auto, {', '.join(SOURCES)}"
+        )
+    return _load_cifar10_cached(split, str(folder), source, holdout_part)
+
+
+def load_cifar2(
+    split: str,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    source: str = "auto",
+    holdout_part: int | None = None,
+    flatten: bool = True,
+) -> LabeledArrays:
+    """Return CIFAR2 (Yamada et al., appendix): CIFAR-10's frog and ship classes only.
+
+    ``x`` is float64 in [0, 1], ``(N, 3072)`` flattened from NHWC (or ``(N, 32, 32, 3)`` with
+    ``flatten=False``); ``y`` is float64, -1 for frog (class 6) and +1 for ship (class 8).
+    Full splits have 10,000 (train) and 2,000 (test) images. Arguments as :func:`load_cifar10`.
+    """
+    base = load_cifar10(split, root, source=source, holdout_part=holdout_part)
+    frog, ship = CIFAR10_CLASSES.index("frog"), CIFAR10_CLASSES.index("ship")
+    keep = (base.y == frog) | (base.y == ship)
+    x = base.x[keep].astype(np.float64) / 255.0
+    if flatten:
+        x = x.reshape(x.shape[0], -1)
+    y = np.where(base.y[keep] == ship, 1.0, -1.0)
+    return LabeledArrays(x, y, "cifar2", split, CIFAR2_CLASSES, base.source, base.note)
