@@ -267,14 +267,18 @@ def best_bias_at_zero(y: Any) -> float:
     return float(np.log(n_pos / n_neg))
 
 
-def threshold_direction(x: Any, y: Any, norm: str = "l2") -> torch.Tensor:
-    """L-BUDGET: the unit direction u* (||u*||_q = 1) with u*.mu = ||mu||_p, mu = mean y x.
+def threshold_direction(x: Any, y: Any, norm: str = "l2", bias: bool = False) -> torch.Tensor:
+    """L-BUDGET: the unit direction u* (||u*||_q = 1) with u*.mu = ||mu||_p.
 
-    Below the threshold, L_eps(tau u*) < L_eps(0) for small tau > 0 (descent direction at 0).
+    mu = mean_n y_n x_n, or with a bias (xbar_+ - xbar_-)/2. Below the threshold,
+    L_eps(tau u*, b*) < L_eps(0, b*) for small tau > 0 (a descent direction at the trivial point).
     """
     norm = check_norm(norm)
     xt, yt = _as_data(x, y)
-    mu = (yt.unsqueeze(1) * xt).mean(dim=0)
+    if bias:
+        mu = (xt[yt > 0].mean(dim=0) - xt[yt < 0].mean(dim=0)) / 2
+    else:
+        mu = (yt.unsqueeze(1) * xt).mean(dim=0)
     if norm == "l2":
         return mu / mu.norm()
     k = int(mu.abs().argmax())
@@ -293,7 +297,9 @@ def robust_logistic_loss(
     """
     norm = check_norm(norm)
     wq = w.norm(p=2) if norm == "l2" else w.abs().sum()
-    return torch.nn.functional.softplus(-y * (x @ w + b) + check_eps(eps_) * wq).mean()
+    arg = -y * (x @ w + b) + check_eps(eps_) * wq
+    # logaddexp, not F.softplus: the latter is linear above t = 20 (error e^-20 in the gradient)
+    return torch.logaddexp(torch.zeros_like(arg), arg).mean()
 
 
 def robust_logistic_grad(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
