@@ -95,7 +95,7 @@ def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataError(missing_files_message(DATASETS["cifar10-npz"], path.parent.parent))
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as archive:
             return {k: archive[k] for k in keys}
     except KeyError as exc:
         raise DataError(f"{path} has no array {exc}; it is not a CIFAR-10 npz part") from None

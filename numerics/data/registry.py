@@ -291,7 +291,7 @@ def verify_file(
 
 def _npz_array(path: Path, key: str) -> np.ndarray:
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as archive:
             if key not in archive.files:
                 raise DataError(f"{path} has no array {key!r} (it holds {archive.files})")
             return archive[key]
