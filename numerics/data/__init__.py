@@ -8,7 +8,7 @@ and range) and cache them in memory.
 from numerics.data.arrays import LabeledArrays
 from numerics.data.cifar10 import CIFAR10_CLASSES, load_cifar2, load_cifar10, read_cifar_batch
 from numerics.data.digits import load_digits01
-from numerics.data.download import download
+from numerics.data.fetch import download
 from numerics.data.mnist import load_mnist, load_mnist2, load_mnist_float, read_idx
 from numerics.data.paths import data_dir
 from numerics.data.registry import DATASETS, FileSpec, check_dataset, verify_file

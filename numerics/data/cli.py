@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from numerics.data.download import download
+from numerics.data.fetch import download
 from numerics.data.paths import ENV_VAR, data_dir
 from numerics.data.registry import DATASETS, FileStatus, check_dataset
 
