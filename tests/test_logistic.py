@@ -1,0 +1,153 @@
+"""Batched linear logistic models: attacks against the generic PGD and the closed forms (INNER-MAX),
+losses against autograd, and training determinism."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn.functional import softplus
+
+from numerics.attacks import pgd
+from numerics.errors import ConfigError
+from numerics.logistic import (
+    AttackSpec,
+    TrainConfig,
+    accuracy,
+    adversarial_loss,
+    attacked_margins,
+    loss_gradient,
+    perturb,
+    robust_loss,
+    robust_margin,
+    train_models,
+)
+
+
+def _problem(n: int = 40, d: int = 12, K: int = 3, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand((n, d), generator=g)
+    X[X < 0.4] = 0.0  # many pixels exactly 0, as in MNIST
+    X[X > 0.9] = 1.0
+    y = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
+    W = torch.randn((K, d + 1), generator=g)
+    return X, y, W
+
+
+@pytest.mark.parametrize("norm", ["l2", "linf"])
+@pytest.mark.parametrize("random_start", [True, False])
+def test_batched_pgd_matches_generic_pgd(norm: str, random_start: bool) -> None:
+    """Batched analytic PGD equals numerics.attacks.pgd (autograd) model by model, same seed."""
+    X, y, W = _problem()
+    eps = 0.3 if norm == "l2" else 0.1
+    attack = AttackSpec("pgd", norm, steps=7, random_start=random_start)
+    for k in range(W.shape[0]):
+        xa = perturb(W[k:k + 1], X, y, eps, attack, torch.Generator().manual_seed(3))[0]
+
+        def loss_fn(xx: torch.Tensor, k: int = k) -> torch.Tensor:
+            return softplus(-y * (xx @ W[k, :-1] + W[k, -1]))
+
+        xr = pgd(loss_fn, X, eps, norm, 7, attack.step_size(eps), random_start=random_start,
+                 generator=torch.Generator().manual_seed(3))
+        assert torch.allclose(xa, xr, rtol=0, atol=1e-12)
+
+
+def test_linf_pgd_limit_is_box_worst_case() -> None:
+    """INNER-MAX with box, L-inf: PGD with K alpha >= 2 eps ends at clip(x - eps y sign(w))."""
+    X, y, W = _problem()
+    eps = 0.2
+    xa = perturb(W, X, y, eps, AttackSpec("pgd", "linf", steps=10))
+    expected = (X[None] - eps * y[None, :, None] * W[:, None, :-1].sign()).clamp(0, 1)
+    assert torch.equal(xa, expected)
+    # and a short-step PGD (no shortcut) does not reach it: the shortcut is not a tautology
+    short = perturb(W, X, y, eps, AttackSpec("pgd", "linf", steps=2, step_factor=0.5),
+                    torch.Generator().manual_seed(0))
+    assert (short - expected).abs().max() > 1e-3
+
+
+def test_exact_worst_case_is_inner_max() -> None:
+    """INNER-MAX: without box, the loss at x - eps y w^ is zeta(-y w.x + eps ||w||_q) and PGD
+    (no box, L2) cannot exceed it; it approaches it to 1e-6."""
+    X, y, W = _problem()
+    for norm, eps in (("l2", 0.5), ("linf", 0.05)):
+        exact = adversarial_loss(W, X, y, eps, AttackSpec("exact", norm))
+        closed = robust_loss(W, X, y, eps, norm)
+        assert torch.allclose(exact, closed, rtol=1e-13, atol=0)
+        # PGD from a random start with long steps (alpha = 0.625 eps) contracts onto eta*
+        att = AttackSpec("pgd", norm, steps=40, step_factor=25.0, box=None)
+        viapgd = adversarial_loss(W, X, y, eps, att, torch.Generator().manual_seed(1))
+        assert (viapgd <= closed + 1e-12).all()
+        assert torch.allclose(viapgd, closed, rtol=0, atol=1e-6)
+        # Madry's short steps from a random start are still short of it: the check can fail
+        madry = adversarial_loss(W, X, y, eps, AttackSpec("pgd", norm, steps=5, box=None),
+                                 torch.Generator().manual_seed(1))
+        assert (madry <= closed + 1e-12).all()
+    # the [0, 1] box makes the attack weaker: robust margin with box >= without
+    boxed = attacked_margins(W, X, y, 0.05, AttackSpec("pgd", "linf"))
+    assert (boxed >= robust_margin(W, X, y, 0.05, "linf") - 1e-12).all()
+    assert (boxed > robust_margin(W, X, y, 0.05, "linf") + 1e-6).any()
+
+
+def test_pgd_stays_in_ball_and_box() -> None:
+    X, y, W = _problem()
+    eps = torch.tensor([0.0, 0.4, 1.0])
+    xa = perturb(W, X, y, eps, AttackSpec("pgd", "l2", steps=5), torch.Generator().manual_seed(2))
+    delta = xa - X[None]
+    assert (delta.norm(dim=-1) <= eps[:, None] + 1e-12).all()
+    assert (xa >= 0).all()
+    assert (xa <= 1).all()
+    assert torch.equal(xa[0], X)  # eps = 0 leaves the data alone
+
+
+def test_random_noise_in_ball_and_independent_of_w() -> None:
+    X, y, W = _problem()
+    att = AttackSpec("random", "linf")
+    a = perturb(W, X, y, 0.1, att, torch.Generator().manual_seed(4))
+    b = perturb(-W, X, y, 0.1, att, torch.Generator().manual_seed(4))
+    assert torch.equal(a, b)
+    assert ((a - X).abs() <= 0.1 + 1e-15).all()
+    assert (a >= 0).all()
+    assert (a <= 1).all()
+
+
+def test_loss_gradient_matches_autograd() -> None:
+    X, y, W = _problem()
+    xk = perturb(W, X, y, 0.3, AttackSpec("random", "l2"), torch.Generator().manual_seed(0))
+    loss, grad = loss_gradient(W, xk, y, bias=True)
+    Wr = W.clone().requires_grad_(True)
+    z = y * (torch.einsum("knd,kd->kn", xk, Wr[:, :-1]) + Wr[:, -1:])
+    ref = softplus(-z).mean(dim=1)
+    (g,) = torch.autograd.grad(ref.sum(), Wr)
+    assert torch.allclose(loss, ref.detach(), rtol=1e-13, atol=0)
+    assert torch.allclose(grad, g, rtol=1e-12, atol=1e-15)
+
+
+def test_training_is_deterministic_and_learns() -> None:
+    X, y, _ = _problem(n=200, d=10, seed=5)
+    y = torch.where(X[:, 0] + X[:, 1] > 0.8, 1.0, -1.0)
+    eps = torch.tensor([0.0, 0.1])
+    cfg = TrainConfig(epochs=5, batch_size=32, lr=0.05, seed=7)
+    att = AttackSpec("pgd", "l2", steps=3)
+    r1 = train_models(X, y, eps, att, cfg, select=lambda W: accuracy(W, X, y))
+    r2 = train_models(X, y, eps, att, cfg, select=lambda W: accuracy(W, X, y))
+    assert torch.equal(r1.last, r2.last)
+    assert torch.equal(r1.best, r2.best)
+    r3 = train_models(X, y, eps, att, TrainConfig(epochs=5, batch_size=32, lr=0.05, seed=8))
+    assert not torch.equal(r1.last, r3.last)
+    first, last = r1.history["loss"][0], r1.history["loss"][-1]
+    assert all(b < a for a, b in zip(first, last, strict=True))
+    assert max(r1.best_epoch) <= 5
+    assert min(r1.best_epoch) >= 1
+
+
+def test_bad_input_is_refused() -> None:
+    X, y, W = _problem()
+    with pytest.raises(ConfigError, match="attack kind"):
+        AttackSpec("fgsm")
+    with pytest.raises(ConfigError, match="budgets"):
+        perturb(W, X, y, torch.tensor([0.1, 0.2]), AttackSpec("pgd"))
+    with pytest.raises(ConfigError, match=">= 0"):
+        perturb(W, X, y, -0.1, AttackSpec("pgd"))
+    with pytest.raises(ConfigError, match="weights"):
+        perturb(W[:, :5], X, y, 0.1, AttackSpec("pgd"))
+    with pytest.raises(ConfigError, match="optimizer"):
+        TrainConfig(optimizer="lbfgs")
