@@ -24,6 +24,7 @@ from numerics.data import (
     DATASETS,
     FileSpec,
     check_dataset,
+    cifar10,
     load_cifar2,
     load_cifar10,
     load_digits01,
@@ -36,11 +37,20 @@ from numerics.data import (
     read_svhn_mat,
     verify_file,
 )
+from numerics.data.cache import CACHE_ENV
 from numerics.data.cifar10 import NPZ_TEST_NOTE
 from numerics.data.registry import array_digest, file_digests
 from numerics.errors import DataError
 
 RNG = np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def derived_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep the derived array cache of each test in its own temporary folder."""
+    folder = tmp_path / "derived-cache"
+    monkeypatch.setenv(CACHE_ENV, str(folder))
+    return folder
 
 
 # ---------------------------------------------------------------- writers of official formats
@@ -285,6 +295,39 @@ def test_cifar10_truncated_and_missing(tmp_path: Path) -> None:
     assert "cifar10_train_part1.npz" in str(err.value)
     with pytest.raises(DataError, match=r"1\.\.5"):
         load_cifar10("train", tmp_path / "a", holdout_part=6)
+
+
+def test_cifar10_derived_disk_cache(tmp_path: Path, derived_cache: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    batches = make_cifar()
+    folder = write_cifar_npz(tmp_path, batches)
+    first = load_cifar10("train", tmp_path)
+    assert len(list(derived_cache.glob("*.npy"))) == 2
+    cifar10._load_cifar10_cached.cache_clear()
+    decoded: list[str] = []
+    real_decode = cifar10._decode
+    monkeypatch.setattr(cifar10, "_decode", lambda *a: decoded.append("x") or real_decode(*a))
+    second = load_cifar10("train", tmp_path)  # a new process would see this: read from disk
+    assert decoded == []
+    assert np.array_equal(second.x, first.x)
+    assert np.array_equal(second.y, first.y)
+    assert not second.x.flags.writeable
+    # a changed source file invalidates the entry
+    x, y = batches["data_batch_2"]
+    np.savez_compressed(folder / "cifar10_train_part2.npz", x=255 - x, y=y.astype(np.uint8))
+    cifar10._load_cifar10_cached.cache_clear()
+    third = load_cifar10("train", tmp_path)
+    assert decoded == ["x"]
+    assert np.array_equal(third.x[6:12], 255 - x)
+    # an unreadable entry is rebuilt; disk_cache=False never touches the folder
+    for entry in derived_cache.glob("*.npy"):
+        entry.write_bytes(b"garbage")
+    cifar10._load_cifar10_cached.cache_clear()
+    assert np.array_equal(load_cifar10("train", tmp_path).x, third.x)
+    cifar10._load_cifar10_cached.cache_clear()
+    before = sorted(derived_cache.iterdir())
+    load_cifar10("test", tmp_path, disk_cache=False)
+    assert sorted(derived_cache.iterdir()) == before
 
 
 def test_cifar10_npz_inconsistent_test_labels(tmp_path: Path) -> None:

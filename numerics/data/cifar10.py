@@ -27,6 +27,7 @@ from typing import IO
 import numpy as np
 
 from numerics.data.arrays import LabeledArrays, readonly
+from numerics.data.cache import cache_key, load_or_build
 from numerics.data.paths import data_dir
 from numerics.data.registry import DATASETS, missing_files_message
 from numerics.errors import DataError
@@ -146,24 +147,35 @@ def _available_source(folder: Path) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=4)
-def _load_cifar10_cached(split: str, folder_str: str, source: str,
-                         holdout_part: int | None) -> LabeledArrays:
-    folder = Path(folder_str)
+def _split_batches(split: str, holdout_part: int | None) -> tuple[str, ...]:
     if holdout_part is None:
-        names = TRAIN_BATCHES if split == "train" else (TEST_BATCH,)
-    elif split == "train":
-        names = tuple(n for k, n in enumerate(TRAIN_BATCHES, 1) if k != holdout_part)
-    else:
-        names = (TRAIN_BATCHES[holdout_part - 1],)
-    note = ""
+        return TRAIN_BATCHES if split == "train" else (TEST_BATCH,)
+    if split == "train":
+        return tuple(n for k, n in enumerate(TRAIN_BATCHES, 1) if k != holdout_part)
+    return (TRAIN_BATCHES[holdout_part - 1],)
+
+
+def _source_files(folder: Path, source: str, names: tuple[str, ...]) -> list[Path]:
+    if source == "batches":
+        return [folder / BATCH_DIR / n for n in names]
+    if source == "tar":
+        return [folder / TAR_NAME]
+    files = []
+    for n in names:
+        if n == TEST_BATCH:
+            files += [folder / "cifar10_test_first1000.npz", folder / "cifar10_test_labels.npz"]
+        else:
+            files.append(folder / f"cifar10_train_part{n[-1]}.npz")
+    return files
+
+
+def _decode(folder: Path, source: str, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Decode the named batches from one layout into uint8 NHWC images and int64 labels."""
     if source == "batches":
         parts = [read_cifar_batch(folder / BATCH_DIR / n) for n in names]
-        where = str(folder / BATCH_DIR)
     elif source == "tar":
         got = _batches_from_tar(folder / TAR_NAME, names)
         parts = [got[n] for n in names]
-        where = str(folder / TAR_NAME)
     else:
         parts = []
         for n in names:
@@ -177,19 +189,39 @@ def _load_cifar10_cached(split: str, folder_str: str, source: str,
                         f"{k} of cifar10_test_labels.npz; fetch both files again"
                     )
                 parts.append((first["x"], labels[:k].astype(np.int64)))
-                note = NPZ_TEST_NOTE
-                logger.warning("CIFAR-10 test split: %s", NPZ_TEST_NOTE)
             else:
                 part = _read_npz(folder / f"cifar10_train_part{n[-1]}.npz", ("x", "y"))
                 parts.append((part["x"], part["y"].astype(np.int64)))
-        where = f"{folder} (npz parts)"
     x = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
     y = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+    return x, y
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cifar10_cached(split: str, folder_str: str, source: str,
+                         holdout_part: int | None, disk_cache: bool) -> LabeledArrays:
+    folder = Path(folder_str)
+    names = _split_batches(split, holdout_part)
+    where = {"batches": str(folder / BATCH_DIR), "tar": str(folder / TAR_NAME),
+             "npz": f"{folder} (npz parts)"}[source]
+    files = _source_files(folder, source, names)
+    if disk_cache and all(f.is_file() for f in files):
+        key = cache_key(files, "cifar10", source, names)
+        arrays = load_or_build(key, ("x", "y"),
+                               lambda: dict(zip(("x", "y"), _decode(folder, source, names),
+                                                strict=True)))
+        x, y = arrays["x"], arrays["y"]
+    else:
+        x, y = _decode(folder, source, names)
     if x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3) or x.shape[0] != y.shape[0]:
         raise DataError(f"{where}: images {x.shape} {x.dtype}, labels {y.shape}; expected uint8 "
                         "(N, 32, 32, 3) and (N,)")
     if y.size and (y.min() < 0 or y.max() > 9):
         raise DataError(f"{where}: labels outside 0..9; the files are not CIFAR-10")
+    note = ""
+    if source == "npz" and TEST_BATCH in names:
+        note = NPZ_TEST_NOTE
+        logger.warning("CIFAR-10 test split: %s", NPZ_TEST_NOTE)
     if holdout_part is not None:
         what = "the other four training parts" if split == "train" else "training part"
         note = (f"holdout_part={holdout_part}: this {split} split is {what}"
@@ -204,6 +236,7 @@ def load_cifar10(
     *,
     source: str = "auto",
     holdout_part: int | None = None,
+    disk_cache: bool = True,
 ) -> LabeledArrays:
     """Return CIFAR-10 ``split`` as uint8 NHWC images (N, 32, 32, 3), RGB 0..255, int64 labels.
 
@@ -215,6 +248,9 @@ def load_cifar10(
             in that order.
         holdout_part: ``k`` in 1..5 holds out training batch ``k`` as an i.i.d. test set:
             ``train`` is then the other four batches (40,000 images), ``test`` is batch ``k``.
+        disk_cache: keep the decoded arrays in the derived cache
+            (:mod:`numerics.data.cache`), so that the next process maps them instead of
+            decoding again (5.6 s -> about 1 s for the training set from npz parts).
 
     Returns:
         A :class:`LabeledArrays` (unpacks as ``x, y``), arrays read-only and cached in memory.
@@ -237,7 +273,7 @@ def load_cifar10(
         raise DataError(
             f"unknown CIFAR-10 source {source!r}: use one of auto, {', '.join(SOURCES)}"
         )
-    return _load_cifar10_cached(split, str(folder), source, holdout_part)
+    return _load_cifar10_cached(split, str(folder), source, holdout_part, disk_cache)
 
 
 def load_cifar2(
@@ -247,6 +283,7 @@ def load_cifar2(
     source: str = "auto",
     holdout_part: int | None = None,
     flatten: bool = True,
+    disk_cache: bool = True,
 ) -> LabeledArrays:
     """Return CIFAR2 (Yamada et al., appendix): CIFAR-10's frog and ship classes only.
 
@@ -254,7 +291,8 @@ def load_cifar2(
     ``flatten=False``); ``y`` is float64, -1 for frog (class 6) and +1 for ship (class 8).
     Full splits have 10,000 (train) and 2,000 (test) images. Arguments as :func:`load_cifar10`.
     """
-    base = load_cifar10(split, root, source=source, holdout_part=holdout_part)
+    base = load_cifar10(split, root, source=source, holdout_part=holdout_part,
+                        disk_cache=disk_cache)
     frog, ship = CIFAR10_CLASSES.index("frog"), CIFAR10_CLASSES.index("ship")
     keep = (base.y == frog) | (base.y == ship)
     x = base.x[keep].astype(np.float64) / 255.0
