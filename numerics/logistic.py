@@ -180,7 +180,7 @@ def _unit_noise(shape: tuple[int, ...], norm: str, generator: torch.Generator | 
 
 def perturb(
     W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
-    attack: AttackSpec, generator: torch.Generator | None = None,
+    attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
 ) -> torch.Tensor:
     """Perturbed inputs x_adv for every model, shape ``(K, N, d)`` (pixels only, no bias column).
 
@@ -196,6 +196,8 @@ def perturb(
         W: weights ``(K, d)`` or ``(K, d + 1)``. X: inputs ``(N, d)``. y: labels ``(N,)`` in ±1.
         eps: one budget or one per model. attack: the :class:`AttackSpec`.
         generator: random source for PGD starts and noise.
+        common_noise: one draw of the PGD start / noise shared by all K models (common random
+            numbers, e.g. for the points of a landscape); else an independent draw per model.
 
     Returns:
         ``(K, N, d)`` perturbed inputs.
@@ -206,24 +208,26 @@ def perturb(
     x = X[None]
     if attack.kind == "clean":
         return x.expand(K, N, d)
+    draws = 1 if common_noise else K
     if attack.kind == "random":
-        return _box(x, e * _unit_noise((K, N, d), attack.norm, generator, X), attack.box) + x
+        noise = e * _unit_noise((draws, N, d), attack.norm, generator, X)
+        return _box(x, noise, attack.box) + x
     direction = _ascent_direction(w, y, attack.norm)
     if attack.kind == "exact":
         return x + e * direction
     if attack.norm == "linf" and attack.step_factor >= 2.0:
         return _box(x, e * direction, attack.box) + x
-    return x + _pgd_l2_linf(x, e, direction, attack, generator)
+    return x + _pgd_l2_linf(x, e, direction, attack, generator, draws)
 
 
 def _pgd_l2_linf(
     x: torch.Tensor, e: torch.Tensor, direction: torch.Tensor, attack: AttackSpec,
-    generator: torch.Generator | None,
+    generator: torch.Generator | None, draws: int,
 ) -> torch.Tensor:
     """PGD iterations in place on a ``(K, N, d)`` perturbation: add, ball, box (clamp to bounds)."""
     K, N, d = direction.shape
     if attack.random_start:
-        delta = e * _unit_noise((K, N, d), attack.norm, generator, x)
+        delta = e * _unit_noise((draws, N, d), attack.norm, generator, x)
     else:
         delta = torch.zeros((K, N, d), dtype=x.dtype, device=x.device)
     if attack.box is not None:
@@ -251,7 +255,7 @@ def _row_chunks(K: int, N: int, d: int) -> int:
 
 def attacked_margins(
     W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
-    attack: AttackSpec, generator: torch.Generator | None = None,
+    attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
 ) -> torch.Tensor:
     """Margins y w.x~_adv under ``attack``, shape ``(K, N)``, computed in memory-bounded chunks.
 
@@ -266,17 +270,18 @@ def attacked_margins(
     out = []
     for start in range(0, N, rows):
         sl = slice(start, start + rows)
-        xa = perturb(W, X[sl], y[sl], eps, attack, generator)
+        xa = perturb(W, X[sl], y[sl], eps, attack, generator, common_noise)
         out.append(margins(W, xa, y[sl]))
     return torch.cat(out, dim=1)
 
 
 def adversarial_loss(
     W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
-    attack: AttackSpec, generator: torch.Generator | None = None,
+    attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
 ) -> torch.Tensor:
     """Training loss of each model under its attack, mean_n zeta(-y w.x~_adv), shape ``(K,)``."""
-    return softplus(-attacked_margins(W, X, y, eps, attack, generator)).mean(dim=1)
+    z = attacked_margins(W, X, y, eps, attack, generator, common_noise)
+    return softplus(-z).mean(dim=1)
 
 
 def accuracy(
