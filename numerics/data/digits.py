@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from sklearn.datasets import load_digits
 
 from numerics.data.arrays import LabeledArrays, readonly
 from numerics.errors import DataError
@@ -15,6 +14,8 @@ DIGITS01_SPLITS = ("all", "train", "test")
 
 @functools.lru_cache(maxsize=1)
 def _digits01() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits  # imported here: sklearn takes seconds to import
+
     bunch = load_digits()
     keep = bunch.target <= 1
     x = bunch.data[keep].astype(np.float64) / 16.0
