@@ -341,13 +341,25 @@ def check_inputs(
             f"got {tuple(x.shape)}"
         )
     yt = torch.as_tensor(y_, dtype=x.dtype, device=x.device)
-    if not bool(torch.all(yt.abs() == 1)):
-        raise ConfigError("labels y must be -1 or +1 (map classes {0, 1} with y = 2 c - 1)")
     if yt.dim() > 0 and yt.shape != x.shape[:-1]:
         raise ConfigError(f"y must have shape {tuple(x.shape[:-1])}, got {tuple(yt.shape)}")
-    if bias and not bool(torch.all(x[..., -1] == 1)):
+    if not value_is_true(torch.all(yt.abs() == 1)):
+        raise ConfigError("labels y must be -1 or +1 (map classes {0, 1} with y = 2 c - 1)")
+    if bias and not value_is_true(torch.all(x[..., -1] == 1)):
         raise ConfigError("bias=True expects the last coordinate of x to be the constant 1")
     return w, x, yt
+
+
+def value_is_true(flag: torch.Tensor) -> bool:
+    """``bool(flag)``, or True under torch.func transforms (vmap, grad), where values are hidden.
+
+    The checks that use it validate inputs; inside a transform the same inputs have usually been
+    validated by a plain call, and data-dependent control flow is not allowed there.
+    """
+    try:
+        return bool(flag)
+    except RuntimeError:
+        return True
 
 
 def dual_norm_of(w: torch.Tensor, norm: str, bias: bool = False) -> torch.Tensor:
@@ -408,7 +420,7 @@ def inner_max_perturbation(
     wf = w * feature_mask(w.shape[0], bias, w)
     if check_norm(norm) == "l2":
         length = wf.norm()
-        direction = wf / length if bool(length > 0) else torch.zeros_like(wf)
+        direction = wf / length.clamp_min(torch.finfo(wf.dtype).tiny)  # 0 where w_f = 0
     else:
         direction = torch.sign(wf)
     yb = yt.unsqueeze(-1) if yt.dim() > 0 else yt

@@ -1,0 +1,432 @@
+"""Gradients, Hessians, eigenpairs of the adversarial logistic loss (Y-HESS, HESS-DEP, Y-EIG).
+
+Two readings of "the Hessian of the adversarial loss":
+
+* Y-HESS (Yamada et al. Eq. 9, Appendix B): the perturbation eta is held fixed while w varies,
+  z = y w.(x + eta): grad l = -s(-z) y (x + eta), Hessian s(z) s(-z) (x + eta)(x + eta)^T.
+* HESS-DEP: the worst-case perturbation depends on w, l(w) = zeta(-m) with the robust margin
+  m = y w.x - eps ||w_f||_q (INNER-MAX). With g = grad_w ||w_f||_q (g = w^ = w_f/||w_f|| for
+  p = 2, g = sign(w_f) for p = inf, zero on a bias coordinate) and v = y x - eps g:
+
+      grad l = -s(-m) v,
+      Hessian = s(m) s(-m) v v^T + s(-m) eps Hess(||w_f||_q),
+
+  where Hess(||w_f||_2) = (D - w^ w^T)/||w_f|| (D = identity, or the identity with a zero on the
+  bias coordinate) and Hess(||w_f||_1) = 0 off the hyperplanes w_i = 0. At eta = eta*(w) the
+  first term equals the Y-HESS Hessian (y^2 = 1 makes (x + eta*) y = v), and the gradients agree
+  (Danskin); the second term is what the fixed-noise reading misses.
+
+Y-EIG: for the rank-one Hessians (fixed noise; p = inf) the eigenvector is u = x + eta (resp. v)
+with eigenvalue lambda_1 = s s ||u||^2 and every orthogonal vector has eigenvalue 0. With the
+HESS-DEP term (p = 2, no bias), writing A = s(m)s(-m), B = s(-m) eps/||w||, alpha = v.w^:
+vectors orthogonal to v and w^ have eigenvalue B (multiplicity d - 2), and span{v, w^} carries
+the roots lambda_pm of q(lambda) = lambda^2 - (A ||v||^2 + B) lambda + A B alpha^2 with
+eigenvectors lambda v - B alpha w^. Both roots bracket A ||v||^2 and B (q(A||v||^2) = q(B) =
+-A B (||v||^2 - alpha^2) <= 0): Yamada's lambda_1 = A ||v||^2 is a lower bound of the top
+eigenvalue once the attack's dependence on w is kept. The full-data Hessian is the mean over
+points.
+
+Shapes of the torch callables (numpy arrays are accepted too and give numpy results): ``w`` (d,),
+``x`` (N, d) or (d,), ``y`` (N,) or scalar (+-1), ``eta`` like ``x``; per-point gradients (N, d),
+per-point Hessians (N, d, d); ``full_*`` functions return the mean (d, d) without building the
+N per-point matrices (memory O(N d + d^2)). Bias convention as in :mod:`theory.adversarial_loss`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+import torch
+
+from numerics.errors import ConfigError
+from numerics.validate import check_eps, check_norm
+from theory.adversarial_loss import (
+    Y_VALUES,
+    array_api,
+    check_inputs,
+    feature_mask,
+    is_zero,
+    lambdify_pair,
+    value_is_true,
+)
+from theory.claims import Evidence
+from theory.notation import eps, s, vector_symbols, zeta
+
+# ---------------------------------------------------------------------------------------------
+# SymPy: closed forms in explicit components
+# ---------------------------------------------------------------------------------------------
+
+M = sp.Symbol("m", real=True)
+"""The robust margin m (or z = y w.(x + eta) for fixed noise)."""
+W_NORM = sp.Symbol(r"\|w\|", positive=True)
+#: A = s(m) s(-m): the curvature of zeta(-m) along m.
+CURVATURE_A: sp.Expr = s(M) * s(-M)
+#: B = s(-m) eps / ||w||: the coefficient of the HESS-DEP projector term (p = 2).
+CURVATURE_B: sp.Expr = s(-M) * eps / W_NORM
+#: s(-m): the gradient coefficient.
+GRAD_COEF: sp.Expr = s(-M)
+
+A_NP, A_TORCH = lambdify_pair((M,), CURVATURE_A)
+B_NP, B_TORCH = lambdify_pair((M, eps, W_NORM), CURVATURE_B)
+G_NP, G_TORCH = lambdify_pair((M,), GRAD_COEF)
+
+
+def fixed_noise_closed_form(
+    w: sp.Matrix, x: sp.Matrix, eta: sp.Matrix, y_: sp.Expr
+) -> tuple[sp.Expr, sp.Matrix, sp.Matrix]:
+    """Y-HESS closed forms (loss, gradient, Hessian) for symbolic vectors and y = +-1."""
+    u = x + eta
+    z = y_ * (w.T * u)[0]
+    return zeta(-z), -s(-z) * y_ * u, s(z) * s(-z) * u * u.T
+
+
+def robust_closed_form(
+    w: sp.Matrix, x: sp.Matrix, y_: sp.Expr, norm: str, bias: bool = False
+) -> tuple[sp.Expr, sp.Expr, sp.Matrix, sp.Matrix]:
+    """HESS-DEP closed forms (loss, its direct expression, gradient, Hessian), y = +-1.
+
+    Returns the loss zeta(-m) written with the norm itself (to be differentiated), the margin m,
+    the closed-form gradient -s(-m) v and the closed-form Hessian (p = 2: A v v^T + B (D - w^ w^T);
+    p = inf: A v v^T with v = y x - eps sign(w_f)).
+    """
+    d = w.shape[0]
+    mask = sp.Matrix([0 if (bias and i == d - 1) else 1 for i in range(d)])
+    wf = w.multiply_elementwise(mask)
+    if check_norm(norm) == "l2":
+        wn = sp.sqrt((wf.T * wf)[0])
+        g = wf / wn
+        second = s(-(y_ * (w.T * x)[0] - eps * wn)) * eps / wn * (sp.diag(*mask) - g * g.T)
+    else:
+        wn = sum(sp.Abs(c) for c in wf)
+        g = wf.applyfunc(sp.sign)
+        second = sp.zeros(d, d)
+    m = y_ * (w.T * x)[0] - eps * wn
+    v = y_ * x - eps * g
+    return zeta(-m), m, -s(-m) * v, s(m) * s(-m) * v * v.T + second
+
+
+# ---------------------------------------------------------------------------------------------
+# Symbolic verification
+# ---------------------------------------------------------------------------------------------
+
+
+def verify_y_hess() -> Evidence:
+    """Y-HESS: grad l = -s(-z) y (x + eta), Hessian = s(z) s(-z) (x + eta)(x + eta)^T.
+
+    SymPy differentiates zeta(-y w.(x + eta)) in the components of w (d = 3, eta free and held
+    fixed) and simplifies the differences with the closed forms to 0, for y = +1 and y = -1
+    (the Hessian needs y^2 = 1).
+    """
+    checks: dict[str, bool] = {}
+    w, x, eta = vector_symbols("w", 3), vector_symbols("x", 3), vector_symbols("eta", 3)
+    for yv in Y_VALUES:
+        loss, grad, hess = fixed_noise_closed_form(w, x, eta, yv)
+        checks[f"gradient_y={yv}"] = is_zero(sp.Matrix([loss]).jacobian(w).T - grad)
+        checks[f"hessian_y={yv}"] = is_zero(sp.hessian(loss, list(w)) - hess)
+    return Evidence(
+        "symbolic", all(checks.values()),
+        f"{sum(checks.values())}/{len(checks)} SymPy identities (d = 3, y = +-1): autodiff of "
+        "zeta(-y w.(x + eta)) minus the closed-form gradient and Hessian simplifies to 0",
+        details={"checks": checks},
+    )
+
+
+def verify_hess_dep() -> Evidence:
+    """HESS-DEP: gradient and Hessian of zeta(-m), m = y w.x - eps ||w_f||_q, attack depending on w.
+
+    SymPy checks, for y = +1 and y = -1, d = 3:
+
+    * p = 2, no bias and with a bias coordinate (w = (w_1, w_2, b), x = (x_1, x_2, 1)):
+      the Hessian of zeta(-m) minus s(m)s(-m) v v^T + s(-m)(eps/||w_f||)(D - w^ w^T) is 0, and
+      the gradient minus -s(-m) v is 0, v = y x - eps w^.
+    * p = inf: with ||w||_1 = sum |w_i|, SymPy's second derivative carries DiracDelta(w_i) terms;
+      off the hyperplanes w_i = 0 these are 0 and the Hessian equals s(m)s(-m) v v^T,
+      v = y x - eps sign(w).
+    * The second term vanishes at the loss minimum: lim_{m -> oo} s(-m) eps/||w|| = 0, and at
+      eta* = -eps y w^ the Y-HESS Hessian equals the first term (x + eta* = y v).
+    """
+    checks: dict[str, bool] = {}
+    w, x = vector_symbols("w", 3), vector_symbols("x", 3)
+    xb = sp.Matrix([x[0], x[1], 1])
+    for yv in Y_VALUES:
+        for norm, bias in (("l2", False), ("l2", True), ("linf", False)):
+            xx = xb if bias else x
+            loss, _, grad, hess = robust_closed_form(w, xx, yv, norm, bias)
+            auto_grad = sp.Matrix([loss]).jacobian(w).T
+            auto_hess = sp.hessian(loss, list(w))
+            if norm == "linf":
+                auto_hess = auto_hess.replace(sp.DiracDelta, lambda *_: 0)
+            key = f"{norm}{'_bias' if bias else ''}_y={yv}"
+            checks[f"gradient_{key}"] = is_zero(auto_grad - grad)
+            checks[f"hessian_{key}"] = is_zero(auto_hess - hess)
+        # At eta* = -eps y w^: z = y w.(x + eta*) equals m and y (x + eta*) equals v, so the
+        # Y-HESS Hessian s(z)s(-z)(x + eta*)(x + eta*)^T = s(m)s(-m) v v^T (y^2 = 1).
+        wn = sp.sqrt((w.T * w)[0])
+        eta_star = -eps * yv * w / wn
+        z = yv * (w.T * (x + eta_star))[0]
+        m = yv * (w.T * x)[0] - eps * wn
+        v = yv * x - eps * w / wn
+        checks[f"fixed_noise_at_eta*_is_first_term_y={yv}"] = is_zero(z - m) and is_zero(
+            yv * (x + eta_star) - v
+        )
+    checks["second_term_vanishes"] = sp.limit(CURVATURE_B, M, sp.oo) == 0
+    return Evidence(
+        "symbolic", all(checks.values()),
+        f"{sum(checks.values())}/{len(checks)} SymPy identities (d = 3, y = +-1, p = 2 with and "
+        "without bias, p = inf off w_i = 0): autodiff Hessian of zeta(-m) minus the closed form "
+        "is 0; s(-m) eps/||w|| -> 0 as m -> oo",
+        conditions=("p = inf: w_i != 0 for all i (the Hessian does not exist on w_i = 0)",),
+        details={"checks": checks},
+    )
+
+
+def verify_y_eig() -> Evidence:
+    """Y-EIG (Eqs. 10-11): eigenpairs of the per-point Hessians.
+
+    SymPy checks (d = 3 components, symbolic coefficients A = s(m)s(-m) > 0, B >= 0):
+
+    * Rank one (fixed noise, or p = inf): H = A u u^T. H u - A ||u||^2 u = 0, and for every r,
+      H r - A (u.r) u = 0, so r orthogonal to u has eigenvalue 0.
+    * HESS-DEP, p = 2: H = A v v^T + B (I - n n^T), n = w/||w||, v = y x - eps n (identities
+      reduced modulo ||n||^2 = 1).
+      r = v x n (orthogonal to both): H r - B r = 0. For a symbol lambda, e = lambda v - B alpha n
+      (alpha = v.n) gives H e - lambda e = -q(lambda) v identically, with q(lambda) = lambda^2 -
+      (A ||v||^2 + B) lambda + A B alpha^2; the two roots lambda_pm of q make it 0. Bracketing:
+      q(A ||v||^2) = q(B) = -A B (||v||^2 - alpha^2), where ||v||^2 - alpha^2 = ||v - alpha n||^2
+      >= 0.
+    """
+    checks: dict[str, bool] = {}
+    a_, b_ = sp.Symbol("A", positive=True), sp.Symbol("B", nonnegative=True)
+    u, r = vector_symbols("u", 3), vector_symbols("r", 3)
+    h1 = a_ * u * u.T
+    checks["rank_one_eigenvector"] = is_zero(h1 * u - a_ * (u.T * u)[0] * u)
+    checks["rank_one_orthogonal"] = is_zero(h1 * r - a_ * (u.T * r)[0] * u)
+    # n is a unit vector: free components n_1..n_3, every identity reduced modulo the polynomial
+    # n_1^2 + n_2^2 + n_3^2 - 1 (remainder in n_3), which is exact and fast.
+    n, x = vector_symbols("n", 3), vector_symbols("x", 3)
+    unit = (n.T * n)[0] - 1
+
+    def zero_on_sphere(expr: sp.Matrix) -> bool:
+        return all(sp.rem(sp.expand(c), unit, n[2]) == 0 for c in expr)
+
+    lam = sp.Symbol("lambda", real=True)
+    for yv in Y_VALUES:
+        v = yv * x - eps * n
+        h = a_ * v * v.T + b_ * (sp.eye(3) - n * n.T)
+        cross = v.cross(n)
+        checks[f"orthogonal_eigenvalue_B_y={yv}"] = zero_on_sphere(h * cross - b_ * cross)
+        alpha = (v.T * n)[0]
+        v2 = (v.T * v)[0]
+        e = lam * v - b_ * alpha * n
+        q = lam**2 - (a_ * v2 + b_) * lam + a_ * b_ * alpha**2
+        checks[f"span_residual_y={yv}"] = zero_on_sphere(h * e - lam * e + q * v)
+        checks[f"bracket_y={yv}"] = zero_on_sphere(
+            sp.Matrix([q.subs(lam, a_ * v2) + a_ * b_ * ((v - alpha * n).T * (v - alpha * n))[0]])
+        )
+    # roots of q in scalar symbols (any d)
+    a2, b2, vv, al = sp.symbols("A B V alpha", positive=True)
+    qq = lam**2 - (a2 * vv + b2) * lam + a2 * b2 * al**2
+    roots = eigen_roots_expr(a2, b2, vv, al)
+    checks["roots_of_q"] = all(is_zero(qq.subs(lam, root)) for root in roots)
+    checks["bracket_B"] = is_zero(qq.subs(lam, b2) + a2 * b2 * (vv - al**2))
+    return Evidence(
+        "symbolic", all(checks.values()),
+        f"{sum(checks.values())}/{len(checks)} SymPy identities: rank-one eigenpair (A ||u||^2, u) "
+        "with 0 on u-perp; with the HESS-DEP term: B on {v, w^}-perp and the roots of q on "
+        "span{v, w^}, bracketing A||v||^2 and B",
+        details={"checks": checks},
+    )
+
+
+def eigen_roots_expr(
+    a_: sp.Expr, b_: sp.Expr, v2: sp.Expr, alpha: sp.Expr
+) -> tuple[sp.Expr, sp.Expr]:
+    """Y-EIG: (lambda_+, lambda_-), the roots of lambda^2 - (A V + B) lambda + A B alpha^2.
+
+    Args: A = s(m)s(-m), B = s(-m) eps/||w||, V = ||v||^2, alpha = v.w^.
+    """
+    tr = a_ * v2 + b_
+    disc = sp.sqrt(tr**2 - 4 * a_ * b_ * alpha**2)
+    return (tr + disc) / 2, (tr - disc) / 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Torch callables (float64, batched)
+# ---------------------------------------------------------------------------------------------
+
+
+def _labels(yt: torch.Tensor) -> torch.Tensor:
+    return yt.unsqueeze(-1) if yt.dim() > 0 else yt
+
+
+@array_api
+def grad_fixed_noise(
+    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eta: torch.Tensor
+) -> torch.Tensor:
+    """Y-HESS: grad_w zeta(-y w.(x + eta)) = -s(-z) y (x + eta), z = y w.(x + eta); shape of x."""
+    w, x, yt = check_inputs(w, x, y_, False)
+    u = x + eta
+    z = yt * (u @ w)
+    return -_labels(G_TORCH(z) * yt) * u
+
+
+@array_api
+def hessian_fixed_noise(
+    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eta: torch.Tensor
+) -> torch.Tensor:
+    """Y-HESS: per-point Hessian s(z) s(-z) (x + eta)(x + eta)^T; shape (N, d, d) or (d, d)."""
+    w, x, yt = check_inputs(w, x, y_, False)
+    u = x + eta
+    a = A_TORCH(yt * (u @ w))
+    return a[..., None, None] * u[..., :, None] * u[..., None, :]
+
+
+def _norm_gradient(w: torch.Tensor, norm: str, bias: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(g, ||w_f||_q): g = grad ||w_f||_q = w^ (p = 2) or sign(w_f) (p = inf), 0 on the bias."""
+    mask = feature_mask(w.shape[0], bias, w)
+    wf = w * mask
+    if norm == "l2":
+        length = wf.norm()
+        if not value_is_true(length > 0):
+            raise ConfigError(
+                "the p = 2 robust loss is not differentiable at w_f = 0: evaluate at w_f != 0"
+            )
+        return wf / length, length
+    return torch.sign(wf), wf.abs().sum()
+
+
+def _robust_parts(
+    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str, bias: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, str, float]:
+    """(m, v, g, ||w_f||_q, norm, eps) for the HESS-DEP formulas."""
+    w, x, yt = check_inputs(w, x, y_, bias)
+    norm = check_norm(norm)
+    eps_ = check_eps(eps_)
+    g, length = _norm_gradient(w, norm, bias)
+    m = yt * (x @ w) - eps_ * length
+    v = _labels(yt) * x - eps_ * g
+    return m, v, g, length, norm, eps_
+
+
+@array_api
+def robust_direction(
+    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
+    bias: bool = False,
+) -> torch.Tensor:
+    """HESS-DEP/Y-EIG: v = y x - eps g = grad_w m (g = w^ for p = 2, sign(w_f) for p = inf)."""
+    return _robust_parts(w, x, y_, eps_, norm, bias)[1]
+
+
+@array_api
+def robust_gradient(
+    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
+    bias: bool = False,
+) -> torch.Tensor:
+    """HESS-DEP: per-point gradient -s(-m) v of the robust loss zeta(-m); shape of x."""
+    m, v, *_ = _robust_parts(w, x, y_, eps_, norm, bias)
+    return -G_TORCH(m)[..., None] * v
+
+
+@array_api
+def robust_hessian(
+    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
+    bias: bool = False,
+) -> torch.Tensor:
+    """HESS-DEP: per-point Hessian of zeta(-m), shape (N, d, d) (or (d, d) for one point).
+
+    p = 2: s(m)s(-m) v v^T + s(-m)(eps/||w_f||)(D - w^ w^T); p = inf (off w_i = 0):
+    s(m)s(-m) v v^T. For many points use :func:`full_robust_hessian` (no N x d x d array).
+    """
+    m, v, g, length, norm, eps_ = _robust_parts(w, x, y_, eps_, norm, bias)
+    hess = A_TORCH(m)[..., None, None] * v[..., :, None] * v[..., None, :]
+    if norm == "l2":
+        proj = torch.diag(feature_mask(w.shape[0], bias, w)) - torch.outer(g, g)
+        hess = hess + B_TORCH(m, eps_, length)[..., None, None] * proj
+    return hess
+
+
+@array_api
+def full_robust_hessian(
+    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
+    bias: bool = False,
+) -> torch.Tensor:
+    """HESS-DEP: Hessian of the empirical robust loss mean_n zeta(-m_n), shape (d, d).
+
+    (1/N) V^T diag(A) V + mean(B) (D - w^ w^T) (second term p = 2 only), computed in
+    O(N d^2) time and O(N d + d^2) memory. ``x`` is (N, d), ``y_`` (N,).
+    """
+    m, v, g, length, norm, eps_ = _robust_parts(w, x, y_, eps_, norm, bias)
+    v = v.reshape(-1, w.shape[0])
+    a = A_TORCH(m).reshape(-1)
+    hess = (v * a[:, None]).T @ v / v.shape[0]
+    if norm == "l2":
+        proj = torch.diag(feature_mask(w.shape[0], bias, w)) - torch.outer(g, g)
+        hess = hess + B_TORCH(m, eps_, length).mean() * proj
+    return hess
+
+
+@array_api
+def full_hessian_fixed_noise(
+    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eta: torch.Tensor
+) -> torch.Tensor:
+    """Y-HESS: Hessian of mean_n zeta(-y_n w.(x_n + eta_n)) (noise fixed), shape (d, d)."""
+    w, x, yt = check_inputs(w, x, y_, False)
+    u = (x + eta).reshape(-1, w.shape[0])
+    a = A_TORCH(yt.reshape(-1) * (u @ w))
+    return (u * a[:, None]).T @ u / u.shape[0]
+
+
+@array_api
+def fixed_noise_eigenpair(
+    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eta: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Y-EIG (Eq. 10): lambda_1 = s(z)s(-z)||x + eta||^2 and the unit eigenvector (x + eta)/||.||.
+
+    All other eigenvalues of the per-point Hessian are 0. Returns (lambda_1 (N,), e (N, d)).
+    """
+    w, x, yt = check_inputs(w, x, y_, False)
+    u = x + eta
+    length = u.norm(dim=-1)
+    return A_TORCH(yt * (u @ w)) * length**2, u / length[..., None]
+
+
+@array_api
+def robust_eigenpairs(
+    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
+    bias: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Y-EIG with HESS-DEP: the eigenvalues that differ from the bulk, and their eigenvectors.
+
+    p = 2 (no bias): eigenvalues (lambda_+, lambda_-, B) with lambda_pm the roots of
+    q(lambda) = lambda^2 - (A||v||^2 + B) lambda + A B alpha^2, alpha = v.w^, and
+    B = s(-m) eps/||w|| of multiplicity d - 2 (vectors orthogonal to v and w^); eigenvectors
+    of lambda_pm: lambda v - B alpha w^, normalised (in general position: alpha != 0, v not
+    parallel to w^).
+    p = inf (off w_i = 0, bias allowed): (A ||v||^2, 0, 0) and v/||v||; the other eigenvalues are 0.
+
+    Returns:
+        (values (N, 3), vectors (N, 2, d)): rows of ``vectors`` belong to values[..., 0] and
+        values[..., 1] (for p = inf the second row is zero).
+    """
+    m, v, g, length, norm, eps_ = _robust_parts(w, x, y_, eps_, norm, bias)
+    a = A_TORCH(m)
+    v2 = (v * v).sum(-1)
+    if norm == "linf":
+        lam1 = a * v2
+        zeros = torch.zeros_like(lam1)
+        vectors = torch.stack([v / v2.sqrt()[..., None], torch.zeros_like(v)], dim=-2)
+        return torch.stack([lam1, zeros, zeros], dim=-1), vectors
+    if bias:
+        raise ConfigError(
+            "closed-form eigenpairs with the p = 2 projector term are derived without a bias; "
+            "with bias=True use torch.linalg.eigh(robust_hessian(...))"
+        )
+    b = B_TORCH(m, eps_, length)
+    alpha = v @ g
+    tr = a * v2 + b
+    disc = (tr**2 - 4 * a * b * alpha**2).clamp_min(0).sqrt()
+    lam_p, lam_m = (tr + disc) / 2, (tr - disc) / 2
+    vecs = []
+    for lam in (lam_p, lam_m):
+        e = lam[..., None] * v - (b * alpha)[..., None] * g
+        vecs.append(e / e.norm(dim=-1, keepdim=True))
+    return torch.stack([lam_p, lam_m, b], dim=-1), torch.stack(vecs, dim=-2)
