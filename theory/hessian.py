@@ -424,7 +424,9 @@ def robust_eigenpairs(
     alpha = v @ g
     tr = a * v2 + b
     disc = (tr**2 - 4 * a * b * alpha**2).clamp_min(0).sqrt()
-    lam_p, lam_m = (tr + disc) / 2, (tr - disc) / 2
+    lam_p = (tr + disc) / 2
+    # lambda_+ lambda_- = A B alpha^2: no cancellation when lambda_- << lambda_+
+    lam_m = torch.where(lam_p > 0, a * b * alpha**2 / lam_p.clamp_min(1e-300), 0.0)
     vecs = []
     for lam in (lam_p, lam_m):
         e = lam[..., None] * v - (b * alpha)[..., None] * g

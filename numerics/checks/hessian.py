@@ -1,0 +1,192 @@
+"""Numeric checks of Y-HESS, HESS-DEP and Y-EIG: closed forms against torch.func (float64).
+
+The references are ``torch.func.jacrev``/``torch.func.hessian`` (vectorised with ``vmap`` over
+the points) of losses written independently of :mod:`theory`: softplus(-y w.(x + eta)) with eta
+held fixed, and softplus(-(y w.x - eps ||w_f||_q)) with ``torch.linalg.vector_norm`` (the robust
+loss, whose attack depends on w). Eigenpairs are compared with ``torch.linalg.eigh`` of the
+autograd Hessian. Relative errors are Frobenius-norm ratios per instance; tolerance 1e-10.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.func import hessian, jacrev, vmap
+from torch.nn.functional import softplus
+
+from numerics.checks.adversarial_loss import RTOL, Instance, random_instances, rel_err
+from theory import hessian as th
+from theory.adversarial_loss import inner_max_perturbation
+from theory.claims import Evidence
+
+
+def fixed_noise_loss(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                     eta: torch.Tensor) -> torch.Tensor:
+    """Reference zeta(-y w.(x + eta)) for one point (eta held fixed)."""
+    return softplus(-y * torch.dot(w, x + eta))
+
+
+def reference_robust_loss(inst: Instance) -> torch.Tensor:
+    """Reference per-point robust loss as a function of w: softplus(-(y w.x - eps ||w_f||_q))."""
+    mask, ord_ = inst.mask, (2 if inst.norm == "l2" else 1)
+
+    def loss(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return softplus(-(y * torch.dot(w, x) - inst.eps * torch.linalg.vector_norm(w * mask,
+                                                                                      ord=ord_)))
+
+    return loss
+
+
+def _autograd(fn, inst: Instance, *extra: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    in_dims = (None, 0, 0) + (0,) * len(extra)
+    grad = vmap(jacrev(fn), in_dims=in_dims)(inst.w, inst.x, inst.y, *extra)
+    hess = vmap(hessian(fn), in_dims=in_dims)(inst.w, inst.x, inst.y, *extra)
+    return grad, hess
+
+
+def check_y_hess(count: int = 40, seed: int = 10) -> Evidence:
+    """Y-HESS: grad -s(-z) y (x + eta) and Hessian s(z)s(-z)(x + eta)(x + eta)^T vs torch.func.
+
+    eta is random (uniform scale eps in each coordinate, zero on a bias coordinate) and held
+    fixed. Also the full-data Hessian (mean over points) against the Hessian of the mean loss.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    errs = {"gradient": 0.0, "hessian": 0.0, "full_hessian": 0.0}
+    n = 0
+    for inst in random_instances(count, seed):
+        eta = inst.eps * (2 * torch.rand(inst.x.shape, generator=gen, dtype=inst.x.dtype) - 1)
+        eta = eta * inst.mask
+        grad, hess = _autograd(fixed_noise_loss, inst, eta)
+        errs["gradient"] = max(errs["gradient"],
+                               rel_err(th.grad_fixed_noise(inst.w, inst.x, inst.y, eta), grad))
+        errs["hessian"] = max(errs["hessian"],
+                              rel_err(th.hessian_fixed_noise(inst.w, inst.x, inst.y, eta), hess))
+        full = th.full_hessian_fixed_noise(inst.w, inst.x, inst.y, eta)
+        mean_hess = hessian(
+            lambda w, inst=inst, eta=eta: softplus(-inst.y * ((inst.x + eta) @ w)).mean()
+        )(inst.w)
+        errs["full_hessian"] = max(errs["full_hessian"], rel_err(full, mean_hess))
+        n += int(inst.x.shape[0])
+    worst = max(errs.values())
+    return Evidence(
+        "numeric", worst <= RTOL,
+        f"max rel err vs torch.func: gradient {errs['gradient']:.1e}, Hessian "
+        f"{errs['hessian']:.1e}, full-data Hessian {errs['full_hessian']:.1e} over {n} points "
+        f"({count} instances, d in 2..10, with/without bias)",
+        details={"max_rel_err": errs, "points": n, "instances": count},
+    )
+
+
+def check_hess_dep(count: int = 40, seed: int = 11) -> Evidence:
+    """HESS-DEP: gradient and Hessian of the robust loss zeta(-m) vs torch.func; what Y-HESS misses.
+
+    p = 2 and p = inf (random w has no zero coordinate), with and without a bias. Also (details):
+    Danskin's theorem, the gradient of the loss with eta = eta*(w) held fixed equals the robust
+    gradient; and the relative size ||H_dep - H_fixed(eta*)|| / ||H_dep|| of the projector term
+    that the fixed-noise Hessian misses (0 for p = inf).
+    """
+    errs = {"gradient": 0.0, "hessian": 0.0, "full_hessian": 0.0, "danskin_gradient": 0.0}
+    missing = {"l2": 0.0, "linf": 0.0}
+    min_abs_w = math.inf
+    n = 0
+    for inst in random_instances(count, seed):
+        min_abs_w = min(min_abs_w, float((inst.w * inst.mask).abs()[inst.mask.bool()].min()))
+        ref = reference_robust_loss(inst)
+        grad, hess = _autograd(ref, inst)
+        args = (inst.w, inst.x, inst.y, inst.eps, inst.norm, inst.bias)
+        errs["gradient"] = max(errs["gradient"], rel_err(th.robust_gradient(*args), grad))
+        closed = th.robust_hessian(*args)
+        errs["hessian"] = max(errs["hessian"], rel_err(closed, hess))
+        errs["full_hessian"] = max(errs["full_hessian"],
+                                   rel_err(th.full_robust_hessian(*args), hess.mean(0)))
+        eta_star = inner_max_perturbation(*args)
+        danskin, fixed = _autograd(fixed_noise_loss, inst, eta_star)
+        errs["danskin_gradient"] = max(errs["danskin_gradient"], rel_err(danskin, grad))
+        missing[inst.norm] = max(missing[inst.norm], rel_err(fixed, closed))
+        n += int(inst.x.shape[0])
+    worst = max(errs.values())
+    passed = worst <= RTOL and missing["linf"] <= RTOL
+    return Evidence(
+        "numeric", passed,
+        f"max rel err vs torch.func: gradient {errs['gradient']:.1e}, Hessian "
+        f"{errs['hessian']:.1e}, full-data {errs['full_hessian']:.1e}, Danskin gradient "
+        f"{errs['danskin_gradient']:.1e} over {n} points ({count} instances, p = 2/inf, "
+        f"with/without bias); the fixed-noise Hessian at eta* misses up to "
+        f"{missing['l2']:.0%} (p = 2), {missing['linf']:.0e} (p = inf)",
+        conditions=("p = inf: no weight w_i = 0 (the Hessian does not exist there)",),
+        details={
+            "max_rel_err": errs, "points": n, "instances": count,
+            "max_rel_size_of_projector_term": missing, "min_abs_w_i": min_abs_w,
+        },
+    )
+
+
+def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
+    """Y-EIG: closed-form eigenpairs against ``torch.linalg.eigh`` of the autograd Hessian.
+
+    Errors are relative to each instance's scale (Frobenius norms over its points), as in
+    :func:`rel_err`. Fixed noise: the spectrum (0, ..., 0, s(z)s(-z)||x + eta||^2) with top
+    eigenvector (x + eta)/||x + eta||. Robust loss: p = inf rank one (A ||v||^2, v); p = 2 (no
+    bias) the spectrum is {lambda_+, lambda_-, B (d - 2 times)} and H e_pm = lambda_pm e_pm.
+    Reports how far Yamada's lambda_1 = A ||v||^2 lies below the true top eigenvalue lambda_+
+    for p = 2.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    errs = {"fixed_eigenvalues": 0.0, "fixed_eigenvector": 0.0, "robust_eigenvalues": 0.0,
+            "robust_residual": 0.0}
+    top_ratio = 1.0
+    bracket_violations = 0
+    n = 0
+    for inst in random_instances(count, seed):
+        eta = inst.eps * (2 * torch.rand(inst.x.shape, generator=gen, dtype=inst.x.dtype) - 1)
+        eta = eta * inst.mask
+        _, hess = _autograd(fixed_noise_loss, inst, eta)
+        values, vectors = torch.linalg.eigh(hess)
+        lam1, e1 = th.fixed_noise_eigenpair(inst.w, inst.x, inst.y, eta)
+        spectrum = torch.zeros_like(values)
+        spectrum[:, -1] = lam1
+        errs["fixed_eigenvalues"] = max(errs["fixed_eigenvalues"], rel_err(spectrum, values))
+        align = 1 - (vectors[:, :, -1] * e1).sum(-1).abs()
+        errs["fixed_eigenvector"] = max(errs["fixed_eigenvector"], float(align.max()))
+        if inst.norm == "l2" and inst.bias:
+            n += int(inst.x.shape[0])
+            continue  # closed-form eigenpairs are derived without a bias for p = 2
+        args = (inst.w, inst.x, inst.y, inst.eps, inst.norm, inst.bias)
+        _, hess = _autograd(reference_robust_loss(inst), inst)
+        values = torch.linalg.eigvalsh(hess)
+        special, evecs = th.robust_eigenpairs(*args)
+        d = inst.w.shape[0]
+        bulk = special[:, 2:3].expand(-1, d - 2)
+        closed = torch.sort(torch.cat([special[:, :2], bulk], dim=1), dim=1).values
+        errs["robust_eigenvalues"] = max(errs["robust_eigenvalues"], rel_err(closed, values))
+        for k in (0, 1) if inst.norm == "l2" else (0,):
+            e = evecs[:, k]
+            residual = torch.einsum("nij,nj->ni", hess, e) - special[:, k:k + 1] * e
+            # relative to the instance's largest scale, as rel_err: autograd's own Hessian
+            # has absolute (not relative) rounding where s(m)s(-m) is tiny (m << 0)
+            errs["robust_residual"] = max(errs["robust_residual"],
+                                          float(residual.norm() / special[:, 0].norm()))
+        if inst.norm == "l2":
+            m = inst.y * (inst.x @ inst.w) - inst.eps * inst.w.norm()
+            v = th.robust_direction(*args)
+            yamada = th.A_TORCH(m) * (v * v).sum(-1)
+            top_ratio = max(top_ratio, float((special[:, 0] / yamada).max()))
+            bracket_violations += int((special[:, 0] < yamada * (1 - 1e-12)).sum())
+            bracket_violations += int((special[:, 1] > yamada * (1 + 1e-12)).sum())
+        n += int(inst.x.shape[0])
+    worst = max(errs.values())
+    passed = worst <= RTOL and bracket_violations == 0
+    return Evidence(
+        "numeric", passed,
+        f"max rel err vs eigh: fixed-noise spectrum {errs['fixed_eigenvalues']:.1e}, eigenvector "
+        f"1-|cos| {errs['fixed_eigenvector']:.1e}; robust spectrum "
+        f"{errs['robust_eigenvalues']:.1e}, residual {errs['robust_residual']:.1e} over {n} "
+        f"points; p = 2: lambda_- <= s(m)s(-m)||v||^2 <= lambda_+ everywhere, lambda_+ up to "
+        f"{top_ratio:.2f}x Yamada's lambda_1",
+        details={
+            "max_rel_err": errs, "points": n, "instances": count,
+            "max_ratio_top_eig_to_yamada_lambda1": top_ratio,
+            "bracket_violations": bracket_violations,
+        },
+    )
