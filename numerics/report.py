@@ -16,14 +16,44 @@ so a failed run never leaves a half-written site.
 
 from __future__ import annotations
 
+import base64
+import datetime as _dt
+import hashlib
 import html
-from collections.abc import Iterable, Mapping
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import traceback
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
+import nbformat
+
+from numerics.errors import ConfigError
 from theory.claims import LedgerRow, Verdict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+MAX_NOTEBOOK_BYTES = 1024 * 1024  # a stored .ipynb above this holds raw data, not a summary
+
+MATHJAX_VERSION = "3.2.2"
+MATHJAX_FILE = "tex-svg-full.js"  # every TeX extension and the SVG fonts in one script
+# The npm registry's dist.integrity of mathjax@3.2.2 (checked when the tarball is fetched by HTTPS).
+MATHJAX_SHA512 = (
+    "Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw=="
+)
+MATHJAX_TARBALL = f"https://registry.npmjs.org/mathjax/-/mathjax-{MATHJAX_VERSION}.tgz"
+MATHJAX_ENV = "ADVLANDSCAPE_MATHJAX"  # path to a tex-svg-full.js to use instead of the cache
 # Non-interactive, and puts figures into the outputs (Agg would drop them from the notebook).
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
@@ -121,3 +151,611 @@ def ledger_html(rows: Iterable[LedgerRow], links: Mapping[str, list[tuple[str, s
         out.append("</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Notebooks: discovery, pairing and hygiene
+
+
+def discover_notebooks(directory: str | os.PathLike[str] = NOTEBOOK_DIR) -> list[Path]:
+    """The stored notebooks ``NN_topic.ipynb`` of ``directory``, in their numbered order."""
+    return sorted(p for p in Path(directory).glob("[0-9][0-9]_*.ipynb") if p.is_file())
+
+
+def _cell_key(cell: Any) -> tuple[str, str, tuple[str, ...]]:
+    source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+    return cell.cell_type, source.strip(), tuple(cell.get("metadata", {}).get("tags", ()))
+
+
+def pair_problems(ipynb: str | os.PathLike[str]) -> list[str]:
+    """Differences between a stored notebook and its jupytext percent source.
+
+    Args:
+        ipynb: path of ``NN_topic.ipynb``; its pair is ``NN_topic.py`` beside it.
+
+    Returns:
+        One message per problem (missing pair, different number of cells, first differing cell by
+        type, source or tags); empty when the pair is in sync.
+    """
+    import jupytext
+
+    ipynb = Path(ipynb)
+    source = ipynb.with_suffix(".py")
+    if not source.exists():
+        return [f"{ipynb.name} has no paired {source.name}: run `jupytext --set-formats "
+                f"ipynb,py:percent {ipynb}`"]
+    from_py = [_cell_key(c) for c in jupytext.read(source).cells]
+    stored = [_cell_key(c) for c in nbformat.read(ipynb, as_version=4).cells]
+    fix = f"run `jupytext --sync {source}` and re-execute"
+    if len(from_py) != len(stored):
+        return [f"{source.name} has {len(from_py)} cells, {ipynb.name} {len(stored)}: {fix}"]
+    for i, (a, b) in enumerate(zip(from_py, stored, strict=True)):
+        if a != b:
+            what = "type" if a[0] != b[0] else ("source" if a[1] != b[1] else "tags")
+            return [f"cell {i} differs in {what} between {source.name} and {ipynb.name}: {fix}"]
+    return []
+
+
+def output_problems(nb: Any) -> list[str]:
+    """Error, stderr and warning outputs of an executed notebook (none may reach a page).
+
+    Returns:
+        One message per offending output: ``cell N: error ...`` or ``cell N: stderr ...``.
+    """
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", ()):
+            kind = out.get("output_type")
+            if kind == "error":
+                problems.append(f"cell {i}: error {out.get('ename')}: {out.get('evalue')}")
+            elif kind == "stream" and out.get("name") == "stderr":
+                text = "".join(out.get("text", ""))
+                problems.append(f"cell {i}: stderr output: {text.strip()[:300]}")
+    return problems
+
+
+def notebook_problems(
+    ipynb: str | os.PathLike[str], max_bytes: int = MAX_NOTEBOOK_BYTES,
+) -> list[str]:
+    """Everything wrong with a stored notebook: pairing, size, outputs, conventions.
+
+    Checks: the pair is in sync (:func:`pair_problems`); the file is at most ``max_bytes``; every
+    code cell was executed and no output is an error or stderr; the first code cell is tagged
+    ``parameters`` and sets ``PROFILE`` from ``current_profile()``; no cell touches ``sys.path``
+    (the kernel imports the installed packages); every ``## ID: ...`` heading names a claim id of
+    SPEC.md.
+
+    Returns:
+        One message per problem, each saying what to do; empty for a good notebook.
+    """
+    from theory.claims import CLAIMS
+
+    ipynb = Path(ipynb)
+    problems = pair_problems(ipynb)
+    size = ipynb.stat().st_size
+    if size > max_bytes:
+        problems.append(f"{ipynb.name} is {size} bytes (> {max_bytes}): store summaries and "
+                        "smaller figures, not raw arrays")
+    nb = nbformat.read(ipynb, as_version=4)
+    problems += [f"{ipynb.name} {p}" for p in output_problems(nb)]
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if any(c.get("execution_count") is None and c.source.strip() for c in code):
+        problems.append(f"{ipynb.name} has unexecuted code cells: execute it (DEVELOPING.md)")
+    if not code or "parameters" not in code[0].get("metadata", {}).get("tags", ()) or \
+            not re.search(r"^PROFILE\s*=\s*current_profile\(\)", code[0].source, re.M):
+        problems.append(f"{ipynb.name}: the first code cell must be tagged parameters "
+                        "(`# %% tags=[\"parameters\"]`) and set `PROFILE = current_profile()`")
+    if any("sys.path" in c.source for c in code):
+        problems.append(f"{ipynb.name} touches sys.path: import the installed packages "
+                        "(`pip install -e .`)")
+    known = {c.id for c in CLAIMS}
+    for cid in claim_sections(nb, known=None):
+        if cid not in known:
+            problems.append(f"{ipynb.name}: heading names unknown claim id {cid!r}; use the ids "
+                            "of SPEC.md")
+    return problems
+
+
+_HEADING_ID = re.compile(r"^#{1,6}\s+([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+)\b", re.M)
+
+
+def claim_sections(nb: Any, known: Iterable[str] | None = None) -> list[str]:
+    """Claim ids that head a section of a notebook (markdown ``## Y-T1: ...``), in order.
+
+    Args:
+        nb: a notebook (nbformat node).
+        known: if given, keep only these ids.
+    """
+    keep = set(known) if known is not None else None
+    ids: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for cid in _HEADING_ID.findall(cell.source):
+            if (keep is None or cid in keep) and cid not in ids:
+                ids.append(cid)
+    return ids
+
+
+# --------------------------------------------------------------------------------------------
+# MathJax, bundled
+
+
+def _mathjax_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "advlandscape" / "mathjax" / MATHJAX_VERSION
+
+
+def _fetch_mathjax_tarball(workdir: Path) -> bytes:
+    data = b""
+    npm = shutil.which("npm")
+    if npm:
+        done = subprocess.run(
+            [npm, "pack", f"mathjax@{MATHJAX_VERSION}", "--silent"], cwd=workdir,
+            capture_output=True, text=True, timeout=300,
+        )
+        tarballs = list(workdir.glob("mathjax-*.tgz"))
+        if done.returncode == 0 and tarballs:
+            data = tarballs[0].read_bytes()
+    if not data:
+        try:
+            with urllib.request.urlopen(MATHJAX_TARBALL, timeout=120) as response:
+                data = response.read()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot fetch MathJax {MATHJAX_VERSION} ({exc}): install npm (Debian: apt-get "
+                f"install npm) with access to registry.npmjs.org, or set {MATHJAX_ENV} to a "
+                f"{MATHJAX_FILE} you have"
+            ) from None
+    digest = base64.b64encode(hashlib.sha512(data).digest()).decode()
+    if digest != MATHJAX_SHA512:
+        raise ConfigError(f"the MathJax tarball fetched does not match the registry's sha512; "
+                          f"delete {_mathjax_cache()} and retry, or set {MATHJAX_ENV}")
+    return data
+
+
+def ensure_mathjax(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Path of MathJax's ``tex-svg-full.js``, fetched once from the npm registry into a cache.
+
+    Order: ``$ADVLANDSCAPE_MATHJAX`` (a file), else the cache (``~/.cache/advlandscape/mathjax/
+    3.2.2/``), else ``npm pack mathjax@3.2.2`` (or the registry tarball by HTTPS when npm is
+    absent), checked against the registry's sha512, into the cache.
+
+    Raises:
+        ConfigError: when it can be neither found nor fetched; the message says what to install.
+    """
+    explicit = os.environ.get(MATHJAX_ENV)
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"{MATHJAX_ENV}={explicit} is not a file: point it to MathJax 3's "
+                              f"es5/{MATHJAX_FILE}, or unset it to fetch MathJax from npm")
+        return path
+    cache = Path(cache_dir) if cache_dir is not None else _mathjax_cache()
+    target = cache / MATHJAX_FILE
+    if target.is_file():
+        return target
+    from numerics.results import atomic_write_bytes
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = _fetch_mathjax_tarball(Path(tmp))
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        member = tar.extractfile(f"package/es5/{MATHJAX_FILE}")
+        license_member = tar.extractfile("package/LICENSE")
+        if member is None or license_member is None:
+            raise ConfigError(f"the MathJax tarball lacks es5/{MATHJAX_FILE}")
+        atomic_write_bytes(cache / "LICENSE", license_member.read(), overwrite=True)
+        atomic_write_bytes(target, member.read(), overwrite=True)
+    return target
+
+
+MATHJAX_CONFIG = """<script>
+window.MathJax = {
+  tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']],
+        displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']],
+        processEscapes: true, processEnvironments: true},
+  options: {enableMenu: false},
+  svg: {fontCache: 'global'}
+};
+</script>"""
+
+# nbconvert's lab template, minus every reference outside the page: no require.js, widgets or
+# mermaid from a CDN; MathJax from the site's own _static folder; a link back to the ledger.
+PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_js_mathjax -%}
+{{ resources.advl_mathjax_config }}
+<script id="MathJax-script" src="{{ resources.advl_mathjax_src }}"></script>
+{%- endblock html_head_js_mathjax -%}
+{%- block body_header -%}
+{{ super() }}
+<nav style="padding: 8px 16px; font-family: sans-serif;">
+<a href="index.html">&larr; claims ledger</a> &middot; profile {{ resources.advl_profile }}
+</nav>
+{%- endblock body_header -%}
+"""
+
+
+def render_notebook(nb: Any, title: str, mathjax_src: str, profile: str) -> str:
+    """An executed notebook as a standalone HTML page (figures as data URIs, local MathJax).
+
+    Args:
+        nb: the executed notebook.
+        title: the page title.
+        mathjax_src: relative URL of ``tex-svg-full.js`` from the page.
+        profile: shown in the page's header.
+    """
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"advlandscape_page.html.j2": PAGE_TEMPLATE})],
+        template_file="advlandscape_page.html.j2",
+        embed_images=True,
+    )
+    nb = nbformat.from_dict(nb)
+    nb.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(nb, resources={
+        "advl_mathjax_src": mathjax_src, "advl_mathjax_config": MATHJAX_CONFIG,
+        "advl_profile": html.escape(profile),
+    })
+    return body
+
+
+# --------------------------------------------------------------------------------------------
+# Checking a page: it stands alone
+
+
+class _RefCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.refs: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+        self.stderr_blocks = 0
+        self.error_blocks = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attrs_d = dict(attrs)
+        for attr in ("src", "href", "data", "poster", "srcset"):
+            value = attrs_d.get(attr)
+            if value is not None:
+                self.refs.append((tag, attr, value))
+        mime = attrs_d.get("data-mime-type") or ""
+        if mime == "application/vnd.jupyter.stderr":
+            self.stderr_blocks += 1
+        if "jp-OutputArea-error" in (attrs_d.get("class") or "") or \
+                mime == "application/vnd.jupyter.error":
+            self.error_blocks += 1
+
+
+_EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:|//)", re.I)
+_CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])\s*((?:https?:)?//[^'")\s]+)""", re.I)
+
+
+@dataclass(frozen=True)
+class PageAudit:
+    """What a page refers to and contains (see :func:`audit_page`)."""
+
+    external: tuple[str, ...]
+    images: tuple[str, ...]
+    scripts: tuple[str, ...]
+    stderr_blocks: int
+    error_blocks: int
+
+    def problems(self) -> list[str]:
+        """Messages for every reason the page does not stand alone or shows an error."""
+        out = [f"refers outside the site: {ref}" for ref in self.external]
+        if self.stderr_blocks:
+            out.append(f"{self.stderr_blocks} stderr output block(s)")
+        if self.error_blocks:
+            out.append(f"{self.error_blocks} error output block(s)")
+        return out
+
+
+def audit_page(text: str) -> PageAudit:
+    """Parse an HTML page and collect its references, images, scripts and error/stderr blocks.
+
+    A reference is external when it has a scheme other than ``data:``/``#`` (``http:``,
+    ``https:``, ``file:``...) or starts with ``//``; ``url(...)``/``@import`` in inline CSS count.
+    """
+    parser = _RefCollector()
+    parser.feed(text)
+    external = []
+    for tag, attr, value in parser.refs:
+        if tag == "a" and attr == "href":
+            continue  # a hyperlink loads nothing; links to the papers are allowed
+        if not value.startswith(("data:", "#")) and _EXTERNAL.match(value):
+            external.append(f"<{tag} {attr}={value[:120]}>")
+    external += [f"css url {u[:120]}" for u in _CSS_URL.findall(text)]
+    images = tuple(v for t, a, v in parser.refs if t == "img" and a == "src")
+    scripts = tuple(v for t, a, v in parser.refs if t == "script" and a == "src")
+    return PageAudit(tuple(external), images, scripts, parser.stderr_blocks, parser.error_blocks)
+
+
+# --------------------------------------------------------------------------------------------
+# Executing notebooks and building the site
+
+
+@dataclass
+class NotebookRun:
+    """The outcome of executing and rendering one notebook."""
+
+    path: Path
+    passed: bool = False
+    seconds: float = 0.0
+    error: str | None = None
+    page: str | None = None  # file name of the rendered page, relative to the site
+    claims: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The notebook's stem, ``NN_topic``."""
+        return self.path.stem
+
+
+@dataclass
+class ReportSummary:
+    """What ``build_report`` did: the runs, the ledger, and where the site is."""
+
+    out: Path
+    profile: str
+    runs: list[NotebookRun]
+    ledger: list[LedgerRow]
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        """True when every notebook executed without error and rendered to a clean page."""
+        return all(r.passed for r in self.runs)
+
+    def format(self) -> str:
+        """A plain-text summary: one line per notebook, failures with their error, the site."""
+        lines = [f"report ({self.profile} profile, {self.seconds:.0f} s):"]
+        for r in self.runs:
+            mark = "passed" if r.passed else "FAILED"
+            lines.append(f"  {mark:<7} {r.name:<28} {r.seconds:7.1f} s")
+            if r.error:
+                lines += [f"          {line}" for line in r.error.strip().splitlines()[-12:]]
+        counts = {v.value: sum(row.verdict == v for row in self.ledger) for v in Verdict}
+        lines.append("  ledger: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n))
+        n_ok = sum(r.passed for r in self.runs)
+        lines.append(f"{n_ok}/{len(self.runs)} notebooks passed; site: {self.out / 'index.html'}")
+        return "\n".join(lines)
+
+
+def execute_notebook(
+    path: str | os.PathLike[str], profile: str, timeout: int = 1800,
+) -> tuple[Any, str | None]:
+    """Execute a notebook in a fresh kernel of this Python, with ``profile``.
+
+    The kernel runs in the notebook's folder with :func:`kernel_environment` added to this
+    process's environment. Nothing is written back to the stored notebook.
+
+    Args:
+        path: the ``.ipynb`` file.
+        profile: ``ci``, ``full`` or ``gpu``.
+        timeout: seconds one cell may run.
+
+    Returns:
+        The executed notebook (partially executed on failure) and ``None``, or the error text
+        (the failing cell's exception, or an error/stderr output found after the run).
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    env = {**os.environ, **kernel_environment(profile)}
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", allow_errors=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    try:
+        client.execute(env=env, cwd=str(path.parent))
+    except CellExecutionError as exc:
+        return nb, _strip_ansi(str(exc))
+    except (CellTimeoutError, DeadKernelError) as exc:
+        return nb, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a kernel that does not start is this notebook's failure only
+        return nb, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+    problems = output_problems(nb)
+    if problems:
+        return nb, "outputs a page must not show:\n" + "\n".join(problems)
+    return nb, None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+INDEX_CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
+  max-width: 1200px; padding: 0 1em; color: #1f2328; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; }
+table.runs { border-collapse: collapse; } table.runs td, table.runs th { border: 1px solid #ccc;
+  padding: 4px 8px; text-align: left; vertical-align: top; }
+pre.err { white-space: pre-wrap; color: #cf222e; font-size: 12px; margin: 0; }
+.ok { color: #1a7f37; font-weight: bold; } .bad { color: #cf222e; font-weight: bold; }
+.prov { color: #57606a; font-size: 13px; }
+"""
+
+
+def index_html(summary: ReportSummary, created: str, commit: str) -> str:
+    """The site's ``index.html``: the ledger with links to the notebook pages, and the runs."""
+    links: dict[str, list[tuple[str, str]]] = {}
+    for run in summary.runs:
+        if run.page:
+            for cid in run.claims:
+                links.setdefault(cid, []).append((f"{run.page}#{cid}", run.name))
+    rows = []
+    for run in summary.runs:
+        name = (f'<a href="{html.escape(run.page)}">{html.escape(run.name)}</a>' if run.page
+                else html.escape(run.name))
+        status = ('<span class="ok">passed</span>' if run.passed
+                  else '<span class="bad">failed</span>')
+        err = f'<pre class="err">{html.escape(run.error)}</pre>' if run.error else ""
+        rows.append(f"<tr><td>{name}</td><td>{status}</td><td>{run.seconds:.1f} s</td>"
+                    f"<td>{', '.join(run.claims)}</td><td>{err}</td></tr>")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>advlandscape: the claims ledger</title>
+<style>{INDEX_CSS}</style></head>
+<body>
+<h1>advlandscape: the claims ledger</h1>
+<p>Verdicts computed when this report was built, from each claim's symbolic, numeric and data
+checks (<code>theory.claims.build_ledger</code>); a row's evidence states what each check found.</p>
+{ledger_html(summary.ledger, links)}
+<h2>Notebooks ({summary.profile} profile)</h2>
+<table class="runs"><thead><tr><th>notebook</th><th>status</th><th>time</th><th>claims</th>
+<th>error</th></tr></thead><tbody>
+{"".join(rows)}
+</tbody></table>
+<p class="prov">Built {html.escape(created)} from commit {html.escape(commit)}, profile
+{html.escape(summary.profile)}, Python {html.escape(sys.version.split()[0])}.</p>
+</body></html>
+"""
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    """Replace ``out`` by the finished ``tmp`` folder (two renames; no half-written pages)."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_report(
+    profile: str = "ci",
+    out: str | os.PathLike[str] = "site",
+    notebooks: Sequence[str | os.PathLike[str]] | None = None,
+    timeout: int = 1800,
+    include_data: bool = True,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+    execute: bool = True,
+    ledger: Sequence[LedgerRow] | None = None,
+) -> ReportSummary:
+    """Execute notebooks with ``profile`` and write the offline site to ``out``.
+
+    Every notebook runs even when another fails. A notebook passes when it executes without error,
+    has no error/stderr output, and its page stands alone (:func:`audit_page`). The site is built in
+    a temporary folder beside ``out`` and moved into place at the end.
+
+    Args:
+        profile: ``ci`` (minutes), ``full`` (the papers' scale) or ``gpu``.
+        out: the site's folder; replaced as a whole when the build completes.
+        notebooks: ``.ipynb`` paths (or ``NN_topic`` names in ``notebooks/``); default: all.
+        timeout: seconds one cell may run.
+        include_data: also run the claims' data checks for the ledger.
+        progress: tqdm bar over the notebooks (``None``: only on a terminal).
+        log: where to write "running NN_topic" lines (default: ``tqdm.write`` to stderr).
+        execute: False renders the stored outputs as they are (a quick look: the stored notebooks
+            were executed with the ci profile); they must still be free of errors and stderr.
+        ledger: rows to show instead of computing ``build_ledger(include_data)`` now.
+
+    Returns:
+        The :class:`ReportSummary` (``.passed``, ``.format()``).
+    """
+    from tqdm import tqdm
+
+    from numerics.profiles import ENV_VAR, current_profile
+    from numerics.results import git_commit
+    from theory.claims import CLAIMS, build_ledger
+
+    profile = current_profile(profile)
+    paths = _resolve_notebooks(notebooks)
+    out = Path(out).resolve()
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: give a folder for the site")
+    say = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
+    mathjax = ensure_mathjax()
+    start = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a site is to be read
+    try:
+        static = tmp / "_static" / "mathjax"
+        static.mkdir(parents=True)
+        shutil.copyfile(mathjax, static / MATHJAX_FILE)
+        if (mathjax.parent / "LICENSE").exists():
+            shutil.copyfile(mathjax.parent / "LICENSE", static / "LICENSE")
+        known = [c.id for c in CLAIMS]
+        runs = []
+        bar = tqdm(paths, desc="notebooks", unit="nb", file=sys.stderr, disable=progress is False
+                   if progress is not None else None)
+        for path in bar:
+            bar.set_postfix_str(path.stem)
+            say(f"running {path.stem} ({profile} profile)")
+            run = NotebookRun(path)
+            t0 = time.perf_counter()
+            if execute:
+                nb, error = execute_notebook(path, profile, timeout=timeout)
+            else:
+                nb = nbformat.read(path, as_version=4)
+                problems = output_problems(nb)
+                error = "stored outputs a page must not show:\n" + "\n".join(problems) \
+                    if problems else None
+            run.claims = claim_sections(nb, known)
+            if error is None:
+                page = render_notebook(nb, path.stem, f"_static/mathjax/{MATHJAX_FILE}", profile)
+                page_problems = audit_page(page).problems()
+                if page_problems:
+                    error = "the rendered page does not stand alone:\n" + "\n".join(page_problems)
+                else:
+                    (tmp / f"{path.stem}.html").write_text(page, encoding="utf-8")
+                    run.page = f"{path.stem}.html"
+            run.error, run.passed = error, error is None
+            run.seconds = time.perf_counter() - t0
+            say(f"{'passed' if run.passed else 'FAILED'} {path.stem} ({run.seconds:.1f} s)")
+            runs.append(run)
+        bar.close()
+        if ledger is None:
+            say("computing the ledger")
+            previous = os.environ.get(ENV_VAR)
+            os.environ[ENV_VAR] = profile
+            try:
+                ledger = build_ledger(include_data=include_data)
+            finally:
+                if previous is None:
+                    os.environ.pop(ENV_VAR, None)
+                else:
+                    os.environ[ENV_VAR] = previous
+        summary = ReportSummary(out, profile, runs, list(ledger), 0.0)
+        summary.seconds = time.perf_counter() - start
+        created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        (tmp / "index.html").write_text(index_html(summary, created, git_commit()),
+                                        encoding="utf-8")
+        _swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _resolve_notebooks(notebooks: Sequence[str | os.PathLike[str]] | None) -> list[Path]:
+    if not notebooks:
+        found = discover_notebooks()
+        if not found:
+            raise ConfigError(f"no notebooks NN_topic.ipynb in {NOTEBOOK_DIR}")
+        return found
+    paths = []
+    for item in notebooks:
+        path = Path(item)
+        if not path.suffix:
+            path = NOTEBOOK_DIR / f"{path.name}.ipynb"
+        if not path.is_file():
+            names = ", ".join(p.stem for p in discover_notebooks())
+            raise ConfigError(f"notebook {item} not found: give a path to an .ipynb or one of: "
+                              f"{names}")
+        paths.append(path.resolve())
+    return paths

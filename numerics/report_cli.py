@@ -1,0 +1,49 @@
+"""``advlandscape report``: execute the notebooks with a profile and build the offline HTML site."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from numerics.profiles import PROFILES, current_profile
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` subcommand."""
+    parser = subparsers.add_parser(
+        "report", help="execute every notebook and build the offline HTML report with the ledger",
+        description="Execute the notebooks (each in a fresh kernel, with the chosen profile), "
+        "render them to standalone pages (math by a bundled MathJax, figures embedded) and write "
+        "index.html with the claims ledger, its verdicts computed now. A failing notebook does "
+        "not stop the others; the exit code is 0 only when every notebook passed.",
+    )
+    parser.add_argument("--profile", choices=PROFILES, default=None,
+                        help="scale of the notebooks (default: $ADVLANDSCAPE_PROFILE, else ci)")
+    parser.add_argument("--out", default="site", metavar="DIR",
+                        help="folder of the site, replaced when the build completes "
+                        "(default: site/)")
+    parser.add_argument("--notebooks", nargs="+", metavar="NB",
+                        help="only these notebooks (paths, or names like 03_theorem1; "
+                        "default: every notebooks/NN_*.ipynb)")
+    parser.add_argument("--no-data", action="store_true",
+                        help="leave the claims' data checks out of the ledger")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="render the stored outputs without executing (a quick look)")
+    parser.add_argument("--timeout", type=int, default=1800, metavar="S",
+                        help="seconds one cell may run (default: 1800)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the site, print the summary; exit 1 when a notebook failed."""
+    from numerics.report import build_report
+
+    summary = build_report(
+        profile=current_profile(args.profile), out=args.out, notebooks=args.notebooks,
+        timeout=args.timeout, include_data=not args.no_data, execute=not args.no_execute,
+    )
+    print(summary.format())
+    if not summary.passed:
+        print("advlandscape report: some notebooks failed (see above); the pages of the others "
+              "were written", file=sys.stderr)
+    return 0 if summary.passed else 1
