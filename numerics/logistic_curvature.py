@@ -15,7 +15,7 @@ Two Hessians of the empirical loss at trained weights, for K models at once (``W
   for p = 2 (:math:`P_f` the identity on the feature block), without the second term for p = inf
   (off the hyperplanes :math:`w_i = 0`).
 
-The top eigenvalues (figure 3 of Yamada et al.) come from ``scipy.linalg.eigh`` on the dense
+The top eigenvalues (figure 3 of Yamada et al.) come from ``torch.linalg.eigvalsh`` on the dense
 ``p x p`` matrix (p = 785 is small). Filter normalisation makes :math:`\lVert d\rVert = \lVert w
 \rVert`, so the curvature seen along a normalised direction is :math:`\lVert w\rVert^2 \lambda`
 (:func:`normalized_sharpness`).
@@ -23,9 +23,11 @@ The top eigenvalues (figure 3 of Yamada et al.) come from ``scipy.linalg.eigh`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-import scipy.linalg
 import torch
+from scipy.sparse.linalg import LinearOperator, eigsh
 
 from numerics.errors import ConfigError
 from numerics.logistic import _split, augment, margins
@@ -133,20 +135,16 @@ def top_hessian_eigs(H: torch.Tensor | np.ndarray, k: int = 3) -> np.ndarray:
         H: ``(p, p)`` or ``(K, p, p)`` symmetric matrices. k: how many (1 <= k <= p).
 
     Returns:
-        ``(k,)`` or ``(K, k)`` float64 array, largest first (``scipy.linalg.eigh`` with
-        ``subset_by_index``).
+        ``(k,)`` or ``(K, k)`` float64 array, largest first (``torch.linalg.eigvalsh``, the
+        LAPACK symmetric eigensolver; p = 785 is small enough for the full spectrum).
     """
-    A = H.detach().cpu().numpy() if isinstance(H, torch.Tensor) else np.asarray(H)
-    single = A.ndim == 2
-    A = A[None] if single else A
+    A = torch.as_tensor(H).detach().cpu().to(torch.float64)
     p = A.shape[-1]
     if not 1 <= k <= p:
         raise ConfigError(f"k must be between 1 and {p}, got {k}")
-    vals = np.stack([
-        scipy.linalg.eigh(0.5 * (a + a.T), eigvals_only=True, subset_by_index=[p - k, p - 1])[::-1]
-        for a in A
-    ])
-    return vals[0] if single else vals
+    # LAPACK syevd through torch (honours torch.set_num_threads; ascending order)
+    vals = torch.linalg.eigvalsh(0.5 * (A + A.transpose(-1, -2)))[..., -k:].flip(-1).numpy()
+    return vals
 
 
 def normalized_sharpness(W: torch.Tensor, eigs: np.ndarray) -> np.ndarray:
@@ -159,3 +157,90 @@ def normalized_sharpness(W: torch.Tensor, eigs: np.ndarray) -> np.ndarray:
     sq = (W.detach().cpu().double().norm(dim=1) ** 2).numpy()
     eigs = np.asarray(eigs)
     return eigs * (sq if eigs.ndim == 1 else sq[:, None])
+
+
+def _operator(matvec: Callable[[torch.Tensor], torch.Tensor], p: int,
+              like: torch.Tensor) -> LinearOperator:
+    def mv(v: np.ndarray) -> np.ndarray:
+        t = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64)).to(like)
+        return matvec(t.reshape(p, -1)).reshape(v.shape).cpu().numpy()
+
+    return LinearOperator((p, p), matvec=mv, matmat=mv, dtype=np.float64)
+
+
+def fixed_noise_operator(
+    w: torch.Tensor, Xk: torch.Tensor, y: torch.Tensor, weight_decay: float = 0.0
+) -> LinearOperator:
+    """Y-HESS as a matrix-free operator for one model: v -> U~^T (a * (U~ v)) / N + wd v,
+    a = s(z)s(-z), U~ = (x + eta, 1); O(N p) per product instead of O(N p^2) to form H.
+
+    Args:
+        w: weights ``(p,)``. Xk: perturbed inputs ``(N, d)`` held fixed. y: ``(N,)``.
+    """
+    d = Xk.shape[1]
+    bias = w.shape[0] == d + 1
+    z = margins(w[None], Xk, y)[0]
+    a = torch.sigmoid(z) * torch.sigmoid(-z) / Xk.shape[0]
+
+    def matvec(v: torch.Tensor) -> torch.Tensor:
+        r = Xk @ v[:d] + (v[d:d + 1] if bias else 0.0)
+        r = a[:, None] * r
+        out = Xk.T @ r
+        if bias:
+            out = torch.cat([out, r.sum(dim=0, keepdim=True)])
+        return out + weight_decay * v
+
+    return _operator(matvec, w.shape[0], w)
+
+
+def robust_operator(
+    w: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float, norm: str,
+    weight_decay: float = 0.0,
+) -> LinearOperator:
+    """HESS-DEP as a matrix-free operator for one model (see :func:`hessian_robust`):
+    V v = y * (X~ v) - eps (g.v), V^T r = X~^T (y r) - eps g sum(r), plus for p = 2 the term
+    mean s(-m) (eps/||w_f||)(P_f v - w^ (w^.v)). O(N p) per product.
+    """
+    norm = check_norm(norm)
+    d = X.shape[1]
+    bias = w.shape[0] == d + 1
+    wf = w[:d]
+    if norm == "l2":
+        length = wf.norm()
+        if length == 0:
+            raise ConfigError("the L2 robust loss has no Hessian at w_f = 0: use nonzero weights")
+        g, qn = wf / length, length
+    else:
+        g, qn = wf.sign(), wf.abs().sum()
+    g_full = torch.cat([g, g.new_zeros(1)]) if bias else g
+    m = margins(w[None], X, y)[0] - eps * qn
+    a = torch.sigmoid(m) * torch.sigmoid(-m) / X.shape[0]
+    c = float(torch.sigmoid(-m).mean() * eps / qn) if norm == "l2" and eps > 0 else 0.0
+    mask = torch.ones_like(g_full)
+    if bias:
+        mask[-1] = 0.0
+
+    def matvec(v: torch.Tensor) -> torch.Tensor:
+        Xv = X @ v[:d] + (v[d:d + 1] if bias else 0.0)
+        gv = g_full @ v
+        r = a[:, None] * (y[:, None] * Xv - eps * gv)
+        yr = y[:, None] * r
+        out = X.T @ yr
+        if bias:
+            out = torch.cat([out, yr.sum(dim=0, keepdim=True)])
+        out = out - eps * g_full[:, None] * r.sum(dim=0, keepdim=True)
+        if c:
+            out = out + c * (mask[:, None] * v - g_full[:, None] * gv)
+        return out + weight_decay * v
+
+    return _operator(matvec, w.shape[0], w)
+
+
+def top_operator_eigs(op: LinearOperator, k: int = 3, tol: float = 1e-10) -> np.ndarray:
+    """The k largest eigenvalues of a symmetric operator (``scipy.sparse.linalg.eigsh``, Lanczos
+    with implicit restarts, ``which="LA"``), largest first."""
+    if not 1 <= k < op.shape[0]:
+        raise ConfigError(f"k must be between 1 and {op.shape[0] - 1}, got {k}")
+    vals = eigsh(op, k=k, which="LA", tol=tol, return_eigenvectors=False,
+                 v0=np.ones(op.shape[0]))
+    return np.sort(vals)[::-1]

@@ -1,0 +1,589 @@
+"""MNIST2 logistic regression: Yamada et al.'s tables 1-4 and figures 2-3, and evidence Y-T1/Y-T2.
+
+:func:`run_mnist2` trains every model of the requested tables (all budgets of one table in one
+batched call), evaluates them as the paper's tables report them, computes the exact Hessians at the
+trained weights with their top eigenvalues (figure 3) and the filter-normalised 1-D landscapes
+(figure 2), and returns a plain results dict. :func:`write_mnist2` writes it with provenance;
+:func:`render_tables` and :func:`save_figures` present it; :func:`evidence_y_t1` and
+:func:`evidence_y_t2` read the committed ``results/mnist2/mnist2.json`` for the claims ledger.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from numerics.errors import ConfigError
+from numerics.experiments.paper_values import MNIST2_TABLES, eps_label
+from numerics.logistic import AttackSpec, TrainConfig, accuracy, perturb, train_models
+from numerics.logistic_curvature import (
+    fixed_noise_operator,
+    normalized_sharpness,
+    robust_operator,
+    top_operator_eigs,
+)
+from numerics.logistic_landscape import filter_normalized_direction, landscape_1d
+from numerics.profiles import current_profile
+from numerics.results import REPO_ROOT, atomic_write_bytes, read_result, write_result
+from theory.claims import Evidence
+
+RESULT_DIR = REPO_ROOT / "results" / "mnist2"
+RESULT_FILE = RESULT_DIR / "mnist2.json"
+
+INTERPRETATION = (
+    "Tables 1 and 3 (adversarial training): 'train acc' and 'test acc' are robust accuracies under "
+    "the evaluation PGD (the paper: 'the test robust accuracy is larger than the training "
+    "accuracy because of early stopping in the test robust accuracy'); tables 2 and 4 (random "
+    "noise): clean accuracies (their rows equal the eps = 0 row, which only clean accuracy "
+    "explains). The model of each row is selected by early stopping on that test accuracy (the "
+    "epoch with the highest value, the latest on ties), as the paper did; the last epoch is "
+    "reported too. gap = |train - test|."
+)
+
+CONVENTIONS = (
+    "The paper's PGD steps, step sizes and epochs were lost from its text; we follow Madry et al. "
+    "(robustness library): step size 2.5 eps / K for K steps, random start uniform in the ball, "
+    "projection onto the ball then the [0, 1] box, more steps at evaluation than at training.",
+    "L-inf PGD with K alpha = 2.5 eps >= 2 eps reaches the box-constrained maximiser "
+    "clip(x - eps y sign(w), 0, 1) from any start; it is computed in that closed form (tested "
+    "against the generic PGD).",
+    "Linear model with a bias (a constant 1 appended to x, never perturbed); weights start at "
+    "N(0, init_scale^2), the same draw for every budget; Adam on minibatches, no weight decay "
+    "unless stated.",
+    "Hessians: 'fixed' = Y-HESS with the training perturbation at the trained weights held fixed "
+    "(PGD examples, or one noise draw), as the paper's Eq. 9; 'robust' = HESS-DEP, the exact "
+    "robust loss without box (attack depending on w). Both on the whole training set.",
+    "Landscapes: one Gaussian direction per model (same seed), rescaled to ||d|| = ||w||; the loss "
+    "is the training loss: adversarial (re-attacked at each point) or on one fixed noise draw, on "
+    "a fixed random subset of the training set.",
+)
+
+
+@dataclass(frozen=True)
+class MNIST2Config:
+    """Everything that defines an MNIST2 run (recorded in the results file).
+
+    Attributes:
+        profile: ``ci`` or ``full`` (the scale; the code path is the same).
+        tables: which of Yamada et al.'s tables 1-4 to reproduce.
+        n_train, n_test: sizes of seeded random subsets (``None``: the whole split).
+        train: optimisation settings (:class:`numerics.logistic.TrainConfig`).
+        train_steps, eval_steps: PGD steps at training and at evaluation.
+        step_factor: PGD step = step_factor * eps / steps (Madry et al.: 2.5).
+        landscape_points: points of the grid a in [-1, 1]. landscape_n: training points used.
+        eigs: how many top Hessian eigenvalues to keep (figure 3: 3).
+        threads: torch CPU threads during the run (``None``: leave torch's setting; on a busy
+            2-core machine one thread is much faster than two).
+        seed: seeds subsets, landscapes and evaluation attacks (training uses ``train.seed``).
+    """
+
+    profile: str = "full"
+    tables: tuple[int, ...] = (1, 2, 3, 4)
+    n_train: int | None = None
+    n_test: int | None = None
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        epochs=10, batch_size=128, optimizer="adam", lr=1e-2, weight_decay=0.0, seed=0))
+    train_steps: int = 10
+    eval_steps: int = 20
+    step_factor: float = 2.5
+    landscape_points: int = 21
+    landscape_n: int = 1000
+    eigs: int = 3
+    threads: int | None = 1
+    seed: int = 0
+    interpretation: str = INTERPRETATION
+    conventions: tuple[str, ...] = CONVENTIONS
+
+    def __post_init__(self) -> None:
+        bad = [t for t in self.tables if t not in MNIST2_TABLES]
+        if bad or not self.tables:
+            raise ConfigError(f"tables must be among 1, 2, 3, 4; got {self.tables}")
+        if self.train_steps < 1 or self.eval_steps < 1:
+            raise ConfigError("train_steps and eval_steps must be >= 1")
+        if self.landscape_points < 3 or self.landscape_n < 1:
+            raise ConfigError("landscape_points must be >= 3 and landscape_n >= 1")
+        for name in ("n_train", "n_test"):
+            value = getattr(self, name)
+            if value is not None and value < 10:
+                raise ConfigError(f"{name} must be >= 10 or None (whole split), got {value}")
+
+
+def config_for(profile: str | None = None, **overrides: Any) -> MNIST2Config:
+    """The configuration of a profile (``ci``: a small subset, same code; ``full``: the paper's
+    data), with ``overrides`` applied."""
+    profile = current_profile(profile)
+    if profile == "ci":
+        base = MNIST2Config(
+            profile="ci", n_train=2000, n_test=600,
+            train=TrainConfig(epochs=3, batch_size=128, optimizer="adam", lr=1e-2, seed=0),
+            train_steps=5, eval_steps=10, landscape_points=11, landscape_n=300,
+        )
+    else:
+        base = MNIST2Config(profile=profile)
+    return dataclasses.replace(base, **overrides)
+
+
+def _subset(X: np.ndarray, y: np.ndarray, n: int | None, seed: int) -> tuple[torch.Tensor, ...]:
+    if n is not None and n < X.shape[0]:
+        idx = np.random.default_rng(seed).permutation(X.shape[0])[:n]
+        idx.sort()
+        X, y = X[idx], y[idx]
+    return torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(np.ascontiguousarray(y))
+
+
+def load_data(config: MNIST2Config) -> tuple[torch.Tensor, ...]:
+    """MNIST2 train and test tensors (float64), subsets as the config says."""
+    from numerics.data import load_mnist2
+
+    Xtr, ytr = load_mnist2("train")
+    Xte, yte = load_mnist2("test")
+    return (*_subset(Xtr, ytr, config.n_train, config.seed),
+            *_subset(Xte, yte, config.n_test, config.seed + 1))
+
+
+def _attacks(config: MNIST2Config, norm: str, training: str) -> tuple[AttackSpec, AttackSpec]:
+    """(training perturbation, evaluation attack of the table)."""
+    if training == "adversarial":
+        return (AttackSpec("pgd", norm, config.train_steps, config.step_factor),
+                AttackSpec("pgd", norm, config.eval_steps, config.step_factor))
+    return AttackSpec("random", norm), AttackSpec("clean", norm)
+
+
+def _eval(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: torch.Tensor,
+          attack: AttackSpec, seed: int) -> list[float]:
+    return accuracy(W, X, y, eps, attack, torch.Generator().manual_seed(seed)).tolist()
+
+
+def run_table(
+    number: int, config: MNIST2Config, data: tuple[torch.Tensor, ...],
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train and evaluate every model of one table; Hessian eigenvalues and landscapes.
+
+    Returns:
+        ``{"rows": [...], "hessian": [...], "landscape": {...}, "seconds": {...}}``: per eps the
+        table's accuracies at the selected (early-stopped) and last epochs, clean and robust
+        accuracies, the paper's row and the differences; top eigenvalues (raw and ||w||^2
+        normalised) of both Hessians; the landscape curves.
+    """
+    spec = MNIST2_TABLES[number]
+    Xtr, ytr, Xte, yte = data
+    eps_list = list(spec.rows)
+    eps = torch.tensor(eps_list, dtype=Xtr.dtype)
+    train_attack, eval_attack = _attacks(config, spec.norm, spec.training)
+    seconds: dict[str, float] = {}
+
+    start = time.perf_counter()
+    result = train_models(
+        Xtr, ytr, eps, train_attack, config.train,
+        select=lambda W: accuracy(W, Xte, yte, eps, eval_attack,
+                                  torch.Generator().manual_seed(config.seed + 11)),
+        progress=(lambda e: progress(f"table {number}: epoch {e}/{config.train.epochs}"))
+        if progress else None,
+    )
+    seconds["train"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    # evaluate the selected weights, and the last ones where they differ (the same otherwise)
+    K = len(eps_list)
+    differ = [k for k in range(K) if result.best_epoch[k] != config.train.epochs]
+    both = torch.cat([result.best, result.last[differ]])
+    eps2 = torch.cat([eps, eps[differ]])
+    slot = list(range(K)) + [K + differ.index(k) if k in differ else k for k in range(K)]
+
+    def evaluate(X: torch.Tensor, y: torch.Tensor, attack: AttackSpec, seed: int) -> list[float]:
+        acc = _eval(both, X, y, eps2, attack, seed)
+        return [acc[i] for i in slot]
+
+    test_acc = evaluate(Xte, yte, eval_attack, config.seed + 11)
+    train_acc = evaluate(Xtr, ytr, eval_attack, config.seed + 12)
+    clean_test = evaluate(Xte, yte, AttackSpec("clean"), 0)
+    clean_train = evaluate(Xtr, ytr, AttackSpec("clean"), 0)
+    if spec.training == "adversarial":
+        robust_test, robust_train = test_acc, train_acc
+    else:  # how robust are the noise-trained models to the same PGD? (not in the paper)
+        pgd_eval = AttackSpec("pgd", spec.norm, config.eval_steps, config.step_factor)
+        robust_test = evaluate(Xte, yte, pgd_eval, config.seed + 11)
+        robust_train = evaluate(Xtr, ytr, pgd_eval, config.seed + 12)
+    seconds["evaluate"] = time.perf_counter() - start
+
+    rows = []
+    for k, e in enumerate(eps_list):
+        paper = spec.rows[e]
+        tr, te = train_acc[k], test_acc[k]
+        rows.append({
+            "eps": e, "label": eps_label(e, spec.norm),
+            "train_acc": tr, "test_acc": te, "gap": abs(tr - te),
+            "best_epoch": result.best_epoch[k],
+            "last": {"train_acc": train_acc[K + k], "test_acc": test_acc[K + k],
+                     "gap": abs(train_acc[K + k] - test_acc[K + k])},
+            "clean_train": clean_train[k], "clean_test": clean_test[k],
+            "robust_train": robust_train[k], "robust_test": robust_test[k],
+            "train_loss_last": result.history["loss"][-1][k],
+            "paper": {"train_acc": paper.train, "test_acc": paper.test, "gap": paper.gap},
+            "diff": {"train_acc": tr - paper.train, "test_acc": te - paper.test,
+                     "gap": abs(tr - te) - paper.gap},
+        })
+
+    start = time.perf_counter()
+    W = result.best
+    gen = torch.Generator().manual_seed(config.seed + 21)
+    wd = config.train.weight_decay
+    eig_fixed, eig_rob = [], []
+    for k, e in enumerate(eps_list):
+        fixed_inputs = torch.cat([
+            perturb(W[k:k + 1], Xtr[i:i + 4096], ytr[i:i + 4096], e, train_attack, gen)[0]
+            for i in range(0, Xtr.shape[0], 4096)
+        ])
+        eig_fixed.append(top_operator_eigs(fixed_noise_operator(W[k], fixed_inputs, ytr, wd),
+                                           config.eigs))
+        if spec.training == "adversarial":
+            eig_rob.append(top_operator_eigs(robust_operator(W[k], Xtr, ytr, e, spec.norm, wd),
+                                             config.eigs))
+    hess = []
+    for k, e in enumerate(eps_list):
+        entry = {"eps": e, "label": eps_label(e, spec.norm), "w_norm": float(W[k].norm()),
+                 "w_feature_norm": float(W[k, :-1].norm()),
+                 "top_fixed": eig_fixed[k].tolist(),
+                 "normalized_fixed": normalized_sharpness(W[k:k + 1], eig_fixed[k][None])[0]
+                 .tolist()}
+        if eig_rob:
+            entry["top_robust"] = eig_rob[k].tolist()
+            entry["normalized_robust"] = normalized_sharpness(W[k:k + 1], eig_rob[k][None])[0] \
+                .tolist()
+        hess.append(entry)
+    seconds["hessian"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    rng = np.random.default_rng(config.seed + 31)
+    idx = torch.from_numpy(np.sort(rng.permutation(Xtr.shape[0])[:config.landscape_n]))
+    Xl, yl = Xtr[idx], ytr[idx]
+    alphas = torch.linspace(-1.0, 1.0, config.landscape_points, dtype=Xtr.dtype)
+    curves = {}
+    for k, e in enumerate(eps_list):
+        direction = filter_normalized_direction(W[k], torch.Generator().manual_seed(config.seed))
+        curve = landscape_1d(W[k], direction, Xl, yl, e, train_attack, alphas,
+                             seed=config.seed + 41)
+        curves[eps_label(e, spec.norm)] = curve.tolist()
+    seconds["landscape"] = time.perf_counter() - start
+    if progress:
+        progress(f"table {number}: done")
+    return {
+        "number": number, "norm": spec.norm, "training": spec.training,
+        "train_attack": dataclasses.asdict(train_attack),
+        "eval_attack": dataclasses.asdict(eval_attack),
+        "rows": rows, "hessian": hess,
+        "landscape": {"alphas": alphas.tolist(), "n_points": int(Xl.shape[0]), "curves": curves},
+        "history": result.history, "seconds": seconds,
+    }
+
+
+def run_mnist2(
+    config: MNIST2Config, progress: bool = False,
+    on_table: Callable[[int, dict[str, Any]], None] | None = None,
+    done: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Reproduce the requested tables (and the data of figures 2-3) of Yamada et al.
+
+    Args:
+        config: :class:`MNIST2Config`. progress: show a tqdm bar.
+        on_table: called after each table (e.g. to checkpoint). done: tables already computed
+            (``{"1": {...}}``, from a checkpoint), which are not recomputed.
+
+    Returns:
+        ``{"tables": {"1": {...}, ...}, "seconds": total}`` (see :func:`run_table`).
+    """
+    from tqdm.auto import tqdm
+
+    threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    start = time.perf_counter()
+    tables: dict[str, Any] = dict(done or {})
+    try:
+        data = load_data(config)
+        todo = [t for t in config.tables if str(t) not in tables]
+        total = len(todo) * config.train.epochs
+        with tqdm(total=total, desc="mnist2", disable=not progress, leave=False) as bar:
+            for number in todo:
+                def tick(msg: str, bar: Any = bar) -> None:
+                    bar.set_postfix_str(msg)
+                    if "epoch" in msg:
+                        bar.update(1)
+
+                tables[str(number)] = run_table(number, config, data, tick)
+                if on_table is not None:
+                    on_table(number, tables[str(number)])
+    finally:
+        torch.set_num_threads(threads)
+    return {"tables": {k: tables[k] for k in sorted(tables)},
+            "seconds": time.perf_counter() - start}
+
+
+def write_mnist2(path: str | Path, config: MNIST2Config, results: dict[str, Any],
+                 overwrite: bool = False) -> list[Path]:
+    """Write the results record (JSON, with provenance) and a CSV of every table row."""
+    path = Path(path)
+    out = [write_result(path, config, results, seed=config.train.seed, device="cpu",
+                        overwrite=overwrite, threads=config.threads)]
+    lines = ["table,norm,training,eps,label,train_acc,test_acc,gap,best_epoch,last_train_acc,"
+             "last_test_acc,clean_train,clean_test,robust_train,robust_test,paper_train,"
+             "paper_test,paper_gap,top_fixed_1,top_robust_1,normalized_fixed_1"]
+    for key, table in results["tables"].items():
+        for row, h in zip(table["rows"], table["hessian"], strict=True):
+            vals = [key, table["norm"], table["training"], row["eps"], row["label"],
+                    row["train_acc"], row["test_acc"], row["gap"], row["best_epoch"],
+                    row["last"]["train_acc"], row["last"]["test_acc"], row["clean_train"],
+                    row["clean_test"], row["robust_train"], row["robust_test"],
+                    row["paper"]["train_acc"], row["paper"]["test_acc"], row["paper"]["gap"],
+                    h["top_fixed"][0], h.get("top_robust", [""])[0], h["normalized_fixed"][0]]
+            lines.append(",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in vals))
+    out.append(atomic_write_bytes(path.with_suffix(".csv"), ("\n".join(lines) + "\n").encode(),
+                                  overwrite=overwrite))
+    return out
+
+
+def render_tables(results: dict[str, Any], last: bool = False) -> str:
+    """Tables 1-4 in the paper's layout (eps, train acc, test acc, gap), beside the paper's values
+    and the differences (ours - paper), as markdown. ``last``: the last epoch, not the selected."""
+    names = {1: "L2 adversarial (PGD)", 2: "L2 random noise", 3: "L-inf adversarial (PGD)",
+             4: "L-inf random noise"}
+    parts = []
+    for key, table in results["tables"].items():
+        n = int(key)
+        which = "last epoch" if last else "early-stopped"
+        parts.append(f"Table {n}: {names[n]} ({which})\n")
+        parts.append("| eps | train acc | test acc | gap | paper train | paper test | paper gap "
+                     "| d train | d test | d gap |")
+        parts.append("|---|---|---|---|---|---|---|---|---|---|")
+        for row in table["rows"]:
+            r = row["last"] if last else row
+            p = row["paper"]
+            gap = abs(r["train_acc"] - r["test_acc"])
+            parts.append(
+                f"| {row['label']} | {r['train_acc']:.2f} | {r['test_acc']:.2f} | {gap:.2f} "
+                f"| {p['train_acc']:.2f} | {p['test_acc']:.2f} | {p['gap']:.2f} "
+                f"| {r['train_acc'] - p['train_acc']:+.2f} | {r['test_acc'] - p['test_acc']:+.2f} "
+                f"| {gap - p['gap']:+.2f} |")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def save_figures(results: dict[str, Any], out_dir: str | Path,
+                 overwrite: bool = False) -> list[Path]:
+    """Figure 2 (landscapes) and figure 3 (top Hessian eigenvalues), PNG and SVG, matplotlib Agg.
+
+    Returns:
+        the written paths.
+    """
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tables = results["tables"]
+    out_dir = Path(out_dir)
+    written = []
+
+    fig2, axes = plt.subplots(1, 2, figsize=(10, 4), squeeze=False)
+    for ax, norm, (adv, rnd) in zip(axes[0], ("l2", "linf"), (("1", "2"), ("3", "4")),
+                                    strict=True):
+        cmap = plt.get_cmap("viridis")
+        for key, style in ((adv, "-"), (rnd, "--")):
+            if key not in tables:
+                continue
+            land = tables[key]["landscape"]
+            labels = list(land["curves"])
+            for i, label in enumerate(labels):
+                color = cmap(i / max(1, len(labels) - 1))
+                kind = "adv" if style == "-" else "random"
+                ax.plot(land["alphas"], land["curves"][label], style, color=color,
+                        label=f"{kind} {label}")
+        ax.set_title(f"Fig. 2: {'L2' if norm == 'l2' else 'L-inf'} (solid: adversarial, "
+                     "dashed: random)", fontsize=9)
+        ax.set_xlabel("a (w + a d, ||d|| = ||w||)")
+        ax.set_ylabel("training loss")
+        ax.set_yscale("log")
+        ax.legend(fontsize=6, ncol=2)
+    fig2.tight_layout()
+
+    fig3, axes = plt.subplots(1, 2, figsize=(10, 4), squeeze=False)
+    for ax, key, title in zip(axes[0], ("1", "3"), ("L2", "L-inf"), strict=True):
+        if key not in tables:
+            continue
+        hess = tables[key]["hessian"]
+        eps = [h["eps"] * (255 if key == "3" else 1) for h in hess]
+        top = np.array([h["top_fixed"] for h in hess])
+        for j in range(top.shape[1]):
+            ax.plot(eps, top[:, j], "o-", label=f"lambda_{j + 1} (fixed PGD examples)")
+        ax.plot(eps, [h["top_robust"][0] for h in hess], "k--", label="lambda_1 (exact robust)")
+        if "2" in tables or "4" in tables:
+            rkey = "2" if key == "1" else "4"
+            if rkey in tables:
+                rh = tables[rkey]["hessian"]
+                ax.plot([h["eps"] * (255 if rkey == "4" else 1) for h in rh],
+                        [h["top_fixed"][0] for h in rh], "s:", color="gray",
+                        label="lambda_1 random noise")
+        ax.set_xlabel("eps" if key == "1" else "eps x 255")
+        ax.set_ylabel("eigenvalue")
+        ax.set_title(f"Fig. 3: top Hessian eigenvalues, {title} PGD training", fontsize=9)
+        ax.legend(fontsize=7)
+    fig3.tight_layout()
+
+    for fig, name in ((fig2, "figure2_landscapes"), (fig3, "figure3_eigenvalues")):
+        for ext in ("png", "svg"):
+            buf = io.BytesIO()
+            fig.savefig(buf, format=ext, dpi=120, metadata={"Date": None} if ext == "svg"
+                        else None)
+            written.append(atomic_write_bytes(out_dir / f"{name}.{ext}", buf.getvalue(),
+                                              overwrite=overwrite))
+        plt.close(fig)
+    return written
+
+
+def _increasing(values: list[float]) -> bool:
+    return all(b > a for a, b in itertools.pairwise(values))
+
+
+def _spearman(x: list[float], y: list[float]) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(x, y).statistic)
+
+
+def trends(results: dict[str, Any]) -> dict[str, Any]:
+    """The trends the paper reports, computed from a results dict (no threshold typed by hand
+    except 'strictly increasing' and the sign of a comparison).
+
+    Returns keys (present when the tables are): ``t1_top_fixed``, ``t1_normalized_fixed``,
+    ``t1_top_robust`` (table 1 eigenvalues vs eps, increasing?), the same for table 3 (``t3_*``),
+    ``growth`` (lambda_1(eps) / lambda_1(0) per table), ``adv_vs_random_l2`` /
+    ``adv_vs_random_linf`` (adversarial growth / random growth at the largest shared eps),
+    ``gap_linf_large`` (table 3 gap increasing over eps >= 25.5/255), ``random_flat``
+    (max - min of test acc in tables 2 and 4, and of adversarial tables for comparison).
+    """
+    t = results["tables"]
+    out: dict[str, Any] = {}
+    for key in ("1", "3"):
+        if key not in t:
+            continue
+        h = t[key]["hessian"]
+        for field_ in ("top_fixed", "normalized_fixed", "top_robust", "normalized_robust"):
+            vals = [x[field_][0] for x in h]
+            out[f"t{key}_{field_}"] = {"values": vals, "increasing": _increasing(vals),
+                                       "spearman": _spearman([x["eps"] for x in h], vals)}
+    out["growth"] = {}
+    for key, table in t.items():
+        h = table["hessian"]
+        base = h[0]["top_fixed"][0]
+        out["growth"][key] = {x["label"]: x["top_fixed"][0] / base for x in h}
+    for adv, rnd, name in (("1", "2", "l2"), ("3", "4", "linf")):
+        if adv in t and rnd in t:
+            ha = {x["label"]: x["top_fixed"][0] for x in t[adv]["hessian"]}
+            hr = {x["label"]: x["top_fixed"][0] for x in t[rnd]["hessian"]}
+            shared = [lab for lab in hr if lab in ha]
+            top = shared[-1]
+            ga, gr = ha[top] / ha[shared[0]], hr[top] / hr[shared[0]]
+            out[f"adv_vs_random_{name}"] = {
+                "eps": top, "adversarial_growth": ga, "random_growth": gr,
+                "adversarial_sharper": bool(ga > gr),
+                "per_eps": {lab: ha[lab] / hr[lab] for lab in shared},
+            }
+    if "3" in t:
+        large = [r for r in t["3"]["rows"] if r["eps"] >= 25.5 / 255 - 1e-12]
+        gaps = [r["gap"] for r in large]
+        out["gap_linf_large"] = {"labels": [r["label"] for r in large], "gaps": gaps,
+                                 "increasing": _increasing(gaps)}
+    out["test_acc_range"] = {
+        key: max(r["test_acc"] for r in table["rows"]) - min(r["test_acc"] for r in table["rows"])
+        for key, table in t.items()}
+    return out
+
+
+def _load_committed(path: str | Path | None) -> dict[str, Any] | None:
+    path = Path(path) if path is not None else RESULT_FILE
+    if not path.exists():
+        return None
+    return read_result(path)
+
+
+def _regime(record: dict[str, Any]) -> str:
+    cfg = record["config"]
+    wd = cfg["train"]["weight_decay"]
+    losses = [r["train_loss_last"] for t in record["results"]["tables"].values()
+              for r in t["rows"]]
+    return (f"{cfg['profile']} profile, weight decay {wd:g}, {cfg['train']['epochs']} epochs, "
+            f"early stopping on test accuracy; final training losses "
+            f"{min(losses):.3g}..{max(losses):.3g} (not near 0 at large eps)")
+
+
+def evidence_y_t1(path: str | Path | None = None) -> Evidence:
+    """Y-T1 (b), data: does the top Hessian eigenvalue at the trained weights increase with the
+    L2 adversarial eps (raw and scale-normalised ||w||^2 lambda), on MNIST2 (table 1 models)?
+    L-inf (table 3) is reported alongside, as a condition, not as the theorem's statement.
+
+    Reads the committed ``results/mnist2/mnist2.json``; ran=False when it is absent.
+    """
+    record = _load_committed(path)
+    if record is None or not {"1"} <= set(record["results"]["tables"]):
+        return Evidence("data", False, "no MNIST2 results with table 1: run `advlandscape mnist2 "
+                        "--profile full --out results/mnist2`", ran=False)
+    tr = trends(record["results"])
+    raw, norm_ = tr["t1_top_fixed"], tr["t1_normalized_fixed"]
+    rob = tr["t1_top_robust"]
+    passed = raw["increasing"] and norm_["increasing"]
+    conditions = [f"regime: {_regime(record)}",
+                  "eigenvalues of the Hessian with the PGD examples held fixed (paper's Eq. 9)"]
+    if "t3_top_fixed" in tr:
+        t3 = tr["t3_top_fixed"]
+        conditions.append(
+            f"L-inf (table 3): lambda_1 {'increases' if t3['increasing'] else 'does not increase'}"
+            f" strictly with eps (Spearman {t3['spearman']:.2f})")
+    summary = (f"L2 table-1 models: lambda_1 {', '.join(f'{v:.3g}' for v in raw['values'])} "
+               f"({'increasing' if raw['increasing'] else 'NOT increasing'}), ||w||^2 lambda_1 "
+               f"{'increasing' if norm_['increasing'] else 'NOT increasing'}; exact-robust "
+               f"Hessian lambda_1 {'increasing' if rob['increasing'] else 'not increasing'}")
+    counter = None if passed else {"eps": [h["eps"] for h in
+                                           record["results"]["tables"]["1"]["hessian"]],
+                                   "top_fixed": raw["values"], "normalized": norm_["values"]}
+    return Evidence("data", passed, summary, conditions=tuple(conditions), counterexample=counter,
+                    details={k: v for k, v in tr.items() if k.startswith(("t1_", "t3_"))})
+
+
+def evidence_y_t2(path: str | Path | None = None) -> Evidence:
+    """Y-T2, data: random-noise training sharpens far less than adversarial training: the growth
+    lambda_1(eps)/lambda_1(0) of adversarially trained models exceeds that of noise-trained models
+    at the largest eps both tables share (L2: tables 1 vs 2, L-inf: tables 3 vs 4).
+
+    Reads the committed ``results/mnist2/mnist2.json``; ran=False when it is absent.
+    """
+    record = _load_committed(path)
+    tables = set(record["results"]["tables"]) if record else set()
+    if record is None or not ({"1", "2"} <= tables or {"3", "4"} <= tables):
+        return Evidence("data", False, "no MNIST2 results with tables 1-2 or 3-4: run "
+                        "`advlandscape mnist2 --profile full --out results/mnist2`", ran=False)
+    tr = trends(record["results"])
+    comps = {k: tr[k] for k in ("adv_vs_random_l2", "adv_vs_random_linf") if k in tr}
+    passed = all(c["adversarial_sharper"] for c in comps.values())
+    summary = "; ".join(
+        f"{k[-4:].strip('_')}: lambda_1 growth at eps {c['eps']}: adversarial "
+        f"x{c['adversarial_growth']:.3g} vs random x{c['random_growth']:.3g}"
+        for k, c in comps.items())
+    return Evidence("data", passed, summary, conditions=(f"regime: {_regime(record)}",),
+                    counterexample=None if passed else comps, details=comps)
+
+
+__all__ = [
+    "MNIST2Config", "config_for", "evidence_y_t1", "evidence_y_t2", "render_tables",
+    "run_mnist2", "run_table", "save_figures", "trends", "write_mnist2",
+]

@@ -1,0 +1,74 @@
+"""``advlandscape mnist2``: Yamada et al.'s MNIST2 tables 1-4 and figures 2-3."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from numerics.errors import ConfigError, ResultExistsError
+from numerics.results import load_checkpoint, save_checkpoint
+from numerics.validate import check_writable_dir
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``mnist2`` subcommand."""
+    parser = subparsers.add_parser(
+        "mnist2", help="train the MNIST2 logistic models of tables 1-4; tables and figures 2-3",
+        description="Reproduce Yamada et al.'s MNIST2 tables 1-4 (beside the paper's numbers) and "
+        "figures 2-3; writes mnist2.json/.csv (with provenance), tables.md and the figures.",
+    )
+    parser.add_argument("--profile", choices=("ci", "full"), default=None,
+                        help="scale (default: $ADVLANDSCAPE_PROFILE, else ci)")
+    parser.add_argument("--out", default="results/mnist2", help="output directory")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing results")
+    parser.add_argument("--tables", default="1,2,3,4", help="comma-separated table numbers")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: fastest on a busy machine)")
+    parser.set_defaults(func=run)
+
+
+def _tables(text: str) -> tuple[int, ...]:
+    try:
+        numbers = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise ConfigError(f"--tables must be comma-separated numbers 1-4, got {text!r}") from None
+    return numbers
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run (resuming per table from a checkpoint in OUT), write results, tables and figures."""
+    from numerics.experiments.mnist2 import (
+        config_for,
+        render_tables,
+        run_mnist2,
+        save_figures,
+        write_mnist2,
+    )
+    from numerics.results import atomic_write_bytes
+
+    config = config_for(args.profile, tables=_tables(args.tables), threads=args.threads)
+    out = check_writable_dir(args.out)
+    result_path = out / "mnist2.json"
+    if result_path.exists() and not args.overwrite:
+        raise ResultExistsError(f"{result_path} exists already: pass --overwrite or another --out")
+    ckpt_path = out / ".mnist2.ckpt"
+    ckpt = load_checkpoint(ckpt_path)
+    done = {}
+    if ckpt is not None and ckpt.get("config") == repr(config):
+        done = ckpt["tables"]
+        print(f"resuming: tables {sorted(done)} from {ckpt_path}", file=sys.stderr)
+
+    def on_table(number: int, table: dict) -> None:
+        done[str(number)] = table
+        save_checkpoint(ckpt_path, {"config": repr(config), "tables": done})
+
+    results = run_mnist2(config, progress=True, on_table=on_table, done=done)
+    written = write_mnist2(result_path, config, results, overwrite=args.overwrite)
+    text = render_tables(results) + "\n" + render_tables(results, last=True)
+    written.append(atomic_write_bytes(out / "tables.md", text.encode(), overwrite=args.overwrite))
+    written += save_figures(results, out, overwrite=args.overwrite)
+    Path(ckpt_path).unlink(missing_ok=True)
+    print(render_tables(results))
+    print(f"{results['seconds']:.1f} s; wrote " + ", ".join(str(p) for p in written))
+    return 0
