@@ -119,8 +119,10 @@ def sharpening_ratio(noise: str, d: int) -> float:
     """
     if noise == "cube":
         return 3.0 * d
-    if noise in ("ball", "sphere"):
-        return 1.0 / noise_variance(noise, 1.0, d)
+    if noise == "ball":
+        return float(d + 2)  # 1 / (c^2/eps^2) with c^2 = eps^2/(d + 2)
+    if noise == "sphere":
+        return float(d)
     raise ConfigError(f"sharpening_ratio compares 'ball', 'sphere' or 'cube', got {noise!r}")
 
 
