@@ -1,0 +1,141 @@
+"""Benchmark: the batched MNIST2 sweep against a plain one-model-at-a-time reference.
+
+(a) the suite: ``numerics.experiments.mnist2.run_mnist2`` (K models per table in one weight
+matrix, analytic PGD, the L-inf PGD limit in closed form), timed as a whole (tables, Hessians,
+landscapes) and for its training + evaluation part alone;
+(b) a reference written the way common adversarial-training code is: one ``nn.Linear`` at a time,
+PGD through autograd (``numerics.attacks.pgd``), ``torch.optim.Adam``, the same data, budgets,
+steps, epochs, batch size, initial weights and early stopping; training + evaluation only.
+
+It checks that both give the same table accuracies (within --tolerance points) and prints the time
+ratio of the training + evaluation parts. With ``--ref-models k`` the reference trains only the k
+largest budgets of each table and its time is extrapolated to the whole table (it says so).
+
+    python benchmarks/mnist2_sweep.py --profile ci
+    python benchmarks/mnist2_sweep.py --profile full --ref-models 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import torch
+from torch import nn
+from torch.nn.functional import softplus
+
+from numerics.attacks import pgd, random_noise
+from numerics.experiments.mnist2 import config_for, load_data, run_mnist2
+from numerics.experiments.paper_values import MNIST2_TABLES
+
+
+def _accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, eps: float, norm: str,
+              adversarial: bool, steps: int, factor: float, seed: int) -> float:
+    if adversarial and eps > 0:
+        def loss_fn(xx: torch.Tensor) -> torch.Tensor:
+            return softplus(-y * model(xx).squeeze(1))
+
+        X = pgd(loss_fn, X, eps, norm, steps, factor * eps / steps,
+                generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return 100.0 * float((y * model(X).squeeze(1) > 0).double().mean())
+
+
+def reference_model(config, data, norm: str, training: str, eps: float) -> dict:
+    """Train one model the common way; return its table accuracies (selected and last)."""
+    Xtr, ytr, Xte, yte = data
+    cfg = config.train
+    gen = torch.Generator().manual_seed(cfg.seed)
+    w0 = cfg.init_scale * torch.randn((1, Xtr.shape[1] + 1), generator=gen, dtype=Xtr.dtype)
+    model = nn.Linear(Xtr.shape[1], 1).double()
+    with torch.no_grad():
+        model.weight.copy_(w0[:, :-1])
+        model.bias.copy_(w0[0, -1:])
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    adversarial = training == "adversarial"
+    best, best_state, best_epoch = -math.inf, None, cfg.epochs
+    N = Xtr.shape[0]
+    for epoch in range(1, cfg.epochs + 1):
+        order = torch.randperm(N, generator=gen)
+        for start in range(0, N, cfg.batch_size):
+            idx = order[start:start + cfg.batch_size]
+            xb, yb = Xtr[idx], ytr[idx]
+            if adversarial and eps > 0:
+                def loss_fn(xx: torch.Tensor, yb: torch.Tensor = yb) -> torch.Tensor:
+                    return softplus(-yb * model(xx).squeeze(1))
+
+                xb = pgd(loss_fn, xb, eps, norm, config.train_steps,
+                         config.step_factor * eps / config.train_steps, generator=gen)
+            elif not adversarial and eps > 0:
+                xb = random_noise(xb, eps, norm, generator=gen)
+            loss = softplus(-yb * model(xb).squeeze(1)).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        score = _accuracy(model, Xte, yte, eps, norm, adversarial, config.eval_steps,
+                          config.step_factor, config.seed + 11)
+        if score >= best:
+            best, best_epoch = score, epoch
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    last_train = _accuracy(model, Xtr, ytr, eps, norm, adversarial, config.eval_steps,
+                           config.step_factor, config.seed + 12)
+    model.load_state_dict(best_state)
+    return {
+        "train_acc": _accuracy(model, Xtr, ytr, eps, norm, adversarial, config.eval_steps,
+                               config.step_factor, config.seed + 12),
+        "test_acc": best, "best_epoch": best_epoch, "last_train_acc": last_train,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=("ci", "full"), default="ci")
+    parser.add_argument("--tables", default="1,2,3,4")
+    parser.add_argument("--ref-models", type=int, default=0,
+                        help="reference: only the k largest budgets per table (0: all)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--tolerance", type=float, default=0.1, help="accuracy points")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    tables = tuple(int(t) for t in args.tables.split(","))
+    config = config_for(args.profile, tables=tables, threads=args.threads)
+
+    start = time.perf_counter()
+    suite = run_mnist2(config)
+    suite_total = time.perf_counter() - start
+    suite_tables = sum(t["seconds"]["train"] + t["seconds"]["evaluate"]
+                       for t in suite["tables"].values())
+    print(f"suite: {suite_total:.1f} s in all (tables 1-4, Hessians, landscapes); "
+          f"training + evaluation {suite_tables:.1f} s")
+
+    data = load_data(config)
+    ref_time, worst, extrapolated = 0.0, 0.0, False
+    for number in tables:
+        spec = MNIST2_TABLES[number]
+        rows = suite["tables"][str(number)]["rows"]
+        chosen = rows if args.ref_models <= 0 else rows[-args.ref_models:]
+        t0 = time.perf_counter()
+        for row in chosen:
+            ref = reference_model(config, data, spec.norm, spec.training, row["eps"])
+            diffs = (abs(ref["train_acc"] - row["train_acc"]),
+                     abs(ref["test_acc"] - row["test_acc"]))
+            worst = max(worst, *diffs)
+            print(f"table {number} eps {row['label']:>8}: suite {row['train_acc']:.2f}/"
+                  f"{row['test_acc']:.2f}  reference {ref['train_acc']:.2f}/{ref['test_acc']:.2f}")
+        spent = time.perf_counter() - t0
+        if len(chosen) < len(rows):
+            extrapolated = True
+            spent *= len(rows) / len(chosen)
+        ref_time += spent
+    note = " (extrapolated from a subset of models per table)" if extrapolated else ""
+    print(f"reference training + evaluation: {ref_time:.1f} s{note}")
+    print(f"largest accuracy difference: {worst:.3f} points "
+          f"({'within' if worst <= args.tolerance else 'OUTSIDE'} {args.tolerance})")
+    print(f"speed-up (training + evaluation): {ref_time / suite_tables:.1f}x; "
+          f"reference vs whole suite run incl. Hessians and landscapes: "
+          f"{ref_time / suite_total:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
