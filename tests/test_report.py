@@ -1,0 +1,301 @@
+"""The offline report: pages stand alone (parsed), math and figures render (headless Chromium),
+a failing notebook does not stop the others, and a failed build leaves the old site intact.
+
+The site is built from ``notebooks/00_overview.ipynb`` (its stored outputs) and a tiny notebook
+written here, with a formula, a SymPy result and a matplotlib figure, executed by the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import jupytext
+import nbformat
+import numpy as np
+import pytest
+
+from numerics import report as report_mod
+from numerics.errors import ConfigError
+from numerics.report import (
+    MATHJAX_FILE,
+    NOTEBOOK_DIR,
+    audit_page,
+    build_report,
+    execute_notebook,
+)
+from theory.claims import Claim, Evidence, LedgerRow, Verdict
+
+TINY = '''# %% [markdown]
+# # A tiny notebook
+# ## INNER-MAX: the worst case
+# The inner maximum is $\\zeta(-y\\, w^\\top x + \\varepsilon \\|w\\|_2)$, and
+# $$\\sigma(t) = \\frac{1}{1 + e^{-t}}.$$
+
+# %% tags=["parameters"]
+from numerics.profiles import current_profile
+
+PROFILE = current_profile()
+print(PROFILE)
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import sympy as sp
+
+t = sp.symbols("t")
+sp.diff(sp.log(1 + sp.exp(t)), t)
+
+# %%
+fig, ax = plt.subplots(figsize=(3, 2))
+ax.plot(np.linspace(0, 1, 5), np.linspace(0, 1, 5) ** 2)
+plt.show()
+'''
+
+BAD = '''# %% tags=["parameters"]
+from numerics.profiles import current_profile
+
+PROFILE = current_profile()
+
+# %%
+1 / 0
+'''
+
+
+def _ledger() -> list[LedgerRow]:
+    """Two rows with known verdicts (the real ledger is tested in test_claims.py)."""
+    ok = Evidence("symbolic", True, "3/3 identities simplify to 0")
+    cond = Evidence("numeric", True, "holds off w = 0", conditions=("||w|| > 0",))
+    return [
+        LedgerRow(Claim("INNER-MAX", "Yamada et al. 2021", "max ... = zeta(...)"), (ok,),
+                  Verdict.PROVED, 0.1),
+        LedgerRow(Claim("K-SMOOTH", "Kanai et al. 2021", "smooth off w = 0"), (ok, cond),
+                  Verdict.CONDITIONAL, 0.1),
+    ]
+
+
+def _notebook(folder: Path, name: str, source: str) -> Path:
+    path = folder / f"{name}.ipynb"
+    nbformat.write(jupytext.reads(source, fmt="py:percent"), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Site from the stored 00_overview and the tiny notebook (executed by the report)."""
+    folder = tmp_path_factory.mktemp("nb")
+    tiny = _notebook(folder, "01_tiny", TINY)
+    out = folder / "site"
+    summary = build_report(
+        profile="ci", out=out, notebooks=[tiny], ledger=_ledger(), progress=False,
+        log=lambda _msg: None,
+    )
+    assert summary.passed, summary.format()
+    # 00_overview: its stored outputs (executing it would recompute the ledger, ~30 s)
+    summary = build_report(
+        profile="ci", out=folder / "site_overview", notebooks=[NOTEBOOK_DIR / "00_overview.ipynb"],
+        ledger=_ledger(), execute=False, progress=False, log=lambda _msg: None,
+    )
+    assert summary.passed, summary.format()
+    shutil.copyfile(folder / "site_overview" / "00_overview.html", out / "00_overview.html")
+    return out
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(site.glob("*.html"))
+
+
+def test_site_has_index_pages_and_mathjax(site: Path) -> None:
+    assert {p.name for p in _pages(site)} == {"index.html", "01_tiny.html", "00_overview.html"}
+    assert (site / "_static" / "mathjax" / MATHJAX_FILE).stat().st_size > 1_000_000
+
+
+def test_pages_stand_alone(site: Path) -> None:
+    """No script, stylesheet or image from outside the site; scripts are files of the site."""
+    for page in _pages(site):
+        audit = audit_page(page.read_text())
+        assert audit.problems() == [], page.name
+        for src in audit.scripts:
+            assert (site / src).is_file(), (page.name, src)
+        assert all(img.startswith("data:image/") for img in audit.images), page.name
+
+
+def test_figure_embedded_and_math_present(site: Path) -> None:
+    audit = audit_page((site / "01_tiny.html").read_text())
+    assert any(img.startswith("data:image/png;base64,") for img in audit.images)
+    text = (site / "01_tiny.html").read_text()
+    assert "\\zeta(-y\\, w^\\top x" in text  # the markdown formula, for MathJax to typeset
+    assert "\\frac{e^{t}}{e^{t} + 1}" in text  # SymPy's LaTeX output
+    assert f'src="_static/mathjax/{MATHJAX_FILE}"' in text
+    assert audit.stderr_blocks == 0
+    assert audit.error_blocks == 0
+
+
+def test_index_shows_computed_ledger_and_links(site: Path) -> None:
+    text = (site / "index.html").read_text()
+    assert '<span class="verdict proved">proved</span>' in text
+    assert '<span class="verdict conditional">holds under conditions</span>' in text
+    assert "||w|| &gt; 0" in text  # the condition of the evidence
+    assert 'href="01_tiny.html#INNER-MAX"' in text  # ledger row -> notebook section
+
+
+def test_audit_detects_external_references_and_stderr() -> None:
+    page = """<html><head><script src="https://cdn.example.org/mathjax.js"></script>
+    <link rel="stylesheet" href="//cdn.example.org/x.css"><style>@import "https://f.org/a.css";
+    .a { background: url('http://x.org/b.png') }</style></head><body>
+    <img src="http://x.org/fig.png"><img src="data:image/png;base64,AAAA">
+    <a href="https://arxiv.org/abs/2102.02950">paper</a>
+    <div class="jp-RenderedText" data-mime-type="application/vnd.jupyter.stderr">warn</div>
+    </body></html>"""
+    audit = audit_page(page)
+    assert len(audit.external) == 5
+    assert audit.stderr_blocks == 1
+    assert len(audit.problems()) == 6
+    assert audit_page('<script src="_static/m.js"></script><img src="data:,">').problems() == []
+
+
+def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
+    bad = _notebook(tmp_path, "01_bad", BAD)
+    tiny = _notebook(tmp_path, "02_tiny", TINY)
+    summary = build_report(out=tmp_path / "site", notebooks=[bad, tiny], ledger=_ledger(),
+                           progress=False, log=lambda _msg: None)
+    assert not summary.passed
+    by_name = {r.name: r for r in summary.runs}
+    assert not by_name["01_bad"].passed
+    assert "ZeroDivisionError" in by_name["01_bad"].error
+    assert by_name["02_tiny"].passed
+    assert not (tmp_path / "site" / "01_bad.html").exists()
+    assert (tmp_path / "site" / "02_tiny.html").exists()
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "ZeroDivisionError" in index
+    text = summary.format()
+    assert "FAILED  01_bad" in text
+    assert "1/2 notebooks passed" in text
+
+
+def test_kernel_gets_the_profile_and_stderr_fails_the_notebook(tmp_path: Path) -> None:
+    noisy = TINY + '\n# %%\nimport warnings\nwarnings.warn("careful")\n'
+    nb, error = execute_notebook(_notebook(tmp_path, "01_noisy", noisy), "full", timeout=120)
+    assert nb.cells[1].outputs[0]["text"].strip() == "full"
+    assert error is not None
+    assert "stderr" in error
+    assert "careful" in error
+
+
+def test_failed_build_leaves_the_old_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "index.html").write_text("old")
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("renderer broke")
+
+    monkeypatch.setattr(report_mod, "render_notebook", broken)
+    monkeypatch.setattr(report_mod, "execute_notebook",
+                        lambda path, profile, timeout: (nbformat.v4.new_notebook(), None))
+    with pytest.raises(RuntimeError, match="renderer broke"):
+        build_report(out=out, notebooks=[NOTEBOOK_DIR / "00_overview.ipynb"], ledger=_ledger(),
+                     progress=False, log=lambda _msg: None)
+    assert (out / "index.html").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no temporary folder left
+
+
+def test_unknown_notebook_and_file_out_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="00_overview"):
+        build_report(out=tmp_path / "s", notebooks=["99_nothing"], ledger=_ledger())
+    (tmp_path / "f").write_text("")
+    with pytest.raises(ConfigError, match="give a folder"):
+        build_report(out=tmp_path / "f", notebooks=["00_overview"], ledger=_ledger())
+
+
+def test_cli_exit_code_says_whether_all_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from numerics import report_cli
+    from numerics.cli import build_parser
+
+    args = build_parser().parse_args(["report", "--profile", "full", "--no-data", "--out", "x"])
+    assert args.func is report_cli.run
+    seen = {}
+
+    class Summary:
+        def __init__(self, passed: bool) -> None:
+            self.passed = passed
+
+        def format(self) -> str:
+            return "summary"
+
+    for passed, code in ((True, 0), (False, 1)):
+        def fake(passed: bool = passed, **kwargs: object) -> Summary:
+            seen.update(kwargs)
+            return Summary(passed)
+
+        monkeypatch.setattr(report_mod, "build_report", fake)
+        assert report_cli.run(args) == code
+    assert seen["profile"] == "full"
+    assert seen["include_data"] is False
+    assert seen["out"] == "x"
+    assert isinstance(args, argparse.Namespace)
+
+
+# --- headless Chromium: the pages render offline, math typeset, not blank -------------------
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("CI"):
+        pytest.fail("CI must provide chromium (apt-get install chromium), see .ci/run")
+    pytest.skip("chromium not installed (apt-get install --no-install-recommends chromium)")
+
+
+def _browse(page: Path, tmp_path: Path, *mode: str) -> subprocess.CompletedProcess:
+    profile = tmp_path / f"chromium-{page.stem}-{mode[0].lstrip('-').split('=')[0]}"
+    return subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=15000",
+         "--window-size=1200,900", *mode, page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+
+
+def _ink(png: Path) -> float:
+    """Fraction of pixels that differ from the page's most common (background) colour."""
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(io.BytesIO(png.read_bytes())).convert("RGB")).reshape(-1, 3)
+    _, counts = np.unique(pixels, axis=0, return_counts=True)
+    return 1.0 - counts.max() / counts.sum()
+
+
+def test_ink_tells_blank_from_drawn(tmp_path: Path) -> None:
+    from PIL import Image
+
+    image = Image.new("RGB", (100, 100), "white")
+    image.save(tmp_path / "blank.png")
+    assert _ink(tmp_path / "blank.png") == 0.0
+    image.paste((0, 0, 0), (0, 0, 20, 10))
+    image.save(tmp_path / "drawn.png")
+    assert _ink(tmp_path / "drawn.png") == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("name", ["index.html", "01_tiny.html"])
+def test_page_renders_in_headless_chromium(site: Path, tmp_path: Path, name: str) -> None:
+    page = site / name
+    shot = tmp_path / f"{page.stem}.png"
+    _browse(page, tmp_path, f"--screenshot={shot}")
+    assert _ink(shot) > 0.01, "the screenshot is blank"
+    dom = _browse(page, tmp_path, "--dump-dom").stdout
+    if name == "01_tiny.html":
+        assert dom.count("<mjx-container") >= 3  # two markdown formulas and SymPy's output
+        assert "data-mjx-error" not in dom
+        assert "<mjx-merror" not in dom
+        assert 'jax="SVG"' in dom
+    else:
+        assert "INNER-MAX" in dom
+        assert "holds under conditions" in dom
