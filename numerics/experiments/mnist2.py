@@ -528,9 +528,9 @@ def _regime(record: dict[str, Any]) -> str:
 
 
 def evidence_y_t1(path: str | Path | None = None) -> Evidence:
-    """Y-T1 (b), data: does the top Hessian eigenvalue at the trained weights increase with the
-    L2 adversarial eps (raw and scale-normalised ||w||^2 lambda), on MNIST2 (table 1 models)?
-    L-inf (table 3) is reported alongside, as a condition, not as the theorem's statement.
+    """Y-T1 (b), data: does the filter-normalised top Hessian eigenvalue ||w||^2 lambda_1 at the
+    trained weights increase strictly with the L2 adversarial eps on MNIST2 (table 1 models)?
+    The raw lambda_1 and L-inf (table 3) are reported alongside, as conditions.
 
     Reads the committed ``results/mnist2/mnist2.json``; ran=False when it is absent.
     """
@@ -541,9 +541,14 @@ def evidence_y_t1(path: str | Path | None = None) -> Evidence:
     tr = trends(record["results"])
     raw, norm_ = tr["t1_top_fixed"], tr["t1_normalized_fixed"]
     rob = tr["t1_top_robust"]
-    passed = raw["increasing"] and norm_["increasing"]
+    # the claim's own measure: the top eigenvalue with filter-normalised weights, ||w||^2 lambda_1
+    passed = norm_["increasing"]
     conditions = [f"regime: {_regime(record)}",
-                  "eigenvalues of the Hessian with the PGD examples held fixed (paper's Eq. 9)"]
+                  "sharpness = top eigenvalue of the Hessian with the PGD examples held fixed "
+                  "(paper's Eq. 9), scaled by ||w||^2 (filter normalisation, ||d|| = ||w||)",
+                  f"raw lambda_1 (no normalisation) "
+                  f"{'also increases' if raw['increasing'] else 'does NOT increase'} strictly "
+                  f"(Spearman {raw['spearman']:.2f})"]
     if "t3_top_fixed" in tr:
         t3 = tr["t3_top_fixed"]
         conditions.append(
