@@ -17,6 +17,7 @@ from numerics.errors import AdvLandscapeError
 SUBCOMMANDS: dict[str, str] = {
     "data": "numerics.data.cli",
     "verify": "numerics.verify_cli",
+    "liu-kanai": "numerics.liu_kanai_cli",
     "mnist2": "numerics.mnist2_cli",
     "report": "numerics.report_cli",
 }

@@ -1,0 +1,60 @@
+"""``advlandscape liu-kanai STUDY``: run a Kanai/Liu data study and write its results record.
+
+Studies: ``smoothness`` (K-SMOOTH), ``budget`` (L-BUDGET), ``findings`` and ``pas``
+(L-FINDINGS). The scale comes from ``--profile`` (else ``$ADVLANDSCAPE_PROFILE``, else ``ci``);
+the record goes to ``results/liu_kanai/<study>.json`` (or ``--out``), written atomically with its
+config and provenance, and an existing file is replaced only with ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from numerics.errors import ResultExistsError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``liu-kanai`` subcommand."""
+    from numerics.experiments.liu_kanai import STUDIES
+
+    parser = subparsers.add_parser(
+        "liu-kanai", help="Kanai/Liu data studies: smoothness, budget threshold, findings, PAS",
+        description="Run one data study of Kanai et al. 2021 / Liu et al. 2020 on MNIST and "
+        "write its results record (config, results, provenance).",
+    )
+    parser.add_argument("study", choices=STUDIES, help="which study to run")
+    parser.add_argument("--profile", choices=("ci", "full", "gpu"), default=None,
+                        help="scale (default: $ADVLANDSCAPE_PROFILE, else ci)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output file (default results/liu_kanai/<study>.json)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing results file")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the study, write the record and print its verdict line."""
+    from numerics.experiments import liu_kanai as lk
+    from numerics.results import write_result
+    from numerics.validate import check_writable_dir
+
+    out = args.out or lk.RESULTS_DIR / f"{args.study}.json"
+    if out.exists() and not args.overwrite:
+        raise ResultExistsError(f"{out} exists already: pass --overwrite to replace it")
+    check_writable_dir(out.parent)
+    cfg = lk.config_for(args.study, args.profile, seed=args.seed)
+    results = lk.run_study(args.study, cfg, progress=not args.no_progress)
+    write_result(out, cfg, results, seed=args.seed, overwrite=args.overwrite,
+                 study=args.study)
+    print(f"wrote {out}")
+    judged = {
+        "smoothness": lambda r: lk.judge_smoothness(r).summary,
+        "budget": lambda r: lk.judge_budget(r).summary,
+        "findings": lambda r: str(lk.judge_findings(r)),
+        "pas": lambda r: str(lk.judge_pas(r)),
+    }[args.study](results)
+    print(judged)
+    return 0
