@@ -47,14 +47,19 @@ from theory.notation import eps, s, theta, vector_symbols, y, zeta
 # Symbols standing for any dimension d
 # ---------------------------------------------------------------------------------------------
 
-WX = sp.Symbol(r"w{\cdot}x", real=True)
+WX = sp.Symbol("wx", real=True)
 """The clean score w.x."""
-W_NORM = sp.Symbol(r"\|w\|", positive=True)
+W_NORM = sp.Symbol("norm_w", positive=True)
 """||w||_2 (> 0)."""
-W_NORM_Q = sp.Symbol(r"\|w\|_q", nonnegative=True)
+W_NORM_Q = sp.Symbol("norm_w_q", nonnegative=True)
 """The dual norm ||w||_q of the weights (of the feature weights with a bias)."""
-COS_THETA = sp.Symbol(r"\cos\theta", real=True)
+COS_THETA = sp.Symbol("cos_theta", real=True)
 """cos(theta), theta the angle between w and the unit direction u of the perturbation."""
+
+#: LaTeX names of the scalar symbols, for display: ``sp.latex(expr, symbol_names=LATEX_NAMES)``.
+LATEX_NAMES = {
+    WX: r"w^\top x", W_NORM: r"\|w\|", W_NORM_Q: r"\|w\|_q", COS_THETA: r"\cos\theta",
+}
 
 #: Y-EQ7: the loss with eta = eps u, ||u||_2 = 1, written through the angle theta.
 LOSS_EQ7: sp.Expr = zeta(-y * WX - y * eps * W_NORM * COS_THETA)

@@ -57,7 +57,8 @@ from theory.notation import eps, s, vector_symbols, zeta
 
 M = sp.Symbol("m", real=True)
 """The robust margin m (or z = y w.(x + eta) for fixed noise)."""
-W_NORM = sp.Symbol(r"\|w\|", positive=True)
+W_NORM = sp.Symbol("norm_w", positive=True)
+"""||w_f||_2 (> 0)."""
 #: A = s(m) s(-m): the curvature of zeta(-m) along m.
 CURVATURE_A: sp.Expr = s(M) * s(-M)
 #: B = s(-m) eps / ||w||: the coefficient of the HESS-DEP projector term (p = 2).

@@ -1,0 +1,192 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The adversarial logistic loss and its inner maximum (Y-EQ7, Y-L1, INNER-MAX)
+#
+# Linear logistic model, per-point loss $\ell(w; x, y) = \zeta(-y\,w^\top x)$ with
+# $\zeta(t) = \log(1 + e^t)$, $s = \zeta' $ the sigmoid, $y \in \{-1, +1\}$. A perturbation
+# $\eta$ with $\|\eta\|_p \le \varepsilon$; $q$ is the dual exponent. The derivations are in
+# `theory/adversarial_loss.py`, the float64 checks in `numerics/checks/adversarial_loss.py`.
+#
+# **Bias.** With a bias the input carries a constant last coordinate 1 that the attack does not
+# perturb: $\eta$ is zero there, and every weight norm below is the norm of the feature weights
+# $w_f$ (the bias enters the margin, not the attack).
+
+# %% tags=["parameters"]
+from numerics.profiles import current_profile
+
+PROFILE = current_profile()
+print(f"profile: {PROFILE}")
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import sympy as sp
+from IPython.display import Math, display
+
+from numerics.checks import adversarial_loss as checks
+from theory import adversarial_loss as al
+from theory.notation import eps
+
+# %% [markdown]
+# ## Y-EQ7: the loss through the angle between $w$ and the perturbation
+#
+# Write $\eta = \varepsilon u$ with $\|u\|_2 = 1$ and $\theta$ the angle between $w$ and $u$.
+# Since $w^\top u = \|w\|\cos\theta$,
+# $$w^\top(x + \varepsilon u) = w^\top x + \varepsilon\|w\|\cos\theta,\qquad
+#   \ell = \zeta(-y\,w^\top x - y\,\varepsilon\|w\|\cos\theta).$$
+# SymPy checks this in polar coordinates for $d = 2$ (there it is a trigonometric identity,
+# $\cos a\cos b + \sin a \sin b = \cos(b - a)$) and with free components for $d = 3$.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(sp.sstr(al.LOSS_EQ7))
+
+# %%
+display(Math(r"\ell = " + sp.latex(al.LOSS_EQ7, symbol_names=al.LATEX_NAMES)))
+ev_eq7 = al.verify_y_eq7()
+print(ev_eq7.summary)
+for name, ok in ev_eq7.details["checks"].items():
+    print(("ok  " if ok else "NO  ") + name)
+
+# %% [markdown]
+# Numerically, $u$ is built at a prescribed angle $\theta$ to $w$ (not computed from $w^\top u$),
+# and the loss at $x + \varepsilon u$ is compared with the lambdified formula.
+
+# %%
+num_eq7 = checks.check_y_eq7()
+print(num_eq7.summary)
+
+# %%
+assert ev_eq7.passed
+assert num_eq7.passed
+assert num_eq7.details["max_rel_err"] <= 1e-10
+
+# %% [markdown]
+# ## Y-L1: Lemma 1, the sign of $d\ell/d\varepsilon$
+#
+# Differentiating the Y-EQ7 form,
+# $$\frac{d\ell}{d\varepsilon} = -y\,\|w\|\cos\theta\; s(-y\,w^\top x - y\,\varepsilon\|w\|\cos\theta).$$
+# Since $s > 0$ and $\|w\| > 0$, the derivative has the sign of $-y\cos\theta$: the loss grows
+# with $\varepsilon$ when $y\cos\theta < 0$ and falls when $y\cos\theta > 0$. SymPy establishes
+# the sign for $y = +1$ and $y = -1$ separately (the ratio $(d\ell/d\varepsilon)/(-y\cos\theta)$
+# simplifies to an expression it declares positive). The loss is increasing in $-y\cos\theta$,
+# so the worst case is $\cos\theta = -y$, i.e. $u = -y\,w/\|w\|$.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(sp.sstr(sp.diff(al.LOSS_EQ7, eps)))
+print(sp.sstr(al.DLOSS_DEPS))
+
+# %%
+display(Math(r"\frac{d\ell}{d\varepsilon} = "
+             + sp.latex(al.DLOSS_DEPS, symbol_names=al.LATEX_NAMES)))
+ev_l1 = al.verify_y_l1()
+print(ev_l1.summary)
+for name, ok in ev_l1.details["checks"].items():
+    print(("ok  " if ok else "NO  ") + name)
+
+# %% [markdown]
+# The loss against $\varepsilon$ for several angles ($y = +1$, $w^\top x = 1$, $\|w\| = 1$): it
+# rises for $\theta > \pi/2$, is flat at $\theta = \pi/2$ and falls for $\theta < \pi/2$; the
+# steepest rise is $\theta = \pi$, the direction $-y\,w/\|w\|$.
+
+# %%
+eps_grid = np.linspace(0, 3, 200)
+fig, ax = plt.subplots(figsize=(6.5, 3.6))
+for theta_deg in (0, 45, 90, 135, 180):
+    cos_theta = np.cos(np.deg2rad(theta_deg))
+    ax.plot(eps_grid, al.LOSS_EQ7_NP(1.0, 1.0, cos_theta, 1.0, eps_grid),
+            label=rf"$\theta = {theta_deg}^\circ$")
+ax.set_xlabel(r"$\varepsilon$")
+ax.set_ylabel(r"$\ell$")
+ax.set_title(r"Lemma 1: $\ell(\varepsilon)$ for $y = +1$, $w^\top x = 1$, $\|w\| = 1$")
+ax.legend(fontsize=8)
+plt.show()
+
+# %%
+num_l1 = checks.check_y_l1()
+print(num_l1.summary)
+
+# %%
+assert ev_l1.passed
+assert num_l1.passed
+assert num_l1.details["sign_mismatches"] == 0
+
+# %% [markdown]
+# ## INNER-MAX: the closed-form inner maximum
+#
+# $\zeta$ is increasing, so maximising the loss maximises $-y\,w^\top\eta$. By Hölder,
+# $-y\,w^\top\eta \le \|w\|_q\|\eta\|_p \le \varepsilon\|w\|_q$, with equality at
+# $\eta^* = -\varepsilon y\, w/\|w\|_2$ ($p = 2$) and $\eta^* = -\varepsilon y\,\mathrm{sign}(w)$
+# ($p = \infty$, $q = 1$). Hence, with the **robust margin** $m = y\,w^\top x - \varepsilon\|w\|_q$,
+# $$\max_{\|\eta\|_p \le \varepsilon}\ell(w; x + \eta, y) = \zeta(-m).$$
+# SymPy checks: $\zeta' = s > 0$; for $p = 2$ Lagrange's identity
+# $\|w\|^2\|\eta\|^2 - (w^\top\eta)^2 = \sum_{i<j}(w_i\eta_j - w_j\eta_i)^2$; for $p = \infty$ the
+# termwise bound; and $\|\eta^*\|_p = \varepsilon$, $-y\,w^\top\eta^* = \varepsilon\|w\|_q$.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(sp.sstr(al.ROBUST_MARGIN))
+print(sp.sstr(al.ROBUST_LOSS))
+
+# %%
+display(Math(r"\max_{\|\eta\|_p \le \varepsilon} \ell = "
+             + sp.latex(al.ROBUST_LOSS, symbol_names=al.LATEX_NAMES)))
+ev_im = al.verify_inner_max()
+print(ev_im.summary)
+for name, ok in ev_im.details["checks"].items():
+    print(("ok  " if ok else "NO  ") + name)
+
+# %% [markdown]
+# Numerically: the closed form against the loss at $\eta^*$, against random $\eta$ in and on the
+# ball, and against PGD (`numerics.attacks.pgd`, random start, no box), for $p = 2$ and
+# $p = \infty$, with and without a bias.
+
+# %%
+num_im = checks.check_inner_max()
+print(num_im.summary)
+
+# %% [markdown]
+# ### The $[0, 1]$ pixel box
+#
+# The experiments also keep $x + \eta$ in $[0, 1]^d$. On a MNIST-like image (a drawn "0", mostly
+# black pixels) many pixels cannot move in the worst-case direction, so the boxed maximum is
+# smaller and the closed form is only an upper bound. For $p = \infty$ the boxed problem
+# separates per pixel and is solved exactly ($\eta_i$ = the worst-case step clipped to
+# $[-x_i, 1 - x_i]$); for $p = 2$ PGD with the box gives it.
+
+# %%
+box = num_im.details["box_effect"]
+print(f"clean loss: {box['clean_loss']:.4f}")
+print(f"{'threat':<8}{'eps':>8}{'closed form, no box':>22}{'PGD with box':>15}{'exact, box':>12}")
+for p in ("l2", "linf"):
+    exact = f"{box['linf_exact_box']:.4f}" if p == "linf" else "-"
+    print(f"{p:<8}{box[p + '_eps']:>8.3f}{box[p + '_closed_form_no_box']:>22.4f}"
+          f"{box[p + '_pgd_box']:>15.4f}{exact:>12}")
+
+fig, ax = plt.subplots(1, 1, figsize=(2.4, 2.4))
+ax.imshow(checks.mnist_like_point().reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1)
+ax.set_axis_off()
+ax.set_title("MNIST-like point", fontsize=9)
+plt.show()
+
+# %%
+assert ev_im.passed
+assert num_im.passed
+assert num_im.details["pgd_max_abs_gap"] <= 1e-6
+assert box["linf_exact_box"] <= box["linf_closed_form_no_box"]
+assert box["l2_pgd_box"] <= box["l2_closed_form_no_box"]
