@@ -384,6 +384,7 @@ def train_adversarial(
     steps_per_epoch = math.ceil(n / config.batch_size)
     last_epoch = config.epochs if stop_after_epochs is None else min(config.epochs,
                                                                      stop_after_epochs)
+    last_loss = history[-1]["train_adv_loss"] if history else None  # last finite loss seen
     for epoch in range(start_epoch, last_epoch):
         lr = lr_at_epoch(config, epoch)
         for group in optimizer.param_groups:
@@ -410,15 +411,23 @@ def train_adversarial(
                          if ckpt_path is not None and epoch > 0 else "no checkpoint yet")
                 raise DivergenceError(
                     f"loss is {float(loss.detach())} at epoch {epoch + 1}, step {step + 1} "
-                    f"(global step {epoch * steps_per_epoch + step + 1}); {where}. Lower the "
+                    f"(global step {epoch * steps_per_epoch + step + 1}); last finite loss "
+                    f"{last_loss}; {where}. Lower the "
                     "learning rate (or check the data for NaN/Inf) and run again"
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += float(loss.detach()) * yb.shape[0]
+            last_loss = float(loss.detach())
+            loss_sum += last_loss * yb.shape[0]
             correct += float((logits.detach().argmax(1) == yb).sum())
             bar.set_postfix(loss=f"{loss_sum / min(n, (step + 1) * config.batch_size):.4f}")
+        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            where = (f"last checkpoint {ckpt_path} (after epoch {epoch})"
+                     if ckpt_path is not None and epoch > 0 else "no checkpoint yet")
+            raise DivergenceError(
+                f"weights became NaN/Inf in epoch {epoch + 1} (last finite loss {last_loss}); "
+                f"not checkpointed; {where}. Lower the learning rate and run again")
         history.append({"epoch": epoch + 1, "lr": lr, "train_adv_loss": loss_sum / n,
                         "train_adv_acc": correct / n})
         if ckpt_path is not None:
