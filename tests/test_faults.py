@@ -1,0 +1,296 @@
+"""Fault injection: kill -9 mid-run and mid-write, divergence, bad configuration, bad files.
+
+What must hold (nothing lost, nothing silent):
+
+- a training run killed with SIGKILL at a random moment and started again with the same command
+  continues from its last checkpoint and ends bit-identical (CPU) to an uninterrupted run;
+- a result or checkpoint file being replaced when its writer is killed is either the old complete
+  file or the new complete file, never a torn one, and an existing result is never overwritten
+  silently;
+- a NaN/Inf loss stops training with the step, the last finite loss and the checkpoint to resume
+  from (DivergenceError), and resuming from that checkpoint loses nothing;
+- bad configuration, data files and result files get one clear message (exit 2 from the CLI),
+  never a traceback from inside a library.
+
+Kill times come from a seeded generator, so a failure can be replayed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from numerics.deep_train import AdvTrainConfig, train_adversarial
+from numerics.errors import DivergenceError, ResultExistsError, ResultFileError
+from numerics.results import load_checkpoint, read_result, write_result
+
+KILL_SEED = 20260522
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> object:
+    """Tiny models run fastest on one thread; subprocesses use one thread too (bit-identity)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TQDM_DISABLE="1",
+               PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def _spawn(script: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(script), *args], cwd=REPO, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _kill_when(proc: subprocess.Popen, ready: Callable[[], bool], delay: float,
+               timeout: float = 120.0) -> tuple[bool, str]:
+    """SIGKILL ``proc`` ``delay`` seconds after ``ready()`` first holds.
+
+    Returns:
+        ``(killed, stderr)``: ``killed`` is False when the process ended by itself first.
+    """
+    start = time.monotonic()
+    while not ready() and proc.poll() is None:
+        if time.monotonic() - start > timeout:
+            proc.kill()
+            proc.communicate()
+            raise AssertionError("the run produced no checkpoint in time")
+        time.sleep(0.01)
+    time.sleep(delay if proc.poll() is None else 0.0)
+    killed = proc.poll() is None
+    if killed:
+        proc.send_signal(signal.SIGKILL)
+    _, err = proc.communicate()
+    if killed:
+        assert proc.returncode == -signal.SIGKILL
+    return killed, err
+
+
+# --------------------------------------------------------------------------------------------
+# kill -9 during adversarial training, then resume (numerics.deep_train, behind `resnet run`)
+
+TRAIN_DRIVER = textwrap.dedent("""
+    import sys
+    import torch
+    torch.set_num_threads(1)
+    from numerics.deep_train import AdvTrainConfig, train_adversarial
+    from numerics.results import save_checkpoint
+
+    checkpoint, out = sys.argv[1], sys.argv[2]
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(48, 1, 8, 8, generator=g, dtype=torch.float64)
+    y = (x.mean(dim=(1, 2, 3)) > 0.5).long() + 2 * (x[:, 0, 0, 0] > 0.5).long()
+    config = AdvTrainConfig(**{config!r})
+    outcome = train_adversarial(config, x, y, checkpoint=None if checkpoint == "-" else checkpoint,
+                                progress=False)
+    save_checkpoint(out, {{"model": outcome.model.state_dict(), "history": outcome.history,
+                          "resumed_from_epoch": outcome.resumed_from_epoch}})
+""")
+
+TRAIN_CONFIG = dict(model="resnet18", width=2, in_channels=1, num_classes=4, image_size=8,
+                    eps=0.1, train_steps=2, step_size=0.05, epochs=8, batch_size=8, lr=0.05,
+                    augment=True, seed=3)
+
+
+def _train_data() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(48, 1, 8, 8, generator=g, dtype=torch.float64)
+    y = (x.mean(dim=(1, 2, 3)) > 0.5).long() + 2 * (x[:, 0, 0, 0] > 0.5).long()
+    return x, y
+
+
+def test_kill9_during_training_resumes_bit_identical(tmp_path: Path) -> None:
+    """kill -9 at seeded random moments after the first checkpoint (3 kills), rerun the same
+    command each time: the final weights and history equal an uninterrupted run's bit for bit."""
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN_DRIVER.format(config=TRAIN_CONFIG))
+    ckpt, out, reference = tmp_path / "run.pt", tmp_path / "final.pt", tmp_path / "straight.pt"
+    proc = _spawn(script, "-", str(reference))  # the uninterrupted run, no checkpoint
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    straight = load_checkpoint(reference)
+
+    rng = random.Random(KILL_SEED)
+    kills, epochs_at_kill = 0, []
+    for _ in range(3):
+        proc = _spawn(script, str(ckpt), str(out))
+        # an epoch takes ~0.1-0.5 s here: kill within the next one or two epochs
+        killed, err = _kill_when(proc, ckpt.exists, delay=rng.uniform(0.0, 0.6))
+        if not killed:
+            assert proc.returncode == 0, err
+            break
+        kills += 1
+        state = load_checkpoint(ckpt)  # never torn: it loads, and it is a finished epoch
+        epochs_at_kill.append(int(state["epoch"]) + 1)
+        assert len(state["history"]) == epochs_at_kill[-1]
+    assert kills >= 1, "the run finished before the first kill: make it longer"
+    assert epochs_at_kill == sorted(epochs_at_kill)  # progress is never lost between kills
+    if not out.exists():
+        proc = _spawn(script, str(ckpt), str(out))
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    final = load_checkpoint(out)
+    assert final["resumed_from_epoch"] is not None
+    assert straight["resumed_from_epoch"] is None
+    assert final["history"] == straight["history"]
+    assert final["model"].keys() == straight["model"].keys()
+    for name, tensor in straight["model"].items():
+        assert torch.equal(final["model"][name], tensor), name
+
+
+# --------------------------------------------------------------------------------------------
+# kill -9 while result files and checkpoints are being replaced
+
+WRITER_DRIVER = textwrap.dedent("""
+    import sys
+    from numerics.results import save_checkpoint, write_json
+
+    kind, path = sys.argv[1], sys.argv[2]
+    n = 200_000  # ~1.4 MB of JSON per version: a write takes a noticeable time
+    for version in range(1, 10_000):
+        record = {"version": version, "payload": [version] * n, "end": version}
+        if kind == "json":
+            write_json(path, record, overwrite=True)
+        else:
+            save_checkpoint(path, record)
+""")
+
+
+@pytest.mark.parametrize("kind", ["json", "checkpoint"])
+def test_kill9_mid_write_leaves_a_complete_file(tmp_path: Path, kind: str) -> None:
+    """Kill a writer that keeps replacing one file (3 kills at seeded random times): the file is
+    always one complete version (first to last element consistent), never torn."""
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER_DRIVER)
+    target = tmp_path / ("record.json" if kind == "json" else "state.pt")
+    rng = random.Random(KILL_SEED + (kind == "json"))
+    versions = []
+    for _ in range(3):
+        proc = _spawn(script, kind, str(target))
+        killed, err = _kill_when(proc, target.exists, delay=rng.uniform(0.05, 1.0))
+        assert killed, err
+        read = (lambda p: json.loads(p.read_text())) if kind == "json" else load_checkpoint
+        record = read(target)
+        assert record["version"] == record["end"]
+        assert len(record["payload"]) == 200_000
+        assert set(record["payload"]) == {record["version"]}
+        versions.append(record["version"])
+    assert all(v >= 1 for v in versions)
+    # killed writers may leave their temporary files behind, but never under the target's name
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in (script.name, target.name)]
+    assert all(name.startswith(f".{target.name}.") and name.endswith(".tmp")
+               for name in leftovers), leftovers
+
+
+def test_result_never_overwritten_silently(tmp_path: Path) -> None:
+    """An existing result survives a second write unchanged unless overwrite=True is passed."""
+    path = tmp_path / "r.json"
+    write_result(path, {"a": 1}, {"value": 1.0}, seed=0)
+    before = path.read_bytes()
+    with pytest.raises(ResultExistsError, match="overwrite"):
+        write_result(path, {"a": 2}, {"value": 2.0}, seed=0)
+    assert path.read_bytes() == before
+    write_result(path, {"a": 2}, {"value": 2.0}, seed=0, overwrite=True)
+    assert read_result(path)["results"] == {"value": 2.0}
+
+
+# --------------------------------------------------------------------------------------------
+# numerical faults
+
+
+def test_divergence_names_step_last_loss_and_checkpoint_and_resume_loses_nothing(
+        tmp_path: Path) -> None:
+    """A NaN loss in epoch 2 stops training with DivergenceError naming epoch, step, the last
+    finite loss and the checkpoint of epoch 1; resuming with clean data then matches an
+    uninterrupted run bit for bit."""
+    config = AdvTrainConfig(**{**TRAIN_CONFIG, "epochs": 3})  # type: ignore[arg-type]
+    x, y = _train_data()
+    ckpt = tmp_path / "run.pt"
+    train_adversarial(config, x, y, checkpoint=ckpt, progress=False, stop_after_epochs=1)
+    saved = ckpt.read_bytes()
+    poisoned = x.clone()
+    poisoned[5, 0, 3, 3] = float("nan")
+    with pytest.raises(DivergenceError) as info:
+        train_adversarial(config, poisoned, y, checkpoint=ckpt, progress=False)
+    message = str(info.value)
+    assert "epoch 2" in message
+    assert "step" in message
+    assert "last finite loss" in message
+    assert str(ckpt) in message
+    assert ckpt.read_bytes() == saved  # the checkpoint to resume from is intact
+    resumed = train_adversarial(config, x, y, checkpoint=ckpt, progress=False)
+    straight = train_adversarial(config, x, y, progress=False)
+    assert resumed.resumed_from_epoch == 1
+    assert resumed.history == straight.history
+    for name, tensor in straight.model.state_dict().items():
+        assert torch.equal(resumed.model.state_dict()[name], tensor), name
+
+
+def test_divergence_from_a_huge_learning_rate(tmp_path: Path) -> None:
+    """An exploding learning rate gives DivergenceError (not NaN weights saved as a result)."""
+    config = AdvTrainConfig(**{**TRAIN_CONFIG, "lr": 1e12, "momentum": 0.0, "epochs": 4,
+                               "eps": 0.0, "augment": False})  # type: ignore[arg-type]
+    with pytest.raises(DivergenceError, match="Lower the learning rate"):
+        train_adversarial(config, *_train_data(), checkpoint=tmp_path / "c.pt", progress=False)
+    state = load_checkpoint(tmp_path / "c.pt")
+    if state is not None:  # whatever was checkpointed is finite
+        assert all(bool(torch.isfinite(t).all()) for t in state["model"].values()
+                   if t.is_floating_point())
+
+
+# --------------------------------------------------------------------------------------------
+# bad result files
+
+
+def test_hand_edited_result_file_gives_clear_error(tmp_path: Path) -> None:
+    """A result file edited by hand into invalid JSON, or stripped of its keys: ResultFileError
+    naming the file and the fix, from read_result and from `advlandscape resnet show`."""
+    path = tmp_path / "r.json"
+    write_result(path, {"a": 1}, {"value": 1.0}, seed=0)
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])  # truncated by an editor crash
+    with pytest.raises(ResultFileError, match="not valid JSON"):
+        read_result(path)
+    path.write_text(json.dumps({"results": {}}))
+    with pytest.raises(ResultFileError, match="--overwrite"):
+        read_result(path)
+    path.write_text("{ not json")
+    proc = subprocess.run([sys.executable, "-m", "numerics.cli", "resnet", "show", str(path)],
+                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    assert "not valid JSON" in proc.stderr
+
+
+def test_non_finite_weights_are_never_checkpointed(tmp_path: Path) -> None:
+    """One step per epoch with an exploding learning rate: the step that makes the weights
+    non-finite ends its epoch; the run must stop there rather than checkpoint Inf/NaN weights."""
+    config = AdvTrainConfig(**{**TRAIN_CONFIG, "lr": 1e308, "momentum": 0.0, "epochs": 3,
+                               "batch_size": 48, "eps": 0.0, "augment": False,
+                               "weight_decay": 0.0})  # type: ignore[arg-type]
+    ckpt = tmp_path / "c.pt"
+    with pytest.raises(DivergenceError):
+        train_adversarial(config, *_train_data(), checkpoint=ckpt, progress=False)
+    state = load_checkpoint(ckpt)
+    if state is not None:
+        assert all(bool(torch.isfinite(t).all()) for t in state["model"].values()
+                   if t.is_floating_point())
