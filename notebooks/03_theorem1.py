@@ -99,7 +99,10 @@ plt.show()
 #
 # On random instances, the closed form is compared with autograd through the top eigenvalue of
 # `torch.func.hessian` (noise held at the worst case), and the sign condition with the autograd
-# sign.
+# sign. As an observation, not a proof, the check also differentiates the top eigenvalue of the
+# full HESS-DEP Hessian (attack following $w$, with its $s(-m)\frac{\varepsilon}{\|w\|}(I - \hat w
+# \hat w^\top)$ term, whose coefficient always grows with $\varepsilon$) on the instances with
+# $m \ge m^*$.
 
 # %%
 ev_num = check_y_t1()
