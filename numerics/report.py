@@ -68,7 +68,7 @@ VERDICT_CLASS = {
 LEDGER_CSS = """
 table.ledger { border-collapse: collapse; width: 100%; font-size: 14px; }
 table.ledger th, table.ledger td { border: 1px solid #ccc; padding: 6px 8px; vertical-align: top;
-  text-align: left; }
+  text-align: left !important; }
 table.ledger th { background: #f2f2f2; }
 table.ledger ul { margin: 0; padding-left: 1.1em; }
 .verdict { font-weight: bold; white-space: nowrap; }
@@ -398,6 +398,15 @@ def render_notebook(nb: Any, title: str, mathjax_src: str, profile: str) -> str:
     )
     nb = nbformat.from_dict(nb)
     nb.metadata["title"] = title
+    anchored: set[str] = set()
+    for cell in nb.cells:  # an anchor named by the claim id, for the ledger's links
+        if cell.cell_type == "markdown":
+            new = [cid for cid in claim_sections(nbformat.v4.new_notebook(cells=[cell]))
+                   if cid not in anchored]
+            if new:
+                cell.source = "".join(f'<a id="{cid}"></a>' for cid in new) + "\n\n" + \
+                    cell.source
+                anchored.update(new)
     body, _ = exporter.from_notebook_node(nb, resources={
         "advl_mathjax_src": mathjax_src, "advl_mathjax_config": MATHJAX_CONFIG,
         "advl_profile": html.escape(profile),

@@ -123,16 +123,23 @@ def test_kernel_environment_rejects_unknown_profile() -> None:
 
 
 def test_nbval_runs_notebooks_with_the_ci_profile(monkeypatch: pytest.MonkeyPatch) -> None:
-    """notebooks/conftest.py sets the kernels' environment whatever the caller exported."""
+    """notebooks/conftest.py sets the kernels' environment around a cell's setup, then restores."""
     monkeypatch.setenv("ADVLANDSCAPE_PROFILE", "full")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("TQDM_DISABLE", "0")  # restored afterwards, like the two above
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
     spec = importlib.util.spec_from_file_location("nb_conftest", NOTEBOOK_DIR / "conftest.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.pytest_configure(None)
+    wrapper = module.pytest_runtest_setup(None)
+    next(wrapper)  # where nbval starts the kernel
     assert os.environ["ADVLANDSCAPE_PROFILE"] == "ci"
     assert os.environ["MPLBACKEND"] == INLINE_BACKEND
+    assert os.environ["TQDM_DISABLE"] == "1"
+    with pytest.raises(StopIteration):
+        wrapper.send(None)
+    assert os.environ["ADVLANDSCAPE_PROFILE"] == "full"
+    assert os.environ["MPLBACKEND"] == "Agg"
+    assert "TQDM_DISABLE" not in os.environ
 
 
 # --- the checkers detect what they are meant to detect -------------------------------------

@@ -141,6 +141,7 @@ def test_index_shows_computed_ledger_and_links(site: Path) -> None:
     assert '<span class="verdict conditional">holds under conditions</span>' in text
     assert "||w|| &gt; 0" in text  # the condition of the evidence
     assert 'href="01_tiny.html#INNER-MAX"' in text  # ledger row -> notebook section
+    assert '<a id="INNER-MAX"></a>' in (site / "01_tiny.html").read_text()
 
 
 def test_audit_detects_external_references_and_stderr() -> None:
