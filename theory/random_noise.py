@@ -39,6 +39,9 @@ instead of concentrating it on the top eigenvector.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import sympy as sp
 import torch
 
@@ -75,6 +78,7 @@ def _gauss_c2() -> sp.Expr:
     return sp.integrate(u**2 * density, (u, -sp.oo, sp.oo))
 
 
+@functools.cache
 def noise_c2_expressions() -> dict[str, sp.Expr]:
     """Y-T2: c^2 = E[eta_i^2] derived by SymPy integration, per noise.
 
@@ -104,11 +108,22 @@ def noise_variance(noise: str, eps_: float, d: int) -> float:
     eps_ = check_eps(eps_)
     if not isinstance(d, int) or d < 1:
         raise ConfigError(f"d must be a positive integer dimension, got {d!r}")
-    table = {"ball": eps_**2 / (d + 2), "sphere": eps_**2 / d, "cube": eps_**2 / 3,
-             "gaussian": eps_**2}
+    table = noise_c2_callables()
     if noise not in table:
         raise ConfigError(f"unknown noise {noise!r}: use one of {sorted(table)}")
-    return table[noise]
+    return float(table[noise](eps_, d))
+
+
+@functools.cache
+def noise_c2_callables() -> dict[str, Callable[[float, int], float]]:
+    """Y-T2: float callables c^2(eps, d) lambdified from :func:`noise_c2_expressions`.
+
+    For ``"gaussian"`` the first argument is sigma.
+    """
+    out = {}
+    for name, expr in noise_c2_expressions().items():
+        out[name] = sp.lambdify((SIGMA if name == "gaussian" else eps, D), expr, modules="math")
+    return out
 
 
 def sharpening_ratio(noise: str, d: int) -> float:
