@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -23,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="results/mnist2", help="output directory")
     parser.add_argument("--overwrite", action="store_true", help="replace existing results")
     parser.add_argument("--tables", default="1,2,3,4", help="comma-separated table numbers")
+    parser.add_argument("--weight-decay", type=float, default=None,
+                        help="L2 penalty wd (loss + wd/2 ||w||^2); default: the profile's (0)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: fastest on a busy machine)")
     parser.set_defaults(func=run)
@@ -48,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     from numerics.results import atomic_write_bytes
 
     config = config_for(args.profile, tables=_tables(args.tables), threads=args.threads)
+    if args.weight_decay is not None:
+        config = dataclasses.replace(
+            config, train=dataclasses.replace(config.train, weight_decay=args.weight_decay))
     out = check_writable_dir(args.out)
     result_path = out / "mnist2.json"
     if result_path.exists() and not args.overwrite:
