@@ -16,7 +16,7 @@ from numerics.checks import hessian as checks
 from numerics.checks.adversarial_loss import Instance
 from numerics.errors import ConfigError
 from theory import hessian as th
-from theory.notation import vector_symbols
+from theory.notation import eps, s, vector_symbols
 
 PROPERTY = settings(max_examples=25, deadline=None, derandomize=True)
 
@@ -82,6 +82,18 @@ def test_hess_dep_symbolic_evidence_passes() -> None:
     evidence = th.verify_hess_dep()
     assert evidence.passed, evidence.details
     assert evidence.conditions  # p = inf needs w_i != 0
+
+
+def test_hess_dep_symbolic_check_detects_a_wrong_projector_sign() -> None:
+    """HESS-DEP: the symbolic comparison is not vacuous: -B (I - w^ w^T) instead of +B fails."""
+    w, x = vector_symbols("w", 2), vector_symbols("x", 2)
+    _, margin, _, hess = th.robust_closed_form(w, x, sp.Integer(1), "l2", margin=th.M)
+    _, auto_hess = th.autodiff_through_margin(w, margin)
+    v = x - eps * w / w.norm()
+    first = s(th.M) * s(-th.M) * v * v.T
+    wrong = first - (hess - first)
+    assert th.is_zero(auto_hess - hess)
+    assert not th.is_zero(auto_hess - wrong)
 
 
 def test_hess_dep_numeric_evidence_passes() -> None:

@@ -81,28 +81,28 @@ def fixed_noise_closed_form(
 
 
 def robust_closed_form(
-    w: sp.Matrix, x: sp.Matrix, y_: sp.Expr, norm: str, bias: bool = False
+    w: sp.Matrix, x: sp.Matrix, y_: sp.Expr, norm: str, bias: bool = False,
+    margin: sp.Expr | None = None,
 ) -> tuple[sp.Expr, sp.Expr, sp.Matrix, sp.Matrix]:
-    """HESS-DEP closed forms (loss, its direct expression, gradient, Hessian), y = +-1.
+    """HESS-DEP closed forms (loss, margin, gradient, Hessian) for symbolic vectors, y = +-1.
 
-    Returns the loss zeta(-m) written with the norm itself (to be differentiated), the margin m,
-    the closed-form gradient -s(-m) v and the closed-form Hessian (p = 2: A v v^T + B (D - w^ w^T);
-    p = inf: A v v^T with v = y x - eps sign(w_f)).
+    Returns the loss zeta(-m) written with the norm itself (to be differentiated), the margin
+    m = y w.x - eps ||w_f||_q, the closed-form gradient -s(-m) v and the closed-form Hessian
+    (p = 2: A v v^T + B (D - w^ w^T); p = inf: A v v^T with v = y x - eps sign(w_f)). With
+    ``margin`` given (e.g. the symbol ``M``), the sigmoids in the gradient and Hessian take it
+    in place of the explicit m.
     """
     d = w.shape[0]
     mask = sp.Matrix([0 if (bias and i == d - 1) else 1 for i in range(d)])
     wf = w.multiply_elementwise(mask)
-    if check_norm(norm) == "l2":
-        wn = sp.sqrt((wf.T * wf)[0])
-        g = wf / wn
-        second = s(-(y_ * (w.T * x)[0] - eps * wn)) * eps / wn * (sp.diag(*mask) - g * g.T)
-    else:
-        wn = sum(sp.Abs(c) for c in wf)
-        g = wf.applyfunc(sp.sign)
-        second = sp.zeros(d, d)
+    l2 = check_norm(norm) == "l2"
+    wn = sp.sqrt((wf.T * wf)[0]) if l2 else sum(sp.Abs(c) for c in wf)
+    g = wf / wn if l2 else wf.applyfunc(sp.sign)
     m = y_ * (w.T * x)[0] - eps * wn
+    mm = m if margin is None else margin
+    second = s(-mm) * eps / wn * (sp.diag(*mask) - g * g.T) if l2 else sp.zeros(d, d)
     v = y_ * x - eps * g
-    return zeta(-m), m, -s(-m) * v, s(m) * s(-m) * v * v.T + second
+    return zeta(-m), m, -s(-mm) * v, s(mm) * s(-mm) * v * v.T + second
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,10 +131,30 @@ def verify_y_hess() -> Evidence:
     )
 
 
+def autodiff_through_margin(w: sp.Matrix, margin: sp.Expr) -> tuple[sp.Matrix, sp.Matrix]:
+    """SymPy's gradient and Hessian of zeta(-m(w)) with m's derivatives taken from ``margin``.
+
+    m(w) is an undefined function while SymPy applies the chain rule; then every Derivative of
+    m is replaced by SymPy's derivative of the explicit ``margin`` and m(w) by the symbol ``M``.
+    """
+    mf = sp.Function("m")(*w)
+    loss = zeta(-mf)
+    second = {sp.Derivative(mf, a, b): sp.diff(margin, a, b) for a in w for b in w}
+    first = {sp.Derivative(mf, a): sp.diff(margin, a) for a in w}
+
+    def concrete(expr: sp.Matrix) -> sp.Matrix:
+        return expr.subs(second).subs(first).subs(mf, M)
+
+    return concrete(sp.Matrix([loss]).jacobian(w).T), concrete(sp.hessian(loss, list(w)))
+
+
 def verify_hess_dep() -> Evidence:
     """HESS-DEP: gradient and Hessian of zeta(-m), m = y w.x - eps ||w_f||_q, attack depending on w.
 
-    SymPy checks, for y = +1 and y = -1, d = 3:
+    SymPy differentiates zeta(-m(w)) for an undefined m(w), substitutes its own derivatives of
+    the explicit margin m = y w.x - eps ||w_f||_q and then the symbol M for m(w) (so the only
+    exponentials are e^{+-M}: fast to simplify, and nothing is differentiated by hand). It
+    checks, for y = +1 and y = -1, d = 3:
 
     * p = 2, no bias and with a bias coordinate (w = (w_1, w_2, b), x = (x_1, x_2, 1)):
       the Hessian of zeta(-m) minus s(m)s(-m) v v^T + s(-m)(eps/||w_f||)(D - w^ w^T) is 0, and
@@ -151,9 +171,8 @@ def verify_hess_dep() -> Evidence:
     for yv in Y_VALUES:
         for norm, bias in (("l2", False), ("l2", True), ("linf", False)):
             xx = xb if bias else x
-            loss, _, grad, hess = robust_closed_form(w, xx, yv, norm, bias)
-            auto_grad = sp.Matrix([loss]).jacobian(w).T
-            auto_hess = sp.hessian(loss, list(w))
+            _, margin, grad, hess = robust_closed_form(w, xx, yv, norm, bias, margin=M)
+            auto_grad, auto_hess = autodiff_through_margin(w, margin)
             if norm == "linf":
                 auto_hess = auto_hess.replace(sp.DiracDelta, lambda *_: 0)
             key = f"{norm}{'_bias' if bias else ''}_y={yv}"
