@@ -119,3 +119,30 @@ def test_config_validation() -> None:
         config_for("ci", n_train=3)
     assert config_for("full").n_train is None
     assert config_for("ci").train.epochs < config_for("full").train.epochs
+
+
+def test_y_t1_evidence_judges_regimes(small_run: tuple, tmp_path: Path) -> None:
+    """Y-T1 evidence: a run where ||w||^2 lambda_1 dips fails alone; with a weight-decay run where
+    it increases, the claim holds under that regime's condition, and the dip is reported."""
+    import copy
+
+    config, results = small_run
+    dip = copy.deepcopy(results)
+    hess = dip["tables"]["1"]["hessian"]
+    hess[0]["normalized_fixed"][0] = 10 * max(h["normalized_fixed"][0] for h in hess)
+    rise = copy.deepcopy(results)
+    for i, h in enumerate(rise["tables"]["1"]["hessian"]):
+        h["normalized_fixed"][0] = 1.0 + i
+    write_mnist2(tmp_path / "a.json", config, dip)
+    wd_config = config_for("ci", **SMALL)
+    wd_config = type(wd_config)(**{**wd_config.__dict__, "train": TrainConfig(
+        epochs=2, batch_size=128, lr=1e-2, weight_decay=1e-3)})
+    write_mnist2(tmp_path / "b.json", wd_config, rise)
+    alone = evidence_y_t1(tmp_path / "a.json")
+    assert not alone.passed
+    assert alone.counterexample is not None
+    assert "drops at eps 0->0.2" in alone.summary
+    both = evidence_y_t1(tmp_path / "a.json", tmp_path / "b.json")
+    assert both.passed
+    assert any("weight decay 0.001" in c for c in both.conditions)
+    assert any("does not hold without" in c for c in both.conditions)
