@@ -528,7 +528,8 @@ class ReportSummary:
             if r.error:
                 lines += [f"          {line}" for line in r.error.strip().splitlines()[-12:]]
         counts = {v.value: sum(row.verdict == v for row in self.ledger) for v in Verdict}
-        lines.append("  ledger: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n))
+        lines.append("  ledger: " + (", ".join(f"{n} {k}" for k, n in counts.items() if n)
+                                     or "not computed"))
         n_ok = sum(r.passed for r in self.runs)
         lines.append(f"{n_ok}/{len(self.runs)} notebooks passed; site: {self.out / 'index.html'}")
         return "\n".join(lines)
@@ -558,7 +559,7 @@ def execute_notebook(
     nb = nbformat.read(path, as_version=4)
     env = {**os.environ, **kernel_environment(profile)}
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", allow_errors=False,
+        nb, timeout=timeout, kernel_name="python3", allow_errors=False, record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
     try:
@@ -619,7 +620,7 @@ def index_html(summary: ReportSummary, created: str, commit: str) -> str:
 <h1>advlandscape: the claims ledger</h1>
 <p>Verdicts computed when this report was built, from each claim's symbolic, numeric and data
 checks (<code>theory.claims.build_ledger</code>); a row's evidence states what each check found.</p>
-{ledger_html(summary.ledger, links)}
+{ledger_html(summary.ledger, links) if summary.ledger else "<p><i>ledger not computed</i></p>"}
 <h2>Notebooks ({summary.profile} profile)</h2>
 <table class="runs"><thead><tr><th>notebook</th><th>status</th><th>time</th><th>claims</th>
 <th>error</th></tr></thead><tbody>
@@ -652,6 +653,7 @@ def build_report(
     log: Callable[[str], None] | None = None,
     execute: bool = True,
     ledger: Sequence[LedgerRow] | None = None,
+    store: bool = False,
 ) -> ReportSummary:
     """Execute notebooks with ``profile`` and write the offline site to ``out``.
 
@@ -670,6 +672,8 @@ def build_report(
         execute: False renders the stored outputs as they are (a quick look: the stored notebooks
             were executed with the ci profile); they must still be free of errors and stderr.
         ledger: rows to show instead of computing ``build_ledger(include_data)`` now.
+        store: write each notebook that passed back to its ``.ipynb`` (the notebook ritual;
+            only with the ``ci`` profile, the one the stored notebooks and nbval use).
 
     Returns:
         The :class:`ReportSummary` (``.passed``, ``.format()``).
@@ -681,6 +685,9 @@ def build_report(
     from theory.claims import CLAIMS, build_ledger
 
     profile = current_profile(profile)
+    if store and (profile != "ci" or not execute):
+        raise ConfigError("--store writes executed notebooks back: it needs the ci profile "
+                          "(stored notebooks are ci runs) and execution (drop --no-execute)")
     paths = _resolve_notebooks(notebooks)
     out = Path(out).resolve()
     if out.exists() and not out.is_dir():
@@ -723,6 +730,10 @@ def build_report(
                     (tmp / f"{path.stem}.html").write_text(page, encoding="utf-8")
                     run.page = f"{path.stem}.html"
             run.error, run.passed = error, error is None
+            if store and run.passed:
+                from numerics.results import atomic_write_bytes
+
+                atomic_write_bytes(path, nbformat.writes(nb).encode() + b"\n", overwrite=True)
             run.seconds = time.perf_counter() - t0
             say(f"{'passed' if run.passed else 'FAILED'} {path.stem} ({run.seconds:.1f} s)")
             runs.append(run)

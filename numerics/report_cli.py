@@ -27,8 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "default: every notebooks/NN_*.ipynb)")
     parser.add_argument("--no-data", action="store_true",
                         help="leave the claims' data checks out of the ledger")
+    parser.add_argument("--no-ledger", action="store_true",
+                        help="leave the ledger out of index.html (quicker, for the ritual)")
     parser.add_argument("--no-execute", action="store_true",
                         help="render the stored outputs without executing (a quick look)")
+    parser.add_argument("--store", action="store_true",
+                        help="write each executed notebook that passed back to its .ipynb "
+                        "(the notebook ritual; ci profile only)")
     parser.add_argument("--timeout", type=int, default=1800, metavar="S",
                         help="seconds one cell may run (default: 1800)")
     parser.set_defaults(func=run)
@@ -41,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     summary = build_report(
         profile=current_profile(args.profile), out=args.out, notebooks=args.notebooks,
         timeout=args.timeout, include_data=not args.no_data, execute=not args.no_execute,
+        store=args.store, ledger=[] if args.no_ledger else None,
     )
     print(summary.format())
     if not summary.passed:

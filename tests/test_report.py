@@ -163,7 +163,7 @@ def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
     bad = _notebook(tmp_path, "01_bad", BAD)
     tiny = _notebook(tmp_path, "02_tiny", TINY)
     summary = build_report(out=tmp_path / "site", notebooks=[bad, tiny], ledger=_ledger(),
-                           progress=False, log=lambda _msg: None)
+                           progress=False, log=lambda _msg: None, store=True)
     assert not summary.passed
     by_name = {r.name: r for r in summary.runs}
     assert not by_name["01_bad"].passed
@@ -173,6 +173,11 @@ def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
     assert (tmp_path / "site" / "02_tiny.html").exists()
     index = (tmp_path / "site" / "index.html").read_text()
     assert "ZeroDivisionError" in index
+    # --store wrote the executed notebook back, and only the one that passed
+    stored = nbformat.read(tiny, as_version=4)
+    assert stored.cells[1].outputs[0]["text"].strip() == "ci"
+    assert all(c.execution_count for c in stored.cells if c.cell_type == "code")
+    assert all(not c.get("outputs") for c in nbformat.read(bad, as_version=4).cells)
     text = summary.format()
     assert "FAILED  01_bad" in text
     assert "1/2 notebooks passed" in text
@@ -206,6 +211,8 @@ def test_failed_build_leaves_the_old_site(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_unknown_notebook_and_file_out_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ci profile"):
+        build_report(out=tmp_path / "s", notebooks=["00_overview"], profile="full", store=True)
     with pytest.raises(ConfigError, match="00_overview"):
         build_report(out=tmp_path / "s", notebooks=["99_nothing"], ledger=_ledger())
     (tmp_path / "f").write_text("")
