@@ -56,6 +56,7 @@ MATHJAX_TARBALL = f"https://registry.npmjs.org/mathjax/-/mathjax-{MATHJAX_VERSIO
 MATHJAX_ENV = "ADVLANDSCAPE_MATHJAX"  # path to a tex-svg-full.js to use instead of the cache
 # Non-interactive, and puts figures into the outputs (Agg would drop them from the notebook).
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+TQDM_WIDGET_FILTER = "ignore:IProgress not found"
 
 VERDICT_CLASS = {
     Verdict.PROVED: "proved",
@@ -90,15 +91,21 @@ def kernel_environment(profile: str) -> dict[str, str]:
 
     Returns:
         ``ADVLANDSCAPE_PROFILE`` set to the profile, matplotlib's inline backend (figures become
-        outputs, no window opens) and ``TQDM_DISABLE=1`` (progress bars would be stderr output,
-        which a rendered page must not contain).
+        outputs, no window opens), ``TQDM_DISABLE=1`` (progress bars would be stderr output,
+        which a rendered page must not contain) and, added to ``PYTHONWARNINGS``, an ignore for
+        ``tqdm.auto``'s "IProgress not found" (it only says that ipywidgets is absent, which is
+        irrelevant with the bars disabled).
     """
     from numerics.profiles import ENV_VAR, current_profile
 
+    warnings_filters = [f for f in os.environ.get("PYTHONWARNINGS", "").split(",") if f]
+    if TQDM_WIDGET_FILTER not in warnings_filters:
+        warnings_filters.append(TQDM_WIDGET_FILTER)
     return {
         ENV_VAR: current_profile(profile),
         "MPLBACKEND": INLINE_BACKEND,
         "TQDM_DISABLE": "1",
+        "PYTHONWARNINGS": ",".join(warnings_filters),
     }
 
 

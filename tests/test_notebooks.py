@@ -113,6 +113,7 @@ def test_kernel_environment_sets_profile_backend_and_silences_tqdm() -> None:
     assert env["ADVLANDSCAPE_PROFILE"] == "full"
     assert env["MPLBACKEND"] == INLINE_BACKEND
     assert env["TQDM_DISABLE"] == "1"
+    assert env["PYTHONWARNINGS"].split(",")[-1] == "ignore:IProgress not found"
 
 
 def test_kernel_environment_rejects_unknown_profile() -> None:

@@ -184,12 +184,16 @@ def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
 
 
 def test_kernel_gets_the_profile_and_stderr_fails_the_notebook(tmp_path: Path) -> None:
-    noisy = TINY + '\n# %%\nimport warnings\nwarnings.warn("careful")\n'
+    """A warning is stderr output and fails the notebook; tqdm.auto's ipywidgets notice is not."""
+    noisy = TINY + ('\n# %%\nfrom tqdm.auto import tqdm\n\nsum(tqdm(range(3)))\n'
+                    '\n# %%\nimport warnings\n\nwarnings.warn("careful")\n')
     nb, error = execute_notebook(_notebook(tmp_path, "01_noisy", noisy), "full", timeout=120)
     assert nb.cells[1].outputs[0]["text"].strip() == "full"
     assert error is not None
     assert "stderr" in error
     assert "careful" in error
+    assert "IProgress" not in error
+    assert nb.cells[4].outputs[0]["data"]["text/plain"] == "3"
 
 
 def test_failed_build_leaves_the_old_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
