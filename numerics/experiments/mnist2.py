@@ -619,7 +619,7 @@ def evidence_y_t2(path: str | Path | None = None) -> Evidence:
     comps = {k: tr[k] for k in ("adv_vs_random_l2", "adv_vs_random_linf") if k in tr}
     passed = all(c["adversarial_sharper"] for c in comps.values())
     summary = "; ".join(
-        f"{k[-4:].strip('_')}: lambda_1 growth at eps {c['eps']}: adversarial "
+        f"{k.rsplit('_', 1)[1]}: lambda_1 growth at eps {c['eps']}: adversarial "
         f"x{c['adversarial_growth']:.3g} vs random x{c['random_growth']:.3g}"
         for k, c in comps.items())
     return Evidence("data", passed, summary, conditions=(f"regime: {_regime(record)}",),
