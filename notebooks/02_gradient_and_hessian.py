@@ -96,7 +96,7 @@ ev_dep = th.verify_hess_dep()
 print(ev_dep.summary)
 for name, ok in ev_dep.details["checks"].items():
     print(("ok  " if ok else "NO  ") + name)
-print("condition:", ev_dep.conditions[0])
+print("domain:", ev_dep.details["domain"])
 
 # %%
 num_dep = checks.check_hess_dep()
@@ -177,6 +177,16 @@ for name, ok in ev_eig.details["checks"].items():
 # %%
 num_eig = checks.check_y_eig()
 print(num_eig.summary)
+print("condition:", num_eig.conditions[0] if num_eig.conditions else None)
+print("counterexample (p = 2):", {k: v for k, v in (num_eig.counterexample or {}).items()
+                                  if k not in ("w", "x")})
+
+# %% [markdown]
+# So Eq. 10 as stated (eigenvector $v$, eigenvalue $s(m)s(-m)\|v\|^2$, zero elsewhere) is exact
+# for the Hessian with the noise held at $\eta^*$ and for $p = \infty$; once the attack's
+# dependence on $w$ is kept for $p = 2$ it holds only when $\alpha = v^\top\hat w = 0$ or
+# $v \parallel \hat w$. The ledger therefore reports Y-EIG as holding under that condition, and
+# the counterexample above shows by how much $v$ misses being an eigenvector in general.
 
 # %% [markdown]
 # The spectrum on the same point as above: $\lambda_+$, $\lambda_-$, the bulk $B$, and Yamada's
@@ -198,5 +208,6 @@ plt.show()
 assert ev_eig.passed
 assert num_eig.passed
 assert num_eig.details["bracket_violations"] == 0
+assert ev_eig.conditions == (th.EIG_CONDITION,)
 assert bool(torch.all(values[:, 0] >= first * (1 - 1e-12)))
 assert bool(torch.all(values[:, 1] <= first * (1 + 1e-12)))

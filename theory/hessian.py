@@ -194,9 +194,20 @@ def verify_hess_dep() -> Evidence:
         f"{sum(checks.values())}/{len(checks)} SymPy identities (d = 3, y = +-1, p = 2 with and "
         "without bias, p = inf off w_i = 0): autodiff Hessian of zeta(-m) minus the closed form "
         "is 0; s(-m) eps/||w|| -> 0 as m -> oo",
-        conditions=("p = inf: w_i != 0 for all i (the Hessian does not exist on w_i = 0)",),
-        details={"checks": checks},
+        details={
+            "checks": checks,
+            # the claim's own domain, not an extra condition found here
+            "domain": "p = 2: w_f != 0; p = inf: every w_i != 0 (no Hessian on w_i = 0)",
+        },
     )
+
+
+EIG_CONDITION = (
+    "v = y x - eps w^ is an eigenvector with eigenvalue s(m)s(-m)||v||^2 for the Hessian with "
+    "the noise held at eta* (and for p = inf); with the p = 2 term s(-m)(eps/||w||)(I - w^ w^T) "
+    "kept, only if alpha = v.w^ = 0 or v || w^; otherwise the top eigenpair is "
+    "(lambda_+, lambda_+ v - B alpha w^) with lambda_+ >= s(m)s(-m)||v||^2"
+)
 
 
 def verify_y_eig() -> Evidence:
@@ -206,6 +217,9 @@ def verify_y_eig() -> Evidence:
 
     * Rank one (fixed noise, or p = inf): H = A u u^T. H u - A ||u||^2 u = 0, and for every r,
       H r - A (u.r) u = 0, so r orthogonal to u has eigenvalue 0.
+    * Eq. 10 with the projector term kept: H v - (A ||v||^2 + B) v = -B alpha n, so v is no
+      longer an eigenvector unless alpha = 0 or v is parallel to n: the claim holds under that
+      condition (``EIG_CONDITION``), and otherwise the eigenpairs are the ones below.
     * HESS-DEP, p = 2: H = A v v^T + B (I - n n^T), n = w/||w||, v = y x - eps n (identities
       reduced modulo ||n||^2 = 1).
       r = v x n (orthogonal to both): H r - B r = 0. For a symbol lambda, e = lambda v - B alpha n
@@ -239,6 +253,11 @@ def verify_y_eig() -> Evidence:
         e = lam * v - b_ * alpha * n
         q = lam**2 - (a_ * v2 + b_) * lam + a_ * b_ * alpha**2
         checks[f"span_residual_y={yv}"] = zero_on_sphere(h * e - lam * e + q * v)
+        # Eq. 10's eigenvector v with the projector term kept: H v = (A||v||^2 + B) v - B alpha n,
+        # so v is an eigenvector only when B alpha n = 0 (alpha = 0) or n is parallel to v.
+        checks[f"v_residual_is_-B_alpha_n_y={yv}"] = zero_on_sphere(
+            h * v - (a_ * v2 + b_) * v + b_ * alpha * n
+        )
         checks[f"bracket_y={yv}"] = zero_on_sphere(
             sp.Matrix([q.subs(lam, a_ * v2) + a_ * b_ * ((v - alpha * n).T * (v - alpha * n))[0]])
         )
@@ -253,6 +272,7 @@ def verify_y_eig() -> Evidence:
         f"{sum(checks.values())}/{len(checks)} SymPy identities: rank-one eigenpair (A ||u||^2, u) "
         "with 0 on u-perp; with the HESS-DEP term: B on {v, w^}-perp and the roots of q on "
         "span{v, w^}, bracketing A||v||^2 and B",
+        conditions=(EIG_CONDITION,),
         details={"checks": checks},
     )
 

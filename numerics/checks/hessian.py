@@ -114,8 +114,8 @@ def check_hess_dep(count: int = 40, seed: int = 11) -> Evidence:
         f"{errs['danskin_gradient']:.1e} over {n} points ({count} instances, p = 2/inf, "
         f"with/without bias); the fixed-noise Hessian at eta* misses up to "
         f"{missing['l2']:.0%} (p = 2), {missing['linf']:.0e} (p = inf)",
-        conditions=("p = inf: no weight w_i = 0 (the Hessian does not exist there)",),
         details={
+            "domain": "p = inf: no weight w_i = 0 (the Hessian does not exist there)",
             "max_rel_err": errs, "points": n, "instances": count,
             "max_rel_size_of_projector_term": missing, "min_abs_w_i": min_abs_w,
         },
@@ -137,6 +137,8 @@ def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
             "robust_residual": 0.0}
     top_ratio = 1.0
     bracket_violations = 0
+    worst_v_residual = 0.0
+    counterexample: dict | None = None
     n = 0
     for inst in random_instances(count, seed):
         eta = inst.eps * (2 * torch.rand(inst.x.shape, generator=gen, dtype=inst.x.dtype) - 1)
@@ -174,6 +176,17 @@ def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
             top_ratio = max(top_ratio, float((special[:, 0] / yamada).max()))
             bracket_violations += int((special[:, 0] < yamada * (1 - 1e-12)).sum())
             bracket_violations += int((special[:, 1] > yamada * (1 + 1e-12)).sum())
+            residual = torch.einsum("nij,nj->ni", hess, v) - yamada[:, None] * v
+            rel = residual.norm(dim=1) / (yamada * v.norm(dim=1))
+            k = int(rel.argmax())
+            if float(rel[k]) > worst_v_residual:
+                worst_v_residual = float(rel[k])
+                counterexample = {
+                    "w": inst.w.tolist(), "x": inst.x[k].tolist(), "y": float(inst.y[k]),
+                    "eps": inst.eps, "eq10_lambda_1": float(yamada[k]),
+                    "top_eigenvalue": float(special[k, 0]),
+                    "rel_residual_of_v": float(rel[k]),
+                }
         n += int(inst.x.shape[0])
     worst = max(errs.values())
     passed = worst <= RTOL and bracket_violations == 0
@@ -183,8 +196,12 @@ def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
         f"1-|cos| {errs['fixed_eigenvector']:.1e}; robust spectrum "
         f"{errs['robust_eigenvalues']:.1e}, residual {errs['robust_residual']:.1e} over {n} "
         f"points; p = 2: lambda_- <= s(m)s(-m)||v||^2 <= lambda_+ everywhere, lambda_+ up to "
-        f"{top_ratio:.2f}x Yamada's lambda_1",
+        f"{top_ratio:.2f}x Yamada's lambda_1; with the p = 2 projector term, v = y x - eps w^ "
+        f"misses being an eigenvector by up to {worst_v_residual:.0%} (relative residual)",
+        conditions=(th.EIG_CONDITION,) if worst_v_residual > RTOL else (),
+        counterexample=counterexample,
         details={
+            "max_rel_residual_of_eq10_eigenvector_with_projector_term": worst_v_residual,
             "max_rel_err": errs, "points": n, "instances": count,
             "max_ratio_top_eig_to_yamada_lambda1": top_ratio,
             "bracket_violations": bracket_violations,
