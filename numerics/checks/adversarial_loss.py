@@ -5,6 +5,10 @@ p = inf, with and without a bias coordinate), evaluates the formulas of
 :mod:`theory.adversarial_loss` and compares them with an independent reference: the plain loss
 zeta(-y w.(x + eta)) = ``torch.nn.functional.softplus`` evaluated at the perturbed input, its
 ``torch.autograd`` derivative, or projected gradient ascent (:func:`numerics.attacks.pgd`).
+
+Y-EQ7 and Y-L1 are statements about two vectors w and u of the same space, so their checks
+perturb every coordinate (a bias coordinate plays no special role there); INNER-MAX follows the
+bias convention of :mod:`theory.adversarial_loss` (the constant 1 is never perturbed).
 """
 
 from __future__ import annotations
