@@ -301,7 +301,7 @@ def run_mnist2(
     Returns:
         ``{"tables": {"1": {...}, ...}, "seconds": total}`` (see :func:`run_table`).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     threads = torch.get_num_threads()
     if config.threads is not None:
