@@ -9,9 +9,9 @@ The site stands alone and works offline: figures are embedded as data URIs, no p
 script, stylesheet or image outside the site, and math is typeset in the browser by MathJax 3
 (``tex-svg-full.js``, SVG output with its fonts inside the one script) copied into
 ``_static/mathjax/``. MathJax comes from the npm registry (``npm pack mathjax@3.2.2``, or the same
-tarball fetched over HTTPS and checked against the registry's sha512 when npm is absent) into a
-cache, once. Pages are written to a temporary folder beside the output and swapped in at the end,
-so a failed run never leaves a half-written site.
+tarball fetched over HTTPS when npm is absent; either is checked against the registry's sha512)
+into a cache, once. Pages are written to a temporary folder beside the output and swapped in at
+the end, so a failed run never leaves a half-written site.
 """
 
 from __future__ import annotations
@@ -446,7 +446,7 @@ class _RefCollector(HTMLParser):
             self.error_blocks += 1
 
 
-_EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:|//)", re.I)
+_EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:|/|\\)", re.I)  # scheme, //host, /root
 _CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])\s*((?:https?:)?//[^'")\s]+)""", re.I)
 
 
@@ -473,8 +473,9 @@ class PageAudit:
 def audit_page(text: str) -> PageAudit:
     """Parse an HTML page and collect its references, images, scripts and error/stderr blocks.
 
-    A reference is external when it has a scheme other than ``data:``/``#`` (``http:``,
-    ``https:``, ``file:``...) or starts with ``//``; ``url(...)``/``@import`` in inline CSS count.
+    A reference is external when it has a scheme other than ``data:`` (``http:``, ``https:``,
+    ``file:``...) or starts with ``/`` (another host, or the file system's root); hyperlinks
+    (``<a href>``) load nothing and are not counted; ``url(...)``/``@import`` in inline CSS are.
     """
     parser = _RefCollector()
     parser.feed(text)
@@ -639,6 +640,16 @@ checks (<code>theory.claims.build_ledger</code>); a row's evidence states what e
 """
 
 
+def is_site(folder: str | os.PathLike[str]) -> bool:
+    """Whether ``folder`` holds a site this module wrote (``index.html`` and ``_static/mathjax``),
+    and nothing else that is not an HTML page."""
+    folder = Path(folder)
+    if not (folder / "index.html").is_file() or not (folder / "_static" / "mathjax").is_dir():
+        return False
+    return all(p.name == "_static" or (p.is_file() and p.suffix == ".html")
+               for p in folder.iterdir())
+
+
 def _swap_in(tmp: Path, out: Path) -> None:
     """Replace ``out`` by the finished ``tmp`` folder (two renames; no half-written pages)."""
     old = None
@@ -699,6 +710,9 @@ def build_report(
     out = Path(out).resolve()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file: give a folder for the site")
+    if out.is_dir() and any(out.iterdir()) and not is_site(out):
+        raise ConfigError(f"--out {out} is a folder with other content, and the site replaces "
+                          "its folder as a whole: give a new or empty folder, or an earlier site")
     say = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
     mathjax = ensure_mathjax()
     start = time.perf_counter()

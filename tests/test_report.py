@@ -111,6 +111,7 @@ def _pages(site: Path) -> list[Path]:
 
 def test_site_has_index_pages_and_mathjax(site: Path) -> None:
     assert {p.name for p in _pages(site)} == {"index.html", "01_tiny.html", "00_overview.html"}
+    assert report_mod.is_site(site)
     assert (site / "_static" / "mathjax" / MATHJAX_FILE).stat().st_size > 1_000_000
 
 
@@ -157,6 +158,20 @@ def test_audit_detects_external_references_and_stderr() -> None:
     assert audit.stderr_blocks == 1
     assert len(audit.problems()) == 6
     assert audit_page('<script src="_static/m.js"></script><img src="data:,">').problems() == []
+    assert len(audit_page('<img src="/home/u/fig.png">').external) == 1
+
+
+def test_rendered_error_and_stderr_outputs_are_caught() -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("f()", execution_count=1)
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: careful\n"),
+        nbformat.v4.new_output("error", ename="ValueError", evalue="bad",
+                               traceback=["ValueError: bad"]),
+    ]
+    nb.cells.append(cell)
+    page = report_mod.render_notebook(nb, "t", f"_static/mathjax/{MATHJAX_FILE}", "ci")
+    assert audit_page(page).stderr_blocks == 2  # nbconvert shows tracebacks as stderr too
 
 
 def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
@@ -198,8 +213,9 @@ def test_kernel_gets_the_profile_and_stderr_fails_the_notebook(tmp_path: Path) -
 
 def test_failed_build_leaves_the_old_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "site"
-    out.mkdir()
+    (out / "_static" / "mathjax").mkdir(parents=True)
     (out / "index.html").write_text("old")
+    assert report_mod.is_site(out)
 
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("renderer broke")
@@ -222,6 +238,12 @@ def test_unknown_notebook_and_file_out_are_rejected(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("")
     with pytest.raises(ConfigError, match="give a folder"):
         build_report(out=tmp_path / "f", notebooks=["00_overview"], ledger=_ledger())
+    # a folder that is not an earlier site is never replaced
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "notes.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="other content"):
+        build_report(out=tmp_path / "work", notebooks=["00_overview"], ledger=_ledger())
+    assert (tmp_path / "work" / "notes.txt").read_text() == "keep me"
 
 
 def test_cli_exit_code_says_whether_all_passed(monkeypatch: pytest.MonkeyPatch) -> None:
