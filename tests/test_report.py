@@ -333,3 +333,20 @@ def test_page_renders_in_headless_chromium(site: Path, tmp_path: Path, name: str
     else:
         assert "INNER-MAX" in dom
         assert "holds under conditions" in dom
+
+
+def test_mathjax_source_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVLANDSCAPE_MATHJAX", str(tmp_path / "missing.js"))
+    with pytest.raises(ConfigError, match="is not a file"):
+        report_mod.ensure_mathjax()
+    (tmp_path / "mj.js").write_text("// MathJax")
+    monkeypatch.setenv("ADVLANDSCAPE_MATHJAX", str(tmp_path / "mj.js"))
+    assert report_mod.ensure_mathjax() == tmp_path / "mj.js"
+    # a tarball that is not the registry's is refused
+    monkeypatch.delenv("ADVLANDSCAPE_MATHJAX")
+    monkeypatch.setattr(report_mod.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(report_mod.urllib.request, "urlopen",
+                        lambda *_a, **_k: io.BytesIO(b"not mathjax"))
+    with pytest.raises(ConfigError, match="does not match"):
+        report_mod.ensure_mathjax(tmp_path / "cache")
+    assert not (tmp_path / "cache" / MATHJAX_FILE).exists()
