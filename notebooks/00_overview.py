@@ -36,10 +36,7 @@
 from numerics.profiles import current_profile
 
 PROFILE = current_profile()
-# The data experiments' evidence takes long at the ci scale too: the ci run shows the symbolic and
-# numeric checks, the report's index (and this notebook under full) every check.
-INCLUDE_DATA = PROFILE != "ci"
-print(f"profile: {PROFILE}, data evidence: {INCLUDE_DATA}")
+print(f"profile: {PROFILE}")
 
 # %%
 from IPython.display import HTML, display
@@ -57,12 +54,13 @@ print(", ".join(claim.id for claim in CLAIMS))
 # %% [markdown]
 # ## The ledger, computed now
 #
-# Each claim's symbolic and numeric checks (and, unless the profile is ci, its data checks) run
-# here. A check that is not yet implemented, or whose results file is absent, counts for nothing
-# (verdict *not verified*); a check that crashes is a failure, shown with its message.
+# Each claim's symbolic and numeric checks run here, and its data check judges the committed
+# results of its experiment (`results/`, with provenance). A check that is not yet implemented, or
+# whose results file is absent, counts for nothing (verdict *not verified*); a check that crashes
+# is a failure, shown with its message.
 
 # %%
-rows = build_ledger(include_data=INCLUDE_DATA)
+rows = build_ledger(include_data=True)
 display(HTML(ledger_html(rows)))
 
 # %%
