@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from numerics.errors import AdvLandscapeError
 
@@ -23,9 +24,17 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (exit 2), like the suite's own errors."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``<prog>: error: <message>`` and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every available subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="advlandscape",
         description="Verify, symbolically and numerically, claims about the weight-loss landscape "
         "of adversarial training (Yamada et al. 2021, Kanai et al. 2021, Liu et al. 2020).",
