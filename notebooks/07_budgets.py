@@ -266,12 +266,13 @@ plt.show()
 
 # %%
 pas_record = read_result(lk.RESULTS_DIR / "pas.json")
-print("profile:", pas_record["config"]["profile"], " eps:", pas_record["config"]["eps"])
+cfg_pas = pas_record["config"]
+print("profile:", cfg_pas["profile"], " eps:", cfg_pas["eps"], " seeds:", cfg_pas.get("seeds"))
+table = lk.pas_table(pas_record["results"])
+print("test accuracy, mean over seeds")
 print(f"{'lr':>7} {'PAS robust':>11} {'fixed robust':>13} {'PAS clean':>10} {'fixed clean':>12}")
-rows = pas_record["results"]["rows"]
-for lr in pas_record["config"]["lrs"]:
-    p = next(r for r in rows if r["schedule"] == "pas" and r["lr"] == lr)
-    f = next(r for r in rows if r["schedule"] == "fixed" and r["lr"] == lr)
+for lr in sorted(table["pas"]):
+    p, f = table["pas"][lr], table["fixed"][lr]
     print(f"{lr:>7} {p['robust_acc']:>11.3f} {f['robust_acc']:>13.3f} {p['clean_acc']:>10.3f} "
           f"{f['clean_acc']:>12.3f}")
 pas_verdict = lk.judge_pas(pas_record["results"])

@@ -90,6 +90,8 @@ def test_configs_reject_bad_values() -> None:
         lk.BudgetConfig(ratios=())
     with pytest.raises(ConfigError, match="lrs"):
         lk.PASConfig(lrs=(0.1, 0.0))
+    with pytest.raises(ConfigError, match="seeds"):
+        lk.PASConfig(seeds=())
     with pytest.raises(ConfigError, match="unknown study"):
         lk.config_for("nope", "ci")
 
@@ -154,6 +156,10 @@ def test_judge_pas_and_findings_compute_verdicts() -> None:
     rows = [{"schedule": k, "lr": lr, "robust_acc": a}
             for k, accs in (("pas", (0.6, 0.62, 0.61)), ("fixed", (0.3, 0.6, 0.1)))
             for lr, a in zip((0.01, 0.1, 1.0), accs, strict=True)]
+    seed1 = [dict(r, seed=1, robust_acc=r["robust_acc"] + 0.01) for r in rows]
+    table = lk.pas_table({"rows": rows + seed1})
+    assert table["pas"][0.1]["robust_acc"] == pytest.approx(0.625)
+    assert table["fixed"][1.0]["seeds"] == 2
     verdict = lk.judge_pas({"rows": rows})
     assert verdict["better"]
     assert verdict["less_sensitive"]
