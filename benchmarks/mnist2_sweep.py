@@ -46,7 +46,8 @@ def reference_model(config, data, norm: str, training: str, eps: float) -> dict:
     """Train one model the common way; return its table accuracies (selected and last)."""
     Xtr, ytr, Xte, yte = data
     cfg = config.train
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)  # initial weights and data order, as the suite
+    noise_gen = torch.Generator().manual_seed(cfg.seed + 1)
     w0 = cfg.init_scale * torch.randn((1, Xtr.shape[1] + 1), generator=gen, dtype=Xtr.dtype)
     model = nn.Linear(Xtr.shape[1], 1).double()
     with torch.no_grad():
@@ -66,9 +67,9 @@ def reference_model(config, data, norm: str, training: str, eps: float) -> dict:
                     return softplus(-yb * model(xx).squeeze(1))
 
                 xb = pgd(loss_fn, xb, eps, norm, config.train_steps,
-                         config.step_factor * eps / config.train_steps, generator=gen)
+                         config.step_factor * eps / config.train_steps, generator=noise_gen)
             elif not adversarial and eps > 0:
-                xb = random_noise(xb, eps, norm, generator=gen)
+                xb = random_noise(xb, eps, norm, generator=noise_gen)
             loss = softplus(-yb * model(xb).squeeze(1)).mean()
             opt.zero_grad()
             loss.backward()
@@ -128,6 +129,10 @@ def main() -> None:
             extrapolated = True
             spent *= len(rows) / len(chosen)
         ref_time += spent
+        ours = suite["tables"][str(number)]["seconds"]
+        ours = ours["train"] + ours["evaluate"]
+        print(f"table {number}: reference {spent:.1f} s, suite {ours:.1f} s: {spent / ours:.1f}x"
+              + (" (reference extrapolated)" if len(chosen) < len(rows) else ""))
     note = " (extrapolated from a subset of models per table)" if extrapolated else ""
     print(f"reference training + evaluation: {ref_time:.1f} s{note}")
     print(f"largest accuracy difference: {worst:.3f} points "

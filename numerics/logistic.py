@@ -309,7 +309,8 @@ class TrainConfig:
             to the loss (so the gradient gains wd w), bias included.
         bias: append the constant 1 to x (not perturbed by attacks).
         init_scale: initial weights N(0, init_scale^2), the same draw for every model.
-        seed: seeds the initial weights, the data order, PGD starts and noise.
+        seed: seeds the initial weights and the data order (one stream) and PGD starts and noise
+            (a second stream, seeded ``seed + 1``).
     """
 
     epochs: int = 10
@@ -398,7 +399,10 @@ def train_models(
     N, d = X.shape
     K = torch.as_tensor(eps).reshape(-1).numel()
     e = _eps_column(eps, K, X).reshape(-1)
+    # two streams: initial weights and data order (``gen``), perturbations (``noise_gen``), so
+    # that the data order does not depend on how many random numbers the attack draws
     gen = torch.Generator(device=X.device).manual_seed(config.seed)
+    noise_gen = torch.Generator(device=X.device).manual_seed(config.seed + 1)
     p = d + 1 if config.bias else d
     W0 = config.init_scale * torch.randn((1, p), generator=gen, dtype=X.dtype, device=X.device)
     W = W0.repeat(K, 1).requires_grad_(False)
@@ -419,7 +423,7 @@ def train_models(
             idx = order[start:start + batch]
             xb, yb = X[idx], y[idx]
             with torch.no_grad():
-                xk = perturb(param.detach(), xb, yb, e, attack, gen)
+                xk = perturb(param.detach(), xb, yb, e, attack, noise_gen)
                 loss, grad = loss_gradient(param.detach(), xk, yb, config.bias)
                 if config.weight_decay:
                     grad = grad + config.weight_decay * param.detach()

@@ -44,6 +44,8 @@ def test_every_cell_is_compared_with_the_paper(small_run: tuple) -> None:
             assert row["diff"]["test_acc"] == pytest.approx(row["test_acc"] - p.test)
             assert row["gap"] == pytest.approx(abs(row["train_acc"] - row["test_acc"]))
             assert 0 <= row["robust_test"] <= row["clean_test"] + 1e-9 <= 100 + 1e-9
+            if table["training"] == "adversarial":
+                assert row["robust_train"] == row["train_acc"] <= row["clean_train"] + 1e-9
     text = render_tables(results)
     assert "| 76.5/255 |" in text
     assert "95.40" in text  # the paper's train accuracy at 76.5/255 is shown beside ours

@@ -209,10 +209,10 @@ def run_table(
     clean_train = evaluate(Xtr, ytr, AttackSpec("clean"), 0)
     if spec.training == "adversarial":
         robust_test, robust_train = test_acc, train_acc
-    else:  # how robust are the noise-trained models to the same PGD? (not in the paper)
+    else:  # how robust are the noise-trained models to the same PGD? (test set; not in the paper)
         pgd_eval = AttackSpec("pgd", spec.norm, config.eval_steps, config.step_factor)
         robust_test = evaluate(Xte, yte, pgd_eval, config.seed + 11)
-        robust_train = evaluate(Xtr, ytr, pgd_eval, config.seed + 12)
+        robust_train = [None] * len(slot)
     seconds["evaluate"] = time.perf_counter() - start
 
     rows = []
@@ -345,7 +345,8 @@ def write_mnist2(path: str | Path, config: MNIST2Config, results: dict[str, Any]
                     row["clean_test"], row["robust_train"], row["robust_test"],
                     row["paper"]["train_acc"], row["paper"]["test_acc"], row["paper"]["gap"],
                     h["top_fixed"][0], h.get("top_robust", [""])[0], h["normalized_fixed"][0]]
-            lines.append(",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in vals))
+            lines.append(",".join("" if v is None else f"{v:.6g}" if isinstance(v, float)
+                                  else str(v) for v in vals))
     out.append(atomic_write_bytes(path.with_suffix(".csv"), ("\n".join(lines) + "\n").encode(),
                                   overwrite=overwrite))
     return out
