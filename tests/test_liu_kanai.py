@@ -222,3 +222,40 @@ def test_pas_config_records_its_schedules() -> None:
     assert pas(0.0).eps == 0.0
     assert fixed(0.0).eps == cfg.eps
     assert dataclasses.asdict(pas)["periods"] == 2
+
+
+def test_budget_study_collapses_exactly_above_threshold_on_a_small_run(data_root: Path) -> None:
+    """L-BUDGET on 150 MNIST2 points: L-inf (split form) lands on w_f = 0 exactly above eps*,
+    and below it training beats the trivial model."""
+    cfg = lk.BudgetConfig(n_samples=150, ratios=(0.5, 1.5), steps=150, box_eps_l2=(1.0,),
+                          box_eps_linf=(0.1,), box_train_steps=5, pgd_steps=2)
+    res = lk.run_budget(cfg, progress=False)
+    for r in res["exact"]:
+        if r["ratio"] < 1:
+            assert r["loss_minus_reference"] < -1e-6
+        elif r["norm"] == "linf":
+            assert r["w_norm"] == 0.0
+        else:
+            assert r["loss_minus_reference"] > -1e-8
+    assert res["gradient_bound"]["max_ratio"] <= 1.0
+    assert set(res["box"]) == {"l2", "linf"}
+
+
+def test_findings_and_pas_studies_run_and_record_what_they_measure(data_root: Path) -> None:
+    """L-FINDINGS: a minimal run of both studies gives finite, well-formed measurements."""
+    fcfg = lk.FindingsConfig(eps_grid=(0.0, 0.1), n_train=100, epochs=1, batch_size=50,
+                             n_hessian=40, logistic_ratios=(0.0, 0.5), logistic_n=100,
+                             logistic_steps=20, pgd_steps=2)
+    fres = lk.run_findings(fcfg, progress=False)
+    assert [r["eps"] for r in fres["mlp"]] == [0.0, 0.1]
+    for r in fres["mlp"] + fres["logistic"]["rows"]:
+        assert math.isfinite(r["grad_norm"])
+        assert r["grad_norm"] >= 0
+        assert math.isfinite(r["top_eig"])
+    pcfg = lk.PASConfig(lrs=(0.05,), epochs=1, periods=1, n_train=100, n_test=50, pgd_steps=2,
+                        eval_steps=2, seeds=(0,))
+    pres = lk.run_pas(pcfg, progress=False)
+    assert {r["schedule"] for r in pres["rows"]} == {"pas", "fixed"}
+    for r in pres["rows"]:
+        assert 0.0 <= r["robust_acc"] <= r["clean_acc"] + 0.1
+        assert r["schedule_config"]["eps_target"] == pcfg.eps
