@@ -18,9 +18,10 @@ from numerics.errors import AdvLandscapeError
 SUBCOMMANDS: dict[str, str] = {
     "data": "numerics.data.cli",
     "verify": "numerics.verify_cli",
+    "report": "numerics.report_cli",
     "liu-kanai": "numerics.liu_kanai_cli",
     "mnist2": "numerics.mnist2_cli",
-    "report": "numerics.report_cli",
+    "resnet": "numerics.resnet_cli",
 }
 
 

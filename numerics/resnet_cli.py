@@ -1,0 +1,134 @@
+"""``advlandscape resnet``: the ResNet18 adversarial-training sweep (Yamada et al. 5.2, Y-T1).
+
+Examples::
+
+    advlandscape resnet run --dataset mnist --out results/resnet/mnist_cpu_smoke.json
+    ADVLANDSCAPE_PROFILE=gpu advlandscape resnet run --dataset cifar10 --device cuda \\
+        --checkpoint-dir runs/ --out results/resnet/cifar10_gpu.json
+    advlandscape resnet show results/resnet/mnist_cpu_smoke.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from numerics.errors import ConfigError
+from numerics.results import read_result
+from numerics.validate import check_device, check_writable_dir
+
+
+def _eps_list(text: str) -> tuple[float, ...]:
+    """``"0,4,8"`` with ``--eps-unit 255`` -> (0, 4/255, 8/255)."""
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--eps takes comma-separated numbers, got {text!r}") from None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``resnet run`` and ``resnet show``."""
+    parser = subparsers.add_parser("resnet", help="ResNet18 adversarial training sweep: "
+                                   "accuracies, Hessian eigenvalues, landscapes")
+    sub = parser.add_subparsers(dest="resnet_command", metavar="ACTION")
+    run = sub.add_parser("run", help="train one network per eps and measure it")
+    run.add_argument("--dataset", choices=("mnist", "cifar10", "svhn"), default="mnist")
+    run.add_argument("--profile", choices=("ci", "full", "gpu"), default=None,
+                     help="scale (default: $ADVLANDSCAPE_PROFILE or ci)")
+    run.add_argument("--eps", type=_eps_list, default=None,
+                     help="comma-separated budgets (default: the profile's)")
+    run.add_argument("--eps-unit", choices=("1", "255"), default="1",
+                     help="'255': --eps values are k/255")
+    run.add_argument("--epochs", type=int, default=None)
+    run.add_argument("--width", type=int, default=None, help="ResNet first-stage width")
+    run.add_argument("--n-train", type=int, default=None, help="0: the whole training set")
+    run.add_argument("--n-test", type=int, default=None)
+    run.add_argument("--test-split", choices=("test", "holdout"), default="test")
+    run.add_argument("--device", default=None, help="cpu or cuda[:N]")
+    run.add_argument("--no-fast", action="store_true", help="fp32 eager reference path on CUDA")
+    run.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
+    run.add_argument("--seed", type=int, default=None)
+    run.add_argument("--data-dir", default=None)
+    run.add_argument("--checkpoint-dir", default=None,
+                     help="write a checkpoint per epoch here and resume from it")
+    run.add_argument("--out", required=True, help="result JSON file")
+    run.add_argument("--overwrite", action="store_true")
+    run.add_argument("--no-progress", action="store_true")
+    run.set_defaults(func=_run)
+    show = sub.add_parser("show", help="print a result file as a table")
+    show.add_argument("path")
+    show.set_defaults(func=_show)
+    parser.set_defaults(func=lambda args: parser.print_help() or 0)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from numerics.experiments.resnet import (
+        profile_config,
+        run_resnet_experiment,
+        write_resnet_result,
+    )
+
+    config = profile_config(args.dataset, args.profile)
+    train_changes: dict = {}
+    if args.device is not None:
+        dev = check_device(args.device)
+        train_changes["device"] = str(dev)
+        if dev.type == "cpu":
+            train_changes.update(fast=False, compile=False, dtype="float64")
+    if args.no_fast:
+        train_changes.update(fast=False)
+    if args.compile:
+        train_changes.update(compile=True)
+    for name in ("epochs", "width", "seed"):
+        if getattr(args, name) is not None:
+            train_changes[name] = getattr(args, name)
+    changes: dict = {"test_split": args.test_split}
+    if args.eps is not None:
+        scale = 255.0 if args.eps_unit == "255" else 1.0
+        changes["eps"] = tuple(e / scale for e in args.eps)
+    if args.n_train is not None:
+        changes["n_train"] = args.n_train
+    if args.n_test is not None:
+        changes["n_test"] = args.n_test
+    try:
+        train = dataclasses.replace(config.train, **train_changes)
+        config = dataclasses.replace(config, train=train, **changes)
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from None
+    check_device(config.train.device)
+    out = Path(args.out)
+    check_writable_dir(out.parent)  # before any work, not after training
+    if out.exists() and not args.overwrite:
+        raise ConfigError(f"{out} exists already: pass --overwrite or choose another --out")
+    if config.train.device == "cpu":
+        torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
+    results = run_resnet_experiment(config, root=args.data_dir,
+                                    checkpoint_dir=args.checkpoint_dir,
+                                    progress=not args.no_progress)
+    write_resnet_result(out, config, results, overwrite=args.overwrite)
+    print(f"wrote {out}")
+    _print_table(read_result(out))
+    return 0
+
+
+def _print_table(record: dict) -> None:
+    res = record["results"]
+    print(res["label"])
+    print(f"{'eps*255':>8} {'train rob':>9} {'test rob':>9} {'gap rob':>8} {'train cln':>9} "
+          f"{'test cln':>9} {'lambda_1..k':>30} {'trace':>12}")
+    for r in res["runs"]:
+        c = r["curvature"]
+        eigs = ", ".join(f"{v:.4g}" for v in c["top_eigs"])
+        print(f"{r['eps_255']:8.2f} {100 * r['train']['robust_acc']:9.2f} "
+              f"{100 * r['test']['robust_acc']:9.2f} {100 * r['gap_robust']:8.2f} "
+              f"{100 * r['train']['clean_acc']:9.2f} {100 * r['test']['clean_acc']:9.2f} "
+              f"{eigs:>30} {c['trace']:8.4g}±{c['trace_se']:.2g}")
+
+
+def _show(args: argparse.Namespace) -> int:
+    _print_table(read_result(args.path))
+    return 0
