@@ -1,0 +1,169 @@
+"""Fault injection through the ``advlandscape`` command: bad configuration, data and outputs.
+
+Every case must end before any work starts, with exit code 2 and one clean message
+(``advlandscape <command>: error: ...``) on stderr, no traceback. Where a case combines a bad
+value with a missing data root, the message must be about the value: validation comes first.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+
+from numerics.cli import main
+from numerics.data.mnist import _load_mnist_cached
+
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def _fails_cleanly(capsys: pytest.CaptureFixture[str], argv: list[str], *expect: str) -> str:
+    """Run the CLI; assert exit 2, one error message naming ``expect``, no traceback."""
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) >= 1
+    assert lines[0].startswith("advlandscape"), err
+    assert err.count("error:") == 1, err
+    for word in expect:
+        assert word in err, (word, err)
+    return err
+
+
+@pytest.fixture
+def empty_root(tmp_path: Path) -> Path:
+    root = tmp_path / "no-data"
+    root.mkdir()
+    return root
+
+
+def _resnet(out: Path, root: Path, *extra: str) -> list[str]:
+    return ["resnet", "run", "--dataset", "mnist", "--epochs", "1", "--width", "2",
+            "--n-train", "16", "--n-test", "16", "--no-progress", "--data-dir", str(root),
+            "--out", str(out), *extra]
+
+
+@pytest.mark.parametrize(("extra", "expect"), [
+    (["--device", "cuda:9"], ("cuda:9",)),
+    (["--device", "quantum"], ("quantum",)),
+    (["--eps", "-0.1"], ("eps",)),
+    (["--eps", "nan"], ("eps", "finite")),
+    (["--eps", "inf"], ("eps", "finite")),
+    (["--eps", "0.1,abc"], ("--eps",)),
+    (["--dataset", "imagenet"], ("imagenet",)),
+    (["--epochs", "0"], ("epochs",)),
+])
+def test_resnet_bad_config_rejected_before_any_work(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, empty_root: Path,
+        extra: list[str], expect: tuple[str, ...]) -> None:
+    """Unknown device, negative or non-finite eps, unknown data set, bad epochs: exit 2 with
+    the value's message (not the missing data's: the data root here is empty)."""
+    out = tmp_path / "out.json"
+    _fails_cleanly(capsys, _resnet(out, empty_root, *extra), *expect)
+    assert not out.exists()
+
+
+def test_resnet_missing_data_is_one_clear_error(capsys: pytest.CaptureFixture[str],
+                                                tmp_path: Path, empty_root: Path) -> None:
+    """A data root without MNIST: exit 2, the message names the folder and how to fill it."""
+    _fails_cleanly(capsys, _resnet(tmp_path / "o.json", empty_root), "missing",
+                   str(empty_root / "mnist"), "--download mnist")
+
+
+def test_resnet_unwritable_output_rejected_before_any_work(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, empty_root: Path) -> None:
+    """--out under a path that cannot be a directory: refused up front, not after training."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    _fails_cleanly(capsys, _resnet(blocker / "sub" / "out.json", empty_root), "output")
+
+
+def test_resnet_existing_result_not_overwritten(capsys: pytest.CaptureFixture[str],
+                                                tmp_path: Path, empty_root: Path) -> None:
+    """An existing --out is refused with a message naming --overwrite; the file is unchanged."""
+    out = tmp_path / "out.json"
+    out.write_text('{"kept": true}\n')
+    _fails_cleanly(capsys, _resnet(out, empty_root), "--overwrite")
+    assert out.read_text() == '{"kept": true}\n'
+
+
+def _mnist_copy(tmp_path: Path, data_root: Path) -> Path:
+    root = tmp_path / "data"
+    (root / "mnist").mkdir(parents=True)
+    for name in MNIST_FILES:
+        shutil.copyfile(data_root / "mnist" / name, root / "mnist" / name)
+    return root
+
+
+@pytest.mark.parametrize("fault", ["truncated", "garbage", "relabelled"])
+def test_resnet_corrupt_mnist_is_one_clear_error(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, data_root: Path,
+        fault: str) -> None:
+    """A truncated, overwritten, or validly compressed but altered MNIST file: exit 2 with a
+    message naming the file (its checksum or its corruption), never a gzip/numpy traceback."""
+    root = _mnist_copy(tmp_path, data_root)
+    target = root / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    raw = target.read_bytes()
+    if fault == "truncated":
+        target.write_bytes(raw[: len(raw) // 2])
+    elif fault == "garbage":
+        target.write_bytes(b"\x1f\x8b" + bytes(range(256)) * 4)
+    else:  # a valid gzip whose labels were edited: only the checksum can tell
+        labels = bytearray(gzip.decompress(raw))
+        labels[8] = (labels[8] + 1) % 10
+        target.write_bytes(gzip.compress(bytes(labels)))
+    _load_mnist_cached.cache_clear()
+    try:
+        _fails_cleanly(capsys, _resnet(tmp_path / "o.json", root), target.name)
+    finally:
+        _load_mnist_cached.cache_clear()
+
+
+def test_data_check_flags_corrupt_file(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                       data_root: Path) -> None:
+    """`advlandscape data --check` on a truncated file: exit 1, the file marked bad, and the
+    message says what to do."""
+    root = _mnist_copy(tmp_path, data_root)
+    target = root / "mnist" / "train-labels-idx1-ubyte.gz"
+    target.write_bytes(target.read_bytes()[:100])
+    code = main(["data", "--check", "--data-dir", str(root)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "bad" in out
+    assert "delete it and fetch it again" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["mnist2", "--tables", "5"],
+    ["mnist2", "--tables", "one"],
+    ["mnist2", "--profile", "huge"],
+    ["report", "--profile", "huge"],
+])
+def test_other_commands_reject_bad_values(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                          argv: list[str]) -> None:
+    """Bad table numbers and profiles: exit 2, one message."""
+    _fails_cleanly(capsys, [*argv, "--out", str(tmp_path / "o")])
+
+
+@pytest.mark.parametrize("command", [["mnist2"], ["report", "--no-execute"]])
+def test_profile_from_environment_is_validated(capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                               command: list[str]) -> None:
+    """ADVLANDSCAPE_PROFILE=huge: exit 2, the message names the variable and the profiles."""
+    monkeypatch.setenv("ADVLANDSCAPE_PROFILE", "huge")
+    _fails_cleanly(capsys, [*command, "--out", str(tmp_path / "o")], "huge", "ci")
+
+
+def test_mnist2_unwritable_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """mnist2 --out under a regular file: exit 2 naming the output directory."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    _fails_cleanly(capsys, ["mnist2", "--out", str(blocker / "sub")], "output")
