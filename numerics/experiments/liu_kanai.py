@@ -357,7 +357,7 @@ def run_smoothness(cfg: SmoothnessConfig, progress: bool = True) -> dict[str, An
 
 
 def judge_smoothness(results: dict[str, Any]) -> Evidence:
-    """K-SMOOTH verdict from a smoothness record.
+    """K-SMOOTH verdict from a smoothness record (kind ``"data"``).
 
     Passes when (i) every p = 2 ratio is at most the derived bound A + eps/r, (ii) at the smallest
     radius ratio * r / eps is within 0.05 of 1/2 (the eps/(2r) blow-up), (iii) at the smallest
@@ -961,7 +961,7 @@ class PASConfig:
 
 
 def run_pas(cfg: PASConfig, progress: bool = True) -> dict[str, Any]:
-    """PAS versus a fixed budget on MNIST (MLP), for every learning rate of the grid.
+    """L-FINDINGS (PAS): PAS versus a fixed budget on MNIST (MLP), for every lr of the grid.
 
     Every run starts from the same initialisation (seed) and sees the same batches. Reported per
     (schedule, lr): clean and PGD test accuracy (``eval_steps`` steps, box [0, 1]), the final
@@ -1009,7 +1009,7 @@ def pas_table(results: dict[str, Any]) -> dict[str, dict[float, dict[str, float]
 
 
 def judge_pas(results: dict[str, Any]) -> dict[str, Any]:
-    """PAS verdict from the seed-averaged robust test accuracy per learning rate.
+    """L-FINDINGS (PAS) verdict from the seed-averaged robust test accuracy per learning rate.
 
     "better": higher mean over the lr grid; "less sensitive": smaller spread (max - min) across
     the grid. Also reported: the best lr's accuracy and the standard deviation across the grid.
