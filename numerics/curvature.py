@@ -32,6 +32,7 @@ from torch import nn
 from torch.func import functional_call, grad, jvp
 
 from numerics.errors import ConfigError
+from numerics.validate import check_finite, warn_if_low_precision
 
 __all__ = [
     "HessianOperator",
@@ -137,6 +138,9 @@ class HessianOperator(spla.LinearOperator):
         self.params = _params(model)
         if not self.params:
             raise ConfigError("the model has no trainable parameters")
+        check_finite(x, "x (the inputs of the Hessian)")
+        for name, p in self.params.items():
+            check_finite(p.detach(), f"weight {name}")
         first = next(iter(self.params.values()))
         self.torch_dtype, self.torch_device = first.dtype, first.device
         self.chunks = _batches(x.shape[0], batch_size)
@@ -178,6 +182,9 @@ def dense_hessian(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.T
             f"dense_hessian needs a P x P matrix and the model has P = {size} parameters: use "
             "HessianOperator / top_hessian_eigs for large models"
         )
+    check_finite(x, "x (the inputs of the Hessian)")
+    check_finite(flatten(params).detach(), "the weights")
+    warn_if_low_precision(flatten(params).dtype, "dense_hessian (the ground truth)")
     with _EvalMode(model):
         loss = loss_function(model, x, y)
 

@@ -31,7 +31,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 from numerics.errors import ConfigError
 from numerics.logistic import _split, augment, margins
-from numerics.validate import check_norm
+from numerics.validate import check_finite, check_norm, warn_if_low_precision
 
 _ROWS = 4096  # rows of U held at once when accumulating U^T D U
 
@@ -44,6 +44,13 @@ def _weighted_gram(U: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         u = U[start:start + _ROWS]
         out += (u * a[start:start + _ROWS, None]).T @ u
     return out / N
+
+
+def _check_hessian_inputs(W: torch.Tensor, X: torch.Tensor, what: str) -> None:
+    """Refuse NaN/Inf weights or inputs; warn when the closed form is not taken in float64."""
+    check_finite(W, "the weights W")
+    check_finite(X, "the inputs X")
+    warn_if_low_precision(W.dtype, what)
 
 
 def hessian_fixed_noise(
@@ -61,6 +68,7 @@ def hessian_fixed_noise(
     Returns:
         ``(K, p, p)`` Hessians.
     """
+    _check_hessian_inputs(W, Xk, "hessian_fixed_noise (Y-HESS)")
     K, d = W.shape[0], Xk.shape[-1]
     bias = W.shape[1] == d + 1
     z = margins(W, Xk, y)
@@ -95,6 +103,7 @@ def hessian_robust(
         ConfigError: p = 2 at w_f = 0 (the robust loss is not differentiable there).
     """
     norm = check_norm(norm)
+    _check_hessian_inputs(W, X, "hessian_robust (HESS-DEP)")
     K, d = W.shape[0], X.shape[1]
     w, _ = _split(W, d)
     bias = W.shape[1] == d + 1
@@ -138,7 +147,7 @@ def top_hessian_eigs(H: torch.Tensor | np.ndarray, k: int = 3) -> np.ndarray:
         ``(k,)`` or ``(K, k)`` float64 array, largest first (``torch.linalg.eigvalsh``, the
         LAPACK symmetric eigensolver; p = 785 is small enough for the full spectrum).
     """
-    A = torch.as_tensor(H).detach().cpu().to(torch.float64)
+    A = check_finite(torch.as_tensor(H).detach().cpu().to(torch.float64), "the Hessian")
     p = A.shape[-1]
     if not 1 <= k <= p:
         raise ConfigError(f"k must be between 1 and {p}, got {k}")
@@ -177,6 +186,7 @@ def fixed_noise_operator(
     Args:
         w: weights ``(p,)``. Xk: perturbed inputs ``(N, d)`` held fixed. y: ``(N,)``.
     """
+    _check_hessian_inputs(w, Xk, "fixed_noise_operator (Y-HESS)")
     d = Xk.shape[1]
     bias = w.shape[0] == d + 1
     z = margins(w[None], Xk, y)[0]
@@ -202,6 +212,7 @@ def robust_operator(
     mean s(-m) (eps/||w_f||)(P_f v - w^ (w^.v)). O(N p) per product.
     """
     norm = check_norm(norm)
+    _check_hessian_inputs(w, X, "robust_operator (HESS-DEP)")
     d = X.shape[1]
     bias = w.shape[0] == d + 1
     wf = w[:d]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -80,3 +81,31 @@ def check_writable_dir(path: str | os.PathLike[str]) -> Path:
     if not os.access(p, os.W_OK):
         raise ConfigError(f"output directory {p} is not writable: choose another with --out")
     return p
+
+
+class PrecisionWarning(UserWarning):
+    """A computation runs in float32 (or lower) where a verification needs float64."""
+
+
+def check_finite(tensor: torch.Tensor, name: str) -> torch.Tensor:
+    """Return ``tensor`` after checking it holds no NaN or Inf (say how many and where from)."""
+    bad = int((~torch.isfinite(tensor)).sum()) if tensor.is_floating_point() else 0
+    if bad:
+        raise ConfigError(
+            f"{name} holds {bad} NaN/Inf value(s) of {tensor.numel()}: curvature of non-finite "
+            "values is meaningless; check the data, or resume the run from its last finite "
+            "checkpoint"
+        )
+    return tensor
+
+
+def warn_if_low_precision(dtype: torch.dtype, what: str) -> None:
+    """Warn (:class:`PrecisionWarning`) when ``dtype`` is not float64 for a verification step.
+
+    Verifications compare closed forms with autograd to a relative error of 1e-10; float32 has
+    a unit roundoff of 6e-8, so such comparisons need float64.
+    """
+    if dtype != torch.float64:
+        warnings.warn(PrecisionWarning(
+            f"{what} runs in {dtype}; verification against closed forms needs float64 "
+            "(pass dtype=torch.float64 or .double() the model/inputs)"), stacklevel=3)
