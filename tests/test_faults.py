@@ -294,3 +294,89 @@ def test_non_finite_weights_are_never_checkpointed(tmp_path: Path) -> None:
     if state is not None:
         assert all(bool(torch.isfinite(t).all()) for t in state["model"].values()
                    if t.is_floating_point())
+
+
+# --------------------------------------------------------------------------------------------
+# the Hessian code refuses NaN and warns on float32 (Y-HESS, HESS-DEP, Y-T1 machinery)
+
+
+def _logistic_problem(dtype: torch.dtype = torch.float64):
+    g = torch.Generator().manual_seed(1)
+    W = torch.randn(2, 5, generator=g, dtype=torch.float64).to(dtype)
+    X = torch.rand(30, 4, generator=g, dtype=torch.float64).to(dtype)
+    y = torch.where(torch.rand(30, generator=g, dtype=torch.float64) < 0.5, -1.0, 1.0).to(dtype)
+    return W, X, y
+
+
+@pytest.mark.parametrize("where", ["weights", "inputs"])
+def test_logistic_hessians_refuse_nan(where: str) -> None:
+    """Y-HESS / HESS-DEP closed forms and operators: NaN weights or inputs give ConfigError
+    (saying how many values and what to do), not a NaN spectrum or a LAPACK error."""
+    from numerics.errors import ConfigError
+    from numerics.logistic_curvature import (
+        fixed_noise_operator,
+        hessian_fixed_noise,
+        hessian_robust,
+        robust_operator,
+        top_hessian_eigs,
+    )
+
+    W, X, y = _logistic_problem()
+    if where == "weights":
+        W[1, 2] = float("nan")
+    else:
+        X[3, 1] = float("inf")
+    for call in (lambda: hessian_fixed_noise(W, X, y), lambda: hessian_robust(W, X, y, 0.1, "l2"),
+                 lambda: fixed_noise_operator(W[1], X, y),
+                 lambda: robust_operator(W[1], X, y, 0.1, "linf")):
+        with pytest.raises(ConfigError, match="NaN/Inf"):
+            call()
+    H = torch.eye(5, dtype=torch.float64)
+    H[0, 1] = float("nan")
+    with pytest.raises(ConfigError, match="NaN/Inf"):
+        top_hessian_eigs(H, k=2)
+
+
+def test_network_hessian_refuses_nan() -> None:
+    """HessianOperator, top_hessian_eigs and dense_hessian refuse NaN inputs and weights."""
+    from numerics.curvature import HessianOperator, dense_hessian, top_hessian_eigs
+    from numerics.errors import ConfigError
+    from numerics.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("mlp", in_features=6, num_classes=3, dtype=torch.float64)
+    x = torch.rand(10, 6, dtype=torch.float64)
+    y = torch.randint(0, 3, (10,))
+    bad = x.clone()
+    bad[2, 2] = float("nan")
+    with pytest.raises(ConfigError, match="inputs of the Hessian"):
+        top_hessian_eigs(model, bad, y, k=2)
+    with pytest.raises(ConfigError, match="NaN/Inf"):
+        dense_hessian(model, bad, y)
+    with torch.no_grad():
+        next(model.parameters())[0, 0] = float("inf")
+    with pytest.raises(ConfigError, match="weight"):
+        HessianOperator(model, x, y)
+
+
+def test_float32_verification_paths_warn() -> None:
+    """Closed-form Hessians and the dense ground truth in float32 emit PrecisionWarning (the
+    1e-10 verifications need float64); float64 stays silent (pytest turns warnings to errors)."""
+    from numerics.curvature import dense_hessian
+    from numerics.logistic_curvature import hessian_fixed_noise, hessian_robust
+    from numerics.models import build_model
+    from numerics.validate import PrecisionWarning
+
+    W, X, y = _logistic_problem(torch.float32)
+    with pytest.warns(PrecisionWarning, match="float64"):
+        hessian_fixed_noise(W, X, y)
+    with pytest.warns(PrecisionWarning, match="float64"):
+        hessian_robust(W, X, y, 0.1, "l2")
+    x, y = torch.rand(4, 6), torch.randint(0, 3, (4,))
+    # float64 first: silent; it also runs torch's one-time scripting of its AD decompositions
+    # outside pytest.warns (which would otherwise re-emit that DeprecationWarning)
+    dense_hessian(build_model("mlp", in_features=6, num_classes=3, dtype=torch.float64), x, y)
+    model = build_model("mlp", in_features=6, num_classes=3, dtype=torch.float32)
+    with pytest.warns(PrecisionWarning, match="dense_hessian"):
+        dense_hessian(model, x.float(), y)
+    hessian_robust(*_logistic_problem(), 0.1, "l2")  # float64: no warning
