@@ -38,7 +38,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from numerics.attacks import pgd
 from numerics.errors import ConfigError, DivergenceError
