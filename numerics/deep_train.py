@@ -285,7 +285,8 @@ def evaluate(
 def _augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
     """Random crop with zero padding ``pad`` and random horizontal flip, per sample."""
     n, _, h, w = x.shape
-    flip = torch.rand(n, generator=gen, device=x.device) < 0.5
+    # the draw's dtype is the data's, never torch's global default (same config, same bits)
+    flip = torch.rand(n, generator=gen, device=x.device, dtype=x.dtype) < 0.5
     x = torch.where(flip.view(n, 1, 1, 1), x.flip(3), x)
     shifts = torch.randint(0, 2 * pad + 1, (n, 2), generator=gen, device=x.device)
     xp = nn.functional.pad(x, (pad, pad, pad, pad))

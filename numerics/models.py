@@ -276,11 +276,20 @@ _MODELS: dict[str, type[nn.Module]] = {
 
 
 def build_model(name: str, **kwargs: object) -> nn.Module:
-    """Build a model by name (``resnet18``, ``preactresnet18``, ``smallcnn``, ``mlp``)."""
+    """Build a model by name (``resnet18``, ``preactresnet18``, ``smallcnn``, ``mlp``).
+
+    The initial weights are drawn in float32 and then cast to ``dtype``, whatever torch's default
+    dtype is: a seed gives the same network in the CLI, in tests and in notebooks.
+    """
     key = name.strip().lower().replace("-", "").replace("_", "")
     if key not in _MODELS:
         raise ConfigError(f"unknown model {name!r}: use one of {sorted(_MODELS)}")
-    return _MODELS[key](**kwargs)  # type: ignore[arg-type]
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        return _MODELS[key](**kwargs)  # type: ignore[arg-type]
+    finally:
+        torch.set_default_dtype(previous)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
