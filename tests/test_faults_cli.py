@@ -167,3 +167,46 @@ def test_mnist2_unwritable_output(capsys: pytest.CaptureFixture[str], tmp_path: 
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     _fails_cleanly(capsys, ["mnist2", "--out", str(blocker / "sub")], "output")
+
+
+@pytest.mark.parametrize("fault", ["truncated", "garbage"])
+def test_resnet_corrupt_cifar10_part_is_one_clear_error(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, data_root: Path,
+        fault: str) -> None:
+    """A truncated or garbage CIFAR-10 .npz part: exit 2 naming the file, no zip traceback."""
+    source = data_root / "cifar10"
+    if not (source / "cifar10_train_part1.npz").is_file():
+        pytest.skip(f"CIFAR-10 parts not in {source}")
+    root = tmp_path / "data"
+    (root / "cifar10").mkdir(parents=True)
+    for part in source.iterdir():
+        (root / "cifar10" / part.name).symlink_to(part)
+    target = root / "cifar10" / "cifar10_train_part3.npz"
+    target.unlink()
+    raw = (source / target.name).read_bytes()
+    target.write_bytes(raw[: len(raw) // 3] if fault == "truncated" else b"PK\x03\x04" * 999)
+    argv = _resnet(tmp_path / "o.json", root)
+    argv[argv.index("mnist")] = "cifar10"
+    _fails_cleanly(capsys, argv, target.name)
+
+
+@pytest.mark.parametrize("fault", ["truncated", "garbage"])
+def test_resnet_corrupt_svhn_is_one_clear_error(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, fault: str) -> None:
+    """A truncated or garbage SVHN .mat file: exit 2 naming the file, no scipy traceback."""
+    import numpy as np
+    import scipy.io
+
+    folder = tmp_path / "data" / "svhn"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name, n in (("train_32x32.mat", 40), ("test_32x32.mat", 20)):
+        scipy.io.savemat(folder / name, {
+            "X": rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8),
+            "y": rng.integers(1, 11, (n, 1)).astype(np.uint8)})
+    target = folder / "train_32x32.mat"
+    raw = target.read_bytes()
+    target.write_bytes(raw[: len(raw) // 2] if fault == "truncated" else bytes(range(256)) * 20)
+    argv = _resnet(tmp_path / "o.json", tmp_path / "data")
+    argv[argv.index("mnist")] = "svhn"
+    _fails_cleanly(capsys, argv, target.name)
