@@ -380,3 +380,32 @@ def test_float32_verification_paths_warn() -> None:
     with pytest.warns(PrecisionWarning, match="dense_hessian"):
         dense_hessian(model, x.float(), y)
     hessian_robust(*_logistic_problem(), 0.1, "l2")  # float64: no warning
+
+
+# --------------------------------------------------------------------------------------------
+# a notebook started with a broken parameter
+
+
+def test_notebook_with_unknown_profile_fails_in_its_parameters_cell(tmp_path: Path) -> None:
+    """ADVLANDSCAPE_PROFILE=huge: the parameters cell of a notebook (the first code cell of
+    notebooks/00_overview.ipynb, run in a real kernel) stops with ConfigError naming the value
+    and the valid profiles, raised by numerics.profiles, not deep inside a library."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    source = nbformat.read(REPO / "notebooks" / "00_overview.ipynb", as_version=4)
+    params = next(c for c in source.cells if c.cell_type == "code")
+    assert "parameters" in params.metadata.get("tags", [])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(params.source)])
+    env = {**_env(), "ADVLANDSCAPE_PROFILE": "huge", "MPLBACKEND": "Agg"}
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False)
+    with pytest.raises(CellExecutionError) as info:
+        client.execute(env=env, cwd=str(tmp_path))
+    error = next(o for o in nb.cells[0].outputs if o.output_type == "error")
+    assert error.ename == "ConfigError"
+    assert "'huge'" in error.evalue
+    assert "ADVLANDSCAPE_PROFILE" in error.evalue
+    assert "ci" in error.evalue
+    assert "profiles.py" in "".join(error.traceback)
+    assert "ConfigError" in str(info.value)
