@@ -73,3 +73,13 @@ def test_spec_mentions_every_id() -> None:
     text = spec.read_text()
     for claim_id in SPEC_IDS:
         assert claim_id in text
+
+
+def test_check_whose_module_fails_at_import_is_a_failed_check(tmp_path, monkeypatch) -> None:
+    """A module that raises at import (not ImportError) crashes its check; the ledger goes on."""
+    (tmp_path / "broken_check_module.py").write_text("raise RuntimeError('half-written module')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    e = run_check("numeric", "broken_check_module:check")
+    assert e.ran
+    assert not e.passed
+    assert "RuntimeError" in e.summary

@@ -186,6 +186,11 @@ def run_check(kind: str, path: str) -> Evidence:
         func = resolve(path)
     except (ImportError, AttributeError) as exc:
         return Evidence(kind, False, f"not implemented ({path}: {exc})", ran=False)
+    except Exception as exc:  # a module that fails at import is a crashed check
+        return Evidence(
+            kind, False, f"check crashed at import: {type(exc).__name__}: {exc}",
+            details={"traceback": traceback.format_exc(limit=5)},
+        )
     try:
         evidence = func()
     except Exception as exc:  # a crashing check is a failed check, reported, not hidden
