@@ -409,3 +409,50 @@ def test_notebook_with_unknown_profile_fails_in_its_parameters_cell(tmp_path: Pa
     assert "ci" in error.evalue
     assert "profiles.py" in "".join(error.traceback)
     assert "ConfigError" in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# kill -9 during the MNIST2 sweep through the real CLI (checkpoint after every table)
+
+
+@pytest.mark.slow
+def test_kill9_during_mnist2_sweep_resumes_to_identical_results(tmp_path: Path,
+                                                                 data_root: Path) -> None:
+    """`advlandscape mnist2 --tables 1,2` (ci profile) killed with SIGKILL at a seeded random
+    moment after table 1 is checkpointed, then run again: it resumes from table 1 and writes
+    the same tables, accuracies, eigenvalues and landscapes as an uninterrupted run."""
+    env = {**_env(), "ADVLANDSCAPE_PROFILE": "ci", "ADVLANDSCAPE_DATA": str(data_root),
+           "MPLBACKEND": "Agg"}
+
+    def command(out: Path) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "numerics.cli", "mnist2", "--tables", "1,2", "--out", str(out)],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    straight_dir, killed_dir = tmp_path / "straight", tmp_path / "killed"
+    reference = command(straight_dir)  # runs alongside the one that is killed (2 cores)
+    proc = command(killed_dir)
+    ckpt = killed_dir / ".mnist2.ckpt"
+    killed, err = _kill_when(proc, ckpt.exists, delay=random.Random(KILL_SEED).uniform(0, 2))
+    _, ref_err = reference.communicate(timeout=600)
+    assert reference.returncode == 0, ref_err
+    assert killed, "the sweep finished before the kill: " + err
+    assert not (killed_dir / "mnist2.json").exists()
+    assert set(load_checkpoint(ckpt)["tables"]) == {"1"}
+    resumed = command(killed_dir)
+    _, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+    assert "resuming: tables ['1']" in err
+    assert not ckpt.exists()  # the checkpoint is removed once the results are written
+    a = read_result(straight_dir / "mnist2.json")["results"]
+    b = read_result(killed_dir / "mnist2.json")["results"]
+
+    def strip(obj: object) -> object:
+        if isinstance(obj, dict):
+            return {k: strip(v) for k, v in obj.items() if "seconds" not in k}
+        if isinstance(obj, list):
+            return [strip(v) for v in obj]
+        return obj
+
+    assert strip(a) == strip(b)
+    assert (straight_dir / "tables.md").read_text() == (killed_dir / "tables.md").read_text()
