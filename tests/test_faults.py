@@ -96,7 +96,7 @@ TRAIN_DRIVER = textwrap.dedent("""
 
     checkpoint, out = sys.argv[1], sys.argv[2]
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(48, 1, 8, 8, generator=g, dtype=torch.float64)
+    x = torch.rand(96, 1, 8, 8, generator=g, dtype=torch.float64)
     y = (x.mean(dim=(1, 2, 3)) > 0.5).long() + 2 * (x[:, 0, 0, 0] > 0.5).long()
     config = AdvTrainConfig(**{config!r})
     outcome = train_adversarial(config, x, y, checkpoint=None if checkpoint == "-" else checkpoint,
@@ -106,13 +106,13 @@ TRAIN_DRIVER = textwrap.dedent("""
 """)
 
 TRAIN_CONFIG = dict(model="resnet18", width=2, in_channels=1, num_classes=4, image_size=8,
-                    eps=0.1, train_steps=2, step_size=0.05, epochs=8, batch_size=8, lr=0.05,
+                    eps=0.1, train_steps=4, step_size=0.05, epochs=12, batch_size=16, lr=0.05,
                     augment=True, seed=3)
 
 
 def _train_data() -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(48, 1, 8, 8, generator=g, dtype=torch.float64)
+    x = torch.rand(96, 1, 8, 8, generator=g, dtype=torch.float64)
     y = (x.mean(dim=(1, 2, 3)) > 0.5).long() + 2 * (x[:, 0, 0, 0] > 0.5).long()
     return x, y
 
@@ -131,9 +131,15 @@ def test_kill9_during_training_resumes_bit_identical(tmp_path: Path) -> None:
     rng = random.Random(KILL_SEED)
     kills, epochs_at_kill = 0, []
     for _ in range(3):
+        stamp = ckpt.stat().st_mtime_ns if ckpt.exists() else None
         proc = _spawn(script, str(ckpt), str(out))
-        # an epoch takes ~0.1-0.5 s here: kill within the next one or two epochs
-        killed, err = _kill_when(proc, ckpt.exists, delay=rng.uniform(0.0, 0.6))
+
+        def new_epoch_saved(stamp: int | None = stamp) -> bool:
+            return ckpt.exists() and ckpt.stat().st_mtime_ns != stamp
+
+        # kill after this run has saved an epoch of its own, within the next one or two epochs
+        # (an epoch takes ~0.2-0.6 s here)
+        killed, err = _kill_when(proc, new_epoch_saved, delay=rng.uniform(0.0, 0.4))
         if not killed:
             assert proc.returncode == 0, err
             break
@@ -142,6 +148,7 @@ def test_kill9_during_training_resumes_bit_identical(tmp_path: Path) -> None:
         epochs_at_kill.append(int(state["epoch"]) + 1)
         assert len(state["history"]) == epochs_at_kill[-1]
     assert kills >= 1, "the run finished before the first kill: make it longer"
+    print(f"kill -9 at epochs {epochs_at_kill} of {TRAIN_CONFIG['epochs']}")
     assert epochs_at_kill == sorted(epochs_at_kill)  # progress is never lost between kills
     if not out.exists():
         proc = _spawn(script, str(ckpt), str(out))
@@ -285,7 +292,7 @@ def test_non_finite_weights_are_never_checkpointed(tmp_path: Path) -> None:
     """One step per epoch with an exploding learning rate: the step that makes the weights
     non-finite ends its epoch; the run must stop there rather than checkpoint Inf/NaN weights."""
     config = AdvTrainConfig(**{**TRAIN_CONFIG, "lr": 1e308, "momentum": 0.0, "epochs": 3,
-                               "batch_size": 48, "eps": 0.0, "augment": False,
+                               "batch_size": 96, "eps": 0.0, "augment": False,
                                "weight_decay": 0.0})  # type: ignore[arg-type]
     ckpt = tmp_path / "c.pt"
     with pytest.raises(DivergenceError):
