@@ -44,7 +44,13 @@ from numerics.attacks import pgd
 from numerics.errors import ConfigError, DivergenceError
 from numerics.models import build_model
 from numerics.results import load_checkpoint, save_checkpoint
-from numerics.validate import check_device, check_eps, check_norm, check_positive
+from numerics.validate import (
+    check_device,
+    check_eps,
+    check_norm,
+    check_positive,
+    check_step_size,
+)
 
 __all__ = [
     "AdvTrainConfig",
@@ -124,8 +130,8 @@ class AdvTrainConfig:
         check_eps(self.momentum, "momentum")
         check_eps(self.weight_decay, "weight_decay")
         if self.eps > 0:
-            check_positive(self.step_size, "step_size")
-            check_positive(self.eval_step_size, "eval_step_size")
+            check_step_size(self.step_size, self.eps, "step_size")
+            check_step_size(self.eval_step_size, self.eps, "eval_step_size")
         if self.lr_schedule not in _SCHEDULES:
             raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r}: use one of {_SCHEDULES}")
         if self.attack_bn_mode not in ("train", "eval"):

@@ -109,3 +109,21 @@ def warn_if_low_precision(dtype: torch.dtype, what: str) -> None:
         warnings.warn(PrecisionWarning(
             f"{what} runs in {dtype}; verification against closed forms needs float64 "
             "(pass dtype=torch.float64 or .double() the model/inputs)"), stacklevel=3)
+
+
+def check_step_size(step_size: float, eps: float, name: str = "step_size") -> float:
+    """Return a PGD step size alpha after checking 0 < alpha <= 2 eps.
+
+    A step longer than the ball's diameter 2 eps is meaningless: from any point of the ball it
+    leaves the ball whatever the start, so the projection alone decides the iterate (for L-inf
+    every alpha >= 2 eps gives exactly the iterate of alpha = 2 eps). Madry et al.'s rule
+    alpha = 2.5 eps / K stays below 2 eps for K >= 2 steps.
+    """
+    alpha = check_positive(step_size, name)
+    eps = check_eps(eps)
+    if alpha > 2 * eps:
+        raise ConfigError(
+            f"{name} = {step_size!r} exceeds the diameter 2 eps = {2 * eps!r} of the threat ball, "
+            "so it cannot change the attack: use at most 2 eps (Madry et al.: 2.5 eps / steps)"
+        )
+    return alpha
