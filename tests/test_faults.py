@@ -463,3 +463,31 @@ def test_kill9_during_mnist2_sweep_resumes_to_identical_results(tmp_path: Path,
 
     assert strip(a) == strip(b)
     assert (straight_dir / "tables.md").read_text() == (killed_dir / "tables.md").read_text()
+
+
+# --------------------------------------------------------------------------------------------
+# a PGD step longer than the ball's diameter
+
+
+def test_step_size_beyond_the_diameter_is_rejected_and_indeed_meaningless() -> None:
+    """step_size > 2 eps is refused with a message saying why; and for L-inf PGD such a step
+    gives exactly the iterates of step 2 eps (so the configured value would be a fiction)."""
+    from numerics.attacks import pgd
+    from numerics.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="diameter"):
+        AdvTrainConfig(**{**TRAIN_CONFIG, "eps": 0.01, "step_size": 0.05})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="eval_step_size"):
+        AdvTrainConfig(**{**TRAIN_CONFIG, "eps": 0.1, "eval_step_size": 0.3})  # type: ignore[arg-type]
+    AdvTrainConfig(**{**TRAIN_CONFIG, "eps": 0.0, "step_size": 0.5})  # no attack: not checked
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(6, 10, generator=g, dtype=torch.float64)
+    w = torch.randn(10, generator=g, dtype=torch.float64)
+
+    def loss(z: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.softplus(torch.sin(3 * z) @ w)
+
+    runs = [pgd(loss, x, 0.1, "linf", 3, alpha, box=None,
+                generator=torch.Generator().manual_seed(1)) for alpha in (0.2, 0.35, 5.0)]
+    assert torch.equal(runs[0], runs[1])
+    assert torch.equal(runs[0], runs[2])
