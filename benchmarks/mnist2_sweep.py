@@ -8,9 +8,9 @@ PGD through autograd (``numerics.attacks.pgd``), ``torch.optim.Adam``, the same 
 steps, epochs, batch size, initial weights and early stopping; training + evaluation only.
 
 It checks that both give the same table accuracies (within --tolerance points) and prints the time
-ratio of the training + evaluation parts. With ``--ref-models k`` the reference trains only the eps = 0
-model and the k largest budgets of each table; the mean time of its attacked models stands for
-every attacked model of the table (it says so; smaller budgets cost the same PGD steps).
+ratio of the training + evaluation parts. With ``--ref-models k`` the reference trains only the
+eps = 0 model and the k largest budgets of each table; the mean time of its attacked models stands
+for every attacked model of the table (it says so; smaller budgets cost the same PGD steps).
 
     python benchmarks/mnist2_sweep.py --profile ci
     python benchmarks/mnist2_sweep.py --profile full --ref-models 2
@@ -118,7 +118,7 @@ def main() -> None:
         rows = suite["tables"][str(number)]["rows"]
         # subset: the eps = 0 model (no attack, cheaper) and the k largest budgets; the time of
         # the attacked models is extrapolated to all attacked models of the table
-        chosen = rows if args.ref_models <= 0 else [rows[0]] + rows[-args.ref_models:]
+        chosen = rows if args.ref_models <= 0 else [rows[0], *rows[-args.ref_models:]]
         times = {}
         for row in chosen:
             t0 = time.perf_counter()
