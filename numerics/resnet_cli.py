@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 from pathlib import Path
 
 import torch
@@ -54,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--data-dir", default=None)
     run.add_argument("--checkpoint-dir", default=None,
-                     help="write a checkpoint per epoch here and resume from it")
+                     help="write a checkpoint per epoch and per measured budget here and resume "
+                     "from them (default: .OUT.ckpt beside --out, removed once OUT is written)")
     run.add_argument("--out", required=True, help="result JSON file")
     run.add_argument("--overwrite", action="store_true")
     run.add_argument("--no-progress", action="store_true")
@@ -106,10 +108,14 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{out} exists already: pass --overwrite or choose another --out")
     if config.train.device == "cpu":
         torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
+    # by default checkpoints go beside --out and are removed once the result is written
+    checkpoint_dir = Path(args.checkpoint_dir or out.parent / f".{out.name}.ckpt")
     results = run_resnet_experiment(config, root=args.data_dir,
-                                    checkpoint_dir=args.checkpoint_dir,
+                                    checkpoint_dir=checkpoint_dir,
                                     progress=not args.no_progress)
     write_resnet_result(out, config, results, overwrite=args.overwrite)
+    if args.checkpoint_dir is None:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     print(f"wrote {out}")
     _print_table(read_result(out))
     return 0

@@ -20,6 +20,7 @@ writes it with provenance.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ from numerics.deep_train import (
 from numerics.errors import ConfigError, DataError
 from numerics.landscape import AttackSpec, filter_normalized_direction, landscape_1d
 from numerics.profiles import current_profile
-from numerics.results import write_result
+from numerics.results import load_checkpoint, save_checkpoint, write_result
 
 __all__ = [
     "DATASETS",
@@ -252,7 +253,8 @@ def run_resnet_experiment(
     Args:
         config: the sweep. data: ``(x_train, y_train, x_test, y_test)`` tensors (NCHW in [0, 1])
             to use instead of loading ``config.dataset`` (tests pass tiny synthetic tensors).
-        root: data root. checkpoint_dir: where each eps's training checkpoints (resumable).
+        root: data root. checkpoint_dir: where each eps's training checkpoints (resumable)
+            and, once measured, its record (``*.measured``): a rerun skips finished budgets.
         progress: tqdm bars.
 
     Returns:
@@ -271,10 +273,21 @@ def run_resnet_experiment(
     x_tr, x_te = x_tr.to(device, dtype), x_te.to(device, dtype)
     y_tr, y_te = y_tr.to(device), y_te.to(device)
     runs = []
+    digest = hashlib.sha256(repr(config).encode()).hexdigest()[:12]
     for eps in config.eps:
         tcfg = config.train_config(eps)
-        ckpt = (Path(checkpoint_dir) / f"{config.dataset}_eps{eps:.6f}.pt"
+        # the name carries a digest of the whole sweep config (data sizes, split, seed, ...):
+        # a checkpoint of another sweep is never resumed by mistake
+        ckpt = (Path(checkpoint_dir) / f"{config.dataset}_{digest}_eps{eps:.6f}.pt"
                 if checkpoint_dir is not None else None)
+        measured = ckpt.with_suffix(".measured") if ckpt is not None else None
+        state = load_checkpoint(measured) if measured is not None else None
+        if state is not None:  # this budget was trained and measured before an interruption
+            if state["config"] != repr(config):
+                raise ConfigError(f"checkpoint {measured} was written with a different config: "
+                                  "delete it or choose another checkpoint directory")
+            runs.append(state["run"])
+            continue
         t0 = time.perf_counter()
         outcome = train_adversarial(tcfg, x_tr, y_tr, checkpoint=ckpt, progress=progress)
         train_seconds = time.perf_counter() - t0
@@ -305,6 +318,8 @@ def run_resnet_experiment(
             "history": outcome.history, "train_seconds": train_seconds,
             "curvature": curvature, "landscape": curve,
         })
+        if measured is not None:
+            save_checkpoint(measured, {"config": repr(config), "run": runs[-1]})
     return {"label": config.label, "data_note": note, "runs": runs,
             "n_train": int(x_tr.shape[0]), "n_test": int(x_te.shape[0]),
             "seconds": time.perf_counter() - start}
