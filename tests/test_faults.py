@@ -491,3 +491,70 @@ def test_step_size_beyond_the_diameter_is_rejected_and_indeed_meaningless() -> N
                 generator=torch.Generator().manual_seed(1)) for alpha in (0.2, 0.35, 5.0)]
     assert torch.equal(runs[0], runs[1])
     assert torch.equal(runs[0], runs[2])
+
+
+# --------------------------------------------------------------------------------------------
+# kill -9 during the ResNet18 sweep's measurements (Y-T1 machinery), then resume
+
+SWEEP_DRIVER = textwrap.dedent("""
+    import dataclasses
+    import sys
+    import torch
+    torch.set_num_threads(1)
+    from numerics.experiments.resnet import profile_config, run_resnet_experiment
+    from numerics.results import write_json
+
+    checkpoint_dir, out = sys.argv[1], sys.argv[2]
+    cfg = profile_config("mnist", "ci")
+    train = dataclasses.replace(cfg.train, width=2, image_size=8, num_classes=3, epochs=2,
+                                batch_size=8, train_steps=2, eval_steps=3)
+    cfg = dataclasses.replace(cfg, train=train, eps=(0.0, 0.1, 0.2), n_train=0, n_test=0,
+                              hessian_samples=8, top_k=2, eig_tol=1e-3, power_iters=10,
+                              hutchinson_samples=3, landscape_points=3, landscape_samples=8,
+                              points_per_batch=3)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(24, 1, 8, 8, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (24,), generator=g)
+    ckdir = None if checkpoint_dir == "-" else checkpoint_dir
+    results = run_resnet_experiment(cfg, (x[:16], y[:16], x[16:], y[16:]),
+                                    checkpoint_dir=ckdir, progress=False)
+    write_json(out, results)
+""")
+
+
+def _strip_timings(obj: object) -> object:
+    if isinstance(obj, dict):
+        return {k: _strip_timings(v) for k, v in obj.items() if "seconds" not in k}
+    if isinstance(obj, list):
+        return [_strip_timings(v) for v in obj]
+    return obj
+
+
+def test_kill9_during_resnet_sweep_keeps_measured_budgets(tmp_path: Path) -> None:
+    """The sweep killed after its first budget was trained and measured: the rerun takes that
+    budget's record from the checkpoint directory, finishes the others, and the record equals
+    an uninterrupted run's (wall-clock timings aside)."""
+    script = tmp_path / "sweep.py"
+    script.write_text(SWEEP_DRIVER)
+    ckdir, out, ref = tmp_path / "ck", tmp_path / "out.json", tmp_path / "ref.json"
+    reference = _spawn(script, "-", str(ref))  # alongside the killed run (2 cores)
+    proc = _spawn(script, str(ckdir), str(out))
+
+    def first_measured() -> bool:
+        return any(ckdir.glob("*.measured"))
+
+    killed, err = _kill_when(proc, first_measured,
+                             delay=random.Random(KILL_SEED + 2).uniform(0, 0.5))
+    _, ref_err = reference.communicate(timeout=300)
+    assert reference.returncode == 0, ref_err
+    assert killed, "the sweep finished before the kill: " + err
+    assert not out.exists()
+    measured_before = sorted(p.name for p in ckdir.glob("*.measured"))
+    assert 1 <= len(measured_before) < 3
+    stamps = {p.name: p.stat().st_mtime_ns for p in ckdir.glob("*.measured")}
+    proc = _spawn(script, str(ckdir), str(out))
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert all((ckdir / name).stat().st_mtime_ns == t for name, t in stamps.items())  # reused
+    resumed, straight = (json.loads(p.read_text()) for p in (out, ref))
+    assert _strip_timings(resumed) == _strip_timings(straight)
