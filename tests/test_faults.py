@@ -508,7 +508,7 @@ SWEEP_DRIVER = textwrap.dedent("""
     cfg = profile_config("mnist", "ci")
     train = dataclasses.replace(cfg.train, width=2, image_size=8, num_classes=3, epochs=2,
                                 batch_size=8, train_steps=2, eval_steps=3)
-    cfg = dataclasses.replace(cfg, train=train, eps=(0.0, 0.1, 0.2), n_train=0, n_test=0,
+    cfg = dataclasses.replace(cfg, train=train, eps=(0.0, 0.2), n_train=0, n_test=0,
                               hessian_samples=8, top_k=2, eig_tol=1e-3, power_iters=10,
                               hutchinson_samples=3, landscape_points=3, landscape_samples=8,
                               points_per_batch=3)
@@ -550,7 +550,7 @@ def test_kill9_during_resnet_sweep_keeps_measured_budgets(tmp_path: Path) -> Non
     assert killed, "the sweep finished before the kill: " + err
     assert not out.exists()
     measured_before = sorted(p.name for p in ckdir.glob("*.measured"))
-    assert 1 <= len(measured_before) < 3
+    assert len(measured_before) == 1  # killed while the second budget ran
     stamps = {p.name: p.stat().st_mtime_ns for p in ckdir.glob("*.measured")}
     proc = _spawn(script, str(ckdir), str(out))
     _, err = proc.communicate(timeout=300)
