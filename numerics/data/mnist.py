@@ -11,7 +11,7 @@ import numpy as np
 
 from numerics.data.arrays import LabeledArrays
 from numerics.data.paths import data_dir
-from numerics.data.registry import DATASETS, missing_files_message
+from numerics.data.registry import DATASETS, missing_files_message, verify_file
 from numerics.errors import DataError
 
 MNIST_FILES = {
@@ -96,7 +96,15 @@ def load_mnist2(
             f"MNIST2 {split} has {x.shape[0]} images, expected {MNIST2_COUNTS[split]}: "
             "the MNIST files are not the official ones"
         )
+    _verify_official(split, str(data_dir(root)))  # edited files can keep the counts
     return x, y
+
+
+@functools.lru_cache(maxsize=4)
+def _verify_official(split: str, root: str) -> None:
+    """Check the split's two files against their registered size and digests (once a process)."""
+    for name in MNIST_FILES[split]:
+        verify_file(Path(root) / "mnist" / name)
 
 
 def load_mnist_float(
