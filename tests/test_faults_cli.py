@@ -210,3 +210,28 @@ def test_resnet_corrupt_svhn_is_one_clear_error(
     argv = _resnet(tmp_path / "o.json", tmp_path / "data")
     argv[argv.index("mnist")] = "svhn"
     _fails_cleanly(capsys, argv, target.name)
+
+
+def test_mnist2_edited_labels_fail_their_checksum(capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path, data_root: Path) -> None:
+    """An MNIST label file edited so that MNIST2's counts still hold (a 7 made an 8): the
+    `mnist2` command stops with exit 2 naming the file's failed checksum, before training."""
+    from numerics.data.mnist import _verify_official
+
+    root = _mnist_copy(tmp_path, data_root)
+    target = root / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    labels = bytearray(gzip.decompress(target.read_bytes()))
+    assert labels[8] == 7  # the first test label
+    labels[8] = 8
+    target.write_bytes(gzip.compress(bytes(labels)))
+    monkeypatch.setenv("ADVLANDSCAPE_DATA", str(root))
+    _load_mnist_cached.cache_clear()
+    _verify_official.cache_clear()
+    try:
+        _fails_cleanly(capsys, ["mnist2", "--tables", "1", "--out", str(tmp_path / "o")],
+                       target.name)
+    finally:
+        _load_mnist_cached.cache_clear()
+        _verify_official.cache_clear()
+    assert not (tmp_path / "o" / "mnist2.json").exists()
