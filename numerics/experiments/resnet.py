@@ -179,6 +179,22 @@ def _subsample(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator
     return np.asarray(x)[idx], np.asarray(y)[idx]
 
 
+_LAYOUTS = {"mnist": ("mnist",), "cifar10": ("cifar10", "cifar10-batches", "cifar10-npz"),
+            "svhn": ("svhn",)}
+
+
+def _verify_present_files(dataset: str, root: str | None) -> None:
+    """Check every registered file of ``dataset`` that is present against its size and digests
+    (an edited file would otherwise train silently); missing files are the loaders' concern."""
+    from numerics.data import DATASETS, verify_file
+
+    for layout in _LAYOUTS[dataset]:
+        folder = DATASETS[layout].folder(root)
+        for spec in DATASETS[layout].files:
+            if (folder / spec.name).is_file():
+                verify_file(folder / spec.name, spec)
+
+
 def load_image_data(config: ResNetExperimentConfig, root: str | None = None
                     ) -> tuple[ImageData, str]:
     """Load and subsample ``config.dataset``: ``((x_train, y_train, x_test, y_test), note)``.
@@ -187,13 +203,10 @@ def load_image_data(config: ResNetExperimentConfig, root: str | None = None
     """
     rng = np.random.default_rng(config.train.seed)
     note = ""
+    _verify_present_files(config.dataset, root)
     if config.dataset == "mnist":
-        from numerics.data import DATASETS, load_mnist, verify_file
+        from numerics.data import load_mnist
 
-        folder = DATASETS["mnist"].folder(root)
-        for spec in DATASETS["mnist"].files:  # checksums first: an edited file trains silently
-            if (folder / spec.name).is_file():
-                verify_file(folder / spec.name, spec)
         tr, te = load_mnist("train", root), load_mnist("test", root)
         note = "MNIST official test set"
     elif config.dataset == "cifar10":
