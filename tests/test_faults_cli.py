@@ -169,11 +169,14 @@ def test_mnist2_unwritable_output(capsys: pytest.CaptureFixture[str], tmp_path: 
     _fails_cleanly(capsys, ["mnist2", "--out", str(blocker / "sub")], "output")
 
 
-@pytest.mark.parametrize("fault", ["truncated", "garbage"])
+@pytest.mark.parametrize("fault", ["truncated", "garbage", "relabelled"])
 def test_resnet_corrupt_cifar10_part_is_one_clear_error(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, data_root: Path,
         fault: str) -> None:
-    """A truncated or garbage CIFAR-10 .npz part: exit 2 naming the file, no zip traceback."""
+    """A truncated, garbage, or valid but relabelled CIFAR-10 .npz part: exit 2 naming the file
+    (its corruption or its failed digest), no zip traceback, no silent training."""
+    import numpy as np
+
     source = data_root / "cifar10"
     if not (source / "cifar10_train_part1.npz").is_file():
         pytest.skip(f"CIFAR-10 parts not in {source}")
@@ -184,7 +187,14 @@ def test_resnet_corrupt_cifar10_part_is_one_clear_error(
     target = root / "cifar10" / "cifar10_train_part3.npz"
     target.unlink()
     raw = (source / target.name).read_bytes()
-    target.write_bytes(raw[: len(raw) // 3] if fault == "truncated" else b"PK\x03\x04" * 999)
+    if fault == "relabelled":
+        with np.load(source / target.name) as part:
+            arrays = {k: part[k].copy() for k in part.files}
+        label_key = next(k for k, v in arrays.items() if v.ndim == 1)
+        arrays[label_key][0] = (arrays[label_key][0] + 1) % 10
+        np.savez(target, **arrays)
+    else:
+        target.write_bytes(raw[: len(raw) // 3] if fault == "truncated" else b"PK\x03\x04" * 999)
     argv = _resnet(tmp_path / "o.json", root)
     argv[argv.index("mnist")] = "cifar10"
     _fails_cleanly(capsys, argv, target.name)
