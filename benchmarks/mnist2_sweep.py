@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--tables", default="1,2,3,4")
     parser.add_argument("--ref-models", type=int, default=0,
                         help="reference: only the k largest budgets per table (0: all)")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tolerance", type=float, default=0.1, help="accuracy points")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -71,7 +71,10 @@ def uniform_ball_noise(
             raise ValueError("surface=True is defined for the L2 sphere only")
         u = torch.rand(shape, generator=generator, dtype=dtype, device=device)
         return (2 * u - 1) * eps
-    direction = torch.randn((n, d), generator=generator, dtype=dtype, device=device)
+    # The direction only has to be uniform on the sphere: the Gaussian is drawn in float32 (about
+    # twice as fast on the CPU as float64, see benchmarks/noise_draws.py) and normalised in dtype.
+    draw_dtype = torch.float32 if dtype == torch.float64 else dtype
+    direction = torch.randn((n, d), generator=generator, dtype=draw_dtype, device=device).to(dtype)
     direction = direction / direction.norm(dim=1, keepdim=True)
     if surface:
         radius = torch.full((n, 1), eps, dtype=dtype, device=device)
