@@ -22,3 +22,12 @@ def data_root() -> Path:
             pytest.fail(f"CI must provide MNIST in {root}/mnist (set ADVLANDSCAPE_DATA)")
         pytest.skip(f"MNIST not found in {root}/mnist (set ADVLANDSCAPE_DATA)")
     return root
+
+
+@pytest.fixture
+def one_thread() -> object:
+    """Run a test on one torch thread: tiny models are fastest so, and CPU results bit-identical."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -24,14 +24,7 @@ from numerics.curvature import (
 from numerics.errors import ConfigError
 from numerics.models import MLP, SmallCNN
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> object:
-    """Tiny models run fastest on one thread (and do not fight over the shared cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _mlp_case() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:

@@ -21,14 +21,7 @@ from numerics.deep_train import (
 from numerics.errors import ConfigError, DivergenceError
 from numerics.results import load_checkpoint
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> object:
-    """Tiny models run fastest on one thread (and do not fight over the shared cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _data(n: int = 24) -> tuple[torch.Tensor, torch.Tensor]:

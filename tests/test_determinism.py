@@ -27,13 +27,7 @@ from numerics.experiments.resnet import (
 from numerics.logistic import AttackSpec, TrainConfig, train_models
 from numerics.results import library_versions, read_result
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> object:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _without_timings(obj: Any) -> Any:

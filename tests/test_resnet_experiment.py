@@ -22,14 +22,7 @@ from numerics.experiments.resnet import (
 )
 from numerics.results import read_result
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> object:
-    """Tiny models run fastest on one thread (and do not fight over the shared cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _tiny_config(**kw: object) -> ResNetExperimentConfig:
