@@ -14,11 +14,11 @@ from theory.budget import (
     best_bias_at_zero,
     budget_threshold,
     gradient_bound_constants,
-    robust_logistic_grad,
     robust_logistic_loss,
     threshold_direction,
     verify_l_budget,
 )
+from theory.smoothness import robust_gradient
 
 
 def test_l_budget_symbolic_evidence() -> None:
@@ -100,7 +100,7 @@ def test_gradient_bound_never_exceeded(seed: int, eps: float, s1: float, s2: flo
     w1 = torch.randn(3, generator=g, dtype=x.dtype) * 10 ** s1
     w2 = -0.7 * w1 if opposite else torch.randn(3, generator=g, dtype=x.dtype) * 10 ** s2
     a_const, b_const = gradient_bound_constants(x, eps)
-    dg = (robust_logistic_grad(w1, x, y, eps) - robust_logistic_grad(w2, x, y, eps)).norm()
+    dg = (robust_gradient(w1, x, y, eps) - robust_gradient(w2, x, y, eps)).norm()
     assert float(dg) <= (a_const * float((w1 - w2).norm()) + b_const * eps) * (1 + 1e-12)
 
 
@@ -109,7 +109,7 @@ def test_gradient_matches_autograd() -> None:
     x, y = make_problem(20, 4, 7)
     w = torch.tensor([0.3, -1.2, 0.5, 2.0], dtype=x.dtype, requires_grad=True)
     (auto,) = torch.autograd.grad(robust_logistic_loss(w, x, y, 0.7), w)
-    closed = robust_logistic_grad(w.detach(), x, y, 0.7)
+    closed = robust_gradient(w.detach(), x, y, 0.7)
     assert float((auto - closed).norm() / auto.norm()) <= 1e-10
 
 

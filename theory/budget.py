@@ -302,20 +302,6 @@ def robust_logistic_loss(
     return torch.logaddexp(torch.zeros_like(arg), arg).mean()
 
 
-def robust_logistic_grad(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-                         eps_: float) -> torch.Tensor:
-    """L-BUDGET: grad L_eps(w) = (1/N) sum_n s(-m_n)(-y_n x_n + eps w^) (L2, w != 0).
-
-    m_n = y_n w.x_n - eps ||w||_2, w^ = w/||w||_2. Batched: ``w`` may be (K, d), giving (K, d).
-    """
-    eps_ = check_eps(eps_)
-    w_hat = w / w.norm(dim=-1, keepdim=True)
-    m = y * (w @ x.T) - eps_ * w.norm(dim=-1, keepdim=True)  # (K, N) or (N,)
-    weight = torch.sigmoid(-m)
-    return (weight @ (-y.unsqueeze(1) * x)) / x.shape[0] + eps_ * weight.mean(
-        dim=-1, keepdim=True) * w_hat
-
-
 def gradient_bound_constants(x: Any, eps_: float) -> tuple[float, float]:
     """L-BUDGET: (A, B) with ||grad L_eps(w1) - grad L_eps(w2)|| <= A ||w1 - w2|| + B eps (L2).
 

@@ -7,11 +7,11 @@ import torch
 from theory.budget import (
     budget_threshold,
     gradient_bound_constants,
-    robust_logistic_grad,
     robust_logistic_loss,
     threshold_direction,
 )
 from theory.claims import Evidence
+from theory.smoothness import robust_gradient
 
 
 def make_problem(n: int = 40, d: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,7 +78,7 @@ def gradient_bound_ratios(
         -8, -1, n_pairs, dtype=x.dtype).unsqueeze(1)
     out: dict[str, float] = {"A": a_const, "B": b_const}
     for name, (p, q) in {"generic": (w1, w2), "opposite": (small, -c * small)}.items():
-        dg = (robust_logistic_grad(p, x, y, eps) - robust_logistic_grad(q, x, y, eps)).norm(dim=1)
+        dg = (robust_gradient(p, x, y, eps) - robust_gradient(q, x, y, eps)).norm(dim=1)
         dw = (p - q).norm(dim=1)
         out[f"{name}_bound_ratio_max"] = float((dg / (a_const * dw + b_const * eps)).max())
         out[f"{name}_lipschitz_ratio_max"] = float((dg / dw).max())
@@ -87,7 +87,7 @@ def gradient_bound_ratios(
     for w in w1[::20]:
         wr = w.clone().requires_grad_(True)
         (auto,) = torch.autograd.grad(robust_logistic_loss(wr, x, y, eps, "l2"), wr)
-        closed = robust_logistic_grad(w, x, y, eps)
+        closed = robust_gradient(w, x, y, eps)
         worst = max(worst, float((auto - closed).norm() / auto.norm()))
     out["grad_rel_err_max"] = worst
     return out
