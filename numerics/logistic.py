@@ -287,13 +287,15 @@ def adversarial_loss(
 def accuracy(
     W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor = 0.0,
     attack: AttackSpec | None = None, generator: torch.Generator | None = None,
+    common_noise: bool = False,
 ) -> torch.Tensor:
     """Accuracy in percent of each model (a margin of exactly 0 counts as an error), ``(K,)``.
 
-    Clean accuracy when ``attack`` is None or clean; robust accuracy under ``attack`` otherwise.
+    Clean accuracy when ``attack`` is None or clean; robust accuracy under ``attack`` otherwise
+    (``common_noise``: one draw of PGD starts shared by the K models, see :func:`perturb`).
     """
     attack = attack or AttackSpec("clean")
-    z = attacked_margins(W, X, y, eps, attack, generator)
+    z = attacked_margins(W, X, y, eps, attack, generator, common_noise)
     return 100.0 * (z > 0).to(W.dtype).mean(dim=1)
 
 
@@ -311,6 +313,10 @@ class TrainConfig:
         init_scale: initial weights N(0, init_scale^2), the same draw for every model.
         seed: seeds the initial weights and the data order (one stream) and PGD starts and noise
             (a second stream, seeded ``seed + 1``).
+        common_noise: each minibatch's PGD starts / noise are one draw shared by the K models,
+            scaled by each model's eps (common random numbers across budgets): every model then
+            sees exactly the draws it would see if trained alone with this seed. False: an
+            independent draw per model (K times the random numbers).
     """
 
     epochs: int = 10
@@ -322,6 +328,7 @@ class TrainConfig:
     bias: bool = True
     init_scale: float = 1e-3
     seed: int = 0
+    common_noise: bool = True
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -423,7 +430,7 @@ def train_models(
             idx = order[start:start + batch]
             xb, yb = X[idx], y[idx]
             with torch.no_grad():
-                xk = perturb(param.detach(), xb, yb, e, attack, noise_gen)
+                xk = perturb(param.detach(), xb, yb, e, attack, noise_gen, config.common_noise)
                 loss, grad = loss_gradient(param.detach(), xk, yb, config.bias)
                 if config.weight_decay:
                     grad = grad + config.weight_decay * param.detach()

@@ -159,8 +159,9 @@ def _attacks(config: MNIST2Config, norm: str, training: str) -> tuple[AttackSpec
 
 
 def _eval(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: torch.Tensor,
-          attack: AttackSpec, seed: int) -> list[float]:
-    return accuracy(W, X, y, eps, attack, torch.Generator().manual_seed(seed)).tolist()
+          attack: AttackSpec, seed: int, common_noise: bool) -> list[float]:
+    return accuracy(W, X, y, eps, attack, torch.Generator().manual_seed(seed),
+                    common_noise).tolist()
 
 
 def run_table(
@@ -186,7 +187,8 @@ def run_table(
     result = train_models(
         Xtr, ytr, eps, train_attack, config.train,
         select=lambda W: accuracy(W, Xte, yte, eps, eval_attack,
-                                  torch.Generator().manual_seed(config.seed + 11)),
+                                  torch.Generator().manual_seed(config.seed + 11),
+                                  config.train.common_noise),
         progress=(lambda e: progress(f"table {number}: epoch {e}/{config.train.epochs}"))
         if progress else None,
     )
@@ -201,7 +203,7 @@ def run_table(
     slot = list(range(K)) + [K + differ.index(k) if k in differ else k for k in range(K)]
 
     def evaluate(X: torch.Tensor, y: torch.Tensor, attack: AttackSpec, seed: int) -> list[float]:
-        acc = _eval(both, X, y, eps2, attack, seed)
+        acc = _eval(both, X, y, eps2, attack, seed, config.train.common_noise)
         return [acc[i] for i in slot]
 
     test_acc = evaluate(Xte, yte, eval_attack, config.seed + 11)
