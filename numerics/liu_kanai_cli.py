@@ -4,11 +4,17 @@ Studies: ``smoothness`` (K-SMOOTH), ``budget`` (L-BUDGET), ``findings`` and ``pa
 (L-FINDINGS). The scale comes from ``--profile`` (else ``$ADVLANDSCAPE_PROFILE``, else ``ci``);
 the record goes to ``results/liu_kanai/<study>.json`` (or ``--out``), written atomically with its
 config and provenance, and an existing file is replaced only with ``--overwrite``.
+
+Every finished unit of work (one training run) is checkpointed, by default in ``.<out name>.ckpt/``
+beside the output file (or ``--checkpoint-dir``); after an interruption (``kill -9`` included) the
+same command continues from the last finished unit and gives the same results as an uninterrupted
+run. The default checkpoint folder is removed once the record is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 from numerics.errors import ResultExistsError
@@ -31,12 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="output file (default results/liu_kanai/<study>.json)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing results file")
+    parser.add_argument("--checkpoint-dir", type=Path, default=None,
+                        help="checkpoint every finished run here and resume from it (default "
+                        ".<out name>.ckpt/ beside --out, removed once the record is written)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the study, write the record and print its verdict line."""
+    """Run the study (resuming from its checkpoint), write the record, print its verdict."""
     from numerics.experiments import liu_kanai as lk
     from numerics.results import write_result
     from numerics.validate import check_writable_dir
@@ -46,9 +55,18 @@ def run(args: argparse.Namespace) -> int:
         raise ResultExistsError(f"{out} exists already: pass --overwrite to replace it")
     check_writable_dir(out.parent)
     cfg = lk.config_for(args.study, args.profile, seed=args.seed)
-    results = lk.run_study(args.study, cfg, progress=not args.no_progress)
+    checkpoint_dir = getattr(args, "checkpoint_dir", None)
+    default_dir = checkpoint_dir is None
+    if default_dir:
+        checkpoint_dir = out.parent / f".{out.name}.ckpt"
+    results = lk.run_study(args.study, cfg, progress=not args.no_progress,
+                           checkpoint_dir=checkpoint_dir)
     write_result(out, cfg, results, seed=args.seed, overwrite=args.overwrite,
                  study=args.study)
+    if default_dir:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    else:
+        lk.checkpoint_path(args.study, checkpoint_dir).unlink(missing_ok=True)
     print(f"wrote {out}")
     judged = {
         "smoothness": lambda r: lk.judge_smoothness(r).summary,

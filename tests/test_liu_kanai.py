@@ -259,3 +259,76 @@ def test_findings_and_pas_studies_run_and_record_what_they_measure(data_root: Pa
     for r in pres["rows"]:
         assert 0.0 <= r["robust_acc"] <= r["clean_acc"] + 0.1
         assert r["schedule_config"]["eps_target"] == pcfg.eps
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoint and resume (K-SMOOTH, L-BUDGET, L-FINDINGS studies)
+
+TINY = {
+    "smoothness": dict(n_samples=60, radii=(1.0, 1e-3), linf_steps=(1e-3,), n_directions=1,
+                       n_coordinates=2, opt_iters=10),
+    "budget": dict(n_samples=60, ratios=(0.5, 1.5), steps=4, box_eps_l2=(1.0, 3.0),
+                   box_eps_linf=(0.1,), box_train_steps=3, pgd_steps=2),
+    "findings": dict(eps_grid=(0.0, 0.1), n_train=60, hidden=(8,), epochs=1, batch_size=30,
+                     n_hessian=20, logistic_ratios=(0.0, 0.5), logistic_n=60, logistic_steps=10,
+                     pgd_steps=2),
+    "pas": dict(lrs=(0.05, 0.2), epochs=1, periods=1, n_train=60, n_test=30, hidden=(8,),
+                batch_size=30, pgd_steps=2, eval_steps=2, seeds=(0, 1)),
+}
+
+
+def _same(a: dict, b: dict) -> bool:
+    """Exact equality of two results dicts (NaN equal to NaN, every float to the last bit)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("study", lk.STUDIES)
+def test_interrupted_after_every_unit_resumes_bit_identical(
+        study: str, tmp_path: Path, data_root: Path) -> None:
+    """K-SMOOTH, L-BUDGET, L-FINDINGS studies: interrupted after each unit of work and resumed
+    from the checkpoint every time, a study gives exactly the results of an uninterrupted run
+    (each unit seeded from the config, not from a generator advanced by earlier units)."""
+    cfg = lk.config_for(study, "ci", **TINY[study])
+    straight = lk.run_study(study, cfg, progress=False)
+    ckpt = lk.checkpoint_path(study, tmp_path)
+    interruptions, done = 0, []
+    while True:
+        try:
+            resumed = lk.run_study(study, cfg, progress=False, checkpoint_dir=tmp_path,
+                                   stop_after=1)
+            break
+        except KeyboardInterrupt:
+            interruptions += 1
+            done.append(len(torch.load(ckpt, weights_only=False)["units"]))
+    assert interruptions >= 1
+    assert done == list(range(1, interruptions + 1))  # one new unit per call, none lost
+    assert _same(resumed, straight)
+    # a complete checkpoint is reused as it is: nothing left to compute
+    assert _same(lk.run_study(study, cfg, progress=False, checkpoint_dir=tmp_path,
+                              stop_after=0), straight)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_checkpoint_of_another_config_is_ignored(tmp_path: Path, data_root: Path) -> None:
+    """L-BUDGET: a checkpoint holding a planted unit is used under its own config only."""
+    from numerics.results import load_checkpoint, save_checkpoint
+
+    cfg = lk.config_for("budget", "ci", **TINY["budget"])
+    other = dataclasses.replace(cfg, steps=cfg.steps + 1)
+    with pytest.raises(KeyboardInterrupt):
+        lk.run_study("budget", cfg, progress=False, checkpoint_dir=tmp_path, stop_after=1)
+    ckpt = lk.checkpoint_path("budget", tmp_path)
+    state = load_checkpoint(ckpt)
+    (name,) = state["units"]
+    state["units"][name] = dict(state["units"][name], w_norm=-123.0)  # a planted value
+    save_checkpoint(ckpt, state)
+    # under its own config the planted unit is taken (so the checkpoint is really read) ...
+    planted = [r["w_norm"] for r in lk.run_study("budget", cfg, progress=False,
+                                                  checkpoint_dir=tmp_path)["exact"]]
+    assert -123.0 in planted
+    save_checkpoint(ckpt, state)  # ... and under another config it is not
+    res = lk.run_study("budget", other, progress=False, checkpoint_dir=tmp_path)
+    assert -123.0 not in [r["w_norm"] for r in res["exact"]]
+    assert _same(res, lk.run_study("budget", other, progress=False))
+    assert "steps=5" in load_checkpoint(ckpt)["key"]  # replaced by the new config's units

@@ -19,12 +19,21 @@ a verdict function that turns a results dict into :class:`theory.claims.Evidence
 
 Committed records live in ``results/liu_kanai/<study>.json``; ``evidence_k_smooth``,
 ``evidence_l_budget`` and ``evidence_l_findings`` read them (``ran=False`` when absent).
+
+Checkpoints: every study is a sequence of units of work (one training run: per eps, per learning
+rate and seed, per optimiser). With ``checkpoint_dir`` the finished units are saved after each one
+to ``<checkpoint_dir>/<study>.ckpt``, keyed on the study and the full config (a checkpoint of
+another config is ignored), and a later call with the same config reuses them. Every unit draws its
+random numbers from a generator seeded from the config and the unit's name alone, so a resumed
+run, however often interrupted, equals an uninterrupted one bit for bit (CPU, same threads).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +48,7 @@ from tqdm import tqdm
 from numerics.attacks import pgd
 from numerics.errors import ConfigError, ResultFileError
 from numerics.profiles import current_profile
-from numerics.results import REPO_ROOT, read_result
+from numerics.results import REPO_ROOT, load_checkpoint, read_result, save_checkpoint
 from numerics.schedules import FixedSchedule, PASchedule, Schedule
 from numerics.validate import check_eps, check_norm
 from theory.adversarial_loss import robust_loss
@@ -56,6 +65,7 @@ __all__ = [
     "PASConfig",
     "SmoothnessConfig",
     "budget_threshold_value",
+    "checkpoint_path",
     "config_for",
     "evidence_k_smooth",
     "evidence_l_budget",
@@ -155,6 +165,64 @@ def _spearman(a: list[float], b: list[float]) -> float:
 
 def _progress(iterable: Any, desc: str, total: int | None = None, show: bool = True) -> Any:
     return tqdm(iterable, desc=desc, total=total, disable=not show, leave=False)
+
+
+def _unit_seed(seed: int, unit: str) -> int:
+    """The seed of one unit of work: a function of the config's seed and the unit's name only
+    (CRC-32 of ``"<seed>/<unit>"``), so no unit depends on which units ran before it."""
+    return zlib.crc32(f"{seed}/{unit}".encode())
+
+
+def checkpoint_path(study: str, checkpoint_dir: str | Path) -> Path:
+    """The checkpoint file of ``study`` in ``checkpoint_dir``: ``<checkpoint_dir>/<study>.ckpt``."""
+    return Path(checkpoint_dir) / f"{study}.ckpt"
+
+
+class _Units:
+    """Runs the units of one study, reusing and saving finished ones through a checkpoint.
+
+    The checkpoint ``{"key": "<study>:<repr(cfg)>", "units": {name: result}}`` is rewritten
+    atomically after every unit (:func:`numerics.results.save_checkpoint`); a checkpoint whose key
+    differs (another config) is ignored and replaced. ``stop_after`` (tests of resumption) raises
+    KeyboardInterrupt, as an interruption would, before the unit after the first ``stop_after``
+    units computed by this call.
+    """
+
+    def __init__(self, study: str, cfg: Any, total: int, *, checkpoint_dir: str | Path | None,
+                 stop_after: int | None, progress: bool) -> None:
+        if stop_after is not None:
+            _check_int(stop_after, "stop_after", 0)
+        self.key = f"{study}:{cfg!r}"
+        self.path = None if checkpoint_dir is None else checkpoint_path(study, checkpoint_dir)
+        self.done: dict[str, Any] = {}
+        state = load_checkpoint(self.path) if self.path is not None else None
+        if state is not None and state.get("key") == self.key:
+            self.done = dict(state["units"])
+            if progress:
+                print(f"{study}: resuming {len(self.done)} of {total} units from {self.path}",
+                      file=sys.stderr)
+        self.stop_after = stop_after
+        self.computed = 0
+        self.bar = tqdm(total=total, initial=len(self.done), desc=study, disable=not progress,
+                        leave=False)
+
+    def __call__(self, name: str, compute: Callable[[], Any]) -> Any:
+        """The result of unit ``name``: from the checkpoint, else ``compute()`` (then saved)."""
+        if name in self.done:
+            return self.done[name]
+        if self.stop_after is not None and self.computed >= self.stop_after:
+            self.bar.close()
+            raise KeyboardInterrupt(f"stopped after {self.computed} units (stop_after)")
+        value = compute()
+        self.done[name] = value
+        self.computed += 1
+        if self.path is not None:
+            save_checkpoint(self.path, {"key": self.key, "units": self.done})
+        self.bar.update()
+        return value
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,7 +337,8 @@ def _linf_jumps(cfg: SmoothnessConfig, x: torch.Tensor, y: torch.Tensor,
     return {"eps": eps, "rows": rows}
 
 
-def _optimiser_comparison(cfg: SmoothnessConfig, x: torch.Tensor, y: torch.Tensor
+def _optimiser_comparison(cfg: SmoothnessConfig, x: torch.Tensor, y: torch.Tensor,
+                          units: Callable[[str, Callable[[], Any]], Any] | None = None
                           ) -> dict[str, Any]:
     """Smooth (L-BFGS) versus subgradient optimisation of F(w) = L_eps(w) + (lambda/2)||w||^2.
 
@@ -284,8 +353,13 @@ def _optimiser_comparison(cfg: SmoothnessConfig, x: torch.Tensor, y: torch.Tenso
     * ``lbfgs_l2``: L-BFGS-B on the p = 2 loss (smooth away from w = 0) for contrast.
 
     Reported per run: F at the end, the gap F - F*, scipy's termination message, iterations and
-    function evaluations, and how many coordinates end with |w_i| < 1e-8 (at a kink).
+    function evaluations, and how many coordinates end with |w_i| < 1e-8 (at a kink). Each run is
+    one unit of ``units`` (checkpointing; default: run them all here); none uses random numbers.
     """
+    if units is None:
+        def units(name: str, compute: Callable[[], Any]) -> Any:
+            return compute()
+
     d = x.shape[1]
     lam = cfg.opt_weight_decay
 
@@ -310,49 +384,69 @@ def _optimiser_comparison(cfg: SmoothnessConfig, x: torch.Tensor, y: torch.Tenso
     # start slightly off 0 so that the first autograd gradient is not the degenerate sign(0)
     w_start[:] = 1e-6
     opts = {"maxiter": cfg.opt_iters, "maxfun": 4 * cfg.opt_iters}
-    res_lb = scipy.optimize.minimize(f_inf, w_start, jac=True, method="L-BFGS-B", options=opts)
-    lbfgs = summary(res_lb.x, float(res_lb.fun), res_lb)
 
-    w = torch.as_tensor(w_start, dtype=DTYPE)
-    best_f, best_w = math.inf, w.clone()
-    for t in range(cfg.opt_iters):
-        f, g = f_inf(w.numpy())
-        if f < best_f:
-            best_f, best_w = f, w.clone()
-        w = w - min(1.0, 1.0 / (lam * (t + 1))) * torch.as_tensor(g)
-    sub = summary(best_w.numpy(), best_f, None)
+    def run_lbfgs() -> dict[str, Any]:
+        res = scipy.optimize.minimize(f_inf, w_start, jac=True, method="L-BFGS-B", options=opts)
+        return summary(res.x, float(res.fun), res)
 
-    w_split_t, res_split = _fit_linf_split(x, y, eps, lam, False, 20 * cfg.opt_iters)
-    w_split = w_split_t.numpy()
-    f_star = f_inf(w_split)[0]
-    split = summary(w_split, f_star, res_split)
+    def run_subgradient() -> dict[str, Any]:
+        w = torch.as_tensor(w_start, dtype=DTYPE)
+        best_f, best_w = math.inf, w.clone()
+        for t in range(cfg.opt_iters):
+            f, g = f_inf(w.numpy())
+            if f < best_f:
+                best_f, best_w = f, w.clone()
+            w = w - min(1.0, 1.0 / (lam * (t + 1))) * torch.as_tensor(g)
+        return summary(best_w.numpy(), best_f, None)
 
-    res_l2 = scipy.optimize.minimize(objective("l2", cfg.eps_l2), w_start, jac=True,
-                                     method="L-BFGS-B", options=opts)
-    lbfgs_l2 = summary(res_l2.x, float(res_l2.fun), res_l2)
+    def run_split() -> dict[str, Any]:
+        w_split_t, res_split = _fit_linf_split(x, y, eps, lam, False, 20 * cfg.opt_iters)
+        w_split = w_split_t.numpy()
+        return summary(w_split, f_inf(w_split)[0], res_split)
+
+    def run_lbfgs_l2() -> dict[str, Any]:
+        res = scipy.optimize.minimize(objective("l2", cfg.eps_l2), w_start, jac=True,
+                                      method="L-BFGS-B", options=opts)
+        return summary(res.x, float(res.fun), res)
+
+    lbfgs = dict(units("optimisers/lbfgs", run_lbfgs))
+    sub = dict(units("optimisers/subgradient", run_subgradient))
+    split = units("optimisers/split_reference", run_split)
+    lbfgs_l2 = units("optimisers/lbfgs_l2", run_lbfgs_l2)
+    f_star = split["F"]
     for run in (lbfgs, sub):
         run["gap"] = run["F"] - f_star
     return {"eps": eps, "weight_decay": lam, "F_star": f_star, "lbfgs": lbfgs,
             "subgradient": sub, "split_reference": split, "lbfgs_l2": lbfgs_l2}
 
 
-def run_smoothness(cfg: SmoothnessConfig, progress: bool = True) -> dict[str, Any]:
+def run_smoothness(cfg: SmoothnessConfig, progress: bool = True,
+                   checkpoint_dir: str | Path | None = None,
+                   stop_after: int | None = None) -> dict[str, Any]:
     """K-SMOOTH on MNIST2: gradient ratios near w = 0 (p = 2), jumps across w_i = 0 (p = inf).
+
+    Units (checkpointed with ``checkpoint_dir``, see the module docstring): the p = 2 ratios
+    (generator seeded with ``seed``), the p = inf jumps (generator seeded with
+    ``_unit_seed(seed, "linf")``), and each of the four optimiser runs.
+
+    Args:
+        cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
+            checkpoint (None: none). stop_after: interrupt after this many new units (tests).
 
     Returns:
         ``{"l2": ..., "linf": ..., "optimisers": ...}`` (see :func:`_l2_ratios`,
         :func:`_linf_jumps`, :func:`_optimiser_comparison`).
     """
     x, y = _mnist2(cfg.n_samples, cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    parts = {}
-    for name in _progress(("l2", "linf", "optimisers"), "smoothness", show=progress):
-        if name == "l2":
-            parts[name] = _l2_ratios(cfg, x, y, gen)
-        elif name == "linf":
-            parts[name] = _linf_jumps(cfg, x, y, gen)
-        else:
-            parts[name] = _optimiser_comparison(cfg, x, y)
+    units = _Units("smoothness", cfg, 6, checkpoint_dir=checkpoint_dir, stop_after=stop_after,
+                   progress=progress)
+    parts = {
+        "l2": units("l2", lambda: _l2_ratios(cfg, x, y, torch.Generator().manual_seed(cfg.seed))),
+        "linf": units("linf", lambda: _linf_jumps(
+            cfg, x, y, torch.Generator().manual_seed(_unit_seed(cfg.seed, "linf")))),
+        "optimisers": _optimiser_comparison(cfg, x, y, units),
+    }
+    units.close()
     return parts
 
 
@@ -502,7 +596,9 @@ def _fit_linf_split(
     return torch.as_tensor(w, dtype=DTYPE), res
 
 
-def run_budget(cfg: BudgetConfig, progress: bool = True) -> dict[str, Any]:
+def run_budget(cfg: BudgetConfig, progress: bool = True,
+               checkpoint_dir: str | Path | None = None,
+               stop_after: int | None = None) -> dict[str, Any]:
     """L-BUDGET on MNIST2: ||w_f|| at convergence versus eps/eps*, then the [0, 1] box with PGD.
 
     Exact part: for p in {2, inf} and bias in {no, yes}, eps* from
@@ -515,11 +611,21 @@ def run_budget(cfg: BudgetConfig, progress: bool = True) -> dict[str, Any]:
     Box part: PGD training (random start, K steps, box [0, 1]) at absolute budgets, no bias;
     reported ||w_f|| and clean training accuracy, and the smallest budget where ||w_f|| falls
     below ``collapse_tol`` times its value at the smallest budget, compared with eps*.
+
+    Units (checkpointed with ``checkpoint_dir``, see the module docstring): each exact run, the
+    gradient bound (generator seeded with ``seed``), and each box run (PGD starts from a
+    generator seeded with ``_unit_seed(seed, "box/<norm>/<eps>")``).
+
+    Args:
+        cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
+            checkpoint (None: none). stop_after: interrupt after this many new units (tests).
     """
+    combos = [(n, b) for n in ("l2", "linf") for b in (False, True)]
+    total = len(combos) * len(cfg.ratios) + 1 + len(cfg.box_eps_l2) + len(cfg.box_eps_linf)
+    units = _Units("budget", cfg, total, checkpoint_dir=checkpoint_dir, stop_after=stop_after,
+                   progress=progress)
     exact: list[dict[str, Any]] = []
     thresholds: dict[str, float] = {}
-    combos = [(n, b) for n in ("l2", "linf") for b in (False, True)]
-    bar = _progress(None, "budget", total=len(combos) * len(cfg.ratios) + 2, show=progress)
     for norm, bias in combos:
         x, y = _mnist2(cfg.n_samples, cfg.seed, bias=bias)
         feats = x[:, :-1] if bias else x
@@ -535,55 +641,63 @@ def run_budget(cfg: BudgetConfig, progress: bool = True) -> dict[str, Any]:
         for ratio in cfg.ratios:
             eps = ratio * eps_star
 
-            def loss_fn(w: torch.Tensor, eps: float = eps, norm: str = norm,
-                        bias: bool = bias, x: torch.Tensor = x, y: torch.Tensor = y
-                        ) -> torch.Tensor:
-                return robust_loss(w, x, y, eps, norm, bias).mean()
+            def exact_run(eps: float = eps, norm: str = norm, bias: bool = bias,
+                          x: torch.Tensor = x, y: torch.Tensor = y, w_ref: torch.Tensor = w_ref,
+                          ratio: float = ratio, eps_star: float = eps_star) -> dict[str, Any]:
+                def loss_fn(w: torch.Tensor) -> torch.Tensor:
+                    return robust_loss(w, x, y, eps, norm, bias).mean()
 
-            if norm == "l2":
-                w = _train_logistic(x, y, loss_fn, cfg.steps, cfg.lr, cfg.weight_decay, bias)
-            else:
-                w, _ = _fit_linf_split(x, y, eps, cfg.weight_decay, bias, 5 * cfg.steps)
-            wf = w[:-1] if bias else w
-            with torch.no_grad():
-                gain = float(loss_fn(w) - loss_fn(w_ref))
-            exact.append({"norm": norm, "bias": bias, "ratio": ratio, "eps": eps,
-                          "eps_star": eps_star, "w_norm": float(wf.norm()),
-                          "loss_minus_reference": gain})
-            bar.update()
+                if norm == "l2":
+                    w = _train_logistic(x, y, loss_fn, cfg.steps, cfg.lr, cfg.weight_decay,
+                                        bias)
+                else:
+                    w, _ = _fit_linf_split(x, y, eps, cfg.weight_decay, bias, 5 * cfg.steps)
+                wf = w[:-1] if bias else w
+                with torch.no_grad():
+                    gain = float(loss_fn(w) - loss_fn(w_ref))
+                return {"norm": norm, "bias": bias, "ratio": ratio, "eps": eps,
+                        "eps_star": eps_star, "w_norm": float(wf.norm()),
+                        "loss_minus_reference": gain}
+
+            exact.append(units(f"exact/{key}/{ratio!r}", exact_run))
     box: dict[str, Any] = {}
     x, y = _mnist2(cfg.n_samples, cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    gradient_bound = _gradient_bound_on_data(x, y, thresholds["l2"], gen)
+    gradient_bound = units("gradient_bound", lambda: _gradient_bound_on_data(
+        x, y, thresholds["l2"], torch.Generator().manual_seed(cfg.seed)))
+
+    def box_run(norm: str, eps: float, gen: torch.Generator) -> dict[str, Any]:
+        w = torch.zeros(x.shape[1], dtype=DTYPE, requires_grad=True)
+        opt = torch.optim.Adam([w], lr=cfg.lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.box_train_steps)
+        for _ in range(cfg.box_train_steps):
+            wd = w.detach()
+
+            def per_sample(z: torch.Tensor, wd: torch.Tensor = wd) -> torch.Tensor:
+                return torch.nn.functional.softplus(-y * (z @ wd))
+
+            x_adv = pgd(per_sample, x, eps, norm, cfg.pgd_steps, 2.5 * eps / cfg.pgd_steps,
+                        box=(0.0, 1.0), generator=gen)
+            opt.zero_grad()
+            obj = torch.nn.functional.softplus(-y * (x_adv @ w)).mean() \
+                + 0.5 * cfg.weight_decay * (w ** 2).sum()
+            obj.backward()
+            opt.step()
+            sched.step()
+        wd = w.detach()
+        return {"eps": eps, "w_norm": float(wd.norm()),
+                "clean_acc": float(((x @ wd) * y > 0).double().mean())}
+
     for norm, grid in (("l2", cfg.box_eps_l2), ("linf", cfg.box_eps_linf)):
         rows = []
         for eps in grid:
-            w = torch.zeros(x.shape[1], dtype=DTYPE, requires_grad=True)
-            opt = torch.optim.Adam([w], lr=cfg.lr)
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.box_train_steps)
-            for _ in range(cfg.box_train_steps):
-                wd = w.detach()
-
-                def per_sample(z: torch.Tensor, wd: torch.Tensor = wd) -> torch.Tensor:
-                    return torch.nn.functional.softplus(-y * (z @ wd))
-
-                x_adv = pgd(per_sample, x, eps, norm, cfg.pgd_steps, 2.5 * eps / cfg.pgd_steps,
-                            box=(0.0, 1.0), generator=gen)
-                opt.zero_grad()
-                obj = torch.nn.functional.softplus(-y * (x_adv @ w)).mean() \
-                    + 0.5 * cfg.weight_decay * (w ** 2).sum()
-                obj.backward()
-                opt.step()
-                sched.step()
-            wd = w.detach()
-            rows.append({"eps": eps, "w_norm": float(wd.norm()),
-                         "clean_acc": float(((x @ wd) * y > 0).double().mean())})
+            name = f"box/{norm}/{eps!r}"
+            rows.append(units(name, lambda norm=norm, eps=eps, name=name: box_run(
+                norm, eps, torch.Generator().manual_seed(_unit_seed(cfg.seed, name)))))
         ref = rows[0]["w_norm"]
         collapsed = [r["eps"] for r in rows if r["w_norm"] < cfg.collapse_tol * ref]
         box[norm] = {"rows": rows, "eps_star_no_box": thresholds[norm],
                      "collapse_eps": collapsed[0] if collapsed else None}
-        bar.update()
-    bar.close()
+    units.close()
     return {"thresholds": thresholds, "exact": exact, "box": box,
             "gradient_bound": gradient_bound}
 
@@ -775,7 +889,9 @@ def _full_gradient_norm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
     return math.sqrt(total)
 
 
-def run_findings(cfg: FindingsConfig, progress: bool = True) -> dict[str, Any]:
+def run_findings(cfg: FindingsConfig, progress: bool = True,
+                 checkpoint_dir: str | Path | None = None,
+                 stop_after: int | None = None) -> dict[str, Any]:
     """L-FINDINGS on MNIST (MLP) and MNIST2 (logistic), per eps.
 
     MLP, per eps in ``eps_grid`` (same poor initialisation and batch order for every eps):
@@ -793,13 +909,23 @@ def run_findings(cfg: FindingsConfig, progress: bool = True) -> dict[str, Any]:
     :func:`run_budget`; ``escape_iter`` = first step with L_eps(w) < log 2 (the loss of w = 0),
     ``grad_norm`` = ||grad L_eps|| at the end, ``top_eig`` = largest eigenvalue of the exact
     Hessian of L_eps (attack depending on w, HESS-DEP) by ``torch.func.hessian``.
+
+    Units (checkpointed with ``checkpoint_dir``, see the module docstring): one per MLP budget
+    (initialisation, batches and PGD starts seeded with ``seed``, the same for every eps) and one
+    per logistic ratio (deterministic).
+
+    Args:
+        cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
+            checkpoint (None: none). stop_after: interrupt after this many new units (tests).
     """
     from numerics.curvature import top_hessian_eigs
     from numerics.models import MLP
 
+    units = _Units("findings", cfg, len(cfg.eps_grid) + len(cfg.logistic_ratios),
+                   checkpoint_dir=checkpoint_dir, stop_after=stop_after, progress=progress)
     x, y = _mnist(cfg.n_train, cfg.seed, "train")
-    mlp_rows = []
-    for eps in _progress(cfg.eps_grid, "findings (MLP)", show=progress):
+
+    def mlp_run(eps: float) -> dict[str, Any]:
         torch.manual_seed(cfg.seed)
         model = MLP(784, 10, hidden=cfg.hidden)
         with torch.no_grad():
@@ -824,16 +950,18 @@ def run_findings(cfg: FindingsConfig, progress: bool = True) -> dict[str, Any]:
             clean_acc = float((model(x).argmax(1) == y).double().mean())
         top = float(top_hessian_eigs(model, x_adv[: cfg.n_hessian], y[: cfg.n_hessian], k=1,
                                      seed=cfg.seed)[0])
-        mlp_rows.append({"eps": eps, "escape_iter": escape, "iterations": len(losses),
-                         "grad_norm": grad_norm, "top_eig": top, "final_loss": final_loss,
-                         "train_adv_acc": adv_acc, "train_clean_acc": clean_acc})
+        return {"eps": eps, "escape_iter": escape, "iterations": len(losses),
+                "grad_norm": grad_norm, "top_eig": top, "final_loss": final_loss,
+                "train_adv_acc": adv_acc, "train_clean_acc": clean_acc}
+
+    mlp_rows = [units(f"mlp/{eps!r}", lambda eps=eps: mlp_run(eps)) for eps in cfg.eps_grid]
 
     xl, yl = _mnist2(cfg.logistic_n, cfg.seed)
     eps_star = budget_threshold_value(xl, yl, "l2", False)
     g = (yl[:, None] * xl).mean(0)
     w0 = -3 * g / g.norm()
-    log_rows = []
-    for ratio in _progress(cfg.logistic_ratios, "findings (logistic)", show=progress):
+
+    def logistic_run(ratio: float) -> dict[str, Any]:
         eps = ratio * eps_star
 
         def loss_fn(w: torch.Tensor, eps: float = eps) -> torch.Tensor:
@@ -853,9 +981,13 @@ def run_findings(cfg: FindingsConfig, progress: bool = True) -> dict[str, Any]:
         _, grad = robust_loss_grad(wd, xl, yl, eps, "l2")
         hess = torch.func.hessian(loss_fn)(wd)
         top = float(torch.linalg.eigvalsh(hess)[-1])
-        log_rows.append({"ratio": ratio, "eps": eps, "escape_iter": escape,
-                         "grad_norm": float(grad.norm()), "top_eig": top,
-                         "final_loss": float(loss_fn(wd)), "w_norm": float(wd.norm())})
+        return {"ratio": ratio, "eps": eps, "escape_iter": escape,
+                "grad_norm": float(grad.norm()), "top_eig": top,
+                "final_loss": float(loss_fn(wd)), "w_norm": float(wd.norm())}
+
+    log_rows = [units(f"logistic/{ratio!r}", lambda ratio=ratio: logistic_run(ratio))
+                for ratio in cfg.logistic_ratios]
+    units.close()
     return {"mlp": mlp_rows, "logistic": {"eps_star": eps_star, "rows": log_rows}}
 
 
@@ -960,20 +1092,30 @@ class PASConfig:
                              lr_shape=self.fixed_lr_shape, step_ratio=step_ratio)
 
 
-def run_pas(cfg: PASConfig, progress: bool = True) -> dict[str, Any]:
+def run_pas(cfg: PASConfig, progress: bool = True, checkpoint_dir: str | Path | None = None,
+            stop_after: int | None = None) -> dict[str, Any]:
     """L-FINDINGS (PAS): PAS versus a fixed budget on MNIST (MLP), for every lr of the grid.
 
     Every run starts from the same initialisation (seed) and sees the same batches. Reported per
     (schedule, lr): clean and PGD test accuracy (``eval_steps`` steps, box [0, 1]), the final
     training loss, whether training diverged, and the schedule itself.
+
+    Units (checkpointed with ``checkpoint_dir``, see the module docstring): one per (seed,
+    schedule, lr), its initialisation, batches and PGD starts seeded with ``seed + s``.
+
+    Args:
+        cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
+            checkpoint (None: none). stop_after: interrupt after this many new units (tests).
     """
     from numerics.models import MLP
 
     x, y = _mnist(cfg.n_train, cfg.seed, "train")
     xt, yt = _mnist(cfg.n_test, cfg.seed, "test")
-    rows = []
     runs = [(k, lr, cfg.seed + s) for s in cfg.seeds for k in ("pas", "fixed") for lr in cfg.lrs]
-    for kind, lr, seed in _progress(runs, "pas", show=progress):
+    units = _Units("pas", cfg, len(runs), checkpoint_dir=checkpoint_dir, stop_after=stop_after,
+                   progress=progress)
+
+    def train_run(kind: str, lr: float, seed: int) -> dict[str, Any]:
         torch.manual_seed(seed)
         model = MLP(784, 10, hidden=cfg.hidden)
         gen = torch.Generator().manual_seed(seed)
@@ -986,10 +1128,14 @@ def run_pas(cfg: PASConfig, progress: bool = True) -> dict[str, Any]:
             clean, adv = 0.1, 0.0
         else:
             clean, adv = _robust_accuracy(model, xt, yt, cfg.eps, "linf", cfg.eval_steps, gen)
-        rows.append({"schedule": kind, "lr": lr, "seed": seed, "clean_acc": clean,
-                     "robust_acc": adv,
-                     "final_train_loss": losses[-1], "diverged": diverged,
-                     "schedule_config": dataclasses.asdict(sched)})
+        return {"schedule": kind, "lr": lr, "seed": seed, "clean_acc": clean,
+                "robust_acc": adv,
+                "final_train_loss": losses[-1], "diverged": diverged,
+                "schedule_config": dataclasses.asdict(sched)}
+
+    rows = [units(f"{kind}/{lr!r}/{seed}", lambda k=kind, lr=lr, s=seed: train_run(k, lr, s))
+            for kind, lr, seed in runs]
+    units.close()
     return {"rows": rows}
 
 
@@ -1058,11 +1204,22 @@ def config_for(study: str, profile: str | None = None, **overrides: Any) -> Any:
     return CONFIGS[study](**values)
 
 
-def run_study(study: str, cfg: Any, progress: bool = True) -> dict[str, Any]:
-    """Run one study on its config and return its results dict."""
+def run_study(study: str, cfg: Any, progress: bool = True,
+              checkpoint_dir: str | Path | None = None,
+              stop_after: int | None = None) -> dict[str, Any]:
+    """Run one study on its config and return its results dict.
+
+    Args:
+        study: one of :data:`STUDIES`. cfg: its config. progress: show a progress bar.
+        checkpoint_dir: folder of the study's checkpoint (``<study>.ckpt``): finished units are
+            saved there and reused by a later call with the same config (None: no checkpoint).
+        stop_after: interrupt (KeyboardInterrupt) after this many newly computed units; for
+            tests of resumption.
+    """
     if study not in RUNNERS:
         raise ConfigError(f"unknown study {study!r}: use one of {STUDIES}")
-    return RUNNERS[study](cfg, progress=progress)
+    return RUNNERS[study](cfg, progress=progress, checkpoint_dir=checkpoint_dir,
+                         stop_after=stop_after)
 
 
 def _load(study: str, results_dir: Path | None) -> dict[str, Any] | None:
