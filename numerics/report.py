@@ -12,15 +12,25 @@ script, stylesheet or image outside the site, and math is typeset in the browser
 tarball fetched over HTTPS when npm is absent; either is checked against the registry's sha512)
 into a cache, once. Pages are written to a temporary folder beside the output and swapped in at
 the end, so a failed run never leaves a half-written site.
+
+The build is resumable: each notebook that passes is checkpointed (the executed notebook and its
+key) in ``.<out>.partial/`` beside the site, and a build started again after an interruption
+(``kill -9`` included) reuses every checkpointed notebook whose key is unchanged and executes the
+rest. The key (:func:`notebook_key`) is what determines a notebook's outputs: the digest of its
+cells' sources, the profile, the code (:func:`code_state`: commit plus a digest of uncommitted
+changes), Python and library versions, and the ``ADVLANDSCAPE_*`` environment the kernel inherits.
+The checkpoint folder is removed once the site is swapped in; ``fresh=True`` discards it first.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import hashlib
 import html
 import io
+import json
 import os
 import re
 import shutil
@@ -505,6 +515,7 @@ class NotebookRun:
     error: str | None = None
     page: str | None = None  # file name of the rendered page, relative to the site
     claims: list[str] = field(default_factory=list)
+    reused: bool = False  # taken from the checkpoint of an interrupted build, not executed now
 
     @property
     def name(self) -> str:
@@ -532,12 +543,17 @@ class ReportSummary:
         lines = [f"report ({self.profile} profile, {self.seconds:.0f} s):"]
         for r in self.runs:
             mark = "passed" if r.passed else "FAILED"
-            lines.append(f"  {mark:<7} {r.name:<28} {r.seconds:7.1f} s")
+            reused = "  (reused)" if r.reused else ""
+            lines.append(f"  {mark:<7} {r.name:<28} {r.seconds:7.1f} s{reused}")
             if r.error:
                 lines += [f"          {line}" for line in r.error.strip().splitlines()[-12:]]
         counts = {v.value: sum(row.verdict == v for row in self.ledger) for v in Verdict}
         lines.append("  ledger: " + (", ".join(f"{n} {k}" for k, n in counts.items() if n)
                                      or "not computed"))
+        reused = [r.name for r in self.runs if r.reused]
+        if reused:
+            lines.append("  reused from the checkpoint of an interrupted build (not executed "
+                         "again): " + ", ".join(reused))
         n_ok = sum(r.passed for r in self.runs)
         lines.append(f"{n_ok}/{len(self.runs)} notebooks passed; site: {self.out / 'index.html'}")
         return "\n".join(lines)
@@ -568,7 +584,7 @@ def execute_notebook(
     env = {**os.environ, **kernel_environment(profile)}
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", allow_errors=False, record_timing=False,
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(path.parent)}}, config=_kernel_transport(),
     )
     try:
         client.execute(env=env, cwd=str(path.parent))
@@ -582,6 +598,28 @@ def execute_notebook(
     if problems:
         return nb, "outputs a page must not show:\n" + "\n".join(problems)
     return nb, None
+
+
+# A Unix socket's path is limited to 107 bytes on Linux (103 on macOS).
+_IPC_PATH_MAX = 100
+
+
+def _kernel_transport() -> Any:
+    """Kernel manager configuration: IPC where possible, over Unix sockets named by an absolute
+    path in Jupyter's private runtime folder (the kernel runs in the notebook's folder, so the
+    default relative ``kernel-ipc`` would not meet). Over TCP, ipykernel warns for every notebook
+    that the traffic is unencrypted."""
+    import uuid
+
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets.config import Config
+
+    runtime = Path(jupyter_runtime_dir())
+    ip = runtime / f"kernel-{uuid.uuid4().hex}-ipc"
+    if os.name != "posix" or len(os.fsencode(ip)) + 3 > _IPC_PATH_MAX:  # + "-<port>"
+        return Config()
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(ip)}})
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -650,6 +688,125 @@ def is_site(folder: str | os.PathLike[str]) -> bool:
                for p in folder.iterdir())
 
 
+# --------------------------------------------------------------------------------------------
+# Checkpoints of executed notebooks (resuming an interrupted build)
+
+CHECKPOINT_FORMAT = 1
+# Notebooks are keyed by their own cells; their files are left out of the code's state, so that
+# editing (or --store writing back) one notebook does not invalidate the others.
+_NOT_CODE = (":(exclude)notebooks/[0-9][0-9]_*.ipynb", ":(exclude)notebooks/[0-9][0-9]_*.py",
+             # a build's own checkpoints, and a site set aside by a build that was killed
+             ":(exclude,glob)**/.*.partial/**", ":(exclude,glob)**/.*.old-*/**")
+
+
+def code_state(repo: str | os.PathLike[str] = REPO_ROOT) -> str | None:
+    """The state of the code a notebook imports: the commit, and a digest of what differs from it.
+
+    Args:
+        repo: the git checkout.
+
+    Returns:
+        ``<commit>`` for a clean tree, ``<commit>+dirty:<sha256 prefix>`` when tracked files differ
+        from the commit (``git diff HEAD``) or untracked, unignored files exist (names and
+        contents are digested), the stored notebooks ``notebooks/NN_*`` and the report's own
+        ``.<out>.partial/`` folders excepted; ``None`` when
+        ``repo`` is not a git checkout (then no checkpoint can be trusted).
+    """
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=True,
+                              timeout=60).stdout
+
+    try:
+        head = git("rev-parse", "HEAD").decode().strip()
+        diff = git("diff", "HEAD", "--binary", "--", ".", *_NOT_CODE)
+        untracked = git("ls-files", "--others", "--exclude-standard", "-z", "--", ".",
+                        *_NOT_CODE).split(b"\0")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if not diff and not any(untracked):
+        return head
+    digest = hashlib.sha256(diff)
+    for name in sorted(n for n in untracked if n):
+        file = Path(repo) / os.fsdecode(name)
+        digest.update(b"\0" + name + b"\0")
+        if file.is_file():
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return f"{head}+dirty:{digest.hexdigest()[:16]}"
+
+
+def notebook_key(nb: Any, profile: str, code: str) -> dict[str, Any]:
+    """What determines an executed notebook's outputs; equal keys allow reusing a checkpoint.
+
+    Args:
+        nb: the stored notebook (its outputs, execution counts and cell ids do not count).
+        profile: the profile it runs with.
+        code: :func:`code_state` of the checkout.
+
+    Returns:
+        A JSON-able dict: the sha256 of the cells' (type, source, tags), the profile, the code
+        state, Python's and the numerical libraries' versions, and the ``ADVLANDSCAPE_*``
+        variables of this process's environment (the kernel inherits them: data location,
+        MathJax, ...). The ledger options are not in it: the ledger is computed by the build, not
+        by a notebook.
+    """
+    from numerics.results import library_versions
+
+    cells = [[c.cell_type, c.source if isinstance(c.source, str) else "".join(c.source),
+              list(c.get("metadata", {}).get("tags", ()))] for c in nb.cells]
+    source = hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
+    return {
+        "format": CHECKPOINT_FORMAT, "source": source, "profile": profile, "code": code,
+        "libraries": library_versions(), "executable": sys.executable,
+        "environment": {k: v for k, v in sorted(os.environ.items())
+                        if k.startswith("ADVLANDSCAPE_")},
+    }
+
+
+def checkpoint_folder(out: str | os.PathLike[str]) -> Path:
+    """Where a build of the site ``out`` keeps the notebooks it executed: ``.<out>.partial/``."""
+    out = Path(out).resolve()
+    return out.with_name(f".{out.name}.partial")
+
+
+@dataclass
+class NotebookCheckpoints:
+    """The executed notebooks of an unfinished build, each with its key and execution time.
+
+    ``NN_topic.ipynb`` and then ``NN_topic.json`` (the key) are written atomically; the key file
+    is written last, so a notebook whose key file exists is complete.
+    """
+
+    folder: Path
+
+    def load(self, name: str, key: Mapping[str, Any]) -> tuple[Any, float] | None:
+        """The checkpointed notebook ``name`` and its execution seconds if its key equals ``key``;
+        ``None`` when there is none, its key differs, or a file cannot be read."""
+        meta_path, nb_path = self.folder / f"{name}.json", self.folder / f"{name}.ipynb"
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("key") != json.loads(json.dumps(dict(key))):
+                return None
+            return nbformat.read(nb_path, as_version=4), float(meta["seconds"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # absent, or torn by hand: execute again
+
+    def save(self, name: str, key: Mapping[str, Any], nb: Any, seconds: float) -> None:
+        """Checkpoint an executed notebook that passed (replacing an older checkpoint of it)."""
+        from numerics.results import atomic_write_bytes
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / f"{name}.json").unlink(missing_ok=True)
+        atomic_write_bytes(self.folder / f"{name}.ipynb", nbformat.writes(nb).encode(),
+                           overwrite=True)
+        meta = {"key": dict(key), "seconds": seconds}
+        atomic_write_bytes(self.folder / f"{name}.json",
+                           json.dumps(meta, indent=1, sort_keys=True).encode(), overwrite=True)
+
+    def discard(self) -> None:
+        """Remove the folder and every checkpoint in it."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def _swap_in(tmp: Path, out: Path) -> None:
     """Replace ``out`` by the finished ``tmp`` folder (two renames; no half-written pages)."""
     old = None
@@ -672,12 +829,16 @@ def build_report(
     execute: bool = True,
     ledger: Sequence[LedgerRow] | None = None,
     store: bool = False,
+    fresh: bool = False,
 ) -> ReportSummary:
-    """Execute notebooks with ``profile`` and write the offline site to ``out``.
+    """Execute notebooks with ``profile`` and write the offline site to ``out``, resumably.
 
     Every notebook runs even when another fails. A notebook passes when it executes without error,
     has no error/stderr output, and its page stands alone (:func:`audit_page`). The site is built in
-    a temporary folder beside ``out`` and moved into place at the end.
+    a temporary folder inside :func:`checkpoint_folder` and moved into place at the end. Each
+    notebook that passes is checkpointed there with its :func:`notebook_key`; a build interrupted
+    (even by ``kill -9``) and started again reuses the notebooks whose key is unchanged instead of
+    executing them, and says so. The folder is removed once the site is in place.
 
     Args:
         profile: ``ci`` (minutes), ``full`` (the papers' scale) or ``gpu``.
@@ -692,6 +853,7 @@ def build_report(
         ledger: rows to show instead of computing ``build_ledger(include_data)`` now.
         store: write each notebook that passed back to its ``.ipynb`` (the notebook ritual;
             only with the ``ci`` profile, the one the stored notebooks and nbval use).
+        fresh: discard the checkpoints of an interrupted build and execute every notebook.
 
     Returns:
         The :class:`ReportSummary` (``.passed``, ``.format()``).
@@ -716,8 +878,14 @@ def build_report(
     say = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
     mathjax = ensure_mathjax()
     start = time.perf_counter()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    checkpoints = NotebookCheckpoints(checkpoint_folder(out))
+    if fresh:
+        checkpoints.discard()
+    code = code_state() if execute else None
+    if execute and code is None:
+        say(f"{REPO_ROOT} is not a git checkout: notebooks are not reused from checkpoints")
+    checkpoints.folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=checkpoints.folder))
     tmp.chmod(0o755)  # mkdtemp makes it private; a site is to be read
     try:
         static = tmp / "_static" / "mathjax"
@@ -731,12 +899,22 @@ def build_report(
                    if progress is not None else None)
         for path in bar:
             bar.set_postfix_str(path.stem)
-            say(f"running {path.stem} ({profile} profile)")
             run = NotebookRun(path)
             t0 = time.perf_counter()
-            if execute:
+            executed_seconds = 0.0
+            key = None if code is None else \
+                notebook_key(nbformat.read(path, as_version=4), profile, code)
+            cached = None if key is None else checkpoints.load(path.stem, key)
+            if cached is not None:
+                (nb, executed_seconds), error, run.reused = cached, None, True
+                say(f"reusing {path.stem}: executed by an interrupted build with the same "
+                    "notebook, profile and code")
+            elif execute:
+                say(f"running {path.stem} ({profile} profile)")
                 nb, error = execute_notebook(path, profile, timeout=timeout)
+                executed_seconds = time.perf_counter() - t0
             else:
+                say(f"rendering {path.stem} (stored outputs)")
                 nb = nbformat.read(path, as_version=4)
                 problems = output_problems(nb)
                 error = "stored outputs a page must not show:\n" + "\n".join(problems) \
@@ -751,12 +929,16 @@ def build_report(
                     (tmp / f"{path.stem}.html").write_text(page, encoding="utf-8")
                     run.page = f"{path.stem}.html"
             run.error, run.passed = error, error is None
+            if run.passed and key is not None and not run.reused:
+                checkpoints.save(path.stem, key, nb, executed_seconds)
             if store and run.passed:
                 from numerics.results import atomic_write_bytes
 
                 atomic_write_bytes(path, nbformat.writes(nb).encode() + b"\n", overwrite=True)
-            run.seconds = time.perf_counter() - t0
-            say(f"{'passed' if run.passed else 'FAILED'} {path.stem} ({run.seconds:.1f} s)")
+            # a reused notebook reports the time it took to execute, as a fresh build would
+            run.seconds = executed_seconds if run.reused else time.perf_counter() - t0
+            say(f"{'passed' if run.passed else 'FAILED'} {path.stem} ({run.seconds:.1f} s"
+                f"{', reused' if run.reused else ''})")
             runs.append(run)
         bar.close()
         if ledger is None:
@@ -778,7 +960,14 @@ def build_report(
         _swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            checkpoints.folder.rmdir()  # only when no notebook was checkpointed
         raise
+    if execute:
+        checkpoints.discard()  # the site is in place: nothing is left to resume
+    else:  # a quick look leaves the checkpoints of an interrupted executing build alone
+        with contextlib.suppress(OSError):
+            checkpoints.folder.rmdir()
     summary.seconds = time.perf_counter() - start
     return summary
 

@@ -15,7 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Execute the notebooks (each in a fresh kernel, with the chosen profile), "
         "render them to standalone pages (math by a bundled MathJax, figures embedded) and write "
         "index.html with the claims ledger, its verdicts computed now. A failing notebook does "
-        "not stop the others; the exit code is 0 only when every notebook passed.",
+        "not stop the others; the exit code is 0 only when every notebook passed. Each notebook "
+        "that passed is checkpointed beside the site until the site is written, so the same "
+        "command run again after an interruption executes only the notebooks left.",
     )
     parser.add_argument("--profile", choices=PROFILES, default=None,
                         help="scale of the notebooks (default: $ADVLANDSCAPE_PROFILE, else ci)")
@@ -34,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--store", action="store_true",
                         help="write each executed notebook that passed back to its .ipynb "
                         "(the notebook ritual; ci profile only)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="discard the checkpoints of an interrupted build (.<out>.partial/) "
+                        "and execute every notebook; by default a build started again reuses "
+                        "the notebooks it executed whose source, profile and code are unchanged")
     parser.add_argument("--timeout", type=int, default=1800, metavar="S",
                         help="seconds one cell may run (default: 1800)")
     parser.set_defaults(func=run)
@@ -46,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     summary = build_report(
         profile=current_profile(args.profile), out=args.out, notebooks=args.notebooks,
         timeout=args.timeout, include_data=not args.no_data, execute=not args.no_execute,
-        store=args.store, ledger=[] if args.no_ledger else None,
+        store=args.store, ledger=[] if args.no_ledger else None, fresh=args.fresh,
     )
     print(summary.format())
     if not summary.passed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -272,6 +273,169 @@ def test_cli_exit_code_says_whether_all_passed(monkeypatch: pytest.MonkeyPatch) 
     assert seen["include_data"] is False
     assert seen["out"] == "x"
     assert isinstance(args, argparse.Namespace)
+
+
+# --- resuming an interrupted build --------------------------------------------------------
+
+QUICK = '''# %% [markdown]
+# # Notebook {n}
+# ## INNER-MAX: a section
+
+# %% tags=["parameters"]
+from numerics.profiles import current_profile
+
+PROFILE = current_profile()
+
+# %%
+print("notebook {n}", PROFILE, 2 ** {n})
+'''
+
+
+class BuildInterruptedError(Exception):
+    """Stands for the build being killed."""
+
+
+def _count_executions(monkeypatch: pytest.MonkeyPatch, stop_after: int | None = None,
+                      ) -> list[str]:
+    """Record the notebooks ``build_report`` executes; raise when it starts number
+    ``stop_after + 1`` (an interruption between two notebooks). The code's state is pinned: this
+    checkout may change while the test runs (``code_state`` is tested on its own repository)."""
+    executed: list[str] = []
+
+    def counting(path: Path, profile: str, timeout: int) -> tuple[object, str | None]:
+        if stop_after is not None and len(executed) == stop_after:
+            raise BuildInterruptedError
+        executed.append(Path(path).stem)
+        return execute_notebook(path, profile, timeout=timeout)
+
+    monkeypatch.setattr(report_mod, "execute_notebook", counting)
+    monkeypatch.setattr(report_mod, "code_state", lambda: "c0ffee")
+    return executed
+
+
+def _build(out: Path, notebooks: list[Path], **kwargs: object) -> report_mod.ReportSummary:
+    return build_report(out=out, notebooks=notebooks, ledger=_ledger(), progress=False,
+                        log=lambda _msg: None, **kwargs)
+
+
+def _site_files(site: Path) -> dict[str, str]:
+    """The pages of a site; in index.html the build time and the notebooks' seconds blanked."""
+    pages = {p.name: p.read_text() for p in site.glob("*.html")}
+    pages["index.html"] = re.sub(r"Built \S+|<td>[0-9.]+ s</td>", "", pages["index.html"])
+    return pages
+
+
+def test_interrupted_build_resumes_without_re_executing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+) -> None:
+    notebooks = [_notebook(tmp_path, f"0{n}_quick", QUICK.format(n=n)) for n in (1, 2)]
+    out = tmp_path / "site"
+    executed = _count_executions(monkeypatch, stop_after=1)
+    with pytest.raises(BuildInterruptedError):
+        _build(out, notebooks)
+    assert executed == ["01_quick"]
+    assert not out.exists()  # no half-written site
+    partial = report_mod.checkpoint_folder(out)
+    assert sorted(p.name for p in partial.glob("*.json")) == ["01_quick.json"]
+    assert not list(partial.glob(".build-*"))  # the interrupted build's pages are gone
+
+    executed = _count_executions(monkeypatch)
+    summary = _build(out, notebooks)
+    assert summary.passed, summary.format()
+    assert executed == ["02_quick"]  # 01 came from its checkpoint
+    assert [r.reused for r in summary.runs] == [True, False]
+    assert "reused from the checkpoint of an interrupted build (not executed again): 01_quick" \
+        in summary.format()
+    assert not partial.exists()  # removed once the site is in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["01_quick.ipynb", "02_quick.ipynb",
+                                                          "site"]
+
+    executed = _count_executions(monkeypatch)
+    assert _build(tmp_path / "fresh", notebooks, fresh=True).passed
+    assert executed == ["01_quick", "02_quick"]
+    resumed, fresh = _site_files(out), _site_files(tmp_path / "fresh")
+    assert "notebook 1 ci 2" in resumed["01_quick.html"]
+    assert resumed == fresh
+    # the kernels talk over Unix sockets: ipykernel's warning about unencrypted TCP is gone
+    assert "without encryption" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("change", ["source", "profile", "fresh"])
+def test_changed_notebook_or_fresh_is_re_executed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str,
+) -> None:
+    notebooks = [_notebook(tmp_path, f"0{n}_quick", QUICK.format(n=n)) for n in (1, 2)]
+    out = tmp_path / "site"
+    _count_executions(monkeypatch, stop_after=1)
+    with pytest.raises(BuildInterruptedError):
+        _build(out, notebooks)
+    if change == "source":
+        _notebook(tmp_path, "01_quick", QUICK.format(n=1).replace("2 **", "3 **"))
+    executed = _count_executions(monkeypatch)
+    summary = _build(out, notebooks, profile="full" if change == "profile" else "ci",
+                     fresh=change == "fresh")
+    assert summary.passed, summary.format()
+    assert executed == ["01_quick", "02_quick"]
+    assert not any(r.reused for r in summary.runs)
+    expected = {"source": "notebook 1 ci 3", "profile": "notebook 1 full 2",
+                "fresh": "notebook 1 ci 2"}[change]
+    assert expected in (out / "01_quick.html").read_text()
+
+
+def test_notebook_key_counts_sources_not_outputs() -> None:
+    nb = jupytext.reads(QUICK.format(n=1), fmt="py:percent")
+    key = report_mod.notebook_key(nb, "ci", "c0ffee")
+    executed = nbformat.from_dict(nb)
+    executed.cells[-1].execution_count = 1
+    executed.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x\n")]
+    assert report_mod.notebook_key(executed, "ci", "c0ffee") == key  # --store does not change it
+    edited = nbformat.from_dict(nb)
+    edited.cells[-1].source += "\n"
+    tagged = nbformat.from_dict(nb)
+    tagged.cells[-1].metadata["tags"] = ["skip-execution"]
+    others = [report_mod.notebook_key(edited, "ci", "c0ffee"),
+              report_mod.notebook_key(tagged, "ci", "c0ffee"),
+              report_mod.notebook_key(nb, "full", "c0ffee"),
+              report_mod.notebook_key(nb, "ci", "c0ffee+dirty:12")]
+    assert all(other != key for other in others)
+
+
+def test_code_state_tracks_commit_and_uncommitted_changes(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                              cwd=repo, check=True, capture_output=True, text=True).stdout
+
+    (repo / "numerics").mkdir(parents=True)
+    (repo / "notebooks").mkdir()
+    git("init", "-q")
+    (repo / "numerics" / "m.py").write_text("x = 1\n")
+    (repo / "notebooks" / "01_a.ipynb").write_text("{}")
+    git("add", ".")
+    git("commit", "-q", "-m", "one")
+    head = git("rev-parse", "HEAD").strip()
+    assert report_mod.code_state(repo) == head
+    # a stored notebook (keyed by its own cells) and a build's checkpoints are not code
+    (repo / "notebooks" / "01_a.ipynb").write_text('{"outputs": 1}')
+    (repo / ".site.partial").mkdir()
+    (repo / ".site.partial" / "01_a.json").write_text("{}")
+    assert report_mod.code_state(repo) == head
+    (repo / "numerics" / "m.py").write_text("x = 2\n")
+    edited = report_mod.code_state(repo)
+    assert edited is not None
+    assert edited.startswith(f"{head}+dirty:")
+    (repo / "numerics" / "m.py").write_text("x = 3\n")
+    assert report_mod.code_state(repo) not in (edited, head)
+    (repo / "numerics" / "m.py").write_text("x = 2\n")
+    assert report_mod.code_state(repo) == edited  # the same change, the same state
+    (repo / "numerics" / "m.py").write_text("x = 1\n")
+    (repo / "numerics" / "new.py").write_text("y = 1\n")  # untracked code counts too
+    assert report_mod.code_state(repo) not in (edited, head, None)
+    (tmp_path / "plain").mkdir()
+    if subprocess.run(["git", "rev-parse"], cwd=tmp_path / "plain", capture_output=True
+                      ).returncode != 0:  # the temporary folder is not inside a checkout
+        assert report_mod.code_state(tmp_path / "plain") is None
 
 
 # --- headless Chromium: the pages render offline, math typeset, not blank -------------------
