@@ -382,6 +382,61 @@ def test_changed_notebook_or_fresh_is_re_executed(
     assert expected in (out / "01_quick.html").read_text()
 
 
+HOLD = '''
+# %%
+import pathlib
+import time
+
+while pathlib.Path("hold").exists():  # the test kills the build here
+    time.sleep(0.05)
+'''
+
+
+def test_kill9_between_notebooks_then_same_command_resumes(tmp_path: Path) -> None:
+    """`advlandscape report` killed with SIGKILL while the second notebook runs; the same command
+    run again reuses the first notebook's checkpoint and writes the site."""
+    import signal
+    import sys
+    import time
+
+    first = _notebook(tmp_path, "01_quick", QUICK.format(n=1))
+    second = _notebook(tmp_path, "02_hold", QUICK.format(n=2) + HOLD)
+    out = tmp_path / "site"
+    command = [sys.executable, "-m", "numerics.cli", "report", "--profile", "ci", "--no-ledger",
+               "--out", str(out), "--notebooks", str(first), str(second)]
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    before = report_mod.code_state()
+    (tmp_path / "hold").write_text("")
+    proc = subprocess.Popen(command, cwd=NOTEBOOK_DIR.parent, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    checkpoint = report_mod.checkpoint_folder(out) / "01_quick.json"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # well into the second notebook, which waits for the hold file
+    alive = proc.poll() is None
+    proc.kill()
+    _, err = proc.communicate()
+    (tmp_path / "hold").unlink()
+    assert alive, f"the build ended before the kill: {err}"
+    assert proc.returncode == -signal.SIGKILL
+    assert checkpoint.exists(), err
+    assert not out.exists()
+    done = subprocess.run(command, cwd=NOTEBOOK_DIR.parent, env=env, text=True,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    if report_mod.code_state() != before:
+        pytest.skip("the checkout changed while the test ran: nothing may be reused")
+    assert "reusing 01_quick" in done.stderr
+    assert "running 01_quick" not in done.stderr
+    assert "running 02_hold" in done.stderr
+    assert "reused from the checkpoint of an interrupted build (not executed again): 01_quick" \
+        in done.stdout
+    assert "notebook 1 ci 2" in (out / "01_quick.html").read_text()
+    assert "notebook 2 ci 4" in (out / "02_hold.html").read_text()
+    assert not report_mod.checkpoint_folder(out).exists()
+
+
 def test_notebook_key_counts_sources_not_outputs() -> None:
     nb = jupytext.reads(QUICK.format(n=1), fmt="py:percent")
     key = report_mod.notebook_key(nb, "ci", "c0ffee")
