@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 from numerics.errors import ResultExistsError
@@ -59,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
     default_dir = checkpoint_dir is None
     if default_dir:
         checkpoint_dir = out.parent / f".{out.name}.ckpt"
+    done = lk.finished_units(args.study, cfg, checkpoint_dir)
+    if done:
+        where = lk.checkpoint_path(args.study, checkpoint_dir)
+        print(f"resuming {done} finished runs from {where}", file=sys.stderr)
     results = lk.run_study(args.study, cfg, progress=not args.no_progress,
                            checkpoint_dir=checkpoint_dir)
     write_result(out, cfg, results, seed=args.seed, overwrite=args.overwrite,

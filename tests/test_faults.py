@@ -558,3 +558,50 @@ def test_kill9_during_resnet_sweep_keeps_measured_budgets(tmp_path: Path) -> Non
     assert all((ckdir / name).stat().st_mtime_ns == t for name, t in stamps.items())  # reused
     resumed, straight = (json.loads(p.read_text()) for p in (out, ref))
     assert _strip_timings(resumed) == _strip_timings(straight)
+
+
+# --------------------------------------------------------------------------------------------
+# kill -9 during a Liu/Kanai study through the real CLI (checkpoint after every training run)
+
+LK_DRIVER = textwrap.dedent("""
+    import sys
+    import torch
+    torch.set_num_threads(1)
+    from numerics.cli import main
+    from numerics.experiments import liu_kanai as lk
+
+    real = lk.config_for
+    lk.config_for = lambda study, profile=None, **kw: real(study, profile, **{{**{tiny!r}, **kw}})
+    sys.exit(main(["liu-kanai", "findings", "--profile", "ci", "--out", sys.argv[1],
+                   "--no-progress"]))
+""")
+
+LK_TINY = dict(eps_grid=(0.0, 0.05, 0.1, 0.2), n_train=80, hidden=(8,), epochs=2, batch_size=20,
+               n_hessian=20, logistic_ratios=(0.0, 0.5), logistic_n=60, logistic_steps=10,
+               pgd_steps=2)
+
+
+def test_kill9_during_liu_kanai_study_resumes_to_identical_results(tmp_path: Path,
+                                                                    data_root: Path) -> None:
+    """`advlandscape liu-kanai findings` (L-FINDINGS; tiny sizes patched into its config) killed
+    with SIGKILL at a seeded random moment after its first run is checkpointed, then run again:
+    it resumes, removes its checkpoint and writes the results of an uninterrupted run exactly."""
+    script = tmp_path / "lk.py"
+    script.write_text(LK_DRIVER.format(tiny=LK_TINY))
+    straight, out = tmp_path / "straight.json", tmp_path / "findings.json"
+    reference = _spawn(script, str(straight))  # runs alongside the one that is killed
+    ckpt = tmp_path / ".findings.json.ckpt" / "findings.ckpt"
+    proc = _spawn(script, str(out))
+    killed, err = _kill_when(proc, ckpt.exists, delay=random.Random(KILL_SEED).uniform(0, 0.3))
+    _, ref_err = reference.communicate(timeout=300)
+    assert reference.returncode == 0, ref_err
+    assert killed, "the study finished before the kill: " + err
+    assert not out.exists()
+    n_done = len(load_checkpoint(ckpt)["units"])
+    assert 1 <= n_done < len(LK_TINY["eps_grid"]) + len(LK_TINY["logistic_ratios"])
+    proc = _spawn(script, str(out))
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert f"resuming {n_done} finished runs" in err
+    assert not ckpt.parent.exists()  # the default checkpoint folder goes once the record is written
+    assert read_result(out)["results"] == read_result(straight)["results"]

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +69,7 @@ __all__ = [
     "evidence_k_smooth",
     "evidence_l_budget",
     "evidence_l_findings",
+    "finished_units",
     "judge_budget",
     "judge_findings",
     "judge_pas",
@@ -178,6 +178,15 @@ def checkpoint_path(study: str, checkpoint_dir: str | Path) -> Path:
     return Path(checkpoint_dir) / f"{study}.ckpt"
 
 
+def finished_units(study: str, cfg: Any, checkpoint_dir: str | Path) -> int:
+    """How many units of ``study`` at ``cfg`` the checkpoint in ``checkpoint_dir`` holds (0 when
+    there is none, or when it was written for another config and will be ignored)."""
+    state = load_checkpoint(checkpoint_path(study, checkpoint_dir))
+    if state is None or state.get("key") != f"{study}:{cfg!r}":
+        return 0
+    return len(state["units"])
+
+
 class _Units:
     """Runs the units of one study, reusing and saving finished ones through a checkpoint.
 
@@ -198,9 +207,6 @@ class _Units:
         state = load_checkpoint(self.path) if self.path is not None else None
         if state is not None and state.get("key") == self.key:
             self.done = dict(state["units"])
-            if progress:
-                print(f"{study}: resuming {len(self.done)} of {total} units from {self.path}",
-                      file=sys.stderr)
         self.stop_after = stop_after
         self.computed = 0
         self.bar = tqdm(total=total, initial=len(self.done), desc=study, disable=not progress,
