@@ -110,6 +110,9 @@ def main() -> None:
                        for t in suite["tables"].values())
     print(f"suite: {suite_total:.1f} s in all (tables 1-4, Hessians, landscapes); "
           f"training + evaluation {suite_tables:.1f} s")
+    for number, table in suite["tables"].items():
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in table["seconds"].items())
+        print(f"  suite table {number}: {parts}")
 
     data = load_data(config)
     ref_time, worst, extrapolated = 0.0, 0.0, False

@@ -98,6 +98,43 @@ def test_pgd_stays_in_ball_and_box() -> None:
     assert torch.equal(xa[0], X)  # eps = 0 leaves the data alone
 
 
+@pytest.mark.parametrize("common", [True, False])
+def test_zero_budget_skips_pgd_and_keeps_the_other_models_draws(common: bool) -> None:
+    """eps = 0 leaves x alone without running PGD; every other model gets exactly the iterates
+    it gets when no budget of the batch is zero (the same random starts)."""
+    X, y, W = _problem()
+    att = AttackSpec("pgd", "l2", steps=5)
+    mixed = perturb(W, X, y, torch.tensor([0.0, 0.4, 1.0]), att,
+                    torch.Generator().manual_seed(2), common)
+    positive = perturb(W, X, y, torch.tensor([1e-3, 0.4, 1.0]), att,
+                       torch.Generator().manual_seed(2), common)
+    assert torch.equal(mixed[0], X)
+    assert torch.equal(mixed[1:], positive[1:])
+    assert not torch.equal(positive[0], X)
+
+
+@pytest.mark.parametrize(("norm", "budgets"), [("l2", (0.0, 0.4, 1.0)), ("linf", (0.0, 0.05, 0.1))])
+def test_float32_iterates_stay_feasible_and_close_to_float64(norm: str, budgets: tuple) -> None:
+    """iterate_dtype='float32': the result is float64, inside the ball and the box exactly, and
+    within 1e-5 of the float64 PGD from the same start (L-inf with short steps, no closed form)."""
+    X, y, W = _problem()
+    eps = torch.tensor(budgets)
+    att = AttackSpec("pgd", norm, steps=7, step_factor=1.5)
+    a64 = perturb(W, X, y, eps, att, torch.Generator().manual_seed(2))
+    a32 = perturb(W, X, y, eps, AttackSpec("pgd", norm, steps=7, step_factor=1.5,
+                                           iterate_dtype="float32"),
+                  torch.Generator().manual_seed(2))
+    assert a32.dtype == X.dtype
+    assert not torch.equal(a32, a64)  # the float32 path ran
+    assert (a32 - a64).abs().max() < 1e-5
+    delta = a32 - X[None]
+    size = delta.norm(dim=-1) if norm == "l2" else delta.abs().amax(dim=-1)
+    assert (size <= eps[:, None] * (1 + 1e-15)).all()
+    assert (a32 >= 0).all()
+    assert (a32 <= 1).all()
+    assert torch.equal(a32[0], X)
+
+
 def test_random_noise_in_ball_and_independent_of_w() -> None:
     X, y, W = _problem()
     att = AttackSpec("random", "linf")
@@ -146,6 +183,8 @@ def test_bad_input_is_refused() -> None:
     X, y, W = _problem()
     with pytest.raises(ConfigError, match="attack kind"):
         AttackSpec("fgsm")
+    with pytest.raises(ConfigError, match="iterate_dtype"):
+        AttackSpec("pgd", iterate_dtype="bfloat16")
     with pytest.raises(ConfigError, match="budgets"):
         perturb(W, X, y, torch.tensor([0.1, 0.2]), AttackSpec("pgd"))
     with pytest.raises(ConfigError, match=">= 0"):

@@ -119,6 +119,8 @@ def test_config_validation() -> None:
         config_for("ci", tables=(7,))
     with pytest.raises(ConfigError, match="n_train"):
         config_for("ci", n_train=3)
+    with pytest.raises(ConfigError, match="attack_dtype"):
+        config_for("ci", attack_dtype="float16")
     assert config_for("full").n_train is None
     assert config_for("ci").train.epochs < config_for("full").train.epochs
 

@@ -23,7 +23,14 @@ import torch
 
 from numerics.errors import ConfigError
 from numerics.experiments.paper_values import MNIST2_TABLES, eps_label
-from numerics.logistic import AttackSpec, TrainConfig, accuracy, perturb, train_models
+from numerics.logistic import (
+    ITERATE_DTYPES,
+    AttackSpec,
+    TrainConfig,
+    accuracy,
+    perturb,
+    train_models,
+)
 from numerics.logistic_curvature import (
     fixed_noise_operator,
     normalized_sharpness,
@@ -61,6 +68,10 @@ CONVENTIONS = (
     "Hessians: 'fixed' = Y-HESS with the training perturbation at the trained weights held fixed "
     "(PGD examples, or one noise draw), as the paper's Eq. 9; 'robust' = HESS-DEP, the exact "
     "robust loss without box (attack depending on w). Both on the whole training set.",
+    "L2 PGD iterates in float32 (attack_dtype; about 3x faster on the CPU), its start drawn and "
+    "its last iterate projected onto the ball and the box in float64; losses, gradients, "
+    "Hessians and accuracies are float64. benchmarks/mnist2_sweep.py checks the tables against a "
+    "float64 autograd reference.",
     "Landscapes: one Gaussian direction per model (same seed), rescaled to ||d|| = ||w||; the loss "
     "is the training loss: adversarial (re-attacked at each point) or on one fixed noise draw, on "
     "a fixed random subset of the training set.",
@@ -78,6 +89,8 @@ class MNIST2Config:
         train: optimisation settings (:class:`numerics.logistic.TrainConfig`).
         train_steps, eval_steps: PGD steps at training and at evaluation.
         step_factor: PGD step = step_factor * eps / steps (Madry et al.: 2.5).
+        attack_dtype: dtype of the PGD iterations (``AttackSpec.iterate_dtype``; ``None``: the
+            data's float64).
         landscape_points: points of the grid a in [-1, 1]. landscape_n: training points used.
         eigs: how many top Hessian eigenvalues to keep (figure 3: 3).
         threads: torch CPU threads during the run (``None``: leave torch's setting). Two on a
@@ -95,6 +108,7 @@ class MNIST2Config:
     train_steps: int = 10
     eval_steps: int = 20
     step_factor: float = 2.5
+    attack_dtype: str | None = "float32"
     landscape_points: int = 21
     landscape_n: int = 1000
     eigs: int = 3
@@ -109,6 +123,9 @@ class MNIST2Config:
             raise ConfigError(f"tables must be among 1, 2, 3, 4; got {self.tables}")
         if self.train_steps < 1 or self.eval_steps < 1:
             raise ConfigError("train_steps and eval_steps must be >= 1")
+        if self.attack_dtype not in ITERATE_DTYPES:
+            raise ConfigError(f"unknown attack_dtype {self.attack_dtype!r}: use one of "
+                              f"{ITERATE_DTYPES}")
         if self.landscape_points < 3 or self.landscape_n < 1:
             raise ConfigError("landscape_points must be >= 3 and landscape_n >= 1")
         for name in ("n_train", "n_test"):
@@ -150,11 +167,14 @@ def load_data(config: MNIST2Config) -> tuple[torch.Tensor, ...]:
             *_subset(Xte, yte, config.n_test, config.seed + 1))
 
 
+def _pgd(config: MNIST2Config, norm: str, steps: int) -> AttackSpec:
+    return AttackSpec("pgd", norm, steps, config.step_factor, iterate_dtype=config.attack_dtype)
+
+
 def _attacks(config: MNIST2Config, norm: str, training: str) -> tuple[AttackSpec, AttackSpec]:
     """(training perturbation, evaluation attack of the table)."""
     if training == "adversarial":
-        return (AttackSpec("pgd", norm, config.train_steps, config.step_factor),
-                AttackSpec("pgd", norm, config.eval_steps, config.step_factor))
+        return (_pgd(config, norm, config.train_steps), _pgd(config, norm, config.eval_steps))
     return AttackSpec("random", norm), AttackSpec("clean", norm)
 
 
@@ -213,7 +233,7 @@ def run_table(
     if spec.training == "adversarial":
         robust_test, robust_train = test_acc, train_acc
     else:  # how robust are the noise-trained models to the same PGD? (test set; not in the paper)
-        pgd_eval = AttackSpec("pgd", spec.norm, config.eval_steps, config.step_factor)
+        pgd_eval = _pgd(config, spec.norm, config.eval_steps)
         robust_test = evaluate(Xte, yte, pgd_eval, config.seed + 11)
         robust_train = [None] * len(slot)
     seconds["evaluate"] = time.perf_counter() - start
