@@ -46,6 +46,7 @@ from tqdm import tqdm
 
 from numerics.attacks import pgd
 from numerics.errors import ConfigError, ResultFileError
+from numerics.logistic import AttackSpec, perturb
 from numerics.profiles import current_profile
 from numerics.results import REPO_ROOT, load_checkpoint, read_result, save_checkpoint
 from numerics.schedules import FixedSchedule, PASchedule, Schedule
@@ -672,17 +673,14 @@ def run_budget(cfg: BudgetConfig, progress: bool = True,
         x, y, thresholds["l2"], torch.Generator().manual_seed(cfg.seed)))
 
     def box_run(norm: str, eps: float, gen: torch.Generator) -> dict[str, Any]:
+        # the linear model's analytic PGD (the iterates of numerics.attacks.pgd to 1e-12,
+        # tests/test_logistic.py), far cheaper than autograd on the whole training set
+        attack = AttackSpec("pgd", norm, cfg.pgd_steps, 2.5, box=(0.0, 1.0))
         w = torch.zeros(x.shape[1], dtype=DTYPE, requires_grad=True)
         opt = torch.optim.Adam([w], lr=cfg.lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.box_train_steps)
         for _ in range(cfg.box_train_steps):
-            wd = w.detach()
-
-            def per_sample(z: torch.Tensor, wd: torch.Tensor = wd) -> torch.Tensor:
-                return torch.nn.functional.softplus(-y * (z @ wd))
-
-            x_adv = pgd(per_sample, x, eps, norm, cfg.pgd_steps, 2.5 * eps / cfg.pgd_steps,
-                        box=(0.0, 1.0), generator=gen)
+            x_adv = perturb(w.detach()[None], x, y, eps, attack, gen)[0]
             opt.zero_grad()
             obj = torch.nn.functional.softplus(-y * (x_adv @ w)).mean() \
                 + 0.5 * cfg.weight_decay * (w ** 2).sum()
