@@ -673,8 +673,11 @@ def run_budget(cfg: BudgetConfig, progress: bool = True,
         x, y, thresholds["l2"], torch.Generator().manual_seed(cfg.seed)))
 
     def box_run(norm: str, eps: float, gen: torch.Generator) -> dict[str, Any]:
-        # the linear model's analytic PGD (the iterates of numerics.attacks.pgd to 1e-12,
-        # tests/test_logistic.py), far cheaper than autograd on the whole training set
+        # the linear model's analytic PGD, far cheaper than autograd on the whole training set
+        # (tests/test_logistic.py): under L2 the iterates of numerics.attacks.pgd to 1e-12; under
+        # L-inf its limit clip(x - eps y sign(w)), which differs from the generic PGD only where
+        # w_i = 0 (there the loss does not depend on delta_i: the generic PGD keeps its random
+        # start, the limit keeps delta_i = 0; both are maximisers)
         attack = AttackSpec("pgd", norm, cfg.pgd_steps, 2.5, box=(0.0, 1.0))
         w = torch.zeros(x.shape[1], dtype=DTYPE, requires_grad=True)
         opt = torch.optim.Adam([w], lr=cfg.lr)
