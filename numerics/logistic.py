@@ -48,11 +48,12 @@ class AttackSpec:
         step_factor: PGD step size = ``step_factor * eps / steps`` (Madry et al.: 2.5).
         box: valid pixel range, or ``None``.
         random_start: PGD starts uniformly in the ball.
-        iterate_dtype: ``"float32"`` runs the L2 PGD iterations in float32 (about 3x faster on
-            the CPU: a ``(K, 128, 784)`` block then fits in cache, see
-            ``benchmarks/mnist2_sweep.py``); the start is drawn and the final iterate is
-            projected onto the ball and the box in the data's dtype, so the result is a valid
-            perturbation in either case. ``None``: the data's dtype throughout.
+        iterate_dtype: ``"float32"`` runs the PGD iterations in float32 (L2, and L-inf when
+            it is not the closed-form limit; about 3x faster on the CPU: a ``(K, 128, 784)``
+            block then fits in cache, see ``benchmarks/mnist2_sweep.py``); the start is drawn
+            and the final iterate is projected onto the ball and the box in the data's dtype,
+            so the result is a valid perturbation in either case. ``None``: the data's dtype
+            throughout.
     """
 
     kind: str = "clean"
