@@ -28,10 +28,9 @@ from torch.nn.functional import softplus
 
 from numerics.attacks import uniform_ball_noise
 from numerics.errors import ConfigError, DivergenceError
-from numerics.validate import check_eps, check_norm, check_positive
+from numerics.validate import check_eps, check_iterate_dtype, check_norm, check_positive
 
 ATTACK_KINDS = ("clean", "pgd", "exact", "random")
-ITERATE_DTYPES = (None, "float32", "float64")
 _ELEMENT_BUDGET = 1 << 22  # elements of a (K, rows, d) perturbation block held at once (32 MiB)
 
 
@@ -65,9 +64,7 @@ class AttackSpec:
     iterate_dtype: str | None = None
 
     def __post_init__(self) -> None:
-        if self.iterate_dtype not in ITERATE_DTYPES:
-            raise ConfigError(f"unknown iterate_dtype {self.iterate_dtype!r}: use one of "
-                              f"{ITERATE_DTYPES}")
+        check_iterate_dtype(self.iterate_dtype)
         if self.kind not in ATTACK_KINDS:
             raise ConfigError(f"unknown attack kind {self.kind!r}: use one of {ATTACK_KINDS}")
         object.__setattr__(self, "norm", check_norm(self.norm))
@@ -167,13 +164,19 @@ def _ascent_direction(w: torch.Tensor, y: torch.Tensor, norm: str) -> torch.Tens
     return -y[None, :, None] * unit[:, None, :]
 
 
-def _project_ball_(delta: torch.Tensor, eps: torch.Tensor, norm: str) -> torch.Tensor:
-    """Per (model, sample) projection onto the eps-ball, in place, as in :mod:`numerics.attacks`."""
+def _project_(delta: torch.Tensor, eps: torch.Tensor, norm: str,
+              bounds: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    """In place: onto the eps-ball of each (model, sample), as in :mod:`numerics.attacks`, then
+    into the box ``bounds = (lo, hi)`` of delta (None: no box)."""
     if norm == "linf":
-        return torch.clamp(delta, -eps, eps, out=delta)
-    length = torch.linalg.vector_norm(delta, dim=-1, keepdim=True)
-    tiny = torch.finfo(delta.dtype).tiny
-    return delta.mul_(torch.where(length > eps, eps / length.clamp_min(tiny), 1.0))
+        torch.clamp(delta, -eps, eps, out=delta)
+    else:
+        length = torch.linalg.vector_norm(delta, dim=-1, keepdim=True)
+        tiny = torch.finfo(delta.dtype).tiny
+        delta.mul_(torch.where(length > eps, eps / length.clamp_min(tiny), 1.0))
+    if bounds is not None:
+        torch.clamp(delta, *bounds, out=delta)
+    return delta
 
 
 def _unit_noise(shape: tuple[int, ...], norm: str, generator: torch.Generator | None,
@@ -259,18 +262,15 @@ def _pgd_l2_linf(
         delta = start.to(work) * ew
     else:
         delta = torch.zeros((K, N, d), dtype=work, device=x.device)
-    if attack.box is not None:
-        lo, hi = attack.box[0] - xw, attack.box[1] - xw
-    for t in range(attack.steps + 1):
-        if t > 0:
-            delta.add_(step)
-        _project_ball_(delta, ew, attack.norm)
-        if attack.box is not None:
-            torch.clamp(delta, lo, hi, out=delta)
+    def bounds(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        return None if attack.box is None else (attack.box[0] - x, attack.box[1] - x)
+
+    box = bounds(xw)
+    _project_(delta, ew, attack.norm, box)
+    for _ in range(attack.steps):
+        _project_(delta.add_(step), ew, attack.norm, box)
     if work != x.dtype:  # back in the data's dtype, in the ball and the box exactly
-        delta = _project_ball_(delta.to(x.dtype), e, attack.norm)
-        if attack.box is not None:
-            torch.clamp(delta, attack.box[0] - x, attack.box[1] - x, out=delta)
+        delta = _project_(delta.to(x.dtype), e, attack.norm, bounds(x))
     return delta.add_(x)
 
 

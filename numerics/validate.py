@@ -53,6 +53,16 @@ def check_positive(value: float, name: str) -> float:
     return v
 
 
+ITERATE_DTYPES = (None, "float32", "float64")
+
+
+def check_iterate_dtype(dtype: str | None, name: str = "iterate_dtype") -> str | None:
+    """Return the dtype name of an attack's iterations: ``None`` (the data's), float32, float64."""
+    if dtype not in ITERATE_DTYPES:
+        raise ConfigError(f"unknown {name} {dtype!r}: use one of {ITERATE_DTYPES}")
+    return dtype
+
+
 def check_device(device: str | torch.device) -> torch.device:
     """Return a ``torch.device`` that exists on this machine."""
     try:

@@ -23,14 +23,7 @@ import torch
 
 from numerics.errors import ConfigError
 from numerics.experiments.paper_values import MNIST2_TABLES, eps_label
-from numerics.logistic import (
-    ITERATE_DTYPES,
-    AttackSpec,
-    TrainConfig,
-    accuracy,
-    perturb,
-    train_models,
-)
+from numerics.logistic import AttackSpec, TrainConfig, accuracy, perturb, train_models
 from numerics.logistic_curvature import (
     fixed_noise_operator,
     normalized_sharpness,
@@ -40,6 +33,7 @@ from numerics.logistic_curvature import (
 from numerics.logistic_landscape import filter_normalized_direction, landscape_1d
 from numerics.profiles import current_profile
 from numerics.results import REPO_ROOT, atomic_write_bytes, read_result, write_result
+from numerics.validate import check_iterate_dtype
 from theory.claims import Evidence
 
 RESULT_DIR = REPO_ROOT / "results" / "mnist2"
@@ -123,9 +117,7 @@ class MNIST2Config:
             raise ConfigError(f"tables must be among 1, 2, 3, 4; got {self.tables}")
         if self.train_steps < 1 or self.eval_steps < 1:
             raise ConfigError("train_steps and eval_steps must be >= 1")
-        if self.attack_dtype not in ITERATE_DTYPES:
-            raise ConfigError(f"unknown attack_dtype {self.attack_dtype!r}: use one of "
-                              f"{ITERATE_DTYPES}")
+        check_iterate_dtype(self.attack_dtype, "attack_dtype")
         if self.landscape_points < 3 or self.landscape_n < 1:
             raise ConfigError("landscape_points must be >= 3 and landscape_n >= 1")
         for name in ("n_train", "n_test"):
