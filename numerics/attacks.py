@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import torch
 
-from numerics.validate import check_eps, check_norm
+from theory.validate import check_eps, check_norm
 
 
 def _per_sample_norm(v: torch.Tensor, norm: str) -> torch.Tensor:

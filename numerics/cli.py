@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from numerics.errors import AdvLandscapeError
+from theory.errors import AdvLandscapeError
 
 # subcommand name -> module providing register(subparsers)
 SUBCOMMANDS: dict[str, str] = {

@@ -31,8 +31,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jvp
 
-from numerics.errors import ConfigError
 from numerics.validate import check_finite, warn_if_low_precision
+from theory.errors import ConfigError
 
 __all__ = [
     "HessianOperator",

@@ -23,7 +23,7 @@ A checkpoint is written after every epoch (:func:`numerics.results.save_checkpoi
 optimizer state, history and the states of the random generators (shuffling, augmentation, attack
 starts). Running the same call again resumes after the last finished epoch; on the CPU the result
 is bit-identical to an uninterrupted run. A NaN or Inf loss stops the run with
-:class:`numerics.errors.DivergenceError` naming the step and the checkpoint.
+:class:`theory.errors.DivergenceError` naming the step and the checkpoint.
 """
 
 from __future__ import annotations
@@ -41,16 +41,11 @@ from torch import nn
 from tqdm import tqdm
 
 from numerics.attacks import pgd
-from numerics.errors import ConfigError, DivergenceError
 from numerics.models import build_model
 from numerics.results import load_checkpoint, save_checkpoint
-from numerics.validate import (
-    check_device,
-    check_eps,
-    check_norm,
-    check_positive,
-    check_step_size,
-)
+from numerics.validate import check_device, check_step_size
+from theory.errors import ConfigError, DivergenceError
+from theory.validate import check_eps, check_norm, check_positive
 
 __all__ = [
     "AdvTrainConfig",

@@ -29,8 +29,8 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from numerics.attacks import pgd
-from numerics.errors import ConfigError
-from numerics.validate import check_eps, check_norm
+from theory.errors import ConfigError
+from theory.validate import check_eps, check_norm
 
 __all__ = [
     "AttackSpec",

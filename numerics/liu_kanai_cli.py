@@ -18,7 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from numerics.errors import ResultExistsError
+from theory.errors import ResultExistsError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

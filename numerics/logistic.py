@@ -27,8 +27,9 @@ import torch
 from torch.nn.functional import softplus
 
 from numerics.attacks import uniform_ball_noise
-from numerics.errors import ConfigError, DivergenceError
-from numerics.validate import check_eps, check_iterate_dtype, check_norm, check_positive
+from numerics.validate import check_iterate_dtype
+from theory.errors import ConfigError, DivergenceError
+from theory.validate import check_eps, check_norm, check_positive
 
 ATTACK_KINDS = ("clean", "pgd", "exact", "random")
 _ELEMENT_BUDGET = 1 << 22  # elements of a (K, rows, d) perturbation block held at once (32 MiB)

@@ -29,9 +29,10 @@ import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from numerics.errors import ConfigError
 from numerics.logistic import _split, augment, margins
-from numerics.validate import check_finite, check_norm, warn_if_low_precision
+from numerics.validate import check_finite, warn_if_low_precision
+from theory.errors import ConfigError
+from theory.validate import check_norm
 
 _ROWS = 4096  # rows of U held at once when accumulating U^T D U
 

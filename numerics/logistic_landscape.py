@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from numerics.errors import ConfigError
 from numerics.logistic import AttackSpec, adversarial_loss, perturb
+from theory.errors import ConfigError
 
 
 def filter_normalized_direction(

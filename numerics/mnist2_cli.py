@@ -7,9 +7,9 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from numerics.errors import ConfigError, ResultExistsError
 from numerics.results import load_checkpoint, save_checkpoint
 from numerics.validate import check_writable_dir
+from theory.errors import ConfigError, ResultExistsError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from numerics.errors import ConfigError
+from theory.errors import ConfigError
 
 __all__ = [
     "MLP",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from numerics.errors import ConfigError
+from theory.errors import ConfigError
 
 PROFILES = ("ci", "full", "gpu")
 ENV_VAR = "ADVLANDSCAPE_PROFILE"

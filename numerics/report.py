@@ -49,8 +49,8 @@ from typing import Any
 
 import nbformat
 
-from numerics.errors import ConfigError
 from theory.claims import LedgerRow, Verdict
+from theory.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"

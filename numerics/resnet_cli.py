@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from numerics.errors import ConfigError
 from numerics.results import read_result
 from numerics.validate import check_device, check_writable_dir
+from theory.errors import ConfigError
 
 
 def _eps_list(text: str) -> tuple[float, ...]:

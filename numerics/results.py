@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from numerics.errors import ResultExistsError, ResultFileError
+from theory.errors import ResultExistsError, ResultFileError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

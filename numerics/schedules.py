@@ -25,8 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from numerics.errors import ConfigError
-from numerics.validate import check_eps, check_positive
+from theory.errors import ConfigError
+from theory.validate import check_eps, check_positive
 
 __all__ = ["FixedSchedule", "PASchedule", "Schedule", "ScheduleValues", "build_schedule"]
 

@@ -1,57 +1,20 @@
-"""Validation of configuration values, shared by every experiment.
+"""Validation on the numeric side: devices, output folders, tensors, PGD step sizes.
 
 Each function returns the normalised value or raises :class:`ConfigError` with a message that
-says what is accepted.
+says what is accepted. The checks every formula needs (norm, budget, positive constants) are in
+:mod:`theory.validate`.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from pathlib import Path
 
 import torch
 
-from numerics.errors import ConfigError
-
-_NORMS = {"2": "l2", "l2": "l2", "linf": "linf", "inf": "linf", "l-inf": "linf", "infinity": "linf"}
-
-
-def check_norm(norm: str | float | int) -> str:
-    """Return ``"l2"`` or ``"linf"`` for the accepted spellings of the two threat models."""
-    key = str(norm).strip().lower()
-    if key in ("float('inf')", "math.inf"):
-        key = "inf"
-    if isinstance(norm, float) and math.isinf(norm):
-        key = "inf"
-    if key not in _NORMS:
-        raise ConfigError(
-            f"unknown norm {norm!r}: use 'l2' (p = 2) or 'linf' (p = inf)"
-        )
-    return _NORMS[key]
-
-
-def check_eps(eps: float, name: str = "eps") -> float:
-    """Return ``eps`` as a float after checking it is finite and non-negative."""
-    try:
-        value = float(eps)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {eps!r}") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be finite, got {eps!r}")
-    if value < 0:
-        raise ConfigError(f"{name} must be >= 0 (a perturbation budget), got {eps!r}")
-    return value
-
-
-def check_positive(value: float, name: str) -> float:
-    """Return ``value`` as a float after checking it is finite and > 0."""
-    v = check_eps(value, name)
-    if v == 0:
-        raise ConfigError(f"{name} must be > 0, got {value!r}")
-    return v
-
+from theory.errors import ConfigError
+from theory.validate import check_eps, check_positive
 
 ITERATE_DTYPES = (None, "float32", "float64")
 

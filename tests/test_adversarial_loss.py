@@ -17,8 +17,8 @@ from torch.nn.functional import softplus
 
 from numerics.attacks import uniform_ball_noise
 from numerics.checks import adversarial_loss as checks
-from numerics.errors import ConfigError
 from theory import adversarial_loss as al
+from theory.errors import ConfigError
 from theory.notation import eps, y
 
 PROPERTY = settings(max_examples=25, deadline=None, derandomize=True)

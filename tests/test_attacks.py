@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from numerics.attacks import pgd, project, project_ball, random_noise, uniform_ball_noise
-from numerics.errors import ConfigError
+from theory.errors import ConfigError
 
 
 @settings(max_examples=50, deadline=None, derandomize=True)

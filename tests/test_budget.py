@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from numerics.checks.budget import check_l_budget, make_problem, minimiser_gap
-from numerics.errors import ConfigError
 from theory.budget import (
     best_bias_at_zero,
     budget_threshold,
@@ -18,6 +17,7 @@ from theory.budget import (
     threshold_direction,
     verify_l_budget,
 )
+from theory.errors import ConfigError
 from theory.smoothness import robust_gradient
 
 

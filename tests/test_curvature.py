@@ -21,8 +21,8 @@ from numerics.curvature import (
     top_hessian_eigs,
     unflatten,
 )
-from numerics.errors import ConfigError
 from numerics.models import MLP, SmallCNN
+from theory.errors import ConfigError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -40,7 +40,7 @@ from numerics.data import (
 from numerics.data.cache import CACHE_ENV
 from numerics.data.cifar10 import NPZ_TEST_NOTE
 from numerics.data.registry import array_digest, file_digests
-from numerics.errors import DataError
+from theory.errors import DataError
 
 RNG = np.random.default_rng(0)
 

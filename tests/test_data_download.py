@@ -23,7 +23,7 @@ from numerics.cli import main
 from numerics.data import fetch
 from numerics.data.fetch import download
 from numerics.data.registry import DATASETS, FileSpec
-from numerics.errors import DataError
+from theory.errors import DataError
 
 PAYLOADS = {
     "a.bin": bytes(range(256)) * 1200,  # 307200 bytes: several read chunks are not needed

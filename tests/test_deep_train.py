@@ -18,8 +18,8 @@ from numerics.deep_train import (
     train_adversarial,
     wu_svhn,
 )
-from numerics.errors import ConfigError, DivergenceError
 from numerics.results import load_checkpoint
+from theory.errors import ConfigError, DivergenceError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

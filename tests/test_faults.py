@@ -32,8 +32,8 @@ import pytest
 import torch
 
 from numerics.deep_train import AdvTrainConfig, train_adversarial
-from numerics.errors import DivergenceError, ResultExistsError, ResultFileError
 from numerics.results import load_checkpoint, read_result, write_result
+from theory.errors import DivergenceError, ResultExistsError, ResultFileError
 
 KILL_SEED = 20260522
 REPO = Path(__file__).resolve().parent.parent
@@ -319,7 +319,6 @@ def _logistic_problem(dtype: torch.dtype = torch.float64):
 def test_logistic_hessians_refuse_nan(where: str) -> None:
     """Y-HESS / HESS-DEP closed forms and operators: NaN weights or inputs give ConfigError
     (saying how many values and what to do), not a NaN spectrum or a LAPACK error."""
-    from numerics.errors import ConfigError
     from numerics.logistic_curvature import (
         fixed_noise_operator,
         hessian_fixed_noise,
@@ -327,6 +326,7 @@ def test_logistic_hessians_refuse_nan(where: str) -> None:
         robust_operator,
         top_hessian_eigs,
     )
+    from theory.errors import ConfigError
 
     W, X, y = _logistic_problem()
     if where == "weights":
@@ -347,8 +347,8 @@ def test_logistic_hessians_refuse_nan(where: str) -> None:
 def test_network_hessian_refuses_nan() -> None:
     """HessianOperator, top_hessian_eigs and dense_hessian refuse NaN inputs and weights."""
     from numerics.curvature import HessianOperator, dense_hessian, top_hessian_eigs
-    from numerics.errors import ConfigError
     from numerics.models import build_model
+    from theory.errors import ConfigError
 
     torch.manual_seed(0)
     model = build_model("mlp", in_features=6, num_classes=3, dtype=torch.float64)
@@ -473,7 +473,7 @@ def test_step_size_beyond_the_diameter_is_rejected_and_indeed_meaningless() -> N
     """step_size > 2 eps is refused with a message saying why; and for L-inf PGD such a step
     gives exactly the iterates of step 2 eps (so the configured value would be a fiction)."""
     from numerics.attacks import pgd
-    from numerics.errors import ConfigError
+    from theory.errors import ConfigError
 
     with pytest.raises(ConfigError, match="diameter"):
         AdvTrainConfig(**{**TRAIN_CONFIG, "eps": 0.01, "step_size": 0.05})  # type: ignore[arg-type]

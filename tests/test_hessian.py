@@ -14,8 +14,8 @@ from torch.func import hessian, jacrev
 
 from numerics.checks import hessian as checks
 from numerics.checks.adversarial_loss import Instance
-from numerics.errors import ConfigError
 from theory import hessian as th
+from theory.errors import ConfigError
 from theory.notation import eps, s, vector_symbols
 
 PROPERTY = settings(max_examples=25, deadline=None, derandomize=True)

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from numerics.attacks import pgd
-from numerics.errors import ConfigError
 from numerics.landscape import (
     AttackSpec,
     filter_normalized_direction,
@@ -18,6 +17,7 @@ from numerics.landscape import (
     landscape_2d,
 )
 from numerics.models import ResNet18, SmallCNN
+from theory.errors import ConfigError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from numerics.errors import ConfigError, ResultExistsError
 from numerics.experiments import liu_kanai as lk
 from theory.adversarial_loss import robust_loss
+from theory.errors import ConfigError, ResultExistsError
 
 
 def _toy(n: int = 60, d: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

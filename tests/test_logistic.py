@@ -8,7 +8,6 @@ import torch
 from torch.nn.functional import softplus
 
 from numerics.attacks import pgd
-from numerics.errors import ConfigError
 from numerics.logistic import (
     AttackSpec,
     TrainConfig,
@@ -21,6 +20,7 @@ from numerics.logistic import (
     robust_margin,
     train_models,
 )
+from theory.errors import ConfigError
 
 
 def _problem(n: int = 40, d: int = 12, K: int = 3, seed: int = 0):

@@ -10,7 +10,6 @@ import torch
 from torch.func import hessian
 from torch.nn.functional import softplus
 
-from numerics.errors import ConfigError
 from numerics.logistic import AttackSpec, adversarial_loss, perturb
 from numerics.logistic_curvature import (
     hessian_fixed_noise,
@@ -19,6 +18,7 @@ from numerics.logistic_curvature import (
     top_hessian_eigs,
 )
 from numerics.logistic_landscape import filter_normalized_direction, landscape_1d
+from theory.errors import ConfigError
 
 
 def _problem(n: int = 30, d: int = 6, K: int = 2, seed: int = 0):

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from numerics.errors import ConfigError
 from numerics.logistic_curvature import (
     fixed_noise_operator,
     hessian_fixed_noise,
@@ -16,6 +15,7 @@ from numerics.logistic_curvature import (
     top_hessian_eigs,
     top_operator_eigs,
 )
+from theory.errors import ConfigError
 
 
 @pytest.mark.parametrize(("norm", "eps"), [("l2", 0.0), ("l2", 0.4), ("linf", 0.05)])

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from numerics.cli import main
-from numerics.errors import ConfigError
 from numerics.experiments.mnist2 import (
     config_for,
     evidence_y_t1,
@@ -22,6 +21,7 @@ from numerics.experiments.mnist2 import (
 )
 from numerics.experiments.paper_values import MNIST2_TABLES
 from numerics.logistic import TrainConfig
+from theory.errors import ConfigError
 
 SMALL = dict(n_train=1000, n_test=400, train_steps=3, eval_steps=5, landscape_points=5,
              landscape_n=100, train=TrainConfig(epochs=2, batch_size=128, lr=1e-2))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from numerics.errors import ConfigError
 from numerics.models import (
     MLP,
     PreActResNet18,
@@ -14,6 +13,7 @@ from numerics.models import (
     build_model,
     count_parameters,
 )
+from theory.errors import ConfigError
 
 
 def test_resnet18_parameter_count_matches_cifar_resnet18() -> None:

@@ -117,7 +117,7 @@ def test_kernel_environment_sets_profile_backend_and_silences_tqdm() -> None:
 
 
 def test_kernel_environment_rejects_unknown_profile() -> None:
-    from numerics.errors import ConfigError
+    from theory.errors import ConfigError
 
     with pytest.raises(ConfigError, match="use one of"):
         kernel_environment("huge")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from numerics.checks.random_noise import check_y_t2, monte_carlo_c2
-from numerics.errors import ConfigError
+from theory.errors import ConfigError
 from theory.notation import eps
 from theory.random_noise import (
     SIGMA,

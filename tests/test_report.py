@@ -21,7 +21,6 @@ import numpy as np
 import pytest
 
 from numerics import report as report_mod
-from numerics.errors import ConfigError
 from numerics.report import (
     MATHJAX_FILE,
     NOTEBOOK_DIR,
@@ -30,6 +29,7 @@ from numerics.report import (
     execute_notebook,
 )
 from theory.claims import Claim, Evidence, LedgerRow, Verdict
+from theory.errors import ConfigError
 
 TINY = '''# %% [markdown]
 # # A tiny notebook

@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from numerics.cli import main
-from numerics.errors import ConfigError, ResultExistsError
 from numerics.experiments.resnet import (
     ResNetExperimentConfig,
     _to_tensor,
@@ -21,6 +20,7 @@ from numerics.experiments.resnet import (
     write_resnet_result,
 )
 from numerics.results import read_result
+from theory.errors import ConfigError, ResultExistsError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from numerics.errors import ResultExistsError, ResultFileError
 from numerics.results import (
     atomic_write_bytes,
     load_checkpoint,
@@ -18,6 +17,7 @@ from numerics.results import (
     save_checkpoint,
     write_result,
 )
+from theory.errors import ResultExistsError, ResultFileError
 
 
 def test_write_and_read_result(tmp_path: Path) -> None:

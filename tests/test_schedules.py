@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics.errors import ConfigError
 from numerics.schedules import FixedSchedule, PASchedule, build_schedule
+from theory.errors import ConfigError
 
 
 def test_pas_cosine_values_at_given_epochs() -> None:

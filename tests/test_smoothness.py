@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from numerics.checks.smoothness import check_k_smooth, make_data
-from numerics.errors import ConfigError
+from theory.errors import ConfigError
 from theory.smoothness import (
     linf_jump,
     lipschitz_bound,

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from numerics.errors import ConfigError
 from numerics.profiles import current_profile
-from numerics.validate import check_device, check_eps, check_norm, check_writable_dir
+from numerics.validate import check_device, check_writable_dir
+from theory.errors import ConfigError
+from theory.validate import check_eps, check_norm
 
 
 @pytest.mark.parametrize(("spelling", "norm"), [("l2", "l2"), (2, "l2"), ("2", "l2"),

@@ -38,10 +38,10 @@ import torch
 from scipy.special import expit
 from sympy.printing.pytorch import TorchPrinter
 
-from numerics.errors import ConfigError
-from numerics.validate import check_eps, check_norm
 from theory.claims import Evidence
+from theory.errors import ConfigError
 from theory.notation import eps, s, theta, vector_symbols, y, zeta
+from theory.validate import check_eps, check_norm
 
 # ---------------------------------------------------------------------------------------------
 # Symbols standing for any dimension d

@@ -48,11 +48,11 @@ import numpy as np
 import sympy as sp
 import torch
 
-from numerics.errors import ConfigError
-from numerics.validate import check_eps, check_norm
 from theory.adversarial_loss import is_zero
 from theory.claims import Evidence
+from theory.errors import ConfigError
 from theory.notation import eps, s, t, vector_symbols, zeta
+from theory.validate import check_eps, check_norm
 
 #: Symbols: the one-sided step length tau > 0 along a direction u, ||u||_q, and class counts.
 tau = sp.Symbol("tau", positive=True)

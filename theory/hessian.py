@@ -37,8 +37,6 @@ from __future__ import annotations
 import sympy as sp
 import torch
 
-from numerics.errors import ConfigError
-from numerics.validate import check_eps, check_norm
 from theory.adversarial_loss import (
     Y_VALUES,
     array_api,
@@ -49,7 +47,9 @@ from theory.adversarial_loss import (
     value_is_true,
 )
 from theory.claims import Evidence
+from theory.errors import ConfigError
 from theory.notation import eps, s, vector_symbols, zeta
+from theory.validate import check_eps, check_norm
 
 # ---------------------------------------------------------------------------------------------
 # SymPy: closed forms in explicit components

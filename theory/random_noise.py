@@ -45,11 +45,11 @@ from collections.abc import Callable
 import sympy as sp
 import torch
 
-from numerics.errors import ConfigError
-from numerics.validate import check_eps
 from theory.adversarial_loss import is_zero
 from theory.claims import Evidence
+from theory.errors import ConfigError
 from theory.notation import eps, s, vector_symbols
+from theory.validate import check_eps
 
 D = sp.Symbol("d", positive=True, integer=True)
 R = sp.Symbol("r", nonnegative=True)

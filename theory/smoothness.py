@@ -38,10 +38,10 @@ import numpy as np
 import sympy as sp
 import torch
 
-from numerics.validate import check_eps, check_positive
 from theory.adversarial_loss import is_zero
 from theory.claims import Evidence
 from theory.notation import eps, s, t, vector_symbols, zeta
+from theory.validate import check_eps, check_positive
 
 THETA = sp.Symbol("theta", positive=True)
 U = sp.Symbol("u", positive=True)

@@ -41,10 +41,10 @@ import mpmath
 import sympy as sp
 import torch
 
-from numerics.validate import check_eps
 from theory.adversarial_loss import is_zero, lambdify_pair
 from theory.claims import Evidence
 from theory.notation import eps, s, vector_symbols, zeta
+from theory.validate import check_eps
 
 #: y w^.x (signed projection of x on the weight direction), ||x_perp||, ||w||, the margin m.
 A = sp.Symbol("A", real=True)

@@ -30,7 +30,7 @@ from numerics.data.arrays import LabeledArrays, readonly
 from numerics.data.cache import cache_key, load_or_build
 from numerics.data.paths import data_dir
 from numerics.data.registry import DATASETS, missing_files_message
-from numerics.errors import DataError
+from theory.errors import DataError
 
 logger = logging.getLogger(__name__)
 

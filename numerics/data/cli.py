@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``--check`` or ``--download``; errors are :class:`numerics.errors.DataError`."""
+    """Run ``--check`` or ``--download``; errors are :class:`theory.errors.DataError`."""
     if args.download:
         fetched = download(args.download, args.data_dir)
         folder = DATASETS[args.download].folder(args.data_dir)

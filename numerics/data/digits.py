@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from numerics.data.arrays import LabeledArrays, readonly
-from numerics.errors import DataError
+from theory.errors import DataError
 
 DIGITS01_SPLITS = ("all", "train", "test")
 

@@ -28,7 +28,7 @@ from numerics.data.registry import (
     missing_files_message,
     verify_file,
 )
-from numerics.errors import DataError
+from theory.errors import DataError
 
 USER_AGENT = "advlandscape-data/0.1 (python urllib)"
 _NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError)

@@ -12,7 +12,7 @@ import numpy as np
 from numerics.data.arrays import LabeledArrays
 from numerics.data.paths import data_dir
 from numerics.data.registry import DATASETS, missing_files_message, verify_file
-from numerics.errors import DataError
+from theory.errors import DataError
 
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),

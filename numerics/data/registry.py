@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from numerics.data.paths import ENV_VAR, data_dir
-from numerics.errors import DataError
+from theory.errors import DataError
 
 CHUNK = 1 << 20
 

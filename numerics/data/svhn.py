@@ -13,7 +13,7 @@ import scipy.io
 from numerics.data.arrays import LabeledArrays, readonly
 from numerics.data.paths import data_dir
 from numerics.data.registry import DATASETS, missing_files_message
-from numerics.errors import DataError
+from theory.errors import DataError
 
 SVHN_SPLITS = {"train": "train_32x32.mat", "test": "test_32x32.mat", "extra": "extra_32x32.mat"}
 SVHN_CLASSES = tuple(str(d) for d in range(10))

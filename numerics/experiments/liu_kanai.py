@@ -45,14 +45,14 @@ import torch
 from tqdm import tqdm
 
 from numerics.attacks import pgd
-from numerics.errors import ConfigError, ResultFileError
 from numerics.logistic import AttackSpec, perturb
 from numerics.profiles import current_profile
 from numerics.results import REPO_ROOT, load_checkpoint, read_result, save_checkpoint
 from numerics.schedules import FixedSchedule, PASchedule, Schedule
-from numerics.validate import check_eps, check_norm
 from theory.adversarial_loss import robust_loss
 from theory.claims import Evidence
+from theory.errors import ConfigError, ResultFileError
+from theory.validate import check_eps, check_norm
 
 RESULTS_DIR = REPO_ROOT / "results" / "liu_kanai"
 STUDIES = ("smoothness", "budget", "findings", "pas")

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from numerics.errors import ConfigError
 from numerics.experiments.paper_values import MNIST2_TABLES, eps_label
 from numerics.logistic import AttackSpec, TrainConfig, accuracy, perturb, train_models
 from numerics.logistic_curvature import (
@@ -35,6 +34,7 @@ from numerics.profiles import current_profile
 from numerics.results import REPO_ROOT, atomic_write_bytes, read_result, write_result
 from numerics.validate import check_iterate_dtype
 from theory.claims import Evidence
+from theory.errors import ConfigError
 
 RESULT_DIR = REPO_ROOT / "results" / "mnist2"
 RESULT_FILE = RESULT_DIR / "mnist2.json"

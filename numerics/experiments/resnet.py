@@ -36,10 +36,10 @@ from numerics.deep_train import (
     evaluate,
     train_adversarial,
 )
-from numerics.errors import ConfigError, DataError
 from numerics.landscape import AttackSpec, filter_normalized_direction, landscape_1d
 from numerics.profiles import current_profile
 from numerics.results import load_checkpoint, save_checkpoint, write_result
+from theory.errors import ConfigError, DataError
 
 __all__ = [
     "DATASETS",
