@@ -205,7 +205,7 @@ def test_cli_refuses_to_overwrite(tmp_path: Path) -> None:
     import argparse
 
     from numerics.cli import main
-    from numerics.liu_kanai_cli import run
+    from numerics.cli.liu_kanai import run
 
     out = tmp_path / "s.json"
     out.write_text("{}")

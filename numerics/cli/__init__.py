@@ -1,7 +1,8 @@
-"""The ``advlandscape`` command.
+"""The ``advlandscape`` command (``python -m numerics.cli`` works too).
 
-Each subcommand lives in its own module, which provides ``register(subparsers)``: it adds its
-parser and sets ``func`` to a callable taking the parsed arguments and returning an exit code.
+Each subcommand lives in its own module of this package, which provides ``register(subparsers)``:
+it adds its parser and sets ``func`` to a callable taking the parsed arguments and returning an
+exit code.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from theory.errors import AdvLandscapeError
 
 # subcommand name -> module providing register(subparsers)
 SUBCOMMANDS: dict[str, str] = {
-    "data": "numerics.data.cli",
-    "verify": "numerics.verify_cli",
-    "report": "numerics.report_cli",
-    "liu-kanai": "numerics.liu_kanai_cli",
-    "mnist2": "numerics.mnist2_cli",
-    "resnet": "numerics.resnet_cli",
+    "data": "numerics.cli.data",
+    "verify": "numerics.cli.verify",
+    "report": "numerics.cli.report",
+    "liu-kanai": "numerics.cli.liu_kanai",
+    "mnist2": "numerics.cli.mnist2",
+    "resnet": "numerics.cli.resnet",
 }
 
 
@@ -69,6 +70,3 @@ def main(argv: Sequence[str] | None = None) -> int:
               "from the last checkpoint", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())
