@@ -28,6 +28,8 @@ from numerics.report import (
     build_report,
     execute_notebook,
 )
+from numerics.report import build as report_build
+from numerics.report import mathjax as report_mathjax
 from theory.claims import Claim, Evidence, LedgerRow, Verdict
 from theory.errors import ConfigError
 
@@ -221,8 +223,8 @@ def test_failed_build_leaves_the_old_site(tmp_path: Path, monkeypatch: pytest.Mo
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("renderer broke")
 
-    monkeypatch.setattr(report_mod, "render_notebook", broken)
-    monkeypatch.setattr(report_mod, "execute_notebook",
+    monkeypatch.setattr(report_build, "render_notebook", broken)
+    monkeypatch.setattr(report_build, "execute_notebook",
                         lambda path, profile, timeout: (nbformat.v4.new_notebook(), None))
     with pytest.raises(RuntimeError, match="renderer broke"):
         build_report(out=out, notebooks=[NOTEBOOK_DIR / "00_overview.ipynb"], ledger=_ledger(),
@@ -248,8 +250,8 @@ def test_unknown_notebook_and_file_out_are_rejected(tmp_path: Path) -> None:
 
 
 def test_cli_exit_code_says_whether_all_passed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from numerics import report_cli
     from numerics.cli import build_parser
+    from numerics.cli import report as report_cli
 
     args = build_parser().parse_args(["report", "--profile", "full", "--no-data", "--out", "x"])
     assert args.func is report_cli.run
@@ -308,8 +310,8 @@ def _count_executions(monkeypatch: pytest.MonkeyPatch, stop_after: int | None = 
         executed.append(Path(path).stem)
         return execute_notebook(path, profile, timeout=timeout)
 
-    monkeypatch.setattr(report_mod, "execute_notebook", counting)
-    monkeypatch.setattr(report_mod, "code_state", lambda: "c0ffee")
+    monkeypatch.setattr(report_build, "execute_notebook", counting)
+    monkeypatch.setattr(report_build, "code_state", lambda: "c0ffee")
     return executed
 
 
@@ -563,8 +565,8 @@ def test_mathjax_source_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert report_mod.ensure_mathjax() == tmp_path / "mj.js"
     # a tarball that is not the registry's is refused
     monkeypatch.delenv("ADVLANDSCAPE_MATHJAX")
-    monkeypatch.setattr(report_mod.shutil, "which", lambda _name: None)
-    monkeypatch.setattr(report_mod.urllib.request, "urlopen",
+    monkeypatch.setattr(report_mathjax.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(report_mathjax.urllib.request, "urlopen",
                         lambda *_a, **_k: io.BytesIO(b"not mathjax"))
     with pytest.raises(ConfigError, match="does not match"):
         report_mod.ensure_mathjax(tmp_path / "cache")

@@ -1,0 +1,141 @@
+"""The stored notebooks: discovery, pairing with their percent sources, hygiene, claim sections.
+
+A stored notebook is ``notebooks/NN_topic.ipynb``, paired (jupytext) with ``NN_topic.py``;
+:func:`notebook_problems` says everything wrong with one (pairing, size, outputs, conventions), and
+:func:`claim_sections` lists the claim ids that head its sections (the ledger links to them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from numerics.results import REPO_ROOT
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+MAX_NOTEBOOK_BYTES = 1024 * 1024  # a stored .ipynb above this holds raw data, not a summary
+
+
+def discover_notebooks(directory: str | os.PathLike[str] = NOTEBOOK_DIR) -> list[Path]:
+    """The stored notebooks ``NN_topic.ipynb`` of ``directory``, in their numbered order."""
+    return sorted(p for p in Path(directory).glob("[0-9][0-9]_*.ipynb") if p.is_file())
+
+
+def _cell_key(cell: Any) -> tuple[str, str, tuple[str, ...]]:
+    source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+    return cell.cell_type, source.strip(), tuple(cell.get("metadata", {}).get("tags", ()))
+
+
+def pair_problems(ipynb: str | os.PathLike[str]) -> list[str]:
+    """Differences between a stored notebook and its jupytext percent source.
+
+    Args:
+        ipynb: path of ``NN_topic.ipynb``; its pair is ``NN_topic.py`` beside it.
+
+    Returns:
+        One message per problem (missing pair, different number of cells, first differing cell by
+        type, source or tags); empty when the pair is in sync.
+    """
+    import jupytext
+
+    ipynb = Path(ipynb)
+    source = ipynb.with_suffix(".py")
+    if not source.exists():
+        return [f"{ipynb.name} has no paired {source.name}: run `jupytext --set-formats "
+                f"ipynb,py:percent {ipynb}`"]
+    from_py = [_cell_key(c) for c in jupytext.read(source).cells]
+    stored = [_cell_key(c) for c in nbformat.read(ipynb, as_version=4).cells]
+    fix = f"run `jupytext --sync {source}` and re-execute"
+    if len(from_py) != len(stored):
+        return [f"{source.name} has {len(from_py)} cells, {ipynb.name} {len(stored)}: {fix}"]
+    for i, (a, b) in enumerate(zip(from_py, stored, strict=True)):
+        if a != b:
+            what = "type" if a[0] != b[0] else ("source" if a[1] != b[1] else "tags")
+            return [f"cell {i} differs in {what} between {source.name} and {ipynb.name}: {fix}"]
+    return []
+
+
+def output_problems(nb: Any) -> list[str]:
+    """Error, stderr and warning outputs of an executed notebook (none may reach a page).
+
+    Returns:
+        One message per offending output: ``cell N: error ...`` or ``cell N: stderr ...``.
+    """
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", ()):
+            kind = out.get("output_type")
+            if kind == "error":
+                problems.append(f"cell {i}: error {out.get('ename')}: {out.get('evalue')}")
+            elif kind == "stream" and out.get("name") == "stderr":
+                text = "".join(out.get("text", ""))
+                problems.append(f"cell {i}: stderr output: {text.strip()[:300]}")
+    return problems
+
+
+def notebook_problems(
+    ipynb: str | os.PathLike[str], max_bytes: int = MAX_NOTEBOOK_BYTES,
+) -> list[str]:
+    """Everything wrong with a stored notebook: pairing, size, outputs, conventions.
+
+    Checks: the pair is in sync (:func:`pair_problems`); the file is at most ``max_bytes``; every
+    code cell was executed and no output is an error or stderr; the first code cell is tagged
+    ``parameters`` and sets ``PROFILE`` from ``current_profile()``; no cell touches ``sys.path``
+    (the kernel imports the installed packages); every ``## ID: ...`` heading names a claim id of
+    SPEC.md.
+
+    Returns:
+        One message per problem, each saying what to do; empty for a good notebook.
+    """
+    from theory.claims import CLAIMS
+
+    ipynb = Path(ipynb)
+    problems = pair_problems(ipynb)
+    size = ipynb.stat().st_size
+    if size > max_bytes:
+        problems.append(f"{ipynb.name} is {size} bytes (> {max_bytes}): store summaries and "
+                        "smaller figures, not raw arrays")
+    nb = nbformat.read(ipynb, as_version=4)
+    problems += [f"{ipynb.name} {p}" for p in output_problems(nb)]
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if any(c.get("execution_count") is None and c.source.strip() for c in code):
+        problems.append(f"{ipynb.name} has unexecuted code cells: execute it (DEVELOPING.md)")
+    if not code or "parameters" not in code[0].get("metadata", {}).get("tags", ()) or \
+            not re.search(r"^PROFILE\s*=\s*current_profile\(\)", code[0].source, re.M):
+        problems.append(f"{ipynb.name}: the first code cell must be tagged parameters "
+                        "(`# %% tags=[\"parameters\"]`) and set `PROFILE = current_profile()`")
+    if any("sys.path" in c.source for c in code):
+        problems.append(f"{ipynb.name} touches sys.path: import the installed packages "
+                        "(`pip install -e .`)")
+    known = {c.id for c in CLAIMS}
+    for cid in claim_sections(nb, known=None):
+        if cid not in known:
+            problems.append(f"{ipynb.name}: heading names unknown claim id {cid!r}; use the ids "
+                            "of SPEC.md")
+    return problems
+
+
+_HEADING_ID = re.compile(r"^#{1,6}\s+([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+)\b", re.M)
+
+
+def claim_sections(nb: Any, known: Iterable[str] | None = None) -> list[str]:
+    """Claim ids that head a section of a notebook (markdown ``## Y-T1: ...``), in order.
+
+    Args:
+        nb: a notebook (nbformat node).
+        known: if given, keep only these ids.
+    """
+    keep = set(known) if known is not None else None
+    ids: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for cid in _HEADING_ID.findall(cell.source):
+            if (keep is None or cid in keep) and cid not in ids:
+                ids.append(cid)
+    return ids
