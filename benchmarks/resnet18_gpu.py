@@ -30,11 +30,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from numerics.curvature import HessianOperator, top_hessian_eigs
-from numerics.deep_train import _frozen_weights, adversarial_examples
-from numerics.landscape import AttackSpec, filter_normalized_direction, landscape_1d
-from numerics.models import ResNet18
+from numerics.attacks import AttackSpec
+from numerics.nets.attack import adversarial_examples, frozen_weights
+from numerics.nets.curvature import HessianOperator
+from numerics.nets.landscape import filter_normalized_direction, landscape_1d
+from numerics.nets.models import ResNet18
 from numerics.results import device_description, write_json
+from numerics.spectra import top_hessian_eigs
+
+EPS = 8 / 255
+
+
+def _pgd(steps: int) -> AttackSpec:
+    """PGD-``steps`` with the presets' absolute step 2/255 (eps 8/255 is passed beside it)."""
+    return AttackSpec("pgd", "linf", steps, step_size=2 / 255)
 
 
 def _sync(device: torch.device) -> None:
@@ -60,8 +69,7 @@ def _timeit(fn: Callable[[], object], device: torch.device, repeats: int, warmup
 def _train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                 steps: int, fast: bool, forward: nn.Module) -> None:
     """One PGD-``steps`` adversarial training step (eps 8/255, step 2/255)."""
-    xa = adversarial_examples(forward, x, y, eps=8 / 255, norm="linf", steps=steps,
-                              step_size=2 / 255, bn_mode="train", fast=fast)
+    xa = adversarial_examples(forward, x, y, EPS, _pgd(steps), bn_mode="train", fast=fast)
     model.train()
     ctx = (torch.autocast(device_type=x.device.type, dtype=torch.bfloat16) if fast
            else torch.autocast(device_type=x.device.type, enabled=False))
@@ -145,15 +153,15 @@ def main(argv: list[str] | None = None) -> int:
 
     # 3. top-3 eigenvalues on hessian_images images (adversarial examples held fixed)
     xh, yh = x_all[:args.hessian_images], y_all[:args.hessian_images]
-    with _frozen_weights(model):
+    with frozen_weights(model):
         xh_adv = torch.cat([
             adversarial_examples(model, xh[i:i + args.hvp_batch], yh[i:i + args.hvp_batch],
-                                 eps=8 / 255, norm="linf", steps=args.pgd_steps,
-                                 step_size=2 / 255)
+                                 EPS, _pgd(args.pgd_steps))
             for i in range(0, xh.shape[0], args.hvp_batch)])
     _sync(device)
     start = time.perf_counter()
-    eigs = top_hessian_eigs(model, xh_adv, yh, k=3, batch_size=args.hvp_batch, tol=1e-3)
+    eigs = top_hessian_eigs(HessianOperator(model, xh_adv, yh, batch_size=args.hvp_batch), k=3,
+                            tol=1e-3)
     _sync(device)
     out.update(eig_seconds=time.perf_counter() - start, top_eigs=eigs.tolist(),
                eig_images=int(xh.shape[0]))
@@ -163,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     xl, yl = x_all[:args.landscape_images], y_all[:args.landscape_images]
     start = time.perf_counter()
     landscape_1d(model, xl, yl, direction, np.linspace(-1, 1, args.landscape_points),
-                 attack=AttackSpec(eps=8 / 255, steps=args.pgd_steps, step_size=2 / 255),
+                 attack=_pgd(args.pgd_steps), eps=EPS,
                  batch_size=min(500, args.landscape_images),
                  points_per_batch=args.points_per_batch)
     _sync(device)

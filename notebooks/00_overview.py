@@ -17,7 +17,7 @@
 # # The claims ledger
 #
 # Three papers make claims about the weight-loss landscape of adversarial training; each claim has
-# an id (SPEC.md) that links its derivation in `theory/`, its float64 check against autograd in
+# an id (docs/claims.md) that links its derivation in `theory/`, its float64 check against autograd in
 # `numerics/checks/`, its data experiment, its test, and a section in notebooks 01 to 08.
 #
 # The central object is the adversarial logistic loss of a linear classifier, with
@@ -45,7 +45,7 @@ from numerics.report import ledger_html
 from theory.claims import CLAIMS, Verdict, build_ledger
 
 # %% [markdown]
-# The claim ids, in the order of SPEC.md (an exact output: nbval compares it).
+# The claim ids, in the order of docs/claims.md (an exact output: nbval compares it).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -68,7 +68,7 @@ counts = {v.value: sum(r.verdict == v for r in rows) for v in Verdict}
 print(counts)
 
 # %% [markdown]
-# Every claim of SPEC.md has a row, every verdict was computed from evidence, and no check crashed
+# Every claim of docs/claims.md has a row, every verdict was computed from evidence, and no check crashed
 # (a crash is a defect of the suite, not a verdict on a claim).
 
 # %%

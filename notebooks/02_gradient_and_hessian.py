@@ -38,7 +38,9 @@ import sympy as sp
 import torch
 from IPython.display import Math, display
 
+from numerics import robust_direction
 from numerics.checks import hessian as checks
+from numerics.linear import robust_eigenpairs
 from theory import hessian as th
 from theory.notation import vector_symbols
 
@@ -116,7 +118,7 @@ t = torch.linspace(-4, 12, 300, dtype=torch.float64)
 x_fig = torch.stack([t, torch.ones_like(t), torch.zeros_like(t)], dim=1)
 y_fig = torch.ones_like(t)
 m_fig = y_fig * (x_fig @ w_fig) - eps_fig * w_fig.norm()
-v_fig = th.robust_direction(w_fig, x_fig, y_fig, eps_fig, "l2")
+v_fig = robust_direction(w_fig, x_fig, y_fig, eps_fig, "l2")
 first = th.A_TORCH(m_fig) * (v_fig * v_fig).sum(1)
 second = th.B_TORCH(m_fig, eps_fig, w_fig.norm())
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
@@ -157,7 +159,7 @@ assert num_dep.details["max_rel_size_of_projector_term"]["linf"] <= 1e-10
 #
 # SymPy checks these with $n$ a unit vector in components (identities reduced modulo
 # $\|n\|^2 = 1$). The full-data Hessian is the mean of the point Hessians
-# (`theory.hessian.full_robust_hessian`, checked against the Hessian of the mean loss).
+# (`numerics.linear.hessian_robust`, checked against the Hessian of the mean loss).
 
 # %%
 A, B, V, alpha = sp.symbols("A B V alpha", positive=True)
@@ -193,7 +195,7 @@ print("counterexample (p = 2):", {k: v for k, v in (num_eig.counterexample or {}
 # $\lambda_1 = A\|v\|^2$, which lies between $\lambda_-$ and $\lambda_+$.
 
 # %%
-values, _ = th.robust_eigenpairs(w_fig, x_fig, y_fig, eps_fig, "l2")
+values, _ = robust_eigenpairs(w_fig, x_fig, y_fig, eps_fig, "l2")
 fig, ax = plt.subplots(figsize=(6.5, 3.6))
 ax.semilogy(m_fig, values[:, 0], label=r"$\lambda_+$")
 ax.semilogy(m_fig, first, "k--", lw=1, label=r"$s(m)s(-m)\|v\|^2$ (Eq. 10)")

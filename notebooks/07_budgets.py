@@ -33,13 +33,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from numerics import robust_loss
 from numerics.checks.budget import check_l_budget, make_problem
-from theory.budget import (
-    budget_threshold,
-    robust_logistic_loss,
-    threshold_direction,
-    verify_l_budget,
-)
+from numerics.linear import budget_threshold, threshold_direction
+from theory.budget import verify_l_budget
 
 # %% [markdown]
 # ## L-BUDGET: the threshold
@@ -95,8 +92,8 @@ zero = torch.zeros(x.shape[1], dtype=x.dtype)
 fig, ax = plt.subplots(figsize=(6.5, 3.4))
 for factor in (0.8, 0.95, 1.0, 1.05, 1.2):
     eps = factor * eps0
-    base = float(robust_logistic_loss(zero, x, y, eps))
-    vals = [float(robust_logistic_loss(t * u_star, x, y, eps)) - base for t in taus]
+    base = float(robust_loss(zero, x, y, eps).mean())
+    vals = [float(robust_loss(t * u_star, x, y, eps).mean()) - base for t in taus]
     ax.plot(taus, vals, label=rf"$\varepsilon = {factor}\,\varepsilon_0$")
 ax.axhline(0, color="k", lw=0.5)
 ax.set_xlabel(r"$\tau$")
@@ -119,7 +116,7 @@ for key in ("l2", "l2_bias", "linf", "linf_bias"):
 #
 # Training on MNIST2 at $\varepsilon = \rho\,\varepsilon_0$ for ratios $\rho$ just below and just
 # above 1, with `budget_threshold` giving $\varepsilon_0$ on the training subset, for L2 and L-inf,
-# with and without a bias (`numerics.experiments.liu_kanai.run_budget`,
+# with and without a bias (`numerics.experiments.budget.run_budget`,
 # `advlandscape liu-kanai budget`). The inner maximum is the exact closed form; a small weight
 # decay $\lambda\|w\|^2/2$ keeps the minimiser finite on separable data and does not move the
 # threshold (its gradient at 0 is 0). L2 is trained by full-batch Adam (learning rate annealed to
@@ -134,26 +131,26 @@ for key in ("l2", "l2_bias", "linf", "linf_bias"):
 # profile (ci: 400 training points).
 
 # %%
-from numerics.experiments import liu_kanai as lk
+from numerics.experiments import budget, findings, pas, studies, units
 
-budget_cfg = lk.config_for("budget", PROFILE)
-budget = lk.run_budget(budget_cfg, progress=False)
-ev_budget = lk.judge_budget(budget)
+budget_cfg = studies.config_for("budget", PROFILE)
+budget_run = budget.run_budget(budget_cfg, progress=False)
+ev_budget = budget.judge_budget(budget_run)
 print(ev_budget.summary)
 
 # %%
 print(f"{'setting':<10} {'eps0':>8} " + " ".join(f"{r:>9}" for r in budget_cfg.ratios))
-for key, eps0 in budget["thresholds"].items():
+for key, eps0 in budget_run["thresholds"].items():
     norm, bias = key.split("_")[0], key.endswith("_bias")
-    sel = [r for r in budget["exact"] if r["norm"] == norm and r["bias"] == bias]
+    sel = [r for r in budget_run["exact"] if r["norm"] == norm and r["bias"] == bias]
     print(f"{key:<10} {eps0:>8.4f} " + " ".join(f"{r['w_norm']:>9.2e}" for r in sel)
           + "   (||w_f|| per eps/eps0)")
 
 # %%
 fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-for key in budget["thresholds"]:
+for key in budget_run["thresholds"]:
     norm, bias = key.split("_")[0], key.endswith("_bias")
-    sel = [r for r in budget["exact"] if r["norm"] == norm and r["bias"] == bias]
+    sel = [r for r in budget_run["exact"] if r["norm"] == norm and r["bias"] == bias]
     ax[0].semilogy([r["ratio"] for r in sel], [max(r["w_norm"], 1e-12) for r in sel], "o-",
                    label=key)
 ax[0].axvline(1, color="k", lw=0.5)
@@ -161,7 +158,7 @@ ax[0].set_xlabel(r"$\varepsilon / \varepsilon_0$")
 ax[0].set_ylabel(r"$\|w_f\|$ at convergence (0 shown as $10^{-12}$)")
 ax[0].set_title("exact inner max: collapse at the derived threshold")
 ax[0].legend(fontsize=8)
-for norm, b in budget["box"].items():
+for norm, b in budget_run["box"].items():
     ax[1].plot([r["eps"] / b["eps_star_no_box"] for r in b["rows"]],
                [r["w_norm"] for r in b["rows"]], "o-", label=f"{norm}, PGD + box")
 ax[1].axvline(1, color="k", lw=0.5)
@@ -171,7 +168,7 @@ ax[1].set_title("PGD in the [0, 1] box")
 ax[1].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
-for norm, b in budget["box"].items():
+for norm, b in budget_run["box"].items():
     ce = b["collapse_eps"]
     where = "not on the grid" if ce is None else f"eps = {ce} ({ce / b['eps_star_no_box']:.2f} eps0)"
     print(f"{norm}: with the box and PGD the weights collapse at {where}; "
@@ -188,13 +185,14 @@ for norm, b in budget["box"].items():
 # The committed record (`results/liu_kanai/budget.json`) gives the ledger's data evidence.
 
 # %%
-ev_budget_committed = lk.evidence_l_budget()
+ev_budget_committed = budget.evidence_l_budget()
 print(ev_budget_committed.summary)
 
 # %%
 assert ev_budget.passed, ev_budget.summary
-assert budget["gradient_bound"]["max_ratio"] <= 1
-assert not ev_budget_committed.ran or ev_budget_committed.passed
+assert budget_run["gradient_bound"]["max_ratio"] <= 1
+assert ev_budget_committed.ran, ev_budget_committed.summary
+assert ev_budget_committed.passed, ev_budget_committed.summary
 
 # %% [markdown]
 # ## L-FINDINGS: escape, gradients and sharpness per budget
@@ -219,17 +217,17 @@ assert not ev_budget_committed.ran or ev_budget_committed.passed
 # %%
 from numerics.results import read_result
 
-findings_record = read_result(lk.RESULTS_DIR / "findings.json")
-findings = findings_record["results"]
+findings_record = read_result(units.RESULTS_DIR / "findings.json")
+findings_results = findings_record["results"]
 print("profile:", findings_record["config"]["profile"])
 print(f"{'eps':>5} {'escape':>7} {'grad norm':>10} {'top eig':>9} {'adv acc':>8}")
-for r in findings["mlp"]:
+for r in findings_results["mlp"]:
     print(f"{r['eps']:>5} {r['escape_iter']!s:>7} {r['grad_norm']:>10.3e} {r['top_eig']:>9.3f} "
           f"{r['train_adv_acc']:>8.3f}")
 print("logistic (eps / eps0):")
-for r in findings["logistic"]["rows"]:
+for r in findings_results["logistic"]["rows"]:
     print(f"{r['ratio']:>5} {r['escape_iter']!s:>7} {r['grad_norm']:>10.3e} {r['top_eig']:>9.3f}")
-judged = lk.judge_findings(findings)
+judged = findings.judge_findings(findings_results)
 for model, tests in judged.items():
     print(model, {k: (round(v["rho"], 2), "reproduces" if v["holds"] else "does not")
                   for k, v in tests.items()})
@@ -237,7 +235,7 @@ for model, tests in judged.items():
 # %% [markdown]
 # ## L-FINDINGS: periodic adversarial scheduling (PAS)
 #
-# PAS (`numerics.schedules.PASchedule`): in each of `periods` periods the budget ramps up from 0
+# PAS (`numerics.nets.schedules.PASchedule`): in each of `periods` periods the budget ramps up from 0
 # along $\tfrac12(1 - \cos\pi r)$ towards $1.5\,\varepsilon$, capped at $\varepsilon$ (as in
 # Liu et al.'s code), the PGD step follows the budget, and the learning rate anneals from its
 # maximum to 0 by a cosine. The baseline trains at the fixed budget with the learning rate
@@ -246,7 +244,7 @@ for model, tests in judged.items():
 # the grid, "less sensitive" a smaller spread (max - min) across it.
 
 # %%
-from numerics.schedules import FixedSchedule, PASchedule
+from numerics.nets import FixedSchedule, PASchedule
 
 pas_demo = PASchedule(eps_target=0.1, epochs=8, periods=2, lr_max=0.1)
 fixed_demo = FixedSchedule(eps_target=0.1, epochs=8, lr_max=0.1)
@@ -265,17 +263,17 @@ plt.tight_layout()
 plt.show()
 
 # %%
-pas_record = read_result(lk.RESULTS_DIR / "pas.json")
+pas_record = read_result(units.RESULTS_DIR / "pas.json")
 cfg_pas = pas_record["config"]
 print("profile:", cfg_pas["profile"], " eps:", cfg_pas["eps"], " seeds:", cfg_pas.get("seeds"))
-table = lk.pas_table(pas_record["results"])
+table = pas.pas_table(pas_record["results"])
 print("test accuracy, mean over seeds")
 print(f"{'lr':>7} {'PAS robust':>11} {'fixed robust':>13} {'PAS clean':>10} {'fixed clean':>12}")
 for lr in sorted(table["pas"]):
     p, f = table["pas"][lr], table["fixed"][lr]
     print(f"{lr:>7} {p['robust_acc']:>11.3f} {f['robust_acc']:>13.3f} {p['clean_acc']:>10.3f} "
           f"{f['clean_acc']:>12.3f}")
-pas_verdict = lk.judge_pas(pas_record["results"])
+pas_verdict = pas.judge_pas(pas_record["results"])
 print({k: pas_verdict[k] for k in ("better", "less_sensitive")}, pas_verdict["pas"],
       pas_verdict["fixed"])
 
@@ -284,12 +282,14 @@ print({k: pas_verdict[k] for k in ("better", "less_sensitive")}, pas_verdict["pa
 # reproduces.
 
 # %%
-ev_findings = lk.evidence_l_findings()
+ev_findings = findings.evidence_l_findings()
 print("passed:", ev_findings.passed)
 print(ev_findings.summary)
 
 # %%
 assert ev_findings.ran
-reproduced = [v["holds"] for v in judged["mlp"].values()]
-reproduced += [pas_verdict["better"], pas_verdict["less_sensitive"]]
-assert ev_findings.passed == all(reproduced)
+reproduced = {f"mlp {k}": v["holds"] for k, v in judged["mlp"].items()}
+reproduced |= {"pas better": pas_verdict["better"],
+               "pas less sensitive": pas_verdict["less_sensitive"]}
+assert all(reproduced.values()), reproduced
+assert ev_findings.passed, ev_findings.summary

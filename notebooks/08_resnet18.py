@@ -42,16 +42,10 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from numerics.curvature import (
-    HessianOperator,
-    dense_hessian,
-    hutchinson_trace,
-    power_iteration,
-    top_hessian_eigs,
-)
+from numerics import hutchinson_trace, power_iteration, top_hessian_eigs
 from numerics.experiments.paper_values import RESNET_TABLE_DATASET, RESNET_TABLES
 from numerics.experiments.resnet import profile_config, run_resnet_experiment
-from numerics.models import SmallCNN
+from numerics.nets import HessianOperator, SmallCNN, dense_hessian
 from numerics.results import REPO_ROOT, read_result
 
 torch.set_num_threads(1)  # tiny models: one thread is fastest and leaves the other core free
@@ -186,8 +180,8 @@ xs = torch.rand(24, 1, 8, 8, dtype=torch.float64)
 ys = torch.randint(0, 3, (24,))
 H = dense_hessian(small, xs, ys).numpy()
 exact = np.linalg.eigvalsh(H)[::-1]
-eigs = top_hessian_eigs(small, xs, ys, k=3, tol=1e-12)
 op = HessianOperator(small, xs, ys, batch_size=8)
+eigs = top_hessian_eigs(op, k=3, tol=1e-12)
 power, iters = power_iteration(op, k=1, iters=5000, tol=1e-12)
 by_magnitude = exact[np.argmax(np.abs(exact))]
 trace = hutchinson_trace(op, num_samples=100, seed=1)

@@ -1,1 +1,55 @@
-"""PyTorch side of advlandscape: data, attacks, training, curvature, landscapes, experiments."""
+"""PyTorch side of advlandscape: the formulas of :mod:`theory` on data, attacks, training,
+curvature, landscapes, experiments.
+
+Layers, each importing only those above it:
+
+* :mod:`numerics.ops`: the one numeric home of zeta, the dual norm, the robust margin, loss and
+  gradient (float64-exact);
+* :mod:`numerics.attacks` (the :class:`AttackSpec`, generic PGD, noise),
+  :mod:`numerics.spectra` (top eigenvalues, power iteration, Hutchinson's trace of an operator),
+  :mod:`numerics.stats` (Spearman, monotonicity), :mod:`numerics.validate`;
+* two model families: :mod:`numerics.linear` (logistic regression, batched over models) and
+  :mod:`numerics.nets` (``torch.nn`` networks);
+* :mod:`numerics.data` (readers, checksums, downloads), :mod:`numerics.checks` (the formulas
+  against autograd), :mod:`numerics.experiments` (one module a study), :mod:`numerics.results`
+  (records with provenance), :mod:`numerics.profiles`;
+* tooling: :mod:`numerics.cli` (the ``advlandscape`` command), :mod:`numerics.report` (the
+  notebooks' HTML site).
+"""
+
+from numerics.attacks import AttackSpec, pgd, project_ball, random_noise, uniform_ball_noise
+from numerics.ops import (
+    dual_norm,
+    inner_max_perturbation,
+    margins,
+    robust_direction,
+    robust_gradient,
+    robust_loss,
+    robust_loss_and_grad,
+    robust_margin,
+    zeta,
+)
+from numerics.spectra import hutchinson_trace, power_iteration, top_hessian_eigs
+from numerics.stats import increasing, spearman
+
+__all__ = [
+    "AttackSpec",
+    "dual_norm",
+    "hutchinson_trace",
+    "increasing",
+    "inner_max_perturbation",
+    "margins",
+    "pgd",
+    "power_iteration",
+    "project_ball",
+    "random_noise",
+    "robust_direction",
+    "robust_gradient",
+    "robust_loss",
+    "robust_loss_and_grad",
+    "robust_margin",
+    "spearman",
+    "top_hessian_eigs",
+    "uniform_ball_noise",
+    "zeta",
+]

@@ -1,4 +1,9 @@
-"""Perturbations of the input: PGD (Madry et al. 2018) for L2 and L-inf, and uniform noise.
+"""Perturbations of the input: the attack recipe, PGD (Madry et al. 2018) for L2 and L-inf, noise.
+
+:class:`AttackSpec` says how inputs are perturbed, for linear models (:mod:`numerics.linear.attack`,
+analytic and batched over models) and for networks (:mod:`numerics.nets.attack`) alike; the budget
+eps is given beside it (one per model when models are trained together). :func:`pgd` is the
+generic projected gradient ascent on any per-sample loss.
 
 Conventions: the first dimension of ``x`` indexes samples; norms are taken per sample over all
 remaining dimensions. ``box`` is the valid input range (pixels in [0, 1]); ``None`` means no box.
@@ -7,10 +12,64 @@ remaining dimensions. ``box`` is the valid input range (pixels in [0, 1]); ``Non
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
-from theory.validate import check_eps, check_norm
+from numerics.validate import check_iterate_dtype
+from theory.errors import ConfigError
+from theory.validate import check_eps, check_norm, check_positive
+
+ATTACK_KINDS = ("clean", "pgd", "exact", "random")
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """How inputs are perturbed, given a budget eps (recorded verbatim in every run's config).
+
+    Attributes:
+        kind: ``"clean"`` (no perturbation), ``"pgd"`` (Madry et al.'s PGD: random start, ball
+            then box projection), ``"exact"`` (the closed-form worst case of a linear model
+            without box, INNER-MAX) or ``"random"`` (uniform noise in the eps-ball, then clipped
+            to the box).
+        norm: ``"l2"`` or ``"linf"``.
+        steps: PGD steps K (>= 1 for ``"pgd"``).
+        step_factor: PGD step alpha = ``step_factor * eps / steps`` (Madry et al.: 2.5), a step
+            relative to each budget.
+        box: valid input range, or ``None``.
+        random_start: PGD starts uniformly in the ball.
+        iterate_dtype: ``"float32"`` runs the PGD iterations of linear models in float32 (see
+            :func:`numerics.linear.attack.perturb`); ``None``: the data's dtype throughout.
+        step_size: an absolute step alpha instead of ``step_factor * eps / steps`` (networks,
+            whose presets fix alpha, e.g. 2/255); ``None``: relative to eps.
+    """
+
+    kind: str = "clean"
+    norm: str = "l2"
+    steps: int = 10
+    step_factor: float = 2.5
+    box: tuple[float, float] | None = (0.0, 1.0)
+    random_start: bool = True
+    iterate_dtype: str | None = None
+    step_size: float | None = None
+
+    def __post_init__(self) -> None:
+        check_iterate_dtype(self.iterate_dtype)
+        if self.kind not in ATTACK_KINDS:
+            raise ConfigError(f"unknown attack kind {self.kind!r}: use one of {ATTACK_KINDS}")
+        object.__setattr__(self, "norm", check_norm(self.norm))
+        if self.kind == "pgd":
+            if int(self.steps) < 1:
+                raise ConfigError(f"PGD needs steps >= 1, got {self.steps}")
+            check_positive(self.step_factor, "step_factor")
+            if self.step_size is not None:
+                check_positive(self.step_size, "step_size")
+
+    def alpha(self, eps: float) -> float:
+        """The PGD step: ``step_size`` if given, else ``step_factor * eps / steps``."""
+        if self.step_size is not None:
+            return self.step_size
+        return self.step_factor * eps / self.steps
 
 
 def _per_sample_norm(v: torch.Tensor, norm: str) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Tests of theory.budget and numerics.checks.budget (claim L-BUDGET)."""
+"""Tests of theory.budget and numerics.checks.budget (claim L-BUDGET); the constants on data are
+those of numerics.linear.bounds, the loss and its gradient those of numerics.ops."""
 
 from __future__ import annotations
 
@@ -9,16 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from numerics.checks.budget import check_l_budget, make_problem, minimiser_gap
-from theory.budget import (
+from numerics.linear.bounds import (
     best_bias_at_zero,
     budget_threshold,
     gradient_bound_constants,
-    robust_logistic_loss,
     threshold_direction,
-    verify_l_budget,
 )
+from numerics.ops import robust_gradient, robust_loss
+from theory.budget import verify_l_budget
 from theory.errors import ConfigError
-from theory.smoothness import robust_gradient
 
 
 def test_l_budget_symbolic_evidence() -> None:
@@ -100,17 +100,21 @@ def test_gradient_bound_never_exceeded(seed: int, eps: float, s1: float, s2: flo
     w1 = torch.randn(3, generator=g, dtype=x.dtype) * 10 ** s1
     w2 = -0.7 * w1 if opposite else torch.randn(3, generator=g, dtype=x.dtype) * 10 ** s2
     a_const, b_const = gradient_bound_constants(x, eps)
-    dg = (robust_gradient(w1, x, y, eps) - robust_gradient(w2, x, y, eps)).norm()
+    dg = (robust_gradient(w1, x, y, eps, mean=True)
+          - robust_gradient(w2, x, y, eps, mean=True)).norm()
     assert float(dg) <= (a_const * float((w1 - w2).norm()) + b_const * eps) * (1 + 1e-12)
 
 
 def test_gradient_matches_autograd() -> None:
-    """L-BUDGET: the closed-form gradient equals autograd to 1e-10 (relative)."""
+    """L-BUDGET: the closed-form gradient equals autograd to 1e-10 (relative), without and with
+    an (unperturbed) bias b, the loss mean_n zeta(-y_n (w.x_n + b) + eps ||w||_q)."""
     x, y = make_problem(20, 4, 7)
-    w = torch.tensor([0.3, -1.2, 0.5, 2.0], dtype=x.dtype, requires_grad=True)
-    (auto,) = torch.autograd.grad(robust_logistic_loss(w, x, y, 0.7), w)
-    closed = robust_gradient(w.detach(), x, y, 0.7)
-    assert float((auto - closed).norm() / auto.norm()) <= 1e-10
+    for norm in ("l2", "linf"):
+        for w0 in ([0.3, -1.2, 0.5, 2.0], [0.3, -1.2, 0.5, 2.0, -0.4]):  # the bias last
+            w = torch.tensor(w0, dtype=x.dtype, requires_grad=True)
+            (auto,) = torch.autograd.grad(robust_loss(w, x, y, 0.7, norm).mean(), w)
+            closed = robust_gradient(w.detach(), x, y, 0.7, norm, mean=True)
+            assert float((auto - closed).norm() / auto.norm()) <= 1e-10
 
 
 def test_bad_input_raises() -> None:

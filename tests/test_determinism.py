@@ -3,7 +3,8 @@ whatever ran before in the process and whatever torch's default dtype is; seeds 
 versions are recorded with every result.
 
 Covers the machinery behind Y-T1 (ResNet18 sweep: training, PGD evaluation, top Hessian
-eigenvalues, landscapes), the MNIST2 logistic models (Y-T1, Y-T2) and the attacks (INNER-MAX).
+eigenvalues, landscapes), the schedule loop of L-FINDINGS (PAS), the MNIST2 logistic models
+(Y-T1, Y-T2) and the attacks (INNER-MAX).
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from typing import Any
 import pytest
 import torch
 
-from numerics.attacks import pgd, random_noise
-from numerics.deep_train import AdvTrainConfig, train_adversarial
+from numerics.attacks import AttackSpec, pgd, random_noise
 from numerics.experiments.resnet import (
     profile_config,
     run_resnet_experiment,
     write_resnet_result,
 )
-from numerics.logistic import AttackSpec, TrainConfig, train_models
+from numerics.linear.train import TrainConfig, train_models
+from numerics.nets.schedules import PASchedule
+from numerics.nets.train import AdvTrainConfig, train_adversarial, train_with_schedule
 from numerics.results import library_versions, read_result
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -107,6 +109,36 @@ def test_training_does_not_depend_on_the_default_dtype() -> None:
     a, b = (o.model.state_dict() for o in outcomes)
     assert outcomes[0].history == outcomes[1].history
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_schedule_training_repeats_bit_for_bit_whatever_ran_before() -> None:
+    """L-FINDINGS machinery (PAS): train_with_schedule depends only on its generator and the
+    initial weights; the global generator and the default dtype do not matter."""
+    from numerics.nets.models import MLP
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(20, 12, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (20,), generator=g)
+    sched = PASchedule(eps_target=0.1, epochs=2, periods=2, lr_max=0.1)
+
+    def run(seed: int, dtype: torch.dtype) -> tuple[list[float], dict]:
+        torch.manual_seed(0)
+        model = MLP(in_features=12, num_classes=3, hidden=(6,))
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
+        try:
+            torch.rand(5)  # move the global generator: must not matter
+            losses = train_with_schedule(model, x, y, sched, batch_size=6, pgd_steps=2,
+                                         norm="linf", momentum=0.9,
+                                         gen=torch.Generator().manual_seed(seed))
+        finally:
+            torch.set_default_dtype(previous)
+        return losses, model.state_dict()
+
+    (la, sa), (lb, sb) = run(1, torch.float64), run(1, torch.float32)
+    assert la == lb
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert run(2, torch.float64)[0] != la
 
 
 def test_logistic_training_repeats_bit_for_bit() -> None:

@@ -2,8 +2,8 @@
 
 What must hold (nothing lost, nothing silent):
 
-- a training run killed with SIGKILL at a random moment and started again with the same command
-  continues from its last checkpoint and ends bit-identical (CPU) to an uninterrupted run;
+- a training run killed with SIGKILL and started again with the same command continues from its
+  last checkpoint and ends bit-identical (CPU) to an uninterrupted run;
 - a result or checkpoint file being replaced when its writer is killed is either the old complete
   file or the new complete file, never a torn one, and an existing result is never overwritten
   silently;
@@ -12,7 +12,13 @@ What must hold (nothing lost, nothing silent):
 - bad configuration, data files and result files get one clear message (exit 2 from the CLI),
   never a traceback from inside a library.
 
-Kill times come from a seeded generator, so a failure can be replayed.
+How the kills are timed: the tests wait on events, never on the clock. Each driver script starts
+with :data:`HOOKS`, which prints an event line for every checkpoint it saves and can stop the
+process at a chosen point (``FAULT_PAUSE``): right after a given optimiser step, or inside a
+checkpoint save between writing the temporary file and renaming it over the old one. The test
+reads the events until the driver says it has paused, then sends SIGKILL. The points come from a
+seeded generator, so a failure can be replayed. Every process a test starts is killed (if still
+running) and reaped by the ``spawn`` fixture's finaliser, whatever the test's outcome.
 """
 
 from __future__ import annotations
@@ -25,13 +31,13 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
-from numerics.deep_train import AdvTrainConfig, train_adversarial
+from numerics.nets.train import AdvTrainConfig, train_adversarial
 from numerics.results import load_checkpoint, read_result, write_result
 from theory.errors import DivergenceError, ResultExistsError, ResultFileError
 
@@ -55,44 +61,188 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _spawn(script: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(script), *args], cwd=REPO, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+# --------------------------------------------------------------------------------------------
+# driver processes: events, pause points, kill and reap
+
+HOOKS = textwrap.dedent('''
+    # Fault-injection hooks (tests/test_faults.py): every checkpoint save prints
+    # "saved <n> <file name>" on stdout. FAULT_PAUSE stops the process, blocked on stdin until
+    # the test kills it, after printing "paused ...":
+    #   "step:<k>:<m>"  right after the m-th optimiser step that follows the k-th checkpoint
+    #                   save of this process (k = 0: from the start);
+    #   "save:<k>"      inside the k-th checkpoint save, after its temporary file is written
+    #                   and synced and before it replaces the old checkpoint.
+    import os
+    import sys
+
+    import torch
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    import numerics.results  # before anything binds save_checkpoint by name
+
+    torch.set_num_threads(1)
+    _PAUSE = os.environ.get("FAULT_PAUSE", "").split(":")
+    _COUNT = {"saves": 0, "steps": 0}
+    _save_checkpoint = numerics.results.save_checkpoint
+    _replace = os.replace
 
 
-def _kill_when(proc: subprocess.Popen, ready: Callable[[], bool], delay: float,
-               timeout: float = 120.0) -> tuple[bool, str]:
-    """SIGKILL ``proc`` ``delay`` seconds after ``ready()`` first holds.
+    def _pause(where):
+        print(f"paused {where}", flush=True)
+        sys.stdin.readline()  # blocks: the test kills the process here
 
-    Returns:
-        ``(killed, stderr)``: ``killed`` is False when the process ended by itself first.
-    """
-    start = time.monotonic()
-    while not ready() and proc.poll() is None:
-        if time.monotonic() - start > timeout:
-            proc.kill()
-            proc.communicate()
-            raise AssertionError("the run produced no checkpoint in time")
-        time.sleep(0.01)
-    time.sleep(delay if proc.poll() is None else 0.0)
-    killed = proc.poll() is None
-    if killed:
-        proc.send_signal(signal.SIGKILL)
-    _, err = proc.communicate()
-    if killed:
-        assert proc.returncode == -signal.SIGKILL
-    return killed, err
+
+    def _paused_replace(src, dst):
+        _pause(f"before renaming checkpoint {_COUNT['saves'] + 1} onto {os.path.basename(dst)}")
+        _replace(src, dst)
+
+
+    def _counting_save(path, state):
+        pause = _PAUSE[0] == "save" and int(_PAUSE[1]) == _COUNT["saves"] + 1
+        os.replace = _paused_replace if pause else _replace
+        try:
+            out = _save_checkpoint(path, state)
+        finally:
+            os.replace = _replace
+        _COUNT["saves"] += 1
+        _COUNT["steps"] = 0
+        print(f"saved {_COUNT['saves']} {os.path.basename(path)}", flush=True)
+        return out
+
+
+    def _after_step(optimizer, args, kwargs):
+        _COUNT["steps"] += 1
+        if (_PAUSE[0] == "step" and _COUNT["saves"] == int(_PAUSE[1])
+                and _COUNT["steps"] == int(_PAUSE[2])):
+            _pause(f"after step {_PAUSE[2]} following checkpoint {_PAUSE[1]}")
+
+
+    numerics.results.save_checkpoint = _counting_save
+    register_optimizer_step_post_hook(_after_step)
+''')
+
+
+class Driver:
+    """A driver subprocess: its events (stdout lines), its stderr (a file), kill and finish."""
+
+    def __init__(self, proc: subprocess.Popen, err_path: Path) -> None:
+        self.proc, self.err_path = proc, err_path
+
+    @property
+    def stderr(self) -> str:
+        return self.err_path.read_text() if self.err_path.exists() else ""
+
+    def wait_for_pause(self) -> str:
+        """Read events until the driver pauses; fail (with its stderr) if it ends first."""
+        assert self.proc.stdout is not None, "started without events"
+        for line in iter(self.proc.stdout.readline, ""):
+            if line.startswith("paused"):
+                return line.strip()
+        self.proc.wait()
+        raise AssertionError(f"the driver ended (exit {self.proc.returncode}) before its pause "
+                             f"point:\n{self.stderr}")
+
+    def wait_for_event(self, prefix: str) -> str:
+        """Read events until one starts with ``prefix``; fail if the driver ends first."""
+        assert self.proc.stdout is not None, "started without events"
+        for line in iter(self.proc.stdout.readline, ""):
+            if line.startswith(prefix):
+                return line.strip()
+        self.proc.wait()
+        raise AssertionError(f"the driver ended (exit {self.proc.returncode}) before "
+                             f"{prefix!r}:\n{self.stderr}")
+
+    def kill9(self) -> None:
+        """SIGKILL, reap, and check that it was the signal that ended the process."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        assert self.proc.returncode == -signal.SIGKILL, self.stderr
+
+    def finish(self) -> str:
+        """Wait for the driver to end by itself; it must succeed. Returns its stderr."""
+        self.proc.wait()
+        assert self.proc.returncode == 0, self.stderr
+        return self.stderr
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., Driver]]:
+    """Start driver scripts; the finaliser kills any still running and reaps them all."""
+    drivers: list[Driver] = []
+
+    def start(script: Path, *args: str, pause: str | None = None, events: bool = False,
+              env: dict[str, str] | None = None) -> Driver:
+        env = dict(env or _env())
+        env.pop("FAULT_PAUSE", None)
+        if pause is not None:
+            env["FAULT_PAUSE"] = pause
+            events = True
+        err_path = tmp_path / f".driver{len(drivers)}.err"
+        with err_path.open("w") as err:
+            proc = subprocess.Popen(
+                [sys.executable, str(script), *args], cwd=REPO, env=env, stderr=err,
+                stdin=subprocess.PIPE if events else subprocess.DEVNULL,
+                stdout=subprocess.PIPE if events else subprocess.DEVNULL, text=True)
+        drivers.append(Driver(proc, err_path))
+        return drivers[-1]
+
+    yield start
+    for driver in drivers:
+        if driver.proc.poll() is None:
+            driver.proc.kill()
+        driver.proc.wait()
+        for stream in (driver.proc.stdin, driver.proc.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text(HOOKS + textwrap.dedent(body))
+    return path
+
+
+def test_hooks_pause_where_asked_and_count_saves(tmp_path: Path,
+                                                 spawn: Callable[..., Driver]) -> None:
+    """The machinery itself: events in order, a pause right after the asked step, a pause inside
+    a save that leaves the old checkpoint in place and the new one only as a temporary file."""
+    script = _script(tmp_path / "hooks.py", """
+        import sys
+        from numerics.results import save_checkpoint
+
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=1.0)
+        for epoch in range(1, 4):
+            for _ in range(3):
+                p.grad = torch.ones(1)
+                opt.step()
+            save_checkpoint(sys.argv[1], {"epoch": epoch, "p": p.detach().clone()})
+    """)
+    ckpt = tmp_path / "h.pt"
+    driver = spawn(script, str(ckpt), pause="step:1:2")
+    assert driver.wait_for_pause() == "paused after step 2 following checkpoint 1"
+    driver.kill9()
+    state = load_checkpoint(ckpt)
+    assert state["epoch"] == 1
+    assert float(state["p"]) == -3.0
+    driver = spawn(script, str(ckpt), pause="save:3")
+    assert driver.wait_for_event("saved") == "saved 1 h.pt"
+    assert driver.wait_for_event("saved") == "saved 2 h.pt"
+    assert driver.wait_for_pause().startswith("paused before renaming checkpoint 3")
+    driver.kill9()
+    assert load_checkpoint(ckpt)["epoch"] == 2
+    leftovers = [p.name for p in tmp_path.glob(".h.pt.*.tmp")]
+    assert len(leftovers) == 1
+    assert load_checkpoint(tmp_path / leftovers[0])["epoch"] == 3  # complete, never renamed
+    spawn(script, str(ckpt)).finish()
+    assert load_checkpoint(ckpt)["epoch"] == 3
 
 
 # --------------------------------------------------------------------------------------------
-# kill -9 during adversarial training, then resume (numerics.deep_train, behind `resnet run`)
+# kill -9 during adversarial training, then resume (numerics.nets.train, behind `resnet run`)
 
-TRAIN_DRIVER = textwrap.dedent("""
+TRAIN_DRIVER = """
     import sys
-    import torch
-    torch.set_num_threads(1)
-    from numerics.deep_train import AdvTrainConfig, train_adversarial
-    from numerics.results import save_checkpoint
+    from numerics.nets.train import AdvTrainConfig, train_adversarial
 
     checkpoint, out = sys.argv[1], sys.argv[2]
     g = torch.Generator().manual_seed(0)
@@ -101,13 +251,15 @@ TRAIN_DRIVER = textwrap.dedent("""
     config = AdvTrainConfig(**{config!r})
     outcome = train_adversarial(config, x, y, checkpoint=None if checkpoint == "-" else checkpoint,
                                 progress=False)
-    save_checkpoint(out, {{"model": outcome.model.state_dict(), "history": outcome.history,
-                          "resumed_from_epoch": outcome.resumed_from_epoch}})
-""")
+    numerics.results.write_json(out + ".json", {{"history": outcome.history,
+                                                "resumed_from_epoch": outcome.resumed_from_epoch}})
+    torch.save(outcome.model.state_dict(), out)
+"""
 
 TRAIN_CONFIG = dict(model="resnet18", width=2, in_channels=1, num_classes=4, image_size=8,
                     eps=0.1, train_steps=4, step_size=0.05, epochs=12, batch_size=16, lr=0.05,
                     augment=True, seed=3)
+STEPS_PER_EPOCH = 96 // 16
 
 
 def _train_data() -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,92 +269,114 @@ def _train_data() -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def test_kill9_during_training_resumes_bit_identical(tmp_path: Path) -> None:
-    """kill -9 at seeded random moments after the first checkpoint (3 kills), rerun the same
-    command each time: the final weights and history equal an uninterrupted run's bit for bit."""
-    script = tmp_path / "train.py"
-    script.write_text(TRAIN_DRIVER.format(config=TRAIN_CONFIG))
+def test_kill9_during_training_resumes_bit_identical(tmp_path: Path,
+                                                    spawn: Callable[..., Driver]) -> None:
+    """kill -9 three times at seeded points (mid-epoch after a step, or inside a checkpoint save
+    before its rename), rerunning the same command each time: every kill keeps exactly the
+    epochs checkpointed so far, and the final weights and history equal an uninterrupted
+    run's bit for bit."""
+    script = _script(tmp_path / "train.py", TRAIN_DRIVER.format(config=TRAIN_CONFIG))
     ckpt, out, reference = tmp_path / "run.pt", tmp_path / "final.pt", tmp_path / "straight.pt"
-    proc = _spawn(script, "-", str(reference))  # the uninterrupted run, no checkpoint
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
-    straight = load_checkpoint(reference)
-
+    straight_run = spawn(script, "-", str(reference))  # uninterrupted, alongside (2 cores)
     rng = random.Random(KILL_SEED)
-    kills, epochs_at_kill = 0, []
-    for _ in range(3):
-        stamp = ckpt.stat().st_mtime_ns if ckpt.exists() else None
-        proc = _spawn(script, str(ckpt), str(out))
-
-        def new_epoch_saved(stamp: int | None = stamp) -> bool:
-            return ckpt.exists() and ckpt.stat().st_mtime_ns != stamp
-
-        # kill after this run has saved an epoch of its own, within the next one or two epochs
-        # (an epoch takes ~0.2-0.6 s here)
-        killed, err = _kill_when(proc, new_epoch_saved, delay=rng.uniform(0.0, 0.4))
-        if not killed:
-            assert proc.returncode == 0, err
-            break
-        kills += 1
+    done, kills = 0, []
+    for i in range(3):
+        if i == 1:  # inside the save of this process's second epoch: that epoch is lost
+            pause, expected = "save:2", done + 1
+        else:  # after step m of the epoch after this process's k-th checkpoint
+            k, m = rng.randint(1, 2), rng.randint(1, STEPS_PER_EPOCH)
+            pause, expected = f"step:{k}:{m}", done + k
+        driver = spawn(script, str(ckpt), str(out), pause=pause)
+        driver.wait_for_pause()
+        driver.kill9()
         state = load_checkpoint(ckpt)  # never torn: it loads, and it is a finished epoch
-        epochs_at_kill.append(int(state["epoch"]) + 1)
-        assert len(state["history"]) == epochs_at_kill[-1]
-    assert kills >= 1, "the run finished before the first kill: make it longer"
-    print(f"kill -9 at epochs {epochs_at_kill} of {TRAIN_CONFIG['epochs']}")
-    assert epochs_at_kill == sorted(epochs_at_kill)  # progress is never lost between kills
-    if not out.exists():
-        proc = _spawn(script, str(ckpt), str(out))
-        _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
-    final = load_checkpoint(out)
-    assert final["resumed_from_epoch"] is not None
+        assert int(state["epoch"]) + 1 == expected, pause
+        assert len(state["history"]) == expected
+        done = expected
+        kills.append((pause, done))
+    assert done < TRAIN_CONFIG["epochs"]
+    print(f"kill -9 at {kills} of {TRAIN_CONFIG['epochs']} epochs")
+    spawn(script, str(ckpt), str(out)).finish()
+    straight_run.finish()
+    final, straight = (json.loads(Path(f"{p}.json").read_text()) for p in (out, reference))
+    assert final["resumed_from_epoch"] == done
     assert straight["resumed_from_epoch"] is None
     assert final["history"] == straight["history"]
-    assert final["model"].keys() == straight["model"].keys()
-    for name, tensor in straight["model"].items():
-        assert torch.equal(final["model"][name], tensor), name
+    final_w, straight_w = (torch.load(p, weights_only=True) for p in (out, reference))
+    assert final_w.keys() == straight_w.keys()
+    for name, tensor in straight_w.items():
+        assert torch.equal(final_w[name], tensor), name
 
 
 # --------------------------------------------------------------------------------------------
 # kill -9 while result files and checkpoints are being replaced
 
-WRITER_DRIVER = textwrap.dedent("""
-    import sys
-    from numerics.results import save_checkpoint, write_json
+WRITER_DRIVER = """
+    import itertools
+    from numerics.results import write_json
 
-    kind, path = sys.argv[1], sys.argv[2]
+    kind, path, pause_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
     n = 200_000  # ~1.4 MB of JSON per version: a write takes a noticeable time
-    for version in range(1, 10_000):
-        record = {"version": version, "payload": [version] * n, "end": version}
+    version = 0
+
+
+    def replace(src, dst):
+        if version == pause_at:
+            print(f"paused before renaming version {{version}}", flush=True)
+            sys.stdin.readline()
+        _replace(src, dst)
+
+
+    for version in itertools.count(1):  # never ends by itself: it is always killed
+        record = {{"version": version, "payload": [version] * n, "end": version}}
+        os.replace = replace
         if kind == "json":
             write_json(path, record, overwrite=True)
         else:
-            save_checkpoint(path, record)
-""")
+            _save_checkpoint(path, record)
+        os.replace = _replace
+        print(f"wrote {{version}}", flush=True)
+"""
+
+
+def _read_record(kind: str, path: Path) -> dict:
+    return json.loads(path.read_text()) if kind == "json" else load_checkpoint(path)
+
+
+def _check_complete(record: dict) -> int:
+    assert record["version"] == record["end"]
+    assert len(record["payload"]) == 200_000
+    assert set(record["payload"]) == {record["version"]}
+    return record["version"]
 
 
 @pytest.mark.parametrize("kind", ["json", "checkpoint"])
-def test_kill9_mid_write_leaves_a_complete_file(tmp_path: Path, kind: str) -> None:
-    """Kill a writer that keeps replacing one file (3 kills at seeded random times): the file is
-    always one complete version (first to last element consistent), never torn."""
-    script = tmp_path / "writer.py"
-    script.write_text(WRITER_DRIVER)
+def test_kill9_mid_write_leaves_a_complete_file(tmp_path: Path, kind: str,
+                                               spawn: Callable[..., Driver]) -> None:
+    """Kill a writer that keeps replacing one file: once between writing (and syncing) a new
+    version and renaming it, then twice at seeded random moments after a seeded number of
+    versions. The file is always one complete version, never torn; only temporary files are
+    left behind."""
+    script = _script(tmp_path / "writer.py", WRITER_DRIVER.format())
     target = tmp_path / ("record.json" if kind == "json" else "state.pt")
     rng = random.Random(KILL_SEED + (kind == "json"))
-    versions = []
-    for _ in range(3):
-        proc = _spawn(script, kind, str(target))
-        killed, err = _kill_when(proc, target.exists, delay=rng.uniform(0.05, 1.0))
-        assert killed, err
-        read = (lambda p: json.loads(p.read_text())) if kind == "json" else load_checkpoint
-        record = read(target)
-        assert record["version"] == record["end"]
-        assert len(record["payload"]) == 200_000
-        assert set(record["payload"]) == {record["version"]}
-        versions.append(record["version"])
-    assert all(v >= 1 for v in versions)
+    # before the rename of version 3: the target still holds version 2, the new one is complete
+    driver = spawn(script, kind, str(target), "3", events=True)
+    driver.wait_for_pause()
+    driver.kill9()
+    assert _check_complete(_read_record(kind, target)) == 2
+    (pending,) = tmp_path.glob(f".{target.name}.*.tmp")
+    assert _check_complete(_read_record(kind, pending)) == 3
+    for _ in range(2):
+        driver = spawn(script, kind, str(target), "0", events=True)
+        first = rng.randint(1, 3)
+        driver.wait_for_event(f"wrote {first}")
+        time.sleep(rng.uniform(0.0, 0.5))  # the kill moment (the writer never ends by itself)
+        driver.kill9()
+        assert _check_complete(_read_record(kind, target)) >= first
     # killed writers may leave their temporary files behind, but never under the target's name
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in (script.name, target.name)]
+    leftovers = [p.name for p in tmp_path.iterdir()
+                 if p.name not in (script.name, target.name) and not p.name.startswith(".driver")]
     assert all(name.startswith(f".{target.name}.") and name.endswith(".tmp")
                for name in leftovers), leftovers
 
@@ -263,6 +437,24 @@ def test_divergence_from_a_huge_learning_rate(tmp_path: Path) -> None:
                    if t.is_floating_point())
 
 
+def test_schedule_training_diverges_loudly() -> None:
+    """L-FINDINGS training (train_with_schedule): a NaN loss raises DivergenceError naming the
+    step, instead of ending the run early with inf as its last loss."""
+    from numerics.nets.models import MLP
+    from numerics.nets.schedules import PASchedule
+    from numerics.nets.train import train_with_schedule
+
+    torch.manual_seed(0)
+    model = MLP(in_features=64, num_classes=4, hidden=(8,))
+    x, y = _train_data()
+    poisoned = x.clone()
+    poisoned[40, 0, 1, 1] = float("inf")
+    sched = PASchedule(eps_target=0.1, epochs=2, periods=1, lr_max=0.05)
+    with pytest.raises(DivergenceError, match=r"epoch \d+, step \d+ .*last finite loss"):
+        train_with_schedule(model, poisoned, y, sched, batch_size=16, pgd_steps=2, norm="linf",
+                            momentum=0.9, gen=torch.Generator().manual_seed(0))
+
+
 # --------------------------------------------------------------------------------------------
 # bad result files
 
@@ -281,7 +473,7 @@ def test_hand_edited_result_file_gives_clear_error(tmp_path: Path) -> None:
         read_result(path)
     path.write_text("{ not json")
     proc = subprocess.run([sys.executable, "-m", "numerics.cli", "resnet", "show", str(path)],
-                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=120)
+                          cwd=REPO, env=_env(), capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
@@ -319,13 +511,13 @@ def _logistic_problem(dtype: torch.dtype = torch.float64):
 def test_logistic_hessians_refuse_nan(where: str) -> None:
     """Y-HESS / HESS-DEP closed forms and operators: NaN weights or inputs give ConfigError
     (saying how many values and what to do), not a NaN spectrum or a LAPACK error."""
-    from numerics.logistic_curvature import (
+    from numerics.linear.curvature import (
         fixed_noise_operator,
         hessian_fixed_noise,
         hessian_robust,
         robust_operator,
-        top_hessian_eigs,
     )
+    from numerics.spectra import top_hessian_eigs
     from theory.errors import ConfigError
 
     W, X, y = _logistic_problem()
@@ -345,9 +537,10 @@ def test_logistic_hessians_refuse_nan(where: str) -> None:
 
 
 def test_network_hessian_refuses_nan() -> None:
-    """HessianOperator, top_hessian_eigs and dense_hessian refuse NaN inputs and weights."""
-    from numerics.curvature import HessianOperator, dense_hessian, top_hessian_eigs
-    from numerics.models import build_model
+    """HessianOperator (the input of top_hessian_eigs) and dense_hessian refuse NaN inputs and
+    weights."""
+    from numerics.nets.curvature import HessianOperator, dense_hessian
+    from numerics.nets.models import build_model
     from theory.errors import ConfigError
 
     torch.manual_seed(0)
@@ -357,7 +550,7 @@ def test_network_hessian_refuses_nan() -> None:
     bad = x.clone()
     bad[2, 2] = float("nan")
     with pytest.raises(ConfigError, match="inputs of the Hessian"):
-        top_hessian_eigs(model, bad, y, k=2)
+        HessianOperator(model, bad, y)
     with pytest.raises(ConfigError, match="NaN/Inf"):
         dense_hessian(model, bad, y)
     with torch.no_grad():
@@ -369,9 +562,9 @@ def test_network_hessian_refuses_nan() -> None:
 def test_float32_verification_paths_warn() -> None:
     """Closed-form Hessians and the dense ground truth in float32 emit PrecisionWarning (the
     1e-10 verifications need float64); float64 stays silent (pytest turns warnings to errors)."""
-    from numerics.curvature import dense_hessian
-    from numerics.logistic_curvature import hessian_fixed_noise, hessian_robust
-    from numerics.models import build_model
+    from numerics.linear.curvature import hessian_fixed_noise, hessian_robust
+    from numerics.nets.curvature import dense_hessian
+    from numerics.nets.models import build_model
     from numerics.validate import PrecisionWarning
 
     W, X, y = _logistic_problem(torch.float32)
@@ -406,7 +599,8 @@ def test_notebook_with_unknown_profile_fails_in_its_parameters_cell(tmp_path: Pa
     assert "parameters" in params.metadata.get("tags", [])
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(params.source)])
     env = {**_env(), "ADVLANDSCAPE_PROFILE": "huge", "MPLBACKEND": "Agg"}
-    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False)
+    # timeout=None: wait for the cell's result however long the kernel takes
+    client = NotebookClient(nb, timeout=None, kernel_name="python3", allow_errors=False)
     with pytest.raises(CellExecutionError) as info:
         client.execute(env=env, cwd=str(tmp_path))
     error = next(o for o in nb.cells[0].outputs if o.output_type == "error")
@@ -421,47 +615,53 @@ def test_notebook_with_unknown_profile_fails_in_its_parameters_cell(tmp_path: Pa
 # --------------------------------------------------------------------------------------------
 # kill -9 during the MNIST2 sweep through the real CLI (checkpoint after every table)
 
+CLI_DRIVER = """
+    from numerics.cli import main
+
+    sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _strip_timings(obj: object) -> object:
+    if isinstance(obj, dict):
+        return {k: _strip_timings(v) for k, v in obj.items() if "seconds" not in k}
+    if isinstance(obj, list):
+        return [_strip_timings(v) for v in obj]
+    return obj
+
 
 @pytest.mark.slow
-def test_kill9_during_mnist2_sweep_resumes_to_identical_results(tmp_path: Path,
-                                                                 data_root: Path) -> None:
-    """`advlandscape mnist2 --tables 1,2` (ci profile) killed with SIGKILL at a seeded random
-    moment after table 1 is checkpointed, then run again: it resumes from table 1 and writes
-    the same tables, accuracies, eigenvalues and landscapes as an uninterrupted run."""
+def test_kill9_during_mnist2_sweep_resumes_to_identical_results(
+        tmp_path: Path, data_root: Path, spawn: Callable[..., Driver]) -> None:
+    """`advlandscape mnist2 --tables 1,2` (ci profile) killed with SIGKILL after table 1 is
+    checkpointed (at a seeded step of table 2's training, or once table 2 is done but its
+    checkpoint not yet renamed), then run again: it resumes from table 1 and writes the same
+    tables, accuracies, eigenvalues and landscapes as an uninterrupted run."""
     env = {**_env(), "ADVLANDSCAPE_PROFILE": "ci", "ADVLANDSCAPE_DATA": str(data_root),
            "MPLBACKEND": "Agg"}
+    script = _script(tmp_path / "cli.py", CLI_DRIVER)
 
-    def command(out: Path) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, "-m", "numerics.cli", "mnist2", "--tables", "1,2", "--out", str(out)],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    def args(out: Path) -> list[str]:
+        return ["mnist2", "--tables", "1,2", "--out", str(out)]
 
     straight_dir, killed_dir = tmp_path / "straight", tmp_path / "killed"
-    reference = command(straight_dir)  # runs alongside the one that is killed (2 cores)
-    proc = command(killed_dir)
+    reference = spawn(script, *args(straight_dir), env=env)  # alongside the killed one
+    rng = random.Random(KILL_SEED)
+    # table 2 trains 3 epochs of ceil(2000 / 128) = 16 Adam steps (ci profile)
+    pause = rng.choice(["save:2", f"step:1:{rng.randint(1, 48)}"])
+    driver = spawn(script, *args(killed_dir), pause=pause, env=env)
+    driver.wait_for_pause()
+    driver.kill9()
     ckpt = killed_dir / ".mnist2.ckpt"
-    killed, err = _kill_when(proc, ckpt.exists, delay=random.Random(KILL_SEED).uniform(0, 2))
-    _, ref_err = reference.communicate(timeout=600)
-    assert reference.returncode == 0, ref_err
-    assert killed, "the sweep finished before the kill: " + err
     assert not (killed_dir / "mnist2.json").exists()
     assert set(load_checkpoint(ckpt)["tables"]) == {"1"}
-    resumed = command(killed_dir)
-    _, err = resumed.communicate(timeout=600)
-    assert resumed.returncode == 0, err
+    err = spawn(script, *args(killed_dir), env=env).finish()
     assert "resuming: tables ['1']" in err
     assert not ckpt.exists()  # the checkpoint is removed once the results are written
+    reference.finish()
     a = read_result(straight_dir / "mnist2.json")["results"]
     b = read_result(killed_dir / "mnist2.json")["results"]
-
-    def strip(obj: object) -> object:
-        if isinstance(obj, dict):
-            return {k: strip(v) for k, v in obj.items() if "seconds" not in k}
-        if isinstance(obj, list):
-            return [strip(v) for v in obj]
-        return obj
-
-    assert strip(a) == strip(b)
+    assert _strip_timings(a) == _strip_timings(b)
     assert (straight_dir / "tables.md").read_text() == (killed_dir / "tables.md").read_text()
 
 
@@ -496,11 +696,8 @@ def test_step_size_beyond_the_diameter_is_rejected_and_indeed_meaningless() -> N
 # --------------------------------------------------------------------------------------------
 # kill -9 during the ResNet18 sweep's measurements (Y-T1 machinery), then resume
 
-SWEEP_DRIVER = textwrap.dedent("""
+SWEEP_DRIVER = """
     import dataclasses
-    import sys
-    import torch
-    torch.set_num_threads(1)
     from numerics.experiments.resnet import profile_config, run_resnet_experiment
     from numerics.results import write_json
 
@@ -519,43 +716,32 @@ SWEEP_DRIVER = textwrap.dedent("""
     results = run_resnet_experiment(cfg, (x[:16], y[:16], x[16:], y[16:]),
                                     checkpoint_dir=ckdir, progress=False)
     write_json(out, results)
-""")
+"""
 
 
-def _strip_timings(obj: object) -> object:
-    if isinstance(obj, dict):
-        return {k: _strip_timings(v) for k, v in obj.items() if "seconds" not in k}
-    if isinstance(obj, list):
-        return [_strip_timings(v) for v in obj]
-    return obj
-
-
-def test_kill9_during_resnet_sweep_keeps_measured_budgets(tmp_path: Path) -> None:
-    """The sweep killed after its first budget was trained and measured: the rerun takes that
-    budget's record from the checkpoint directory, finishes the others, and the record equals
-    an uninterrupted run's (wall-clock timings aside)."""
-    script = tmp_path / "sweep.py"
-    script.write_text(SWEEP_DRIVER)
+def test_kill9_during_resnet_sweep_keeps_measured_budgets(tmp_path: Path,
+                                                        spawn: Callable[..., Driver]) -> None:
+    """The sweep killed after its first budget was trained and measured (at a seeded point of
+    the second: a training step, its last epoch's checkpoint, or the save of its measurements):
+    the rerun takes the first budget's record from the checkpoint directory, finishes the
+    second, and the record equals an uninterrupted run's (wall-clock timings aside)."""
+    script = _script(tmp_path / "sweep.py", SWEEP_DRIVER)
     ckdir, out, ref = tmp_path / "ck", tmp_path / "out.json", tmp_path / "ref.json"
-    reference = _spawn(script, "-", str(ref))  # alongside the killed run (2 cores)
-    proc = _spawn(script, str(ckdir), str(out))
-
-    def first_measured() -> bool:
-        return any(ckdir.glob("*.measured"))
-
-    killed, err = _kill_when(proc, first_measured,
-                             delay=random.Random(KILL_SEED + 2).uniform(0, 0.5))
-    _, ref_err = reference.communicate(timeout=300)
-    assert reference.returncode == 0, ref_err
-    assert killed, "the sweep finished before the kill: " + err
+    reference = spawn(script, "-", str(ref))  # alongside the killed run (2 cores)
+    # saves per budget: 2 training epochs (2 steps each), then its measurements (.measured)
+    pause = random.Random(KILL_SEED + 2).choice(
+        ["step:3:1", "step:3:2", "step:4:1", "step:4:2", "save:5", "save:6"])
+    driver = spawn(script, str(ckdir), str(out), pause=pause)
+    driver.wait_for_pause()
+    driver.kill9()
     assert not out.exists()
     measured_before = sorted(p.name for p in ckdir.glob("*.measured"))
-    assert len(measured_before) == 1  # killed while the second budget ran
+    assert len(measured_before) == 1, pause  # killed while the second budget ran
     stamps = {p.name: p.stat().st_mtime_ns for p in ckdir.glob("*.measured")}
-    proc = _spawn(script, str(ckdir), str(out))
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
+    spawn(script, str(ckdir), str(out)).finish()
     assert all((ckdir / name).stat().st_mtime_ns == t for name, t in stamps.items())  # reused
+    assert len(list(ckdir.glob("*.measured"))) == 2
+    reference.finish()
     resumed, straight = (json.loads(p.read_text()) for p in (out, ref))
     assert _strip_timings(resumed) == _strip_timings(straight)
 
@@ -563,45 +749,51 @@ def test_kill9_during_resnet_sweep_keeps_measured_budgets(tmp_path: Path) -> Non
 # --------------------------------------------------------------------------------------------
 # kill -9 during a Liu/Kanai study through the real CLI (checkpoint after every training run)
 
-LK_DRIVER = textwrap.dedent("""
-    import sys
-    import torch
-    torch.set_num_threads(1)
+LK_DRIVER = """
+    import numerics.experiments.studies as studies
     from numerics.cli import main
-    from numerics.experiments import liu_kanai as lk
 
-    real = lk.config_for
-    lk.config_for = lambda study, profile=None, **kw: real(study, profile, **{{**{tiny!r}, **kw}})
+    real = studies.config_for
+    studies.config_for = lambda study, profile=None, **kw: real(study, profile,
+                                                                **{{**{tiny!r}, **kw}})
     sys.exit(main(["liu-kanai", "findings", "--profile", "ci", "--out", sys.argv[1],
                    "--no-progress"]))
-""")
+"""
 
 LK_TINY = dict(eps_grid=(0.0, 0.05, 0.1, 0.2), n_train=80, hidden=(8,), epochs=2, batch_size=20,
                n_hessian=20, logistic_ratios=(0.0, 0.5), logistic_n=60, logistic_steps=10,
                pgd_steps=2)
 
 
-def test_kill9_during_liu_kanai_study_resumes_to_identical_results(tmp_path: Path,
-                                                                    data_root: Path) -> None:
+def test_kill9_during_liu_kanai_study_resumes_to_identical_results(
+        tmp_path: Path, data_root: Path, spawn: Callable[..., Driver]) -> None:
     """`advlandscape liu-kanai findings` (L-FINDINGS; tiny sizes patched into its config) killed
-    with SIGKILL at a seeded random moment after its first run is checkpointed, then run again:
-    it resumes, removes its checkpoint and writes the results of an uninterrupted run exactly."""
-    script = tmp_path / "lk.py"
-    script.write_text(LK_DRIVER.format(tiny=LK_TINY))
+    with SIGKILL at a seeded point after its first unit is checkpointed (a training step of a
+    later unit, or inside a unit's checkpoint save), then run again: it resumes from the units
+    saved, removes its checkpoint and writes the results of an uninterrupted run exactly."""
+    script = _script(tmp_path / "lk.py", LK_DRIVER.format(tiny=LK_TINY))
     straight, out = tmp_path / "straight.json", tmp_path / "findings.json"
-    reference = _spawn(script, str(straight))  # runs alongside the one that is killed
+    env = {**_env(), "ADVLANDSCAPE_DATA": str(data_root)}
+    reference = spawn(script, str(straight), env=env)  # runs alongside the one that is killed
+    rng = random.Random(KILL_SEED)
+    n_mlp, n_units = len(LK_TINY["eps_grid"]), len(LK_TINY["eps_grid"]) + len(
+        LK_TINY["logistic_ratios"])
+    mlp_steps = LK_TINY["epochs"] * LK_TINY["n_train"] // LK_TINY["batch_size"]
+    if rng.random() < 0.5:  # a training step of unit k + 1 (SGD for the MLPs, Adam after)
+        k = rng.randint(1, n_units - 1)
+        pause = f"step:{k}:{rng.randint(1, mlp_steps if k < n_mlp else LK_TINY['logistic_steps'])}"
+        n_done = k
+    else:  # inside the checkpoint save of unit k (computed, not yet recorded)
+        k = rng.randint(2, n_units)
+        pause, n_done = f"save:{k}", k - 1
+    driver = spawn(script, str(out), pause=pause, env=env)
+    driver.wait_for_pause()
+    driver.kill9()
     ckpt = tmp_path / ".findings.json.ckpt" / "findings.ckpt"
-    proc = _spawn(script, str(out))
-    killed, err = _kill_when(proc, ckpt.exists, delay=random.Random(KILL_SEED).uniform(0, 0.3))
-    _, ref_err = reference.communicate(timeout=300)
-    assert reference.returncode == 0, ref_err
-    assert killed, "the study finished before the kill: " + err
     assert not out.exists()
-    n_done = len(load_checkpoint(ckpt)["units"])
-    assert 1 <= n_done < len(LK_TINY["eps_grid"]) + len(LK_TINY["logistic_ratios"])
-    proc = _spawn(script, str(out))
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
+    assert len(load_checkpoint(ckpt)["units"]) == n_done, pause
+    err = spawn(script, str(out), env=env).finish()
     assert f"resuming {n_done} finished runs" in err
     assert not ckpt.parent.exists()  # the default checkpoint folder goes once the record is written
+    reference.finish()
     assert read_result(out)["results"] == read_result(straight)["results"]

@@ -1,4 +1,7 @@
-"""Tests of theory.hessian and numerics.checks.hessian (claims Y-HESS, HESS-DEP, Y-EIG)."""
+"""Tests of theory.hessian and numerics.checks.hessian (claims Y-HESS, HESS-DEP, Y-EIG).
+
+The numeric closed forms are those of numerics.linear.curvature (per point ``point_*``, the
+full-data mean ``hessian_*``, the eigenpairs) and the gradient of numerics.ops."""
 
 from __future__ import annotations
 
@@ -12,9 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.func import hessian, jacrev
 
+from numerics import ops
 from numerics.checks import hessian as checks
 from numerics.checks.adversarial_loss import Instance
+from numerics.linear import curvature as lc
 from theory import hessian as th
+from theory._symbolic import is_zero
 from theory.errors import ConfigError
 from theory.notation import eps, s, vector_symbols
 
@@ -51,8 +57,8 @@ def test_y_hess_needs_y_squared_one() -> None:
     w, x, eta = vector_symbols("w", 2), vector_symbols("x", 2), vector_symbols("eta", 2)
     y = sp.Symbol("y", real=True)
     loss, _, hess = th.fixed_noise_closed_form(w, x, eta, y)
-    assert not th.is_zero(sp.hessian(loss, list(w)) - hess)
-    assert th.is_zero(sp.hessian(loss, list(w)) - y**2 * hess)
+    assert not is_zero(sp.hessian(loss, list(w)) - hess)
+    assert is_zero(sp.hessian(loss, list(w)) - y**2 * hess)
 
 
 def test_y_hess_numeric_evidence_passes() -> None:
@@ -64,14 +70,17 @@ def test_y_hess_numeric_evidence_passes() -> None:
 @PROPERTY
 @given(seed=st.integers(0, 10_000), d=st.integers(1, 10))
 def test_y_hess_property(seed: int, d: int) -> None:
-    """Y-HESS: hessian_fixed_noise equals torch.func.hessian at random points."""
+    """Y-HESS: point_hessian_fixed_noise equals torch.func.hessian at random points; the
+    full-data hessian_fixed_noise is their mean."""
     inst = _instance(seed, d, "l2", False)
     eta = 0.3 * torch.randn(inst.x.shape, generator=torch.Generator().manual_seed(seed + 1),
                             dtype=torch.float64)
-    closed = th.hessian_fixed_noise(inst.w, inst.x, inst.y, eta)
+    closed = lc.point_hessian_fixed_noise(inst.w, inst.x, inst.y, eta)
     for k in range(inst.x.shape[0]):
         ref = hessian(checks.fixed_noise_loss)(inst.w, inst.x[k], inst.y[k], eta[k])
         torch.testing.assert_close(closed[k], ref, rtol=1e-10, atol=1e-14)
+    torch.testing.assert_close(lc.hessian_fixed_noise(inst.w, inst.x + eta, inst.y),
+                               closed.mean(0), rtol=1e-12, atol=1e-15)
 
 
 # --- HESS-DEP -------------------------------------------------------------------------------
@@ -92,8 +101,8 @@ def test_hess_dep_symbolic_check_detects_a_wrong_projector_sign() -> None:
     v = x - eps * w / w.norm()
     first = s(th.M) * s(-th.M) * v * v.T
     wrong = first - (hess - first)
-    assert th.is_zero(auto_hess - hess)
-    assert not th.is_zero(auto_hess - wrong)
+    assert is_zero(auto_hess - hess)
+    assert not is_zero(auto_hess - wrong)
 
 
 def test_hess_dep_numeric_evidence_passes() -> None:
@@ -109,18 +118,19 @@ def test_hess_dep_numeric_evidence_passes() -> None:
     bias=st.booleans(),
 )
 def test_hess_dep_property(seed: int, d: int, norm: str, bias: bool) -> None:
-    """HESS-DEP: robust_gradient/robust_hessian equal torch.func of the robust loss; full = mean."""
+    """HESS-DEP: robust_gradient/point_robust_hessian equal torch.func of the robust loss;
+    the full-data hessian_robust is their mean."""
     inst = _instance(seed, d, norm, bias)
     ref = checks.reference_robust_loss(inst)
-    hess = th.robust_hessian(*_args(inst))
-    grad = th.robust_gradient(*_args(inst))
+    hess = lc.point_robust_hessian(*_args(inst))
+    grad = ops.robust_gradient(*_args(inst))
     for k in range(inst.x.shape[0]):
         torch.testing.assert_close(grad[k], jacrev(ref)(inst.w, inst.x[k], inst.y[k]),
                                    rtol=1e-10, atol=1e-14)
         torch.testing.assert_close(hess[k], hessian(ref)(inst.w, inst.x[k], inst.y[k]),
                                    rtol=1e-10, atol=1e-14)
-    torch.testing.assert_close(th.full_robust_hessian(*_args(inst)), hess.mean(0),
-                               rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(lc.hessian_robust(*_args(inst)[:5], bias=inst.bias),
+                               hess.mean(0), rtol=1e-12, atol=1e-15)
 
 
 def test_hess_dep_second_term_vanishes_at_large_margin() -> None:
@@ -134,7 +144,9 @@ def test_hess_dep_second_term_vanishes_at_large_margin() -> None:
 def test_hess_dep_rejects_w_zero_for_l2() -> None:
     """HESS-DEP: the p = 2 robust loss has no Hessian at w_f = 0: a ConfigError says so."""
     with pytest.raises(ConfigError, match="not differentiable at w_f = 0"):
-        th.robust_hessian(np.zeros(3), np.ones((2, 3)), [1.0, -1.0], 0.1, "l2")
+        lc.point_robust_hessian(np.zeros(3), np.ones((2, 3)), [1.0, -1.0], 0.1, "l2")
+    with pytest.raises(ConfigError, match="not differentiable at w_f = 0"):
+        lc.hessian_robust(np.zeros(3), np.ones((2, 3)), [1.0, -1.0], 0.1, "l2")
 
 
 # --- Y-EIG ----------------------------------------------------------------------------------
@@ -163,8 +175,8 @@ def test_y_eig_numeric_evidence_passes() -> None:
 def test_y_eig_property(seed: int, d: int) -> None:
     """Y-EIG: the closed-form spectrum (lambda_+, lambda_-, B x (d - 2)) equals eigvalsh (p = 2)."""
     inst = _instance(seed, d, "l2", False)
-    values, vectors = th.robust_eigenpairs(*_args(inst))
-    hess = th.robust_hessian(*_args(inst))
+    values, vectors = lc.robust_eigenpairs(*_args(inst))
+    hess = lc.point_robust_hessian(*_args(inst))
     spectrum = torch.linalg.eigvalsh(hess)
     closed = torch.cat([values[:, :2], values[:, 2:3].expand(-1, d - 2)], dim=1)
     torch.testing.assert_close(torch.sort(closed, dim=1).values, spectrum,
@@ -178,13 +190,13 @@ def test_y_eig_property(seed: int, d: int) -> None:
 def test_y_eig_rank_one_for_fixed_noise_and_linf() -> None:
     """Y-EIG: fixed noise and p = inf give a single nonzero eigenvalue A ||u||^2."""
     inst = _instance(5, 6, "linf", True)
-    values, _ = th.robust_eigenpairs(*_args(inst))
-    spectrum = torch.linalg.eigvalsh(th.robust_hessian(*_args(inst)))
+    values, _ = lc.robust_eigenpairs(*_args(inst))
+    spectrum = torch.linalg.eigvalsh(lc.point_robust_hessian(*_args(inst)))
     torch.testing.assert_close(spectrum[:, -1], values[:, 0], rtol=1e-10, atol=0)
     assert float(spectrum[:, :-1].abs().max()) <= 1e-12 * float(values[:, 0].max())
     eta = torch.zeros_like(inst.x)
-    lam, e = th.fixed_noise_eigenpair(inst.w, inst.x, inst.y, eta)
-    hess = th.hessian_fixed_noise(inst.w, inst.x, inst.y, eta)
+    lam, e = lc.fixed_noise_eigenpair(inst.w, inst.x, inst.y, eta)
+    hess = lc.point_hessian_fixed_noise(inst.w, inst.x, inst.y, eta)
     torch.testing.assert_close(torch.einsum("nij,nj->ni", hess, e), lam[:, None] * e,
                                rtol=1e-10, atol=1e-15)
 
@@ -193,4 +205,4 @@ def test_y_eig_bias_l2_closed_form_is_refused() -> None:
     """Y-EIG: with a bias the p = 2 eigenpairs have no closed form here; the error says why."""
     inst = _instance(1, 4, "l2", True)
     with pytest.raises(ConfigError, match="eigh"):
-        th.robust_eigenpairs(*_args(inst))
+        lc.robust_eigenpairs(*_args(inst))

@@ -20,7 +20,7 @@ from numerics.experiments.mnist2 import (
     write_mnist2,
 )
 from numerics.experiments.paper_values import MNIST2_TABLES
-from numerics.logistic import TrainConfig
+from numerics.linear.train import TrainConfig
 from theory.errors import ConfigError
 
 SMALL = dict(n_train=1000, n_test=400, train_steps=3, eval_steps=5, landscape_points=5,

@@ -1,4 +1,4 @@
-"""Property-based tests (hypothesis) over theory/ and the attacks.
+"""Property-based tests (hypothesis) over theory/, numerics.ops, numerics.linear and the attacks.
 
 Each property runs on a stated number of examples, derandomised (the same examples on every run)
 and without deadline. Inputs are float64; tolerances are relative to the scale of the values.
@@ -16,17 +16,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics import logistic
 from numerics.attacks import pgd, project, project_ball, uniform_ball_noise
-from theory.adversarial_loss import (
-    inner_max_perturbation,
-    loss_eq7,
-    robust_loss,
-    robust_margin,
-)
-from theory.budget import budget_threshold
-from theory.hessian import robust_hessian
-from theory.theorem1 import top_eigenvalue_per_point
+from numerics.linear.bounds import budget_threshold
+from numerics.linear.curvature import point_robust_hessian, top_eigenvalue_per_point
+from numerics.ops import inner_max_perturbation, robust_loss, robust_margin, zeta
+from theory.adversarial_loss import loss_eq7
 
 EXAMPLES = 40
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
@@ -98,8 +92,7 @@ def test_uniform_ball_noise_lies_in_ball(seed, n, d, eps, norm, surface):
 
 def _linear_losses(w: torch.Tensor, y: torch.Tensor):
     def per_sample(z: torch.Tensor) -> torch.Tensor:
-        t = -y * (z @ w)  # zeta(t) exactly (F.softplus is linear above t = 20)
-        return torch.logaddexp(torch.zeros_like(t), t)
+        return zeta(-y * (z @ w))  # zeta(t) exactly (F.softplus is linear above t = 20)
 
     return per_sample
 
@@ -137,14 +130,15 @@ def test_one_full_step_of_pgd_from_the_centre_attains_the_inner_max(seed, n, d, 
 @given(seed=seeds, n=counts, d=dims, eps=budgets, norm=norms)
 def test_robust_margin_symmetries(seed, n, d, eps, norm):
     """INNER-MAX: m(w; x, y) is invariant under (x, y) -> (-x, -y) and (w, y) -> (-w, -y);
-    eta* flips sign with y; the theory and the batched numerics give the same margin."""
+    eta* flips sign with y; the one-model and the K-batched forms give the same margin."""
     w, x, y = _instance(seed, n, d)
     m = robust_margin(w, x, y, eps, norm)
     torch.testing.assert_close(robust_margin(w, -x, -y, eps, norm), m, rtol=1e-13, atol=1e-13)
     torch.testing.assert_close(robust_margin(-w, x, -y, eps, norm), m, rtol=1e-13, atol=1e-13)
     torch.testing.assert_close(inner_max_perturbation(w, x, -y, eps, norm),
                                -inner_max_perturbation(w, x, y, eps, norm), rtol=0, atol=0)
-    batched = logistic.robust_margin(w.unsqueeze(0), x, y, eps, norm)[0]
+    batched = robust_margin(w.unsqueeze(0).expand(2, -1), x, y, torch.tensor([eps, eps + 1]),
+                            norm)[0]
     torch.testing.assert_close(batched, m, rtol=1e-12, atol=1e-12)
     # robust loss is monotone in eps (a larger ball contains the smaller one)
     assert bool((robust_loss(w, x, y, eps + 0.5, norm) >= robust_loss(w, x, y, eps, norm)).all())
@@ -171,13 +165,14 @@ def test_robust_hessian_symmetric_psd_and_flip_invariant(seed, n, d, eps, norm):
     """HESS-DEP / Y-EIG: per-point Hessians are symmetric, positive semi-definite, invariant
     under (x, y) -> (-x, -y); their top eigenvalue bounds Y-T1's lambda_1 from above."""
     w, x, y = _instance(seed, n, d)
-    H = robust_hessian(w, x, y, eps, norm)
+    H = point_robust_hessian(w, x, y, eps, norm)
     eigs = torch.linalg.eigvalsh(H)
     scale = eigs.abs().amax(dim=-1).clamp_min(1e-300)
     asym = (H - H.transpose(-1, -2)).abs().amax(dim=(-1, -2))
     assert bool((asym <= 1e-15 * scale).all())  # symmetric up to rounding of a (v_i v_j)
     assert bool((eigs.amin(dim=-1) >= -1e-12 * scale).all())
-    torch.testing.assert_close(robust_hessian(w, -x, -y, eps, norm), H, rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(point_robust_hessian(w, -x, -y, eps, norm), H,
+                               rtol=1e-12, atol=1e-15)
     lam1 = top_eigenvalue_per_point(w, x, y, eps, norm)
     torch.testing.assert_close(top_eigenvalue_per_point(w, -x, -y, eps, norm), lam1,
                                rtol=1e-12, atol=1e-15)

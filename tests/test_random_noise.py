@@ -1,4 +1,5 @@
-"""Tests of theory.random_noise and numerics.checks.random_noise (claim Y-T2)."""
+"""Tests of theory.random_noise and numerics.checks.random_noise (claim Y-T2); the expected
+Hessian approximation is numerics.linear.curvature.expected_hessian_approx."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from numerics.checks.random_noise import check_y_t2, monte_carlo_c2
+from numerics.linear.curvature import expected_hessian_approx
 from theory.errors import ConfigError
 from theory.notation import eps
 from theory.random_noise import (
     SIGMA,
     D,
-    expected_hessian_approx,
     noise_c2_expressions,
     noise_variance,
     sharpening_ratio,

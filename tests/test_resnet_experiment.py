@@ -44,12 +44,14 @@ def _tiny_data() -> tuple[torch.Tensor, ...]:
 
 
 def test_sweep_record_is_consistent(tmp_path: Path) -> None:
-    cfg = _tiny_config()
+    cfg = _tiny_config(landscape_samples=16)
     res = run_resnet_experiment(cfg, _tiny_data(), progress=False)
     assert [r["eps"] for r in res["runs"]] == [0.0, 0.2]
     for r in res["runs"]:
         c = r["curvature"]
         assert c["n_samples"] == 8
+        assert c["n_params"] > c["n_samples"]
+        assert c["trace_samples"] == 3
         assert c["top_eigs"] == sorted(c["top_eigs"], reverse=True)
         # power iteration returns a Rayleigh quotient: never above the top eigenvalue
         assert c["power_top"] <= c["top_eigs"][0] * (1 + 1e-3) + 1e-12
@@ -57,11 +59,20 @@ def test_sweep_record_is_consistent(tmp_path: Path) -> None:
             r["train"]["robust_acc"] - r["test"]["robust_acc"])
         curve = r["landscape"]
         assert len(curve["loss"]) == 3
+        assert curve["n_samples"] == 16
         assert curve["alpha"][1] == 0.0
         assert np.all(np.isfinite(curve["loss"]))
         assert r["train_config"]["eps"] == r["eps"]
     clean, adv = res["runs"]
     assert clean["train"]["robust_acc"] == clean["train"]["clean_acc"]
+    # eps = 0: the landscape is not attacked, and at a = 0 on all 16 training images it is the
+    # clean training loss and accuracy of the evaluation
+    assert clean["landscape"]["loss"][1] == pytest.approx(clean["train"]["clean_loss"],
+                                                          rel=1e-10)
+    assert clean["landscape"]["accuracy"][1] == pytest.approx(clean["train"]["clean_acc"],
+                                                              abs=1e-12)
+    # eps > 0: re-attacked with the training PGD, the loss at a = 0 exceeds the clean one
+    assert adv["landscape"]["loss"][1] > adv["train"]["clean_loss"]
     # madry step rule: 2.5 eps / K
     assert adv["train_config"]["step_size"] == pytest.approx(2.5 * 0.2 / 2)
     out = write_resnet_result(tmp_path / "r.json", cfg, res)

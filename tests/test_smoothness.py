@@ -1,4 +1,6 @@
-"""Tests of theory.smoothness and numerics.checks.smoothness (claim K-SMOOTH)."""
+"""Tests of theory.smoothness and numerics.checks.smoothness (claim K-SMOOTH); the bounds on data
+are those of numerics.linear.bounds, the gradient of the mean loss numerics.ops.robust_gradient
+(mean=True)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from numerics import ops
 from numerics.checks.smoothness import check_k_smooth, make_data
+from numerics.linear.bounds import linf_jump, lipschitz_bound, segment_min_norm
 from theory.errors import ConfigError
-from theory.smoothness import (
-    linf_jump,
-    lipschitz_bound,
-    robust_gradient,
-    segment_min_norm,
-    verify_k_smooth,
-)
+from theory.smoothness import verify_k_smooth
+
+
+def _grad(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, eps: float,
+          norm: str = "l2") -> torch.Tensor:
+    """Shorthand: the gradient of the mean robust loss (batched over w)."""
+    return ops.robust_gradient(w, x, y, eps, norm, mean=True)
 
 
 def test_k_smooth_symbolic_evidence() -> None:
@@ -46,7 +50,7 @@ def test_ratio_never_exceeds_bound(seed: int, log_r: float, eps_: float, spread:
     w1 = w1 / w1.norm() * r * (1 + float(torch.rand((), generator=g, dtype=torch.float64)))
     w2 = w1 + 10**spread * r * torch.randn(3, generator=g, dtype=torch.float64)
     w2 = w2 * max(1.0, r / float(w2.norm()))
-    ratio = float((robust_gradient(w1, x, y, eps_) - robust_gradient(w2, x, y, eps_)).norm()
+    ratio = float((_grad(w1, x, y, eps_) - _grad(w2, x, y, eps_)).norm()
                   / (w1 - w2).norm())
     assert ratio <= lipschitz_bound(x, eps_, r, any_pair=True) * (1 + 1e-9)
     if float(segment_min_norm(w1, w2)) >= r:
@@ -65,8 +69,8 @@ def test_gradient_has_no_limit_at_zero() -> None:
     x, y = make_data(10, 3, 1)
     eps_ = 0.4
     u = torch.tensor([0.6, 0.0, 0.8], dtype=torch.float64)
-    g_plus = robust_gradient(1e-12 * u, x, y, eps_)
-    g_minus = robust_gradient(-1e-12 * u, x, y, eps_)
+    g_plus = _grad(1e-12 * u, x, y, eps_)
+    g_minus = _grad(-1e-12 * u, x, y, eps_)
     expected = -((y[:, None] * x).mean(0) - eps_ * u) / 2
     assert torch.allclose(g_plus, expected, atol=1e-10)
     assert float((g_plus - g_minus).norm()) == pytest.approx(eps_, rel=1e-9)
@@ -83,7 +87,7 @@ def test_linf_jump_across_hyperplane(seed: int, eps_: float, i: int) -> None:
     e = torch.zeros(4, dtype=torch.float64)
     e[i] = 1.0
     h = 1e-9
-    dg = robust_gradient(w0 + h * e, x, y, eps_, "linf") - robust_gradient(
+    dg = _grad(w0 + h * e, x, y, eps_, "linf") - _grad(
         w0 - h * e, x, y, eps_, "linf")
     jump = float(linf_jump(w0, x, y, eps_))
     assert float(dg[i]) == pytest.approx(jump, rel=1e-6)

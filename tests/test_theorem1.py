@@ -1,4 +1,5 @@
-"""Tests of theory.theorem1 and numerics.checks.theorem1 (claim Y-T1, part (a))."""
+"""Tests of theory.theorem1 and numerics.checks.theorem1 (claim Y-T1, part (a)); the numeric
+per-point eigenvalue and its derivative are those of numerics.linear.curvature."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from numerics.checks.theorem1 import autograd_top_eigenvalue, check_y_t1
-from theory.theorem1 import (
-    DLAMBDA_DEPS_NP,
+from numerics.linear.curvature import (
     dlambda1_deps_per_point,
     increase_condition,
-    margin_threshold,
     normalized_sharpness,
     top_eigenvalue_per_point,
+)
+from theory.theorem1 import (
+    DLAMBDA_DEPS_NP,
+    DLAMBDA_DEPS_TORCH,
+    margin_threshold,
     verify_y_t1,
 )
 
@@ -106,8 +110,6 @@ def test_exact_condition_at_its_boundary() -> None:
 def test_lambdified_numpy_matches_torch() -> None:
     """Y-T1: numpy and torch callables of d lambda_1/d eps agree."""
     m, wn, p = np.array([-3.0, 0.5, 4.0]), np.array([0.3, 1.0, 7.0]), np.array([0.0, 1.0, 2.0])
-    from theory.theorem1 import DLAMBDA_DEPS_TORCH
-
     out_t = DLAMBDA_DEPS_TORCH(torch.tensor(m), torch.tensor(wn), torch.tensor(p)).numpy()
     np.testing.assert_allclose(DLAMBDA_DEPS_NP(m, wn, p), out_t, rtol=1e-14)
 
@@ -122,5 +124,8 @@ def test_top_eigenvalue_matches_autograd_hessian() -> None:
     for n in range(3):
         ref = autograd_top_eigenvalue(w, x[n], float(y[n]), torch.tensor(0.4))
         assert float(ours[n]) == pytest.approx(float(ref), rel=1e-12)
-    assert normalized_sharpness(float(ours[0]), w) == pytest.approx(
+    assert float(normalized_sharpness(w, float(ours[0]))) == pytest.approx(
         float(ours[0]) * float(w @ w), rel=1e-14)
+    # with a bias the normalisation is by the feature weights only
+    assert float(normalized_sharpness(w, float(ours[0]), exclude_bias=True)) == pytest.approx(
+        float(ours[0]) * float(w[:-1] @ w[:-1]), rel=1e-14)

@@ -6,11 +6,20 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from numerics.profiles import current_profile
-from numerics.validate import check_device, check_writable_dir
+from numerics.validate import (
+    PrecisionWarning,
+    check_device,
+    check_finite,
+    check_iterate_dtype,
+    check_step_size,
+    check_writable_dir,
+    warn_if_low_precision,
+)
 from theory.errors import ConfigError
-from theory.validate import check_eps, check_norm
+from theory.validate import check_eps, check_norm, check_positive
 
 
 @pytest.mark.parametrize(("spelling", "norm"), [("l2", "l2"), (2, "l2"), ("2", "l2"),
@@ -35,6 +44,39 @@ def test_bad_eps(bad: object) -> None:
 def test_good_eps() -> None:
     assert check_eps("0.5") == 0.5
     assert check_eps(0) == 0.0
+
+
+def test_positive_values() -> None:
+    assert check_positive("2", "lr") == 2.0
+    for bad in (0, -1.0, math.inf, math.nan):
+        with pytest.raises(ConfigError, match="lr must be"):
+            check_positive(bad, "lr")
+
+
+def test_iterate_dtypes() -> None:
+    for ok in (None, "float32", "float64"):
+        assert check_iterate_dtype(ok) == ok
+    with pytest.raises(ConfigError, match="unknown iterate_dtype 'float16'"):
+        check_iterate_dtype("float16")
+
+
+def test_step_size_within_the_ball_diameter() -> None:
+    assert check_step_size(0.2, 0.1) == 0.2
+    with pytest.raises(ConfigError, match="exceeds the diameter"):
+        check_step_size(0.21, 0.1)
+    with pytest.raises(ConfigError, match="step_size must be > 0"):
+        check_step_size(0.0, 0.1)
+
+
+def test_non_finite_tensors_and_low_precision() -> None:
+    t = torch.tensor([1.0, float("nan"), float("inf")])
+    with pytest.raises(ConfigError, match="the weights holds 2 NaN/Inf value"):
+        check_finite(t, "the weights")
+    assert check_finite(t[:1], "the weights") is not None
+    assert check_finite(torch.tensor([1, 2]), "counts").dtype == torch.int64
+    with pytest.warns(PrecisionWarning, match="float32"):
+        warn_if_low_precision(torch.float32, "a Hessian")
+    warn_if_low_precision(torch.float64, "a Hessian")  # silent (warnings are errors here)
 
 
 def test_devices() -> None:

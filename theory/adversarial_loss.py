@@ -1,47 +1,31 @@
 """The adversarial logistic loss and its inner maximum (claims Y-EQ7, Y-L1, INNER-MAX).
 
-Notation (SPEC.md): l(w; x, y) = zeta(-y w.x), zeta = softplus, s = sigmoid, y in {-1, +1}, a
-perturbation eta with ||eta||_p <= eps, q the dual exponent of p (p = 2: q = 2; p = inf: q = 1).
+Notation (docs/claims.md): l(w; x, y) = zeta(-y w.x), zeta = softplus, s = sigmoid,
+y in {-1, +1}, a perturbation eta with ||eta||_p <= eps, q the dual exponent of p (p = 2: q = 2;
+p = inf: q = 1).
 
 Symbolic side: SymPy expressions in scalar symbols that stand for any dimension (``WX`` = w.x,
 ``W_NORM`` = ||w||_2, ``COS_THETA``, ``W_NORM_Q`` = ||w||_q) and, where a vector identity is
 needed, explicit component vectors (d = 2, 3). Each ``verify_*`` returns an
 :class:`~theory.claims.Evidence` of kind ``"symbolic"`` whose checks SymPy performs.
 
-Numeric side: float64 callables that evaluate the same formulas, batched over data points, for
-numpy arrays and torch tensors alike (a numpy input gives a numpy output):
-
-* :func:`robust_margin`  m = y w.x - eps ||w_f||_q,
-* :func:`robust_loss`  zeta(-m) = max_{||eta||_p <= eps} l(w; x + eta, y),
-* :func:`inner_max_perturbation`  the maximiser eta*,
-* :func:`loss_eq7`, :func:`dloss_deps`  (lambdified from the SymPy expressions).
-
-Bias convention. With ``bias=True`` the last coordinate of ``x`` is the constant 1 and the last
-weight is the bias b. The attack perturbs the input features only, never the constant, so
-eta has a zero last coordinate, its norm ||eta||_p is the norm of the feature part, and every
-norm of the weights in these formulas is the norm of the feature weights w_f = w[:-1]:
-m = y (w_f.x_f + b) - eps ||w_f||_q. (The bias enters the margin but not the attack.)
-
-Shapes: ``w`` is (d,); ``x`` is (N, d) or (d,); ``y`` is (N,) or a scalar, with values +-1.
-Per-point results have shape (N,) (or () for a single point).
+Numeric side: the same expressions as float64 (numpy, torch) callables of those scalars,
+elementwise: ``LOSS_EQ7_*``, ``DLOSS_DEPS_*``, ``ROBUST_LOSS_*`` (and :func:`loss_eq7`,
+:func:`dloss_deps`, which pick the numpy or torch one). The vector-level evaluation over data
+(the robust margin, loss, gradient and eta* of a weight vector) is :mod:`numerics.ops`, which
+evaluates ``ROBUST_LOSS_TORCH``.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import sympy as sp
 import torch
-from scipy.special import expit
-from sympy.printing.pytorch import TorchPrinter
 
+from theory._symbolic import is_zero, lambdify_pair
 from theory.claims import Evidence
-from theory.errors import ConfigError
-from theory.notation import eps, s, theta, vector_symbols, y, zeta
-from theory.validate import check_eps, check_norm
+from theory.notation import Y_VALUES, eps, s, theta, vector_symbols, y, zeta
 
 # ---------------------------------------------------------------------------------------------
 # Symbols standing for any dimension d
@@ -69,16 +53,6 @@ DLOSS_DEPS: sp.Expr = -y * W_NORM * COS_THETA * s(-y * WX - y * eps * W_NORM * C
 ROBUST_MARGIN: sp.Expr = y * WX - eps * W_NORM_Q
 #: INNER-MAX: the robust loss zeta(-m) = zeta(-y w.x + eps ||w||_q).
 ROBUST_LOSS: sp.Expr = zeta(-ROBUST_MARGIN)
-
-Y_VALUES = (sp.Integer(1), sp.Integer(-1))
-
-
-def is_zero(expr: sp.Expr) -> bool:
-    """True when SymPy simplifies ``expr`` (a scalar or a matrix) to exactly 0."""
-    if isinstance(expr, sp.MatrixBase):
-        return all(is_zero(e) for e in expr)
-    return sp.simplify(expr) == 0
-
 
 # ---------------------------------------------------------------------------------------------
 # Y-EQ7
@@ -234,62 +208,8 @@ def verify_inner_max() -> Evidence:
 
 
 # ---------------------------------------------------------------------------------------------
-# Lambdified float64 callables (numpy and torch)
+# Lambdified float64 callables (numpy and torch), elementwise in the scalar symbols
 # ---------------------------------------------------------------------------------------------
-
-_Softplus = sp.Function("Softplus")
-_Sigmoid = sp.Function("Sigmoid")
-
-
-def stable_form(expr: sp.Expr) -> sp.Expr:
-    """Rewrite log(1 + e^t) as Softplus(t) and 1/(1 + e^t) as Sigmoid(-t) for lambdify.
-
-    The two functions map to the overflow-free ``logaddexp(0, t)``/``sigmoid`` of torch and numpy
-    (``scipy.special.expit``), so large margins do not give inf or a loss rounded to 0. Not
-    ``torch.nn.functional.softplus``: it returns t itself above t = 20, an error of e^-20 ~ 2e-9
-    in the gradient, which a 1e-10 verification would see.
-    """
-
-    def is_one_plus_exp(e: sp.Expr) -> bool:
-        return (
-            isinstance(e, sp.Add) and len(e.args) == 2 and sp.Integer(1) in e.args
-            and any(isinstance(a, sp.exp) for a in e.args)
-        )
-
-    def exp_arg(e: sp.Expr) -> sp.Expr:
-        return next(a for a in e.args if isinstance(a, sp.exp)).args[0]
-
-    expr = expr.replace(
-        lambda e: isinstance(e, sp.log) and is_one_plus_exp(e.args[0]),
-        lambda e: _Softplus(exp_arg(e.args[0])),
-    )
-    return expr.replace(
-        lambda e: isinstance(e, sp.Pow) and e.exp == -1 and is_one_plus_exp(e.base),
-        lambda e: _Sigmoid(-exp_arg(e.base)),
-    )
-
-
-def _softplus_torch(t: torch.Tensor) -> torch.Tensor:
-    """zeta(t) = log(1 + e^t) in full precision for every t (see :func:`stable_form`)."""
-    t = torch.as_tensor(t)
-    return torch.logaddexp(torch.zeros_like(t), t)
-
-
-_TORCH_FUNCS = {"Softplus": _softplus_torch, "Sigmoid": torch.sigmoid}
-_NUMPY_FUNCS = {"Softplus": lambda t: np.logaddexp(0.0, t), "Sigmoid": expit}
-
-
-def lambdify_pair(args: tuple[sp.Symbol, ...], expr: sp.Expr) -> tuple[Callable, Callable]:
-    """(numpy, torch) float64 callables of ``expr`` (in its :func:`stable_form`)."""
-    stable = stable_form(expr)
-    return (
-        sp.lambdify(args, stable, modules=[_NUMPY_FUNCS, "numpy"]),
-        sp.lambdify(
-            args, stable, modules=[_TORCH_FUNCS, "torch"],
-            printer=TorchPrinter({"strict": False}),  # Softplus/Sigmoid come from the dict
-        ),
-    )
-
 
 #: (numpy, torch) callables of LOSS_EQ7 in (w.x, ||w||, cos theta, y, eps).
 LOSS_EQ7_NP, LOSS_EQ7_TORCH = lambdify_pair((WX, W_NORM, COS_THETA, y, eps), LOSS_EQ7)
@@ -299,159 +219,17 @@ DLOSS_DEPS_NP, DLOSS_DEPS_TORCH = lambdify_pair((WX, W_NORM, COS_THETA, y, eps),
 ROBUST_LOSS_NP, ROBUST_LOSS_TORCH = lambdify_pair((WX, W_NORM_Q, y, eps), ROBUST_LOSS)
 
 
-def _to_torch(value: Any) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value
-    return torch.as_tensor(np.asarray(value, dtype=np.float64))
+def _evaluate(pair: tuple[Any, Any], *args: Any) -> Any:
+    """The torch callable of ``pair`` when an argument is a tensor, else the numpy one."""
+    numpy_fn, torch_fn = pair
+    return (torch_fn if any(isinstance(a, torch.Tensor) for a in args) else numpy_fn)(*args)
 
 
-def array_api(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Let a torch implementation take numpy arrays too: numpy in, numpy (float64) out.
-
-    Positional array arguments are converted; when none of them is a torch tensor the results
-    (a tensor or a tuple of tensors) are returned as numpy arrays.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        as_numpy = not any(isinstance(a, torch.Tensor) for a in args)
-        converted = [
-            _to_torch(a)
-            if isinstance(a, np.ndarray | list | float | int) and not isinstance(a, bool)
-            else a
-            for a in args
-        ]
-        out = func(*converted, **kwargs)
-        if not as_numpy:
-            return out
-        if isinstance(out, tuple):
-            return tuple(o.detach().cpu().numpy() for o in out)
-        return out.detach().cpu().numpy()
-
-    return wrapper
-
-
-def feature_mask(d: int, bias: bool, like: torch.Tensor) -> torch.Tensor:
-    """(d,) mask of the coordinates the attack perturbs: all ones, or zero on the bias."""
-    mask = torch.ones(d, dtype=like.dtype, device=like.device)
-    if bias:
-        if d < 2:
-            raise ConfigError("bias=True needs x with at least one feature and the constant 1")
-        mask[-1] = 0
-    return mask
-
-
-def check_inputs(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor | float, bias: bool
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Validate shapes and labels: ``w`` (d,), ``x`` (N, d) or (d,), ``y`` +-1 of shape (N,)/()."""
-    if w.dim() != 1:
-        raise ConfigError(f"w must be a vector of shape (d,), got shape {tuple(w.shape)}")
-    if x.dim() not in (1, 2) or x.shape[-1] != w.shape[0]:
-        raise ConfigError(
-            f"x must have shape (N, {w.shape[0]}) or ({w.shape[0]},) to match w, "
-            f"got {tuple(x.shape)}"
-        )
-    yt = torch.as_tensor(y_, dtype=x.dtype, device=x.device)
-    if yt.dim() > 0 and yt.shape != x.shape[:-1]:
-        raise ConfigError(f"y must have shape {tuple(x.shape[:-1])}, got {tuple(yt.shape)}")
-    if not value_is_true(torch.all(yt.abs() == 1)):
-        raise ConfigError("labels y must be -1 or +1 (map classes {0, 1} with y = 2 c - 1)")
-    if bias and not value_is_true(torch.all(x[..., -1] == 1)):
-        raise ConfigError("bias=True expects the last coordinate of x to be the constant 1")
-    return w, x, yt
-
-
-def value_is_true(flag: torch.Tensor) -> bool:
-    """``bool(flag)``, or True under torch.func transforms (vmap, grad), where values are hidden.
-
-    The checks that use it validate inputs; inside a transform the same inputs have usually been
-    validated by a plain call, and data-dependent control flow is not allowed there.
-    """
-    try:
-        return bool(flag)
-    except RuntimeError:
-        return True
-
-
-def dual_norm_of(w: torch.Tensor, norm: str, bias: bool = False) -> torch.Tensor:
-    """||w_f||_q: the L2 norm for p = 2, the L1 norm for p = inf (w_f = w[:-1] with a bias)."""
-    wf = w[:-1] if bias else w
-    return wf.norm(p=2) if check_norm(norm) == "l2" else wf.abs().sum()
-
-
-@array_api
-def robust_margin(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
-    bias: bool = False,
-) -> torch.Tensor:
-    """INNER-MAX: the robust margin m = y w.x - eps ||w_f||_q, per point.
-
-    Args:
-        w: weights (d,). x: inputs (N, d) or (d,). y_: labels +-1, (N,) or scalar.
-        eps_: budget eps >= 0. norm: ``"l2"`` (q = 2) or ``"linf"`` (q = 1).
-        bias: the last coordinate of x is the constant 1, not perturbed (module docstring).
-
-    Returns:
-        m, shape (N,) (or () for one point); numpy when no argument is a tensor.
-    """
-    w, x, yt = check_inputs(w, x, y_, bias)
-    return yt * (x @ w) - check_eps(eps_) * dual_norm_of(w, norm, bias)
-
-
-@array_api
-def robust_loss(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
-    bias: bool = False,
-) -> torch.Tensor:
-    """INNER-MAX: zeta(-y w.x + eps ||w_f||_q) = max_{||eta||_p <= eps} l(w; x + eta, y), per point.
-
-    Evaluates the lambdified ``ROBUST_LOSS`` (overflow-free softplus). Arguments and shapes as in
-    :func:`robust_margin`; differentiable in ``w`` (autograd) where the norm is.
-    """
-    w, x, yt = check_inputs(w, x, y_, bias)
-    return ROBUST_LOSS_TORCH(x @ w, dual_norm_of(w, norm, bias), yt, check_eps(eps_))
-
-
-@array_api
-def inner_max_perturbation(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
-    bias: bool = False,
-) -> torch.Tensor:
-    """INNER-MAX: the worst-case perturbation eta*, per point.
-
-    p = 2: eta* = -eps y w_f/||w_f||_2; p = inf: eta* = -eps y sign(w_f); zero on the bias
-    coordinate. Where w_f = 0 (p = 2) or w_i = 0 (p = inf) every feasible eta is a maximiser and
-    0 is returned there.
-
-    Returns:
-        eta*, same shape as ``x``.
-    """
-    w, x, yt = check_inputs(w, x, y_, bias)
-    eps_ = check_eps(eps_)
-    wf = w * feature_mask(w.shape[0], bias, w)
-    if check_norm(norm) == "l2":
-        length = wf.norm()
-        direction = wf / length.clamp_min(torch.finfo(wf.dtype).tiny)  # 0 where w_f = 0
-    else:
-        direction = torch.sign(wf)
-    yb = yt.unsqueeze(-1) if yt.dim() > 0 else yt
-    return (-eps_ * yb * direction).expand_as(x).clone()
-
-
-@array_api
-def loss_eq7(
-    wx: torch.Tensor, w_norm: torch.Tensor, cos_theta: torch.Tensor, y_: torch.Tensor,
-    eps_: float,
-) -> torch.Tensor:
+def loss_eq7(wx: Any, w_norm: Any, cos_theta: Any, y_: Any, eps_: float) -> Any:
     """Y-EQ7: zeta(-y w.x - y eps ||w|| cos theta), elementwise (lambdified ``LOSS_EQ7``)."""
-    return LOSS_EQ7_TORCH(wx, w_norm, cos_theta, y_, eps_)
+    return _evaluate((LOSS_EQ7_NP, LOSS_EQ7_TORCH), wx, w_norm, cos_theta, y_, eps_)
 
 
-@array_api
-def dloss_deps(
-    wx: torch.Tensor, w_norm: torch.Tensor, cos_theta: torch.Tensor, y_: torch.Tensor,
-    eps_: float,
-) -> torch.Tensor:
+def dloss_deps(wx: Any, w_norm: Any, cos_theta: Any, y_: Any, eps_: float) -> Any:
     """Y-L1: d l / d eps = -y ||w|| cos(theta) s(-y w.x - y eps ||w|| cos theta), elementwise."""
-    return DLOSS_DEPS_TORCH(wx, w_norm, cos_theta, y_, eps_)
+    return _evaluate((DLOSS_DEPS_NP, DLOSS_DEPS_TORCH), wx, w_norm, cos_theta, y_, eps_)

@@ -42,17 +42,11 @@ w1 = delta u = -w2 with delta -> 0 the gradient difference tends to eps ||u|| = 
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
 import sympy as sp
-import torch
 
-from theory.adversarial_loss import is_zero
+from theory._symbolic import is_zero
 from theory.claims import Evidence
-from theory.errors import ConfigError
 from theory.notation import eps, s, t, vector_symbols, zeta
-from theory.validate import check_eps, check_norm
 
 #: Symbols: the one-sided step length tau > 0 along a direction u, ||u||_q, and class counts.
 tau = sp.Symbol("tau", positive=True)
@@ -194,120 +188,3 @@ def verify_l_budget() -> Evidence:
                  "threshold_with_bias": "||xbar_+ - xbar_-||_p / 2",
                  "A": "(1/4) mean_n (||x_n||_2 + eps)^2", "B": "2 (any valid B >= 1)"},
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# numeric callables
-# ---------------------------------------------------------------------------------------------
-
-
-def _as_data(x: Any, y_: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    xt = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float64))
-    yt = y_ if isinstance(y_, torch.Tensor) else torch.as_tensor(np.asarray(y_, dtype=np.float64))
-    xt = xt.to(torch.float64).reshape(xt.shape[0], -1) if xt.dim() > 1 else xt.to(torch.float64)
-    yt = yt.to(xt.dtype).to(xt.device)
-    if xt.dim() != 2:
-        raise ConfigError(
-            f"x must have shape (N, d) (or (N, ...), flattened), got {tuple(xt.shape)}"
-        )
-    if yt.shape != (xt.shape[0],):
-        raise ConfigError(f"y must have shape ({xt.shape[0]},) to match x, got {tuple(yt.shape)}")
-    if not bool(torch.all(yt.abs() == 1)):
-        raise ConfigError("labels y must be -1 or +1 (map classes {0, 1} with y = 2 c - 1)")
-    return xt, yt
-
-
-def _dual(v: torch.Tensor, norm: str) -> torch.Tensor:
-    """||v||_p for the threat model's own norm p (2 or inf)."""
-    return v.norm(p=2) if norm == "l2" else v.abs().max()
-
-
-def budget_threshold(x: Any, y: Any, norm: str = "l2", bias: bool = False) -> float:
-    """L-BUDGET: the smallest eps for which w = 0 minimises the adversarial logistic loss.
-
-    Without a bias: eps_0 = ||(1/N) sum_n y_n x_n||_p. With an (unperturbed) bias b, minimised
-    at b* = log(N+/N-): eps_0 = ||sum_n a_n y_n x_n||_p / sum_n a_n with a_n = s(-y_n b*), which
-    equals ||xbar_+ - xbar_-||_p / 2. p = 2 for ``norm="l2"``, p = inf for ``norm="linf"``.
-
-    Args:
-        x: inputs, (N, d) or (N, ...) (flattened), numpy or torch. With ``bias=True`` a constant
-            column (the convention of :mod:`theory.adversarial_loss`) may be included or not: it
-            does not change the threshold (its class means are equal).
-        y: labels +-1, shape (N,).
-        norm: ``"l2"`` or ``"linf"`` (the threat model).
-        bias: whether the model has a bias term.
-
-    Returns:
-        eps_0 as a Python float (float64 arithmetic). For eps >= eps_0 adversarial training
-        (exact inner maximum, no pixel box) has the trivial minimiser w = 0 (and b = b*).
-
-    Raises:
-        ConfigError: bad shapes or labels, or ``bias=True`` with a single class present.
-    """
-    norm = check_norm(norm)
-    xt, yt = _as_data(x, y)
-    if not bias:
-        return float(_dual((yt.unsqueeze(1) * xt).mean(dim=0), norm))
-    pos, neg = yt > 0, yt < 0
-    if not (bool(pos.any()) and bool(neg.any())):
-        raise ConfigError("bias=True needs both classes in y: with one class b* is infinite")
-    n_pos, n_neg = int(pos.sum()), int(neg.sum())
-    b_star = torch.tensor(np.log(n_pos / n_neg), dtype=xt.dtype)
-    a = torch.sigmoid(-yt * b_star)
-    weighted = (a * yt).unsqueeze(1).mul(xt).sum(dim=0) / a.sum()
-    return float(_dual(weighted, norm))
-
-
-def best_bias_at_zero(y: Any) -> float:
-    """L-BUDGET: b* = log(N+/N-), the minimiser of (1/N) sum_n zeta(-y_n b) (w = 0)."""
-    yt = torch.as_tensor(np.asarray(y, dtype=np.float64)) if not isinstance(y, torch.Tensor) else y
-    n_pos, n_neg = int((yt > 0).sum()), int((yt < 0).sum())
-    if n_pos == 0 or n_neg == 0:
-        raise ConfigError("b* needs both classes in y: with one class it is infinite")
-    return float(np.log(n_pos / n_neg))
-
-
-def threshold_direction(x: Any, y: Any, norm: str = "l2", bias: bool = False) -> torch.Tensor:
-    """L-BUDGET: the unit direction u* (||u*||_q = 1) with u*.mu = ||mu||_p.
-
-    mu = mean_n y_n x_n, or with a bias (xbar_+ - xbar_-)/2. Below the threshold,
-    L_eps(tau u*, b*) < L_eps(0, b*) for small tau > 0 (a descent direction at the trivial point).
-    """
-    norm = check_norm(norm)
-    xt, yt = _as_data(x, y)
-    if bias:
-        mu = (xt[yt > 0].mean(dim=0) - xt[yt < 0].mean(dim=0)) / 2
-    else:
-        mu = (yt.unsqueeze(1) * xt).mean(dim=0)
-    if norm == "l2":
-        return mu / mu.norm()
-    k = int(mu.abs().argmax())
-    u = torch.zeros_like(mu)
-    u[k] = torch.sign(mu[k])
-    return u
-
-
-def robust_logistic_loss(
-    w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, eps_: float, norm: str = "l2",
-    b: torch.Tensor | float = 0.0,
-) -> torch.Tensor:
-    """L-BUDGET: L_eps(w, b) = (1/N) sum_n zeta(-y_n (w.x_n + b) + eps ||w||_q) (b unperturbed).
-
-    Differentiable in ``w`` and ``b`` (autograd) wherever the norm is; float64 in, float64 out.
-    """
-    norm = check_norm(norm)
-    wq = w.norm(p=2) if norm == "l2" else w.abs().sum()
-    arg = -y * (x @ w + b) + check_eps(eps_) * wq
-    # logaddexp, not F.softplus: the latter is linear above t = 20 (error e^-20 in the gradient)
-    return torch.logaddexp(torch.zeros_like(arg), arg).mean()
-
-
-def gradient_bound_constants(x: Any, eps_: float) -> tuple[float, float]:
-    """L-BUDGET: (A, B) with ||grad L_eps(w1) - grad L_eps(w2)|| <= A ||w1 - w2|| + B eps (L2).
-
-    A = (1/(4N)) sum_n (||x_n||_2 + eps)^2 and B = 2 (proof in the module docstring).
-    """
-    xt = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float64))
-    eps_ = check_eps(eps_)
-    xt = xt.reshape(xt.shape[0], -1).to(torch.float64)
-    return float(((xt.norm(dim=1) + eps_) ** 2).mean() / 4), 2.0

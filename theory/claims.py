@@ -1,4 +1,8 @@
-"""The claims ledger: every claim of SPEC.md with its checks, and verdicts computed at run time.
+"""The claims ledger: every claim with its checks, and verdicts computed at run time.
+
+The claims, their ids and the tolerances of their checks are stated here and only here;
+``docs/claims.md`` is generated from this module (:func:`claims_markdown`; a test keeps the two
+equal), so a clone of the repository is self-contained.
 
 A claim points to up to three checks by import path: ``symbolic`` (SymPy), ``numeric`` (float64
 against autograd) and ``data`` (an experiment's results). Each check returns an :class:`Evidence`.
@@ -75,6 +79,53 @@ class Claim:
         return [(k, p) for k, p in pairs if p]
 
 
+NOTATION = (
+    "Data (x_n, y_n), n = 1..N, x in R^d, y in {-1, +1}. Linear logistic model with weights w (a "
+    "bias is handled by appending a constant 1 to x, never perturbed). zeta(t) = log(1 + e^t) "
+    "(softplus), s(t) = 1/(1 + e^-t) (sigmoid). Per-point loss l(w; x, y) = zeta(-y w.x); "
+    "empirical loss L(w) = mean over n. A perturbation eta with ||eta||_p <= eps; q is the dual "
+    "exponent of p (1/p + 1/q = 1): q = 2 for the L2 threat, q = 1 for L-inf. Robust margin "
+    "m = y w.x - eps ||w||_q; w^ = w/||w||."
+)
+
+#: Relative error allowed between a closed form and autograd / torch.func (float64).
+NUMERIC_RTOL = 1e-10
+#: Agreement of PGD (no box) with the closed-form inner maximum, in the loss value.
+PGD_TOL = 1e-6
+
+#: Y-T2: Monte Carlo moments of the noise agree with c^2 within this many standard errors.
+MC_STANDARD_ERRORS = 4.0
+#: K-SMOOTH data: |ratio r / eps - 1/2| at the smallest radius (the eps/(2r) blow-up).
+SMOOTH_BLOWUP_TOL = 0.05
+#: K-SMOOTH data: relative error of the measured L-inf gradient jump at the smallest step.
+SMOOTH_JUMP_RTOL = 1e-3
+#: K-SMOOTH data: the ratio grows at least this factor times 10 per 10x smaller step.
+SMOOTH_GROWTH_MIN = 0.9
+#: L-BUDGET data: ||w_f|| at most this fraction of its value at the smallest budget is "zero".
+BUDGET_COLLAPSE_RTOL = 1e-2
+#: L-BUDGET data: a loss difference to the trivial model within this is "no gain".
+BUDGET_GAIN_TOL = 1e-8
+
+#: Every tolerance a check uses: name -> (value, what it bounds). Checks import the values.
+TOLERANCES: dict[str, tuple[float, str]] = {
+    "NUMERIC_RTOL": (NUMERIC_RTOL, "relative error of a closed form (value, gradient, Hessian, "
+                     "eigenpair) against torch.autograd / torch.func, float64"),
+    "PGD_TOL": (PGD_TOL, "absolute gap between PGD without a box and the closed-form inner "
+                "maximum, in the loss value (INNER-MAX)"),
+    "MC_STANDARD_ERRORS": (MC_STANDARD_ERRORS, "Monte Carlo noise moments against c^2, in "
+                           "standard errors (Y-T2)"),
+    "SMOOTH_BLOWUP_TOL": (SMOOTH_BLOWUP_TOL, "|ratio r/eps - 1/2| at the smallest radius on "
+                          "data (K-SMOOTH)"),
+    "SMOOTH_JUMP_RTOL": (SMOOTH_JUMP_RTOL, "relative error of the measured L-inf gradient jump "
+                         "against 2 eps mean s(-m) on data (K-SMOOTH)"),
+    "SMOOTH_GROWTH_MIN": (SMOOTH_GROWTH_MIN, "least growth of the L-inf ratio per 10x smaller "
+                          "step, over the ideal 10x (K-SMOOTH)"),
+    "BUDGET_COLLAPSE_RTOL": (BUDGET_COLLAPSE_RTOL, "||w_f|| over its value at the smallest "
+                             "budget below which a run counts as collapsed to 0 (L-BUDGET)"),
+    "BUDGET_GAIN_TOL": (BUDGET_GAIN_TOL, "loss difference to the trivial model that counts as "
+                        "no gain (L-BUDGET)"),
+}
+
 YAMADA = "Yamada et al. 2021"
 KANAI = "Kanai et al. 2021"
 LIU = "Liu et al. 2020"
@@ -146,7 +197,7 @@ CLAIMS: tuple[Claim, ...] = (
         "jumps by 2 eps s(-m) across each hyperplane w_i = 0.",
         symbolic="theory.smoothness:verify_k_smooth",
         numeric="numerics.checks.smoothness:check_k_smooth",
-        data="numerics.experiments.liu_kanai:evidence_k_smooth",
+        data="numerics.experiments.smoothness:evidence_k_smooth",
     ),
     Claim(
         "L-BUDGET", LIU,
@@ -154,20 +205,55 @@ CLAIMS: tuple[Claim, ...] = (
         "norm of mean_n y_n x_n; and ||grad L_eps(w1) - grad L_eps(w2)|| <= A ||w1 - w2|| + B eps.",
         symbolic="theory.budget:verify_l_budget",
         numeric="numerics.checks.budget:check_l_budget",
-        data="numerics.experiments.liu_kanai:evidence_l_budget",
+        data="numerics.experiments.budget:evidence_l_budget",
     ),
     Claim(
         "L-FINDINGS", LIU,
         "Large budgets impede escape from a poor initialisation, leave non-vanishing gradients and "
         "give sharper minima; periodic adversarial scheduling (PAS) trains better and is less "
         "sensitive to the learning rate.",
-        data="numerics.experiments.liu_kanai:evidence_l_findings",
+        data="numerics.experiments.findings:evidence_l_findings",
     ),
 )
 
 
+def claims_markdown() -> str:
+    """The statement of every claim (id, paper, statement, checks) and every tolerance, as
+    markdown: the text of ``docs/claims.md``."""
+    lines = [
+        "# The claims the suite verifies",
+        "",
+        "Generated from `theory/claims.py` (`python -c \"from theory.claims import "
+        "claims_markdown; print(claims_markdown(), end='')\" > docs/claims.md`); "
+        "`tests/test_claims.py` checks that the two agree. Verdicts are not written here: "
+        "`advlandscape verify` computes them.",
+        "",
+        "## Notation",
+        "",
+        NOTATION,
+        "",
+        "## Claims",
+        "",
+        "| id | paper | statement | symbolic | numeric | data |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in CLAIMS:
+        cells = [f"`{p}`" if p else "" for p in (c.symbolic, c.numeric, c.data)]
+        statement = c.statement.replace("|", "\\|")
+        lines.append(f"| {c.id} | {c.paper} | {statement} | " + " | ".join(cells) + " |")
+    lines += ["", "## Tolerances", "", "| name | value | what it bounds |", "| --- | --- | --- |"]
+    lines += [f"| `{name}` | {value:g} | {meaning} |"
+              for name, (value, meaning) in TOLERANCES.items()]
+    lines += ["", "Symbolic means: a SymPy derivation whose result is checked by "
+              "`simplify(a - b) == 0` or a sign SymPy establishes under stated assumptions. "
+              "Numeric means: float64 evaluation against `torch.autograd` / `torch.func` at "
+              "random points, relative error <= `NUMERIC_RTOL`. Data means: an experiment's "
+              "committed record under `results/`, judged by the function named.", ""]
+    return "\n".join(lines)
+
+
 def get_claim(claim_id: str) -> Claim:
-    """Return the claim with id ``claim_id`` (as in SPEC.md)."""
+    """Return the claim with id ``claim_id`` (as in ``docs/claims.md``)."""
     for claim in CLAIMS:
         if claim.id == claim_id:
             return claim

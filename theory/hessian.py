@@ -26,30 +26,19 @@ eigenvectors lambda v - B alpha w^. Both roots bracket A ||v||^2 and B (q(A||v||
 eigenvalue once the attack's dependence on w is kept. The full-data Hessian is the mean over
 points.
 
-Shapes of the torch callables (numpy arrays are accepted too and give numpy results): ``w`` (d,),
-``x`` (N, d) or (d,), ``y`` (N,) or scalar (+-1), ``eta`` like ``x``; per-point gradients (N, d),
-per-point Hessians (N, d, d); ``full_*`` functions return the mean (d, d) without building the
-N per-point matrices (memory O(N d + d^2)). Bias convention as in :mod:`theory.adversarial_loss`.
+Numeric side: the scalar coefficients A, B and s(-m) as lambdified float64 callables
+(``A_TORCH``, ``B_TORCH``, ``G_TORCH`` and their numpy twins). The gradients, Hessians and
+eigenpairs of data sets, built from them, are in :mod:`numerics.linear.curvature`.
 """
 
 from __future__ import annotations
 
 import sympy as sp
-import torch
 
-from theory.adversarial_loss import (
-    Y_VALUES,
-    array_api,
-    check_inputs,
-    feature_mask,
-    is_zero,
-    lambdify_pair,
-    value_is_true,
-)
+from theory._symbolic import is_zero, lambdify_pair
 from theory.claims import Evidence
-from theory.errors import ConfigError
-from theory.notation import eps, s, vector_symbols, zeta
-from theory.validate import check_eps, check_norm
+from theory.notation import Y_VALUES, eps, s, vector_symbols, zeta
+from theory.validate import check_norm
 
 # ---------------------------------------------------------------------------------------------
 # SymPy: closed forms in explicit components
@@ -287,188 +276,3 @@ def eigen_roots_expr(
     tr = a_ * v2 + b_
     disc = sp.sqrt(tr**2 - 4 * a_ * b_ * alpha**2)
     return (tr + disc) / 2, (tr - disc) / 2
-
-
-# ---------------------------------------------------------------------------------------------
-# Torch callables (float64, batched)
-# ---------------------------------------------------------------------------------------------
-
-
-def _labels(yt: torch.Tensor) -> torch.Tensor:
-    return yt.unsqueeze(-1) if yt.dim() > 0 else yt
-
-
-@array_api
-def grad_fixed_noise(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eta: torch.Tensor
-) -> torch.Tensor:
-    """Y-HESS: grad_w zeta(-y w.(x + eta)) = -s(-z) y (x + eta), z = y w.(x + eta); shape of x."""
-    w, x, yt = check_inputs(w, x, y_, False)
-    u = x + eta
-    z = yt * (u @ w)
-    return -_labels(G_TORCH(z) * yt) * u
-
-
-@array_api
-def hessian_fixed_noise(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eta: torch.Tensor
-) -> torch.Tensor:
-    """Y-HESS: per-point Hessian s(z) s(-z) (x + eta)(x + eta)^T; shape (N, d, d) or (d, d)."""
-    w, x, yt = check_inputs(w, x, y_, False)
-    u = x + eta
-    a = A_TORCH(yt * (u @ w))
-    return a[..., None, None] * u[..., :, None] * u[..., None, :]
-
-
-def _norm_gradient(w: torch.Tensor, norm: str, bias: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(g, ||w_f||_q): g = grad ||w_f||_q = w^ (p = 2) or sign(w_f) (p = inf), 0 on the bias."""
-    mask = feature_mask(w.shape[0], bias, w)
-    wf = w * mask
-    if norm == "l2":
-        length = wf.norm()
-        if not value_is_true(length > 0):
-            raise ConfigError(
-                "the p = 2 robust loss is not differentiable at w_f = 0: evaluate at w_f != 0"
-            )
-        return wf / length, length
-    return torch.sign(wf), wf.abs().sum()
-
-
-def _robust_parts(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str, bias: bool
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, str, float]:
-    """(m, v, g, ||w_f||_q, norm, eps) for the HESS-DEP formulas."""
-    w, x, yt = check_inputs(w, x, y_, bias)
-    norm = check_norm(norm)
-    eps_ = check_eps(eps_)
-    g, length = _norm_gradient(w, norm, bias)
-    m = yt * (x @ w) - eps_ * length
-    v = _labels(yt) * x - eps_ * g
-    return m, v, g, length, norm, eps_
-
-
-@array_api
-def robust_direction(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
-    bias: bool = False,
-) -> torch.Tensor:
-    """HESS-DEP/Y-EIG: v = y x - eps g = grad_w m (g = w^ for p = 2, sign(w_f) for p = inf)."""
-    return _robust_parts(w, x, y_, eps_, norm, bias)[1]
-
-
-@array_api
-def robust_gradient(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
-    bias: bool = False,
-) -> torch.Tensor:
-    """HESS-DEP: per-point gradient -s(-m) v of the robust loss zeta(-m); shape of x."""
-    m, v, *_ = _robust_parts(w, x, y_, eps_, norm, bias)
-    return -G_TORCH(m)[..., None] * v
-
-
-@array_api
-def robust_hessian(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
-    bias: bool = False,
-) -> torch.Tensor:
-    """HESS-DEP: per-point Hessian of zeta(-m), shape (N, d, d) (or (d, d) for one point).
-
-    p = 2: s(m)s(-m) v v^T + s(-m)(eps/||w_f||)(D - w^ w^T); p = inf (off w_i = 0):
-    s(m)s(-m) v v^T. For many points use :func:`full_robust_hessian` (no N x d x d array).
-    """
-    m, v, g, length, norm, eps_ = _robust_parts(w, x, y_, eps_, norm, bias)
-    hess = A_TORCH(m)[..., None, None] * v[..., :, None] * v[..., None, :]
-    if norm == "l2":
-        proj = torch.diag(feature_mask(w.shape[0], bias, w)) - torch.outer(g, g)
-        hess = hess + B_TORCH(m, eps_, length)[..., None, None] * proj
-    return hess
-
-
-@array_api
-def full_robust_hessian(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
-    bias: bool = False,
-) -> torch.Tensor:
-    """HESS-DEP: Hessian of the empirical robust loss mean_n zeta(-m_n), shape (d, d).
-
-    (1/N) V^T diag(A) V + mean(B) (D - w^ w^T) (second term p = 2 only), computed in
-    O(N d^2) time and O(N d + d^2) memory. ``x`` is (N, d), ``y_`` (N,).
-    """
-    m, v, g, length, norm, eps_ = _robust_parts(w, x, y_, eps_, norm, bias)
-    v = v.reshape(-1, w.shape[0])
-    a = A_TORCH(m).reshape(-1)
-    hess = (v * a[:, None]).T @ v / v.shape[0]
-    if norm == "l2":
-        proj = torch.diag(feature_mask(w.shape[0], bias, w)) - torch.outer(g, g)
-        hess = hess + B_TORCH(m, eps_, length).mean() * proj
-    return hess
-
-
-@array_api
-def full_hessian_fixed_noise(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eta: torch.Tensor
-) -> torch.Tensor:
-    """Y-HESS: Hessian of mean_n zeta(-y_n w.(x_n + eta_n)) (noise fixed), shape (d, d)."""
-    w, x, yt = check_inputs(w, x, y_, False)
-    u = (x + eta).reshape(-1, w.shape[0])
-    a = A_TORCH(yt.reshape(-1) * (u @ w))
-    return (u * a[:, None]).T @ u / u.shape[0]
-
-
-@array_api
-def fixed_noise_eigenpair(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eta: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Y-EIG (Eq. 10): lambda_1 = s(z)s(-z)||x + eta||^2 and the unit eigenvector (x + eta)/||.||.
-
-    All other eigenvalues of the per-point Hessian are 0. Returns (lambda_1 (N,), e (N, d)).
-    """
-    w, x, yt = check_inputs(w, x, y_, False)
-    u = x + eta
-    length = u.norm(dim=-1)
-    return A_TORCH(yt * (u @ w)) * length**2, u / length[..., None]
-
-
-@array_api
-def robust_eigenpairs(
-    w: torch.Tensor, x: torch.Tensor, y_: torch.Tensor, eps_: float, norm: str = "l2",
-    bias: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Y-EIG with HESS-DEP: the eigenvalues that differ from the bulk, and their eigenvectors.
-
-    p = 2 (no bias): eigenvalues (lambda_+, lambda_-, B) with lambda_pm the roots of
-    q(lambda) = lambda^2 - (A||v||^2 + B) lambda + A B alpha^2, alpha = v.w^, and
-    B = s(-m) eps/||w|| of multiplicity d - 2 (vectors orthogonal to v and w^); eigenvectors
-    of lambda_pm: lambda v - B alpha w^, normalised (in general position: alpha != 0, v not
-    parallel to w^).
-    p = inf (off w_i = 0, bias allowed): (A ||v||^2, 0, 0) and v/||v||; the other eigenvalues are 0.
-
-    Returns:
-        (values (N, 3), vectors (N, 2, d)): rows of ``vectors`` belong to values[..., 0] and
-        values[..., 1] (for p = inf the second row is zero).
-    """
-    m, v, g, length, norm, eps_ = _robust_parts(w, x, y_, eps_, norm, bias)
-    a = A_TORCH(m)
-    v2 = (v * v).sum(-1)
-    if norm == "linf":
-        lam1 = a * v2
-        zeros = torch.zeros_like(lam1)
-        vectors = torch.stack([v / v2.sqrt()[..., None], torch.zeros_like(v)], dim=-2)
-        return torch.stack([lam1, zeros, zeros], dim=-1), vectors
-    if bias:
-        raise ConfigError(
-            "closed-form eigenpairs with the p = 2 projector term are derived without a bias; "
-            "with bias=True use torch.linalg.eigh(robust_hessian(...))"
-        )
-    b = B_TORCH(m, eps_, length)
-    alpha = v @ g
-    tr = a * v2 + b
-    disc = (tr**2 - 4 * a * b * alpha**2).clamp_min(0).sqrt()
-    lam_p = (tr + disc) / 2
-    # lambda_+ lambda_- = A B alpha^2: no cancellation when lambda_- << lambda_+
-    lam_m = torch.where(lam_p > 0, a * b * alpha**2 / lam_p.clamp_min(1e-300), 0.0)
-    vecs = []
-    for lam in (lam_p, lam_m):
-        e = lam[..., None] * v - (b * alpha)[..., None] * g
-        vecs.append(e / e.norm(dim=-1, keepdim=True))
-    return torch.stack([lam_p, lam_m, b], dim=-1), torch.stack(vecs, dim=-2)

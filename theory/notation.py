@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import sympy as sp
 
+from theory._symbolic import lambdify_pair
+
 t = sp.Symbol("t", real=True)
 eps = sp.Symbol("epsilon", nonnegative=True)
 y = sp.Symbol("y", real=True)  # takes the values -1 and +1; substitute them where it matters
 theta = sp.Symbol("theta", real=True)
+#: The two label values, for checks done separately for y = +1 and y = -1.
+Y_VALUES = (sp.Integer(1), sp.Integer(-1))
 
 
 def zeta(arg: sp.Expr) -> sp.Expr:
@@ -28,3 +32,8 @@ def vector_symbols(name: str, d: int, **assumptions: bool) -> sp.Matrix:
     """Column vector (name_1, ..., name_d) of real symbols."""
     assumptions.setdefault("real", True)
     return sp.Matrix(sp.symbols(f"{name}_1:{d + 1}", **assumptions))
+
+
+#: (numpy, torch) float64 callables of zeta(t), exact for every t (overflow-free logaddexp; see
+#: :func:`theory._symbolic.stable_form`): the one numeric softplus of the suite.
+ZETA_NP, ZETA_TORCH = lambdify_pair((t,), zeta(t))

@@ -43,9 +43,8 @@ import functools
 from collections.abc import Callable
 
 import sympy as sp
-import torch
 
-from theory.adversarial_loss import is_zero
+from theory._symbolic import is_zero
 from theory.claims import Evidence
 from theory.errors import ConfigError
 from theory.notation import eps, s, vector_symbols
@@ -143,27 +142,6 @@ def sharpening_ratio(noise: str, d: int) -> float:
 
 #: g(z) = s(z) s(-z) and its derivatives (used by the second-order correction).
 G: sp.Expr = s(Z) * s(-Z)
-
-
-def expected_hessian_approx(w: torch.Tensor, x: torch.Tensor, y: float, c2: float,
-                            order: int = 0) -> torch.Tensor:
-    """Y-T2: the approximate expected Hessian of zeta(-y w.(x + eta)), float64 (d, d).
-
-    order 0: g(z0)(x x^T + c^2 I) (Theorem 2); order 2: plus
-    c^2 [y g'(z0)(x w^T + w x^T) + g''(z0)/2 ||w||^2 x x^T] (the second-order correction).
-    """
-    z0 = y * (w @ x)
-    sig, sig_m = torch.sigmoid(z0), torch.sigmoid(-z0)
-    g = sig * sig_m
-    eye = torch.eye(x.shape[0], dtype=x.dtype, device=x.device)
-    out = g * (torch.outer(x, x) + c2 * eye)
-    if order >= 2:
-        th = torch.tanh(z0 / 2)
-        g1 = -th * g
-        g2 = g * (th**2 - (1 - th**2) / 2)  # g'' = g (tanh^2(z/2) - sech^2(z/2)/2)
-        out = out + c2 * (y * g1 * (torch.outer(x, w) + torch.outer(w, x))
-                          + g2 / 2 * (w @ w) * torch.outer(x, x))
-    return out
 
 
 def verify_y_t2() -> Evidence:

@@ -27,21 +27,18 @@ distance 2 delta, so no Lipschitz constant holds near 0.
 the hyperplanes w_i = 0; m is continuous across w_i = 0, so grad_i jumps by exactly
 2 eps s(-m) there (for the mean over data: 2 eps mean_n s(-m_n)) while the other coordinates
 are continuous. Finite-difference ratios across the hyperplane grow like 1/step.
+
+The bound K(r), the jump and the segment geometry evaluated on data are in
+:mod:`numerics.linear.bounds`.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
-import numpy as np
 import sympy as sp
-import torch
 
-from theory.adversarial_loss import is_zero
+from theory._symbolic import is_zero
 from theory.claims import Evidence
 from theory.notation import eps, s, t, vector_symbols, zeta
-from theory.validate import check_eps, check_positive
 
 THETA = sp.Symbol("theta", positive=True)
 U = sp.Symbol("u", positive=True)
@@ -129,57 +126,3 @@ def verify_k_smooth() -> Evidence:
             "linf_jump": "2 eps mean_n s(-m_n)",
         },
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# numeric callables (torch, float64)
-# ---------------------------------------------------------------------------------------------
-
-
-def _as_tensor(a: Any) -> torch.Tensor:
-    return a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a, dtype=np.float64))
-
-
-def lipschitz_bound(x: Any, eps_: float, r: float, any_pair: bool = False) -> float:
-    """K-SMOOTH: K(r) = (1/4) mean_n (||x_n|| + eps)^2 + eps/r (times pi/2 if ``any_pair``).
-
-    K(r) bounds the gradient's Lipschitz constant along segments inside {||w|| >= r};
-    (pi/2) K(r) bounds it for any two points of {||w|| >= r} (d >= 2).
-    """
-    xt = _as_tensor(x).reshape(-1, _as_tensor(x).shape[-1])
-    k = float(((xt.norm(dim=1) + check_eps(eps_)) ** 2).mean() / 4 + eps_ / check_positive(r, "r"))
-    return k * (math.pi / 2 if any_pair else 1.0)
-
-
-def robust_gradient(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, eps_: float,
-                    norm: str = "l2") -> torch.Tensor:
-    """K-SMOOTH: grad of mean_n zeta(-m_n) with the attack's dependence on w, batched over w.
-
-    L2: mean_n -s(-m_n)(y_n x_n - eps w^), m_n = y_n w.x_n - eps||w||_2; L-inf:
-    mean_n s(-m_n)(-y_n x_n + eps sign(w)), m_n = y_n w.x_n - eps ||w||_1 (sign(0) = 0, the
-    midpoint of the jump). ``w`` is (d,) or (K, d); returns the same shape.
-    """
-    eps_ = check_eps(eps_)
-    if norm == "l2":
-        length = w.norm(dim=-1, keepdim=True)
-        direction = w / length
-    else:
-        length = w.abs().sum(dim=-1, keepdim=True)
-        direction = torch.sign(w)
-    m = y * (w @ x.T) - eps_ * length  # (..., N)
-    weight = torch.sigmoid(-m)
-    return (weight @ (-y.unsqueeze(1) * x)) / x.shape[0] + eps_ * weight.mean(
-        dim=-1, keepdim=True) * direction
-
-
-def linf_jump(w0: torch.Tensor, x: torch.Tensor, y: torch.Tensor, eps_: float) -> torch.Tensor:
-    """K-SMOOTH: 2 eps mean_n s(-m_n(w0)), the jump of grad_i across w_i = 0 (L-inf, w0_i = 0)."""
-    m = y * (x @ w0) - check_eps(eps_) * w0.abs().sum()
-    return 2 * eps_ * torch.sigmoid(-m).mean()
-
-
-def segment_min_norm(w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
-    """min over the segment [w1, w2] of ||w|| (batched over the leading dimension)."""
-    d = w2 - w1
-    tt = (-(w1 * d).sum(-1) / (d * d).sum(-1).clamp_min(1e-300)).clamp(0, 1)
-    return (w1 + tt.unsqueeze(-1) * d).norm(dim=-1)

@@ -35,16 +35,13 @@ the sign of d lambda_1/d eps; it matters when comparing models with different tr
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import mpmath
 import sympy as sp
-import torch
 
-from theory.adversarial_loss import is_zero, lambdify_pair
+from theory._symbolic import is_zero, lambdify_pair
 from theory.claims import Evidence
 from theory.notation import eps, s, vector_symbols, zeta
-from theory.validate import check_eps
 
 #: y w^.x (signed projection of x on the weight direction), ||x_perp||, ||w||, the margin m.
 A = sp.Symbol("A", real=True)
@@ -70,6 +67,8 @@ DLAMBDA_DEPS_FACTORED: sp.Expr = G * sp.tanh(M / 2) / W * (W**2 * P**2 - PHI)
 DLAMBDA_DEPS_NP, DLAMBDA_DEPS_TORCH = lambdify_pair((M, W, P), DLAMBDA_DEPS)
 #: (numpy, torch) float64 callables of lambda_1 in (A, P, W, eps).
 LAMBDA_1_NP, LAMBDA_1_TORCH = lambdify_pair((A, P, W, eps), LAMBDA_1)
+#: (numpy, torch) float64 callables of phi(m) (undefined at m = 0, where its limit is 4).
+PHI_NP, PHI_TORCH = lambdify_pair((M,), PHI)
 
 
 @functools.cache
@@ -167,76 +166,3 @@ def verify_y_t1() -> Evidence:
                  "exact_condition": "m > 0 and W^2 P^2 > phi(m), or m < 0 and W^2 P^2 < phi(m)",
                  "phi": "2 m coth(m/2) - m^2"},
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# numeric callables (torch, float64; per point, batched over x)
-# ---------------------------------------------------------------------------------------------
-
-
-def _features(w: torch.Tensor, bias: bool) -> torch.Tensor:
-    return w[:-1] if bias else w
-
-
-def _perturbed_direction(w: torch.Tensor, norm: str, bias: bool) -> torch.Tensor:
-    """(d,) direction e with eta* = -eps y e: w^ (L2) or sign(w) (L-inf), 0 on the bias."""
-    wf = _features(w, bias)
-    e = wf / wf.norm() if norm == "l2" else torch.sign(wf)
-    return torch.cat([e, e.new_zeros(1)]) if bias else e
-
-
-def top_eigenvalue_per_point(
-    w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, eps_: float, norm: str = "l2",
-    bias: bool = False,
-) -> torch.Tensor:
-    """Y-T1 / Y-EIG: lambda_1 = s(m)s(-m) ||y x - eps e||^2 per point (e = w^ or sign(w)).
-
-    This is the nonzero eigenvalue of the per-point Hessian with the worst-case noise held fixed
-    (Y-HESS at eta* = -eps y e), the quantity of Theorem 1; the full-data Hessian is the mean of
-    the rank-one matrices g(m_n) v_n v_n^T, whose top eigenvalue is at most mean_n lambda_1,n.
-
-    Args:
-        w: weights (d,). x: inputs (N, d). y: labels +-1 (N,). eps_: budget.
-        norm: ``"l2"`` or ``"linf"``. bias: last coordinate of x is a constant 1, not perturbed.
-
-    Returns:
-        (N,) tensor of lambda_1 per point.
-    """
-    eps_ = check_eps(eps_)
-    e = _perturbed_direction(w, norm, bias)
-    wq = _features(w, bias).norm() if norm == "l2" else _features(w, bias).abs().sum()
-    m = y * (x @ w) - eps_ * wq
-    v = y.unsqueeze(-1) * x - eps_ * e
-    return torch.sigmoid(m) * torch.sigmoid(-m) * (v * v).sum(-1)
-
-
-def dlambda1_deps_per_point(
-    w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, eps_: float
-) -> torch.Tensor:
-    """Y-T1 (a): d lambda_1/d eps at fixed w per point (L2, no bias), lambdified DLAMBDA_DEPS."""
-    eps_ = check_eps(eps_)
-    wn = w.norm()
-    w_hat = w / wn
-    m = y * (x @ w) - eps_ * wn
-    perp = x - (x @ w_hat).unsqueeze(-1) * w_hat
-    return DLAMBDA_DEPS_TORCH(m, wn, perp.norm(dim=-1))
-
-
-def increase_condition(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-                       eps_: float) -> torch.Tensor:
-    """Y-T1 (a): the exact condition m (||w||^2 ||x_perp||^2 - phi(m)) > 0, per point (bool)."""
-    eps_ = check_eps(eps_)
-    wn = w.norm()
-    w_hat = w / wn
-    m = y * (x @ w) - eps_ * wn
-    perp_sq = ((x - (x @ w_hat).unsqueeze(-1) * w_hat) ** 2).sum(-1)
-    half = m / 2
-    # phi(m) = 2 m coth(m/2) - m^2, with its limit 4 at m = 0
-    phi = torch.where(half == 0, torch.full_like(m, 4.0), 2 * m / torch.tanh(
-        torch.where(half == 0, torch.ones_like(half), half)) - m**2)
-    return m * (wn**2 * perp_sq - phi) > 0
-
-
-def normalized_sharpness(eigenvalue: Any, w: torch.Tensor, bias: bool = False) -> Any:
-    """Y-T1: the filter-normalised eigenvalue ||w||^2 lambda (||d|| = ||w|| for one filter)."""
-    return eigenvalue * float(_features(w, bias).norm()) ** 2

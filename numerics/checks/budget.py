@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from theory.budget import (
+from numerics.linear.bounds import (
+    best_bias_at_zero,
     budget_threshold,
     gradient_bound_constants,
-    robust_logistic_loss,
     threshold_direction,
 )
+from numerics.ops import robust_gradient, robust_loss, robust_loss_and_grad
 from theory.claims import Evidence
-from theory.smoothness import robust_gradient
 
 
 def make_problem(n: int = 40, d: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -33,20 +33,20 @@ def minimiser_gap(
     """
     g = torch.Generator().manual_seed(seed)
     d = x.shape[1]
-    b0 = 0.0
+    b0 = best_bias_at_zero(y) if bias else 0.0
+    zero = torch.zeros(d + 1 if bias else d, dtype=x.dtype)
     if bias:
-        n_pos, n_neg = float((y > 0).sum()), float((y < 0).sum())
-        b0 = float(torch.log(torch.tensor(n_pos / n_neg)))
-    base = robust_logistic_loss(torch.zeros(d, dtype=x.dtype), x, y, eps, norm, b0)
+        zero[-1] = b0
+    base = robust_loss(zero, x, y, eps, norm).mean()
     dirs = torch.randn(n_dirs, d, generator=g, dtype=x.dtype)
     dirs = torch.cat([dirs / dirs.norm(dim=1, keepdim=True),
                       threshold_direction(x, y, norm, bias)[None]])
     scales = torch.logspace(-6, 1, 15, dtype=x.dtype)
     w = (scales[:, None, None] * dirs[None]).reshape(-1, d)  # (15 (K+1), d)
-    db = torch.randn(w.shape[0], generator=g, dtype=x.dtype) * w.norm(dim=1) if bias else 0.0
-    wq = w.norm(dim=1) if norm == "l2" else w.abs().sum(dim=1)
-    arg = -y * (w @ x.T + (torch.as_tensor(b0 + db)[:, None] if bias else 0.0)) + eps * wq[:, None]
-    values = torch.logaddexp(torch.zeros_like(arg), arg).mean(dim=1)
+    if bias:  # the bias as the implicit last weight, perturbed around b*
+        db = torch.randn(w.shape[0], generator=g, dtype=x.dtype) * w.norm(dim=1)
+        w = torch.cat([w, (b0 + db)[:, None]], dim=1)
+    values = robust_loss(w, x, y, eps, norm).mean(dim=1)
     return float((values - base).min())
 
 
@@ -54,7 +54,7 @@ def descent_below(x: torch.Tensor, y: torch.Tensor, eps: float, norm: str) -> tu
     """(autograd one-sided slope of tau -> L_eps(tau u*) at tau = 0+, predicted (eps - eps_0)/2)."""
     u = threshold_direction(x, y, norm)
     tau = torch.tensor(1e-30, dtype=x.dtype, requires_grad=True)
-    val = robust_logistic_loss(tau * u, x, y, eps, norm)
+    val = robust_loss(tau * u, x, y, eps, norm).mean()
     (slope,) = torch.autograd.grad(val, tau)
     return float(slope), (eps - budget_threshold(x, y, norm)) / 2
 
@@ -78,16 +78,16 @@ def gradient_bound_ratios(
         -8, -1, n_pairs, dtype=x.dtype).unsqueeze(1)
     out: dict[str, float] = {"A": a_const, "B": b_const}
     for name, (p, q) in {"generic": (w1, w2), "opposite": (small, -c * small)}.items():
-        dg = (robust_gradient(p, x, y, eps) - robust_gradient(q, x, y, eps)).norm(dim=1)
+        dg = (robust_gradient(p, x, y, eps, mean=True)
+              - robust_gradient(q, x, y, eps, mean=True)).norm(dim=1)
         dw = (p - q).norm(dim=1)
         out[f"{name}_bound_ratio_max"] = float((dg / (a_const * dw + b_const * eps)).max())
         out[f"{name}_lipschitz_ratio_max"] = float((dg / dw).max())
     # closed form against autograd
     worst = 0.0
     for w in w1[::20]:
-        wr = w.clone().requires_grad_(True)
-        (auto,) = torch.autograd.grad(robust_logistic_loss(wr, x, y, eps, "l2"), wr)
-        closed = robust_gradient(w, x, y, eps)
+        _, auto = robust_loss_and_grad(w, x, y, eps, "l2")
+        closed = robust_gradient(w, x, y, eps, mean=True)
         worst = max(worst, float((auto - closed).norm() / auto.norm()))
     out["grad_rel_err_max"] = worst
     return out

@@ -1,10 +1,11 @@
 """Numeric checks of Y-HESS, HESS-DEP and Y-EIG: closed forms against torch.func (float64).
 
-The references are ``torch.func.jacrev``/``torch.func.hessian`` (vectorised with ``vmap`` over
-the points) of losses written independently of :mod:`theory`: softplus(-y w.(x + eta)) with eta
-held fixed, and softplus(-(y w.x - eps ||w_f||_q)) with ``torch.linalg.vector_norm`` (the robust
-loss, whose attack depends on w). Eigenpairs are compared with ``torch.linalg.eigh`` of the
-autograd Hessian. Relative errors are Frobenius-norm ratios per instance; tolerance 1e-10.
+The closed forms are those of :mod:`numerics.linear.curvature` (built from the coefficients of
+:mod:`theory.hessian`). The references are ``torch.func.jacrev``/``torch.func.hessian``
+(vectorised with ``vmap`` over the points) of the losses themselves: zeta(-y w.(x + eta)) with
+eta held fixed, and the robust loss :func:`numerics.ops.robust_loss` (whose attack depends on
+w). Eigenpairs are compared with ``torch.linalg.eigh`` of the autograd Hessian. Relative errors
+are Frobenius-norm ratios per instance; tolerance 1e-10.
 """
 
 from __future__ import annotations
@@ -13,27 +14,25 @@ import math
 
 import torch
 from torch.func import hessian, jacrev, vmap
-from torch.nn.functional import softplus
 
+from numerics import ops
 from numerics.checks.adversarial_loss import RTOL, Instance, random_instances, rel_err
+from numerics.linear import curvature as lc
 from theory import hessian as th
-from theory.adversarial_loss import inner_max_perturbation
 from theory.claims import Evidence
 
 
 def fixed_noise_loss(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
                      eta: torch.Tensor) -> torch.Tensor:
     """Reference zeta(-y w.(x + eta)) for one point (eta held fixed)."""
-    return softplus(-y * torch.dot(w, x + eta))
+    return ops.zeta(-y * torch.dot(w, x + eta))
 
 
-def reference_robust_loss(inst: Instance) -> torch.Tensor:
-    """Reference per-point robust loss as a function of w: softplus(-(y w.x - eps ||w_f||_q))."""
-    mask, ord_ = inst.mask, (2 if inst.norm == "l2" else 1)
+def reference_robust_loss(inst: Instance) -> object:
+    """Reference per-point robust loss as a function of w: :func:`numerics.ops.robust_loss`."""
 
     def loss(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return softplus(-(y * torch.dot(w, x) - inst.eps * torch.linalg.vector_norm(w * mask,
-                                                                                      ord=ord_)))
+        return ops.robust_loss(w, x, y, inst.eps, inst.norm, inst.bias)
 
     return loss
 
@@ -59,12 +58,12 @@ def check_y_hess(count: int = 40, seed: int = 10) -> Evidence:
         eta = eta * inst.mask
         grad, hess = _autograd(fixed_noise_loss, inst, eta)
         errs["gradient"] = max(errs["gradient"],
-                               rel_err(th.grad_fixed_noise(inst.w, inst.x, inst.y, eta), grad))
-        errs["hessian"] = max(errs["hessian"],
-                              rel_err(th.hessian_fixed_noise(inst.w, inst.x, inst.y, eta), hess))
-        full = th.full_hessian_fixed_noise(inst.w, inst.x, inst.y, eta)
+                               rel_err(lc.grad_fixed_noise(inst.w, inst.x, inst.y, eta), grad))
+        point = lc.point_hessian_fixed_noise(inst.w, inst.x, inst.y, eta)
+        errs["hessian"] = max(errs["hessian"], rel_err(point, hess))
+        full = lc.hessian_fixed_noise(inst.w, inst.x + eta, inst.y)
         mean_hess = hessian(
-            lambda w, inst=inst, eta=eta: softplus(-inst.y * ((inst.x + eta) @ w)).mean()
+            lambda w, inst=inst, eta=eta: ops.zeta(-inst.y * ((inst.x + eta) @ w)).mean()
         )(inst.w)
         errs["full_hessian"] = max(errs["full_hessian"], rel_err(full, mean_hess))
         n += int(inst.x.shape[0])
@@ -95,12 +94,12 @@ def check_hess_dep(count: int = 40, seed: int = 11) -> Evidence:
         ref = reference_robust_loss(inst)
         grad, hess = _autograd(ref, inst)
         args = (inst.w, inst.x, inst.y, inst.eps, inst.norm, inst.bias)
-        errs["gradient"] = max(errs["gradient"], rel_err(th.robust_gradient(*args), grad))
-        closed = th.robust_hessian(*args)
+        errs["gradient"] = max(errs["gradient"], rel_err(ops.robust_gradient(*args), grad))
+        closed = lc.point_robust_hessian(*args)
         errs["hessian"] = max(errs["hessian"], rel_err(closed, hess))
-        errs["full_hessian"] = max(errs["full_hessian"],
-                                   rel_err(th.full_robust_hessian(*args), hess.mean(0)))
-        eta_star = inner_max_perturbation(*args)
+        full = lc.hessian_robust(*args[:5], bias=inst.bias)
+        errs["full_hessian"] = max(errs["full_hessian"], rel_err(full, hess.mean(0)))
+        eta_star = ops.inner_max_perturbation(*args)
         danskin, fixed = _autograd(fixed_noise_loss, inst, eta_star)
         errs["danskin_gradient"] = max(errs["danskin_gradient"], rel_err(danskin, grad))
         missing[inst.norm] = max(missing[inst.norm], rel_err(fixed, closed))
@@ -145,7 +144,7 @@ def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
         eta = eta * inst.mask
         _, hess = _autograd(fixed_noise_loss, inst, eta)
         values, vectors = torch.linalg.eigh(hess)
-        lam1, e1 = th.fixed_noise_eigenpair(inst.w, inst.x, inst.y, eta)
+        lam1, e1 = lc.fixed_noise_eigenpair(inst.w, inst.x, inst.y, eta)
         spectrum = torch.zeros_like(values)
         spectrum[:, -1] = lam1
         errs["fixed_eigenvalues"] = max(errs["fixed_eigenvalues"], rel_err(spectrum, values))
@@ -157,7 +156,7 @@ def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
         args = (inst.w, inst.x, inst.y, inst.eps, inst.norm, inst.bias)
         _, hess = _autograd(reference_robust_loss(inst), inst)
         values = torch.linalg.eigvalsh(hess)
-        special, evecs = th.robust_eigenpairs(*args)
+        special, evecs = lc.robust_eigenpairs(*args)
         d = inst.w.shape[0]
         bulk = special[:, 2:3].expand(-1, d - 2)
         closed = torch.sort(torch.cat([special[:, :2], bulk], dim=1), dim=1).values
@@ -171,7 +170,7 @@ def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
                                           float(residual.norm() / special[:, 0].norm()))
         if inst.norm == "l2":
             m = inst.y * (inst.x @ inst.w) - inst.eps * inst.w.norm()
-            v = th.robust_direction(*args)
+            v = ops.robust_direction(*args)
             yamada = th.A_TORCH(m) * (v * v).sum(-1)
             top_ratio = max(top_ratio, float((special[:, 0] / yamada).max()))
             bracket_violations += int((special[:, 0] < yamada * (1 - 1e-12)).sum())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from numerics.linear.bounds import linf_jump, lipschitz_bound, segment_min_norm
+from numerics.ops import robust_gradient, robust_loss_and_grad
 from theory.claims import Evidence
-from theory.smoothness import linf_jump, lipschitz_bound, robust_gradient, segment_min_norm
 
 
 def make_data(n: int = 20, d: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,8 +50,8 @@ def l2_ratios(r_values: tuple[float, ...] = (1.0, 0.3, 0.1, 0.03, 0.01), eps: fl
                                    "max_ratio_times_r_over_eps": []}
     for r in r_values:
         w1, w2 = pairs_outside(r, x.shape[1], k, g)
-        ratio = ((robust_gradient(w1, x, y, eps) - robust_gradient(w2, x, y, eps)).norm(dim=1)
-                 / (w1 - w2).norm(dim=1))
+        dg = robust_gradient(w1, x, y, eps, mean=True) - robust_gradient(w2, x, y, eps, mean=True)
+        ratio = dg.norm(dim=1) / (w1 - w2).norm(dim=1)
         inside = segment_min_norm(w1, w2) >= r * (1 - 1e-12)
         out["max_ratio_segment_inside"].append(float(ratio[inside].max()))
         out["max_ratio_any"].append(float(ratio.max()))
@@ -72,8 +73,8 @@ def linf_ratios(steps: tuple[float, ...] = (1e-2, 1e-4, 1e-6, 1e-8), eps: float 
     out: dict[str, list[float] | float] = {"h": list(steps), "jump_theory": jump,
                                            "ratio": [], "jump_measured": [], "other_coords": []}
     for h in steps:
-        dg = robust_gradient(w0 + h * e1, x, y, eps, "linf") - robust_gradient(
-            w0 - h * e1, x, y, eps, "linf")
+        dg = robust_gradient(w0 + h * e1, x, y, eps, "linf", mean=True) - robust_gradient(
+            w0 - h * e1, x, y, eps, "linf", mean=True)
         out["ratio"].append(float(dg.norm() / (2 * h)))
         out["jump_measured"].append(float(dg[0]))
         out["other_coords"].append(float(dg[1:].norm()))
@@ -87,12 +88,9 @@ def gradient_vs_autograd(eps: float = 0.5, k: int = 20, seed: int = 3) -> float:
     worst = 0.0
     for norm in ("l2", "linf"):
         for _ in range(k):
-            w = torch.randn(x.shape[1], generator=g, dtype=torch.float64).requires_grad_(True)
-            length = w.norm() if norm == "l2" else w.abs().sum()
-            arg = -y * (x @ w) + eps * length
-            loss = torch.logaddexp(torch.zeros_like(arg), arg).mean()
-            (auto,) = torch.autograd.grad(loss, w)
-            ours = robust_gradient(w.detach(), x, y, eps, norm)
+            w = torch.randn(x.shape[1], generator=g, dtype=torch.float64)
+            _, auto = robust_loss_and_grad(w, x, y, eps, norm)
+            ours = robust_gradient(w, x, y, eps, norm, mean=True)
             worst = max(worst, float((auto - ours).norm() / auto.norm()))
     return worst
 

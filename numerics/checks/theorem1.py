@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from theory.claims import Evidence
-from theory.theorem1 import (
+from numerics.linear.curvature import (
     dlambda1_deps_per_point,
     increase_condition,
-    margin_threshold,
     top_eigenvalue_per_point,
 )
+from numerics.ops import zeta
+from theory.claims import Evidence
+from theory.theorem1 import margin_threshold
 
 
 def autograd_top_eigenvalue(
@@ -26,7 +27,7 @@ def autograd_top_eigenvalue(
 
     def loss(ww: torch.Tensor) -> torch.Tensor:
         z = -y * ww @ (x + eta)
-        return torch.logaddexp(torch.zeros_like(z), z)
+        return zeta(z)
 
     hess = torch.func.hessian(loss)(w)
     return torch.linalg.eigvalsh(hess)[-1]
@@ -40,7 +41,7 @@ def autograd_full_top_eigenvalue(
 
     def loss(ww: torch.Tensor) -> torch.Tensor:
         z = -(y * ww @ x - eps * ww.norm())
-        return torch.logaddexp(torch.zeros_like(z), z)
+        return zeta(z)
 
     return torch.linalg.eigvalsh(torch.func.hessian(loss)(w))[-1]
 

@@ -23,7 +23,7 @@ from theory.errors import ResultExistsError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``liu-kanai`` subcommand."""
-    from numerics.experiments.liu_kanai import STUDIES
+    from numerics.experiments.studies import STUDIES
 
     parser = subparsers.add_parser(
         "liu-kanai", help="Kanai/Liu data studies: smoothness, budget threshold, findings, PAS",
@@ -47,37 +47,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the study (resuming from its checkpoint), write the record, print its verdict."""
-    from numerics.experiments import liu_kanai as lk
+    from numerics.experiments.studies import config_for, judge_summary, run_study
+    from numerics.experiments.units import RESULTS_DIR, checkpoint_path, finished_units
     from numerics.results import write_result
     from numerics.validate import check_writable_dir
 
-    out = args.out or lk.RESULTS_DIR / f"{args.study}.json"
+    out = args.out or RESULTS_DIR / f"{args.study}.json"
     if out.exists() and not args.overwrite:
         raise ResultExistsError(f"{out} exists already: pass --overwrite to replace it")
     check_writable_dir(out.parent)
-    cfg = lk.config_for(args.study, args.profile, seed=args.seed)
+    cfg = config_for(args.study, args.profile, seed=args.seed)
     checkpoint_dir = getattr(args, "checkpoint_dir", None)
     default_dir = checkpoint_dir is None
     if default_dir:
         checkpoint_dir = out.parent / f".{out.name}.ckpt"
-    done = lk.finished_units(args.study, cfg, checkpoint_dir)
+    done = finished_units(args.study, cfg, checkpoint_dir)
     if done:
-        where = lk.checkpoint_path(args.study, checkpoint_dir)
+        where = checkpoint_path(args.study, checkpoint_dir)
         print(f"resuming {done} finished runs from {where}", file=sys.stderr)
-    results = lk.run_study(args.study, cfg, progress=not args.no_progress,
-                           checkpoint_dir=checkpoint_dir)
+    results = run_study(args.study, cfg, progress=not args.no_progress,
+                        checkpoint_dir=checkpoint_dir)
     write_result(out, cfg, results, seed=args.seed, overwrite=args.overwrite,
                  study=args.study)
     if default_dir:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     else:
-        lk.checkpoint_path(args.study, checkpoint_dir).unlink(missing_ok=True)
+        checkpoint_path(args.study, checkpoint_dir).unlink(missing_ok=True)
     print(f"wrote {out}")
-    judged = {
-        "smoothness": lambda r: lk.judge_smoothness(r).summary,
-        "budget": lambda r: lk.judge_budget(r).summary,
-        "findings": lambda r: str(lk.judge_findings(r)),
-        "pas": lambda r: str(lk.judge_pas(r)),
-    }[args.study](results)
-    print(judged)
+    print(judge_summary(args.study, results))
     return 0

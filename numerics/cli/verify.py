@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``verify`` subcommand."""
     parser = subparsers.add_parser(
         "verify", help="run the symbolic and numeric checks of every claim and print the ledger",
-        description="Run the checks of every claim of SPEC.md and print verdicts computed now.",
+        description="Run the checks of every claim (docs/claims.md) and print verdicts computed "
+        "now.",
     )
     parser.add_argument("--json", action="store_true", help="print the ledger as JSON")
     parser.add_argument("--data", action="store_true",

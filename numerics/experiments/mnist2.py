@@ -11,7 +11,6 @@ trained weights with their top eigenvalues (figure 3) and the filter-normalised 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,17 +20,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from numerics.attacks import AttackSpec
 from numerics.experiments.paper_values import MNIST2_TABLES, eps_label
-from numerics.logistic import AttackSpec, TrainConfig, accuracy, perturb, train_models
-from numerics.logistic_curvature import (
-    fixed_noise_operator,
-    normalized_sharpness,
-    robust_operator,
-    top_operator_eigs,
-)
-from numerics.logistic_landscape import filter_normalized_direction, landscape_1d
+from numerics.linear.attack import accuracy, perturb
+from numerics.linear.curvature import fixed_noise_operator, normalized_sharpness, robust_operator
+from numerics.linear.landscape import filter_normalized_direction, landscape_1d
+from numerics.linear.train import TrainConfig, train_models
 from numerics.profiles import current_profile
 from numerics.results import REPO_ROOT, atomic_write_bytes, read_result, write_result
+from numerics.spectra import top_hessian_eigs
+from numerics.stats import increasing, spearman
 from numerics.validate import check_iterate_dtype
 from theory.claims import Evidence
 from theory.errors import ConfigError
@@ -80,7 +78,7 @@ class MNIST2Config:
         profile: ``ci`` or ``full`` (the scale; the code path is the same).
         tables: which of Yamada et al.'s tables 1-4 to reproduce.
         n_train, n_test: sizes of seeded random subsets (``None``: the whole split).
-        train: optimisation settings (:class:`numerics.logistic.TrainConfig`).
+        train: optimisation settings (:class:`numerics.linear.train.TrainConfig`).
         train_steps, eval_steps: PGD steps at training and at evaluation.
         step_factor: PGD step = step_factor * eps / steps (Madry et al.: 2.5).
         attack_dtype: dtype of the PGD iterations (``AttackSpec.iterate_dtype``; ``None``: the
@@ -176,6 +174,12 @@ def _eval(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: torch.Tensor,
                     common_noise).tolist()
 
 
+def _top_eigs(operator: Any, k: int) -> np.ndarray:
+    """Top eigenvalues of an exact Hessian operator (p = 785): Lanczos from the all-ones vector,
+    converged to 1e-10."""
+    return top_hessian_eigs(operator, k, tol=1e-10, v0=np.ones(operator.shape[0]))
+
+
 def run_table(
     number: int, config: MNIST2Config, data: tuple[torch.Tensor, ...],
     progress: Callable[[str], None] | None = None,
@@ -258,11 +262,11 @@ def run_table(
             perturb(W[k:k + 1], Xtr[i:i + 4096], ytr[i:i + 4096], e, train_attack, gen)[0]
             for i in range(0, Xtr.shape[0], 4096)
         ])
-        eig_fixed.append(top_operator_eigs(fixed_noise_operator(W[k], fixed_inputs, ytr, wd),
-                                           config.eigs))
+        eig_fixed.append(_top_eigs(fixed_noise_operator(W[k], fixed_inputs, ytr, wd),
+                                   config.eigs))
         if spec.training == "adversarial":
-            eig_rob.append(top_operator_eigs(robust_operator(W[k], Xtr, ytr, e, spec.norm, wd),
-                                             config.eigs))
+            eig_rob.append(_top_eigs(robust_operator(W[k], Xtr, ytr, e, spec.norm, wd),
+                                     config.eigs))
     hess = []
     for k, e in enumerate(eps_list):
         entry = {"eps": e, "label": eps_label(e, spec.norm), "w_norm": float(W[k].norm()),
@@ -467,16 +471,6 @@ def save_figures(results: dict[str, Any], out_dir: str | Path,
     return written
 
 
-def _increasing(values: list[float]) -> bool:
-    return all(b > a for a, b in itertools.pairwise(values))
-
-
-def _spearman(x: list[float], y: list[float]) -> float:
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(x, y).statistic)
-
-
 def trends(results: dict[str, Any]) -> dict[str, Any]:
     """The trends the paper reports, computed from a results dict (no threshold typed by hand
     except 'strictly increasing' and the sign of a comparison).
@@ -496,8 +490,8 @@ def trends(results: dict[str, Any]) -> dict[str, Any]:
         h = t[key]["hessian"]
         for field_ in ("top_fixed", "normalized_fixed", "top_robust", "normalized_robust"):
             vals = [x[field_][0] for x in h]
-            out[f"t{key}_{field_}"] = {"values": vals, "increasing": _increasing(vals),
-                                       "spearman": _spearman([x["eps"] for x in h], vals)}
+            out[f"t{key}_{field_}"] = {"values": vals, "increasing": increasing(vals),
+                                       "spearman": spearman([x["eps"] for x in h], vals)}
     out["growth"] = {}
     for key, table in t.items():
         h = table["hessian"]
@@ -519,7 +513,7 @@ def trends(results: dict[str, Any]) -> dict[str, Any]:
         large = [r for r in t["3"]["rows"] if r["eps"] >= 25.5 / 255 - 1e-12]
         gaps = [r["gap"] for r in large]
         out["gap_linf_large"] = {"labels": [r["label"] for r in large], "gaps": gaps,
-                                 "increasing": _increasing(gaps)}
+                                 "increasing": increasing(gaps)}
     out["test_acc_range"] = {
         key: max(r["test_acc"] for r in table["rows"]) - min(r["test_acc"] for r in table["rows"])
         for key, table in t.items()}

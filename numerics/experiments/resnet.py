@@ -1,15 +1,15 @@
 r"""ResNet18 with softmax under PGD adversarial training: Yamada et al. Section 5.2 (Y-T1).
 
-For each budget ``eps`` the experiment trains a network with PGD (:mod:`numerics.deep_train`) and
+For each budget ``eps`` the experiment trains a network with PGD (:mod:`numerics.nets.train`) and
 measures, at the trained weights θ_eps:
 
 - train and test accuracy, clean and robust (PGD-``eval_steps``), and the gaps train - test
   (Yamada et al. tables 5-6 report the robust ones: the accuracy under the training attack);
 - the top-k eigenvalues of the weight Hessian of the adversarial loss, adversarial examples held
-  fixed, BatchNorm in eval mode (:func:`numerics.curvature.top_hessian_eigs`, checked by power
+  fixed, BatchNorm in eval mode (:func:`numerics.spectra.top_hessian_eigs`, checked by power
   iteration) and its Hutchinson trace (Y-T1: "larger eps, sharper landscape");
 - a 1-D filter-normalised landscape ``a -> L_adv(θ + a d)``, re-attacked at every point
-  (:func:`numerics.landscape.landscape_1d`; Figure 4).
+  (:func:`numerics.nets.landscape.landscape_1d`; Figure 4).
 
 Data: ``mnist`` (1 channel, 28x28), ``cifar10`` and ``svhn`` (3 channels, 32x32) through
 :mod:`numerics.data`, subsampled to ``n_train``/``n_test`` with the config's seed. The function is
@@ -29,16 +29,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from numerics.curvature import HessianOperator, hutchinson_trace, power_iteration, top_hessian_eigs
-from numerics.deep_train import (
-    AdvTrainConfig,
-    adversarial_examples,
-    evaluate,
-    train_adversarial,
-)
-from numerics.landscape import AttackSpec, filter_normalized_direction, landscape_1d
+from numerics.nets.attack import adversarial_examples
+from numerics.nets.curvature import HessianOperator
+from numerics.nets.landscape import filter_normalized_direction, landscape_1d
+from numerics.nets.train import AdvTrainConfig, evaluate, train_adversarial
 from numerics.profiles import current_profile
 from numerics.results import load_checkpoint, save_checkpoint, write_result
+from numerics.spectra import hutchinson_trace, power_iteration, top_hessian_eigs
 from theory.errors import ConfigError, DataError
 
 __all__ = [
@@ -151,7 +148,7 @@ def profile_config(dataset: str = "mnist", profile: str | None = None,
             hessian_samples=32, top_k=3, eig_tol=1e-3, power_iters=30, hutchinson_samples=5,
             landscape_points=9, landscape_samples=32)
     else:
-        from numerics.deep_train import madry_cifar10, wu_svhn
+        from numerics.nets.train import madry_cifar10, wu_svhn
 
         preset = wu_svhn if dataset == "svhn" else madry_cifar10
         train = preset(8.0, device="cuda", dtype="float32", fast=True,
@@ -237,13 +234,13 @@ def _curvature(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
                cfg: ResNetExperimentConfig, tcfg: AdvTrainConfig) -> dict[str, Any]:
     """Top eigenvalues (eigsh and power iteration) and Hutchinson trace, examples held fixed."""
     gen = torch.Generator(device=x.device).manual_seed(tcfg.seed + 10)
-    xa = adversarial_examples(model, x, y, eps=tcfg.eps, norm=tcfg.norm, steps=tcfg.eval_steps,
-                              step_size=tcfg.eval_step_size, generator=gen, bn_mode="eval")
+    xa = adversarial_examples(model, x, y, tcfg.eps, tcfg.eval_attack(), generator=gen,
+                              bn_mode="eval")
     start = time.perf_counter()
-    eigs = top_hessian_eigs(model, xa, y, k=cfg.top_k, batch_size=cfg.hvp_batch_size,
-                            tol=cfg.eig_tol, seed=tcfg.seed)
-    eig_time = time.perf_counter() - start
     op = HessianOperator(model, xa, y, batch_size=cfg.hvp_batch_size)
+    eigs = top_hessian_eigs(op, k=cfg.top_k, tol=cfg.eig_tol, seed=tcfg.seed,
+                            return_vectors=True)[0]
+    eig_time = time.perf_counter() - start
     out: dict[str, Any] = {"top_eigs": eigs.tolist(), "eigsh_seconds": eig_time,
                            "n_samples": int(x.shape[0]),
                            "convention": "adversarial examples (PGD at the trained weights) "
@@ -305,22 +302,20 @@ def run_resnet_experiment(
         outcome = train_adversarial(tcfg, x_tr, y_tr, checkpoint=ckpt, progress=progress)
         train_seconds = time.perf_counter() - t0
         model = outcome.model.eval()
-        ev = dict(eps=eps, norm=tcfg.norm, steps=tcfg.eval_steps, step_size=tcfg.eval_step_size,
-                  seed=tcfg.seed, fast=tcfg.fast)
-        tr_metrics = evaluate(model, x_tr, y_tr, **ev)
-        te_metrics = evaluate(model, x_te, y_te, **ev)
+        ev = dict(seed=tcfg.seed, fast=tcfg.fast)
+        tr_metrics = evaluate(model, x_tr, y_tr, eps, tcfg.eval_attack(), **ev)
+        te_metrics = evaluate(model, x_te, y_te, eps, tcfg.eval_attack(), **ev)
         n_h = min(config.hessian_samples, x_tr.shape[0])
         curvature = _curvature(model, x_tr[:n_h], y_tr[:n_h], config, tcfg)
         n_l = min(config.landscape_samples, x_tr.shape[0])
         direction = filter_normalized_direction(
             model, generator=torch.Generator().manual_seed(tcfg.seed + 20))
-        attack = (AttackSpec(eps=eps, norm=tcfg.norm, steps=tcfg.train_steps,
-                             step_size=tcfg.step_size) if eps > 0 else None)
+        attack = tcfg.train_attack() if eps > 0 else None
         alphas = np.linspace(-config.landscape_range, config.landscape_range,
                              config.landscape_points)
         t1 = time.perf_counter()
         curve = landscape_1d(model, x_tr[:n_l], y_tr[:n_l], direction, alphas, attack=attack,
-                             points_per_batch=config.points_per_batch, seed=tcfg.seed)
+                             eps=eps, points_per_batch=config.points_per_batch, seed=tcfg.seed)
         curve["seconds"] = time.perf_counter() - t1
         curve["n_samples"] = n_l
         runs.append({

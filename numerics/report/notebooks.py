@@ -87,7 +87,7 @@ def notebook_problems(
     code cell was executed and no output is an error or stderr; the first code cell is tagged
     ``parameters`` and sets ``PROFILE`` from ``current_profile()``; no cell touches ``sys.path``
     (the kernel imports the installed packages); every ``## ID: ...`` heading names a claim id of
-    SPEC.md.
+    docs/claims.md.
 
     Returns:
         One message per problem, each saying what to do; empty for a good notebook.
@@ -116,7 +116,7 @@ def notebook_problems(
     for cid in claim_sections(nb, known=None):
         if cid not in known:
             problems.append(f"{ipynb.name}: heading names unknown claim id {cid!r}; use the ids "
-                            "of SPEC.md")
+                            "of docs/claims.md")
     return problems
 
 

@@ -1,25 +1,20 @@
-"""Batched linear logistic models: attacks against the generic PGD and the closed forms (INNER-MAX),
-losses against autograd, and training determinism."""
+"""numerics.linear.attack: the batched analytic PGD against the generic PGD, the closed forms
+(INNER-MAX), the box and the ball, budgets per model, float32 iterates and noise."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from torch.nn.functional import softplus
 
-from numerics.attacks import pgd
-from numerics.logistic import (
-    AttackSpec,
-    TrainConfig,
+from numerics.attacks import AttackSpec, pgd
+from numerics.linear.attack import (
     accuracy,
     adversarial_loss,
     attacked_margins,
-    loss_gradient,
+    budgets,
     perturb,
-    robust_loss,
-    robust_margin,
-    train_models,
 )
+from numerics.ops import robust_loss, robust_margin
 from theory.errors import ConfigError
 
 
@@ -33,6 +28,11 @@ def _problem(n: int = 40, d: int = 12, K: int = 3, seed: int = 0):
     return X, y, W
 
 
+def _zeta(t: torch.Tensor) -> torch.Tensor:
+    """The reference zeta(t) = log(1 + e^t), exact for every t (not F.softplus)."""
+    return torch.logaddexp(torch.zeros_like(t), t)
+
+
 @pytest.mark.parametrize("norm", ["l2", "linf"])
 @pytest.mark.parametrize("random_start", [True, False])
 def test_batched_pgd_matches_generic_pgd(norm: str, random_start: bool) -> None:
@@ -44,9 +44,9 @@ def test_batched_pgd_matches_generic_pgd(norm: str, random_start: bool) -> None:
         xa = perturb(W[k:k + 1], X, y, eps, attack, torch.Generator().manual_seed(3))[0]
 
         def loss_fn(xx: torch.Tensor, k: int = k) -> torch.Tensor:
-            return softplus(-y * (xx @ W[k, :-1] + W[k, -1]))
+            return _zeta(-y * (xx @ W[k, :-1] + W[k, -1]))
 
-        xr = pgd(loss_fn, X, eps, norm, 7, attack.step_size(eps), random_start=random_start,
+        xr = pgd(loss_fn, X, eps, norm, 7, attack.alpha(eps), random_start=random_start,
                  generator=torch.Generator().manual_seed(3))
         assert torch.allclose(xa, xr, rtol=0, atol=1e-12)
 
@@ -66,12 +66,16 @@ def test_linf_pgd_limit_is_box_worst_case() -> None:
 
 def test_exact_worst_case_is_inner_max() -> None:
     """INNER-MAX: without box, the loss at x - eps y w^ is zeta(-y w.x + eps ||w||_q) and PGD
-    (no box, L2) cannot exceed it; it approaches it to 1e-6."""
+    (no box) cannot exceed it; it approaches it to 1e-6."""
     X, y, W = _problem()
     for norm, eps in (("l2", 0.5), ("linf", 0.05)):
         exact = adversarial_loss(W, X, y, eps, AttackSpec("exact", norm))
-        closed = robust_loss(W, X, y, eps, norm)
+        closed = robust_loss(W, X, y, eps, norm).mean(dim=1)
         assert torch.allclose(exact, closed, rtol=1e-13, atol=0)
+        # the exact attack's inputs themselves: the loss recomputed at x - eps y w^ agrees
+        xa = perturb(W, X, y, eps, AttackSpec("exact", norm))
+        at_inputs = _zeta(-y * (torch.einsum("knd,kd->kn", xa, W[:, :-1]) + W[:, -1:]))
+        assert torch.allclose(at_inputs.mean(dim=1), closed, rtol=1e-12, atol=0)
         # PGD from a random start with long steps (alpha = 0.625 eps) contracts onto eta*
         att = AttackSpec("pgd", norm, steps=40, step_factor=25.0, box=None)
         viapgd = adversarial_loss(W, X, y, eps, att, torch.Generator().manual_seed(1))
@@ -87,6 +91,18 @@ def test_exact_worst_case_is_inner_max() -> None:
     assert (boxed > robust_margin(W, X, y, 0.05, "linf") + 1e-6).any()
 
 
+def test_exact_margins_per_model_budget() -> None:
+    """attacked_margins('exact') with one eps per model equals each model's robust margin."""
+    X, y, W = _problem()
+    eps = torch.tensor([0.0, 0.2, 0.7])
+    both = attacked_margins(W, X, y, eps, AttackSpec("exact", "l2"))
+    for k in range(W.shape[0]):
+        alone = robust_margin(W[k], X, y, float(eps[k]), "l2")
+        assert torch.allclose(both[k], alone, rtol=1e-14, atol=1e-14)
+    clean = attacked_margins(W, X, y, eps, AttackSpec("clean"))
+    assert torch.equal(both[0], clean[0])
+
+
 def test_pgd_stays_in_ball_and_box() -> None:
     X, y, W = _problem()
     eps = torch.tensor([0.0, 0.4, 1.0])
@@ -96,6 +112,8 @@ def test_pgd_stays_in_ball_and_box() -> None:
     assert (xa >= 0).all()
     assert (xa <= 1).all()
     assert torch.equal(xa[0], X)  # eps = 0 leaves the data alone
+    # the budget is used: the attack moves the others
+    assert (delta[2].norm(dim=-1) > 0.5).any()
 
 
 @pytest.mark.parametrize("common", [True, False])
@@ -113,18 +131,19 @@ def test_zero_budget_skips_pgd_and_keeps_the_other_models_draws(common: bool) ->
     assert not torch.equal(positive[0], X)
 
 
-@pytest.mark.parametrize(("norm", "budgets"), [("l2", (0.0, 0.4, 1.0)), ("linf", (0.0, 0.05, 0.1))])
-def test_float32_iterates_stay_feasible_and_close_to_float64(norm: str, budgets: tuple) -> None:
+@pytest.mark.parametrize(("norm", "budgets_"), [("l2", (0.0, 0.4, 1.0)),
+                                                ("linf", (0.0, 0.05, 0.1))])
+def test_float32_iterates_stay_feasible_and_close_to_float64(norm: str, budgets_: tuple) -> None:
     """iterate_dtype='float32': the result is float64, inside the ball and the box exactly, and
     within 1e-5 of the float64 PGD from the same start (L-inf with short steps, no closed form)."""
     X, y, W = _problem()
-    eps = torch.tensor(budgets)
+    eps = torch.tensor(budgets_)
     att = AttackSpec("pgd", norm, steps=7, step_factor=1.5)
     a64 = perturb(W, X, y, eps, att, torch.Generator().manual_seed(2))
     a32 = perturb(W, X, y, eps, AttackSpec("pgd", norm, steps=7, step_factor=1.5,
                                            iterate_dtype="float32"),
                   torch.Generator().manual_seed(2))
-    assert a32.dtype == X.dtype
+    assert a32.dtype == X.dtype == torch.float64
     assert not torch.equal(a32, a64)  # the float32 path ran
     assert (a32 - a64).abs().max() < 1e-5
     delta = a32 - X[None]
@@ -147,36 +166,24 @@ def test_random_noise_in_ball_and_independent_of_w() -> None:
     assert ((a - X).abs() <= 0.1 + 1e-15).all()
     assert (a >= 0).all()
     assert (a <= 1).all()
+    # no box: the noise is not clipped, and some of it leaves [0, 1]
+    free = perturb(W, X, y, 0.1, AttackSpec("random", "linf", box=None),
+                   torch.Generator().manual_seed(4))
+    assert (free < 0).any()
 
 
-def test_loss_gradient_matches_autograd() -> None:
+def test_accuracy_counts_positive_margins() -> None:
+    """accuracy = 100 * share of margins > 0 (a margin of exactly 0 is an error), clean and robust;
+    robust accuracy under the exact attack is at most the clean one."""
     X, y, W = _problem()
-    xk = perturb(W, X, y, 0.3, AttackSpec("random", "l2"), torch.Generator().manual_seed(0))
-    loss, grad = loss_gradient(W, xk, y, bias=True)
-    Wr = W.clone().requires_grad_(True)
-    z = y * (torch.einsum("knd,kd->kn", xk, Wr[:, :-1]) + Wr[:, -1:])
-    ref = softplus(-z).mean(dim=1)
-    (g,) = torch.autograd.grad(ref.sum(), Wr)
-    assert torch.allclose(loss, ref.detach(), rtol=1e-13, atol=0)
-    assert torch.allclose(grad, g, rtol=1e-12, atol=1e-15)
-
-
-def test_training_is_deterministic_and_learns() -> None:
-    X, y, _ = _problem(n=200, d=10, seed=5)
-    y = torch.where(X[:, 0] + X[:, 1] > 0.8, 1.0, -1.0)
-    eps = torch.tensor([0.0, 0.1])
-    cfg = TrainConfig(epochs=5, batch_size=32, lr=0.05, seed=7)
-    att = AttackSpec("pgd", "l2", steps=3)
-    r1 = train_models(X, y, eps, att, cfg, select=lambda W: accuracy(W, X, y))
-    r2 = train_models(X, y, eps, att, cfg, select=lambda W: accuracy(W, X, y))
-    assert torch.equal(r1.last, r2.last)
-    assert torch.equal(r1.best, r2.best)
-    r3 = train_models(X, y, eps, att, TrainConfig(epochs=5, batch_size=32, lr=0.05, seed=8))
-    assert not torch.equal(r1.last, r3.last)
-    first, last = r1.history["loss"][0], r1.history["loss"][-1]
-    assert all(b < a for a, b in zip(first, last, strict=True))
-    assert max(r1.best_epoch) <= 5
-    assert min(r1.best_epoch) >= 1
+    W0 = torch.cat([W, torch.zeros(1, W.shape[1])])  # w = 0: every margin is 0
+    clean = accuracy(W0, X, y)
+    z = (X @ W0[:, :-1].T + W0[:, -1]).T * y
+    assert torch.allclose(clean, 100.0 * (z > 0).double().mean(dim=1), rtol=0, atol=1e-12)
+    assert float(clean[-1]) == 0.0
+    robust = accuracy(W, X, y, 0.3, AttackSpec("exact", "l2"))
+    assert (robust <= clean[:-1] + 1e-12).all()
+    assert (robust < clean[:-1]).any()
 
 
 def test_bad_input_is_refused() -> None:
@@ -185,11 +192,17 @@ def test_bad_input_is_refused() -> None:
         AttackSpec("fgsm")
     with pytest.raises(ConfigError, match="iterate_dtype"):
         AttackSpec("pgd", iterate_dtype="bfloat16")
+    with pytest.raises(ConfigError, match="unknown norm"):
+        AttackSpec("pgd", "l1")
+    with pytest.raises(ConfigError, match="steps >= 1"):
+        AttackSpec("pgd", steps=0)
     with pytest.raises(ConfigError, match="budgets"):
         perturb(W, X, y, torch.tensor([0.1, 0.2]), AttackSpec("pgd"))
     with pytest.raises(ConfigError, match=">= 0"):
         perturb(W, X, y, -0.1, AttackSpec("pgd"))
+    with pytest.raises(ConfigError, match=">= 0"):
+        budgets(torch.tensor([0.1, float("nan"), 0.2]), 3, X)
     with pytest.raises(ConfigError, match="weights"):
         perturb(W[:, :5], X, y, 0.1, AttackSpec("pgd"))
-    with pytest.raises(ConfigError, match="optimizer"):
-        TrainConfig(optimizer="lbfgs")
+    with pytest.raises(ConfigError, match="step_factor"):
+        perturb(W, X, y, 0.1, AttackSpec("pgd", step_size=0.01))

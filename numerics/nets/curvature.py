@@ -14,16 +14,15 @@ how the data are split into batches). Buffers are never differentiated.
 
 Hessian-vector products are forward-over-reverse, ``Hv = \partial_t \nabla L(\theta + t v)|_{t=0}``
 (``torch.func.jvp`` of ``torch.func.grad``), accumulated over mini-batches of the data with
-weights ``|B| / N``. :class:`HessianOperator` wraps them in a SciPy ``LinearOperator`` so that
-``scipy.sparse.linalg.eigsh`` (implicitly restarted Lanczos, ARPACK) computes the top eigenvalues
-(:func:`top_hessian_eigs`); :func:`power_iteration` (with deflation) is the independent check and
-:func:`hutchinson_trace` estimates ``tr H = E[z^T H z]`` for Rademacher ``z``.
+weights ``|B| / N``. :class:`HessianOperator` wraps them in a SciPy ``LinearOperator``, the
+input of :mod:`numerics.spectra`: ``eigsh`` for the top eigenvalues
+(:func:`numerics.spectra.top_hessian_eigs`), power iteration as the independent check, and
+Hutchinson's estimate of ``tr H``. :func:`dense_hessian` is the ground truth for small models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse.linalg as spla
@@ -34,18 +33,7 @@ from torch.func import functional_call, grad, jvp
 from numerics.validate import check_finite, warn_if_low_precision
 from theory.errors import ConfigError
 
-__all__ = [
-    "HessianOperator",
-    "TraceEstimate",
-    "dense_hessian",
-    "flatten",
-    "hutchinson_trace",
-    "hvp",
-    "loss_function",
-    "power_iteration",
-    "top_hessian_eigs",
-    "unflatten",
-]
+__all__ = ["HessianOperator", "dense_hessian", "flatten", "hvp", "loss_function", "unflatten"]
 
 Params = dict[str, torch.Tensor]
 
@@ -192,110 +180,3 @@ def dense_hessian(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.T
             return loss(unflatten(theta, params))
 
         return torch.func.hessian(flat_loss)(flatten(params)).detach()
-
-
-def top_hessian_eigs(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, k: int = 3, *,
-    batch_size: int | None = None, tol: float = 1e-6, seed: int = 0,
-    return_vectors: bool = False, maxiter: int | None = None,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    r"""The ``k`` largest (algebraic) eigenvalues of the weight Hessian, by ``scipy`` ``eigsh``.
-
-    ``eigsh(H, k, which="LA")`` (Lanczos with implicit restarts) on :class:`HessianOperator`;
-    the starting vector is Gaussian with the given ``seed``, so the result is reproducible.
-    These are the "top Hessian eigenvalues" of Yamada et al. (Y-T1, Figures 3-4).
-
-    Args:
-        model, x, y, batch_size: as for :class:`HessianOperator` (x adversarial for the
-            adversarial Hessian, held fixed; BN in eval mode).
-        k: how many eigenvalues (1 <= k < P). tol: ARPACK's relative accuracy.
-        return_vectors: also return the unit eigenvectors (P x k).
-
-    Returns:
-        Eigenvalues in decreasing order (and the eigenvectors, columns in the same order).
-    """
-    op = HessianOperator(model, x, y, batch_size=batch_size)
-    if not 1 <= k < op.shape[0]:
-        raise ConfigError(f"k must satisfy 1 <= k < P = {op.shape[0]}, got {k}")
-    v0 = np.random.default_rng(seed).standard_normal(op.shape[0])
-    vals, vecs = spla.eigsh(op, k=k, which="LA", tol=tol, v0=v0, maxiter=maxiter)
-    order = np.argsort(vals)[::-1]
-    vals, vecs = vals[order], vecs[:, order]
-    return (vals, vecs) if return_vectors else vals
-
-
-def power_iteration(
-    operator: spla.LinearOperator, k: int = 1, *, iters: int = 1000, tol: float = 1e-10,
-    seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""The ``k`` eigenvalues of largest magnitude of a symmetric operator, by power iteration.
-
-    For each j: iterate ``v <- A_j v / ||A_j v||`` with the deflated operator
-    ``A_j = A - Σ_{i<j} λ_i u_i u_i^T`` until the Rayleigh quotient ``λ = v^T A_j v`` changes by
-    less than ``tol * |λ|``. Converges to the largest-magnitude eigenvalues; for the Hessian at a
-    trained network these are the top ones when they dominate the negative part of the spectrum
-    (compare with :func:`top_hessian_eigs`, which targets the largest algebraic ones).
-
-    Returns:
-        ``(eigenvalues, iterations)``: the k estimates and the iterations each used.
-    """
-    rng = np.random.default_rng(seed)
-    n = operator.shape[0]
-    found_vals: list[float] = []
-    found_vecs: list[np.ndarray] = []
-    used = []
-    for _ in range(k):
-        v = rng.standard_normal(n)
-        v /= np.linalg.norm(v)
-        lam = 0.0
-        it = 0
-        for it in range(1, iters + 1):  # noqa: B007 (it is reported)
-            w = operator.matvec(v)
-            for val, u in zip(found_vals, found_vecs, strict=True):
-                w = w - val * u * (u @ v)
-            new_lam = float(v @ w)
-            norm = np.linalg.norm(w)
-            if norm == 0.0:
-                lam = 0.0
-                break
-            v = w / norm
-            if abs(new_lam - lam) <= tol * abs(new_lam):
-                lam = new_lam
-                break
-            lam = new_lam
-        found_vals.append(lam)
-        found_vecs.append(v)
-        used.append(it)
-    return np.array(found_vals), np.array(used)
-
-
-@dataclass(frozen=True)
-class TraceEstimate:
-    """Hutchinson's estimate of tr H: the mean of ``z^T H z``, its standard error, the samples."""
-
-    estimate: float
-    standard_error: float
-    num_samples: int
-
-
-def hutchinson_trace(
-    operator: spla.LinearOperator, num_samples: int = 100, *, seed: int = 0
-) -> TraceEstimate:
-    r"""Hutchinson's estimator ``tr H ≈ (1/m) Σ_i z_i^T H z_i`` with Rademacher ``z_i``.
-
-    Unbiased (``E[z z^T] = I``) with variance ``2 (||H||_F^2 - Σ_i H_ii^2)`` per sample; the
-    returned standard error is the sample standard deviation over ``sqrt(m)``.
-    """
-    if num_samples < 2:
-        raise ConfigError(f"num_samples must be >= 2 for a standard error, got {num_samples}")
-    rng = np.random.default_rng(seed)
-    n = operator.shape[0]
-    values = np.empty(num_samples)
-    for i in range(num_samples):
-        z = rng.choice(np.array([-1.0, 1.0]), size=n)
-        values[i] = z @ operator.matvec(z)
-    return TraceEstimate(
-        estimate=float(values.mean()),
-        standard_error=float(values.std(ddof=1) / np.sqrt(num_samples)),
-        num_samples=num_samples,
-    )

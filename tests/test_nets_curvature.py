@@ -1,7 +1,8 @@
-"""Tests for numerics.curvature against a dense float64 Hessian (Y-T1 machinery: top eigenvalues).
+"""Tests for numerics.nets.curvature against a dense float64 Hessian (Y-T1 machinery).
 
 Cases: a smooth MLP and a small CNN with BatchNorm (eval-mode convention), a few hundred
-parameters each, so that ``torch.func.hessian`` gives the exact matrix.
+parameters each, so that ``torch.func.hessian`` gives the exact matrix. The eigenvalues of the
+operator (numerics.spectra) are tested in test_spectra.py.
 """
 
 from __future__ import annotations
@@ -10,18 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from numerics.curvature import (
+from numerics.nets.curvature import (
     HessianOperator,
     dense_hessian,
     flatten,
-    hutchinson_trace,
     hvp,
     loss_function,
-    power_iteration,
-    top_hessian_eigs,
     unflatten,
 )
-from numerics.models import MLP, SmallCNN
+from numerics.nets.models import MLP, SmallCNN
 from theory.errors import ConfigError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -77,6 +75,26 @@ def test_hvp_matches_dense_hessian(case: tuple) -> None:
     torch.testing.assert_close(hv, H @ v, rtol=1e-10, atol=1e-12)
 
 
+def test_dense_hessian_matches_finite_differences_of_autograd_gradient() -> None:
+    """The ground truth itself: the columns of H are derivatives of the (eval-mode) gradient."""
+    model, x, y = _cnn_case()
+    H = dense_hessian(model, x, y)
+    params = {k: p.detach() for k, p in model.named_parameters()}
+    theta = flatten(params)
+    model.eval()
+    loss = loss_function(model, x, y)
+
+    def gradient(t: torch.Tensor) -> torch.Tensor:
+        return flatten(torch.func.grad(loss)(unflatten(t, params)))
+
+    h = 1e-5
+    for j in (0, theta.numel() // 2, theta.numel() - 1):
+        e = torch.zeros_like(theta)
+        e[j] = h
+        column = (gradient(theta + e) - gradient(theta - e)) / (2 * h)
+        torch.testing.assert_close(column, H[:, j], rtol=1e-6, atol=1e-8)
+
+
 def test_operator_batches_agree_and_restore_train_mode(case: tuple) -> None:
     model, x, y = case
     model.train()
@@ -87,49 +105,41 @@ def test_operator_batches_agree_and_restore_train_mode(case: tuple) -> None:
     np.testing.assert_allclose(op @ v, H @ v, rtol=1e-10, atol=1e-12)
     assert op.num_matvecs == 1
     assert model.training
+    # the torch entry point gives the same product, and H is symmetric (rmatvec)
+    hv = op.matvec_torch(torch.as_tensor(v)).numpy()
+    np.testing.assert_allclose(hv, H @ v, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(op.rmatvec(v), op.matvec(v), rtol=0, atol=0)
+    assert op.shape == (H.shape[0], H.shape[0])
 
 
-def test_top_eigs_match_numpy_eigh(case: tuple) -> None:
-    model, x, y = case
-    exact = np.linalg.eigvalsh(dense_hessian(model, x, y).numpy())[::-1]
-    vals, vecs = top_hessian_eigs(model, x, y, k=3, batch_size=16, tol=1e-12,
-                                  return_vectors=True)
-    np.testing.assert_allclose(vals, exact[:3], rtol=1e-8, atol=1e-12)
-    assert vecs.shape == (exact.size, 3)
-    np.testing.assert_allclose(vecs.T @ vecs, np.eye(3), atol=1e-8)
+def test_eval_mode_batchnorm_makes_the_hessian_independent_of_the_split() -> None:
+    """BN in eval mode: one chunk or many give the same operator (train-mode BN would not)."""
+    model, x, y = _cnn_case()
+    v = np.random.default_rng(1).standard_normal(HessianOperator(model, x, y).shape[0])
+    whole = HessianOperator(model, x, y) @ v
+    for size in (1, 4, 29):
+        np.testing.assert_allclose(HessianOperator(model, x, y, batch_size=size) @ v, whole,
+                                   rtol=1e-10, atol=1e-12)
 
 
-def test_power_iteration_agrees_with_eigsh() -> None:
+def test_frozen_parameters_are_excluded() -> None:
     model, x, y = _mlp_case()
-    H = dense_hessian(model, x, y).numpy()
-    exact = np.linalg.eigvalsh(H)
-    by_magnitude = exact[np.argsort(-np.abs(exact))]
+    first = next(model.parameters())
+    first.requires_grad_(False)
     op = HessianOperator(model, x, y)
-    vals, iters = power_iteration(op, k=2, iters=5000, tol=1e-12)
-    np.testing.assert_allclose(vals, by_magnitude[:2], rtol=1e-5)
-    assert np.all(iters >= 1)
-    # when the top eigenvalue dominates, power iteration and eigsh give the same number
-    if by_magnitude[0] == exact[-1]:
-        np.testing.assert_allclose(vals[0], top_hessian_eigs(model, x, y, k=1)[0], rtol=1e-5)
-
-
-def test_hutchinson_within_standard_error_of_exact_trace(case: tuple) -> None:
-    model, x, y = case
-    exact = float(np.trace(dense_hessian(model, x, y).numpy()))
-    est = hutchinson_trace(HessianOperator(model, x, y), num_samples=200, seed=3)
-    assert est.num_samples == 200
-    assert est.standard_error > 0
-    # a 4-sigma band: fails with probability ~6e-5 for a correct estimator
-    assert abs(est.estimate - exact) <= 4 * est.standard_error
+    assert op.shape[0] == sum(p.numel() for p in model.parameters()) - first.numel()
+    assert dense_hessian(model, x, y).shape == op.shape
+    for p in model.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(ConfigError, match="no trainable parameters"):
+        HessianOperator(model, x, y)
 
 
 def test_bad_input() -> None:
     model, x, y = _mlp_case()
     with pytest.raises(ConfigError, match="matching"):
         HessianOperator(model, x, y[:-1])
-    with pytest.raises(ConfigError, match="k must"):
-        top_hessian_eigs(model, x, y, k=0)
-    with pytest.raises(ConfigError, match="num_samples"):
-        hutchinson_trace(HessianOperator(model, x, y), num_samples=1)
+    with pytest.raises(ConfigError, match="matching"):
+        HessianOperator(model, x[:0], y[:0])
     with pytest.raises(ConfigError, match="top_hessian_eigs"):
         dense_hessian(MLP(in_features=784, hidden=(64,)), x, y)

@@ -21,19 +21,17 @@ mapped over them with ``torch.func.vmap`` of ``functional_call``, so one PGD run
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
-from numerics.attacks import pgd
+from numerics.attacks import AttackSpec, pgd, random_noise
 from theory.errors import ConfigError
-from theory.validate import check_eps, check_norm
+from theory.validate import check_eps
 
 __all__ = [
-    "AttackSpec",
     "evaluate_points",
     "filter_normalized_direction",
     "landscape_1d",
@@ -41,29 +39,6 @@ __all__ = [
 ]
 
 Params = dict[str, torch.Tensor]
-
-
-@dataclass(frozen=True)
-class AttackSpec:
-    """The PGD attack re-run at each landscape point (Madry et al. 2018 conventions).
-
-    Attributes:
-        eps: radius of the threat ball. norm: ``"linf"`` or ``"l2"``. steps: PGD steps K.
-        step_size: alpha. random_start: uniform start in the ball. box: valid input range.
-    """
-
-    eps: float
-    norm: str = "linf"
-    steps: int = 10
-    step_size: float = 2 / 255
-    random_start: bool = True
-    box: tuple[float, float] | None = (0.0, 1.0)
-
-    def __post_init__(self) -> None:
-        check_eps(self.eps)
-        object.__setattr__(self, "norm", check_norm(self.norm))
-        if self.steps < 0:
-            raise ConfigError(f"attack steps must be >= 0, got {self.steps}")
 
 
 def filter_normalized_direction(
@@ -116,21 +91,28 @@ def _check_direction(model: nn.Module, direction: Params, stacked: bool = False)
 
 def evaluate_points(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, offsets: Params, *,
-    attack: AttackSpec | None = None, batch_size: int = 256, points_per_batch: int = 8,
-    seed: int = 0,
+    attack: AttackSpec | None = None, eps: float = 0.0, batch_size: int = 256,
+    points_per_batch: int = 8, seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Loss and accuracy at ``P`` points ``θ + Δ_p`` (``offsets[name]`` has shape ``(P, *shape)``).
 
     ``L(θ + Δ_p) = (1/N) Σ_n CE(f(θ + Δ_p; x_n'), y_n)`` with ``x_n' = x_n`` without ``attack``
-    and ``x_n' = PGD`` against ``θ + Δ_p`` with it; BN in eval mode. Points are processed
-    ``points_per_batch`` at a time through ``vmap(functional_call)`` and the data in chunks of
-    ``batch_size``; the PGD random start comes from a generator seeded with ``seed`` for each
-    (chunk of points, chunk of data).
+    (or for a ``"clean"`` one, or at ``eps = 0``), ``x_n' = PGD`` (``attack`` at budget ``eps``)
+    against ``θ + Δ_p`` for ``"pgd"``, and ``x_n'`` = uniform noise in the eps-ball (clipped to
+    the box) for ``"random"``; BN in eval mode. ``"exact"`` (a linear model's closed form) is
+    refused. Points are processed ``points_per_batch`` at a time through
+    ``vmap(functional_call)`` and the data in chunks of ``batch_size``; the PGD random start (or
+    the noise) comes from a generator seeded with ``seed`` for each (chunk of points, chunk of
+    data).
 
     Returns:
         ``(loss, accuracy)``, two float64 arrays of length P.
     """
     _check_direction(model, offsets, stacked=True)
+    eps = check_eps(eps)
+    if attack is not None and attack.kind == "exact":
+        raise ConfigError("the exact worst case is a linear model's: re-attack network "
+                          "landscapes with 'pgd' (or 'random' noise)")
     if x.shape[0] != y.shape[0] or x.shape[0] == 0:
         raise ConfigError(f"x has {x.shape[0]} samples and y {y.shape[0]}: pass matching batches")
     if points_per_batch < 1 or batch_size < 1:
@@ -148,7 +130,7 @@ def evaluate_points(
             stacked = {k: base[k].unsqueeze(0) + offsets[k][p0:p1] for k in base}
             for s0 in range(0, n, batch_size):
                 ce, correct = _chunk(model, stacked, x[s0:s0 + batch_size],
-                                     y[s0:s0 + batch_size], attack, seed)
+                                     y[s0:s0 + batch_size], attack, eps, seed)
                 losses[p0:p1] += ce.sum(1).double().cpu().numpy() / n
                 accs[p0:p1] += correct.sum(1).double().cpu().numpy() / n
     finally:
@@ -158,7 +140,7 @@ def evaluate_points(
 
 def _chunk(
     model: nn.Module, stacked: Params, xb: torch.Tensor, yb: torch.Tensor,
-    attack: AttackSpec | None, seed: int,
+    attack: AttackSpec | None, eps: float, seed: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-(point, sample) losses and correctness ``(P, B)`` for one chunk of points and data."""
     buffers = {k: b.detach() for k, b in model.named_buffers()}
@@ -177,11 +159,14 @@ def _chunk(
         return nn.functional.cross_entropy(lg.reshape(npts * b, -1), ys, reduction="none")
 
     flat = xb.unsqueeze(0).expand(npts, *xb.shape).reshape(npts * b, *xb.shape[1:])
-    if attack is not None and attack.eps > 0:
+    if attack is not None and attack.kind in ("pgd", "random") and eps > 0:
         gen = torch.Generator(device=xb.device).manual_seed(seed)
-        flat = pgd(per_sample_loss, flat, attack.eps, attack.norm, attack.steps,
-                   attack.step_size, box=attack.box, random_start=attack.random_start,
-                   generator=gen)
+        if attack.kind == "pgd":
+            flat = pgd(per_sample_loss, flat, eps, attack.norm, attack.steps,
+                       attack.alpha(eps), box=attack.box, random_start=attack.random_start,
+                       generator=gen)
+        else:
+            flat = random_noise(flat, eps, attack.norm, box=attack.box, generator=gen)
     with torch.no_grad():
         lg = logits_fn(flat.reshape(npts, b, *xb.shape[1:]))
         ce = nn.functional.cross_entropy(
@@ -199,7 +184,7 @@ def landscape_1d(
     Args:
         model: the network at θ. x, y: data. direction: from :func:`filter_normalized_direction`.
         alphas: the values of ``a`` (Yamada et al. use ``a`` in [-1, 1]).
-        kwargs: ``attack``, ``batch_size``, ``points_per_batch``, ``seed`` of
+        kwargs: ``attack``, ``eps``, ``batch_size``, ``points_per_batch``, ``seed`` of
             :func:`evaluate_points`.
 
     Returns:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from numerics.logistic import AttackSpec, adversarial_loss, perturb
+from numerics.attacks import AttackSpec
+from numerics.linear.attack import adversarial_loss, perturb
 from theory.errors import ConfigError
 
 

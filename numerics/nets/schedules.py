@@ -49,6 +49,16 @@ def _check_epochs(epochs: float, periods: int) -> None:
         raise ConfigError(f"periods must be an integer >= 1, got {periods!r}")
 
 
+def _check_lr_and_step(lr_shape: str, lr_max: float, lr_min: float, step_ratio: float) -> None:
+    """The learning-rate shape and range, and the PGD step ratio, of a schedule."""
+    if lr_shape not in _LR_SHAPES:
+        raise ConfigError(f"unknown lr_shape {lr_shape!r}: use one of {_LR_SHAPES}")
+    check_positive(lr_max, "lr_max")
+    if check_eps(lr_min, "lr_min") > lr_max:
+        raise ConfigError(f"lr_min = {lr_min} exceeds lr_max = {lr_max}")
+    check_positive(step_ratio, "step_ratio")
+
+
 def _check_time(t: float, epochs: float) -> float:
     t = float(t)
     if not math.isfinite(t) or t < 0 or t > epochs:
@@ -97,12 +107,7 @@ class PASchedule:
                               f"{self.peak_factor}")
         if self.ramp not in _RAMPS:
             raise ConfigError(f"unknown ramp {self.ramp!r}: use one of {_RAMPS}")
-        if self.lr_shape not in _LR_SHAPES:
-            raise ConfigError(f"unknown lr_shape {self.lr_shape!r}: use one of {_LR_SHAPES}")
-        check_positive(self.lr_max, "lr_max")
-        if check_eps(self.lr_min, "lr_min") > self.lr_max:
-            raise ConfigError(f"lr_min = {self.lr_min} exceeds lr_max = {self.lr_max}")
-        check_positive(self.step_ratio, "step_ratio")
+        _check_lr_and_step(self.lr_shape, self.lr_max, self.lr_min, self.step_ratio)
 
     @property
     def period_length(self) -> float:
@@ -160,12 +165,7 @@ class FixedSchedule:
     def __post_init__(self) -> None:
         check_eps(self.eps_target, "eps_target")
         _check_epochs(self.epochs, 1)
-        if self.lr_shape not in _LR_SHAPES:
-            raise ConfigError(f"unknown lr_shape {self.lr_shape!r}: use one of {_LR_SHAPES}")
-        check_positive(self.lr_max, "lr_max")
-        if check_eps(self.lr_min, "lr_min") > self.lr_max:
-            raise ConfigError(f"lr_min = {self.lr_min} exceeds lr_max = {self.lr_max}")
-        check_positive(self.step_ratio, "step_ratio")
+        _check_lr_and_step(self.lr_shape, self.lr_max, self.lr_min, self.step_ratio)
 
     def eps(self, t: float) -> float:
         """eps(t) = eps_target."""

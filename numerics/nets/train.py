@@ -1,14 +1,18 @@
-r"""PGD adversarial training of deep networks (Madry et al. 2018), with checkpoint and resume.
+r"""PGD adversarial training of networks (Madry et al. 2018): the one training loop of the family.
 
-Each step solves the inner maximisation approximately with PGD (:func:`numerics.attacks.pgd`) and
-takes an SGD step on the adversarial loss,
+Each step solves the inner maximisation approximately with PGD
+(:func:`numerics.nets.attack.adversarial_examples`) and takes an SGD step on the adversarial loss,
 
 .. math:: \theta \leftarrow \theta - \eta_t \nabla_\theta \frac{1}{|B|} \sum_{n \in B}
           CE(f(\theta; x_n + \delta_n^*), y_n), \quad
           \delta_n^* \approx \arg\max_{\|\delta\|_\infty \le \epsilon}
           CE(f(\theta; x_n + \delta), y_n),
 
-with momentum and weight decay (``eps = 0`` is standard training). Presets record the settings of
+with momentum and weight decay (``eps = 0`` is standard training). :func:`fit` is the loop: the
+budget, the PGD step and the learning rate come from a schedule evaluated at every step (training
+time t in epochs), so the fixed settings of a config (:func:`train_adversarial`), Liu et al.'s
+periodic schedule and the fixed-budget baseline (:mod:`numerics.nets.schedules`,
+:func:`train_with_schedule`) are arguments of the same code. Presets record the settings of
 Madry et al. (CIFAR-10, :func:`madry_cifar10`) and Wu et al. 2020 (SVHN, :func:`wu_svhn`) as used by
 Yamada et al. Section 5.2 (tables 5-6); every value is in :class:`AdvTrainConfig` and so in the
 results record.
@@ -30,8 +34,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +44,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from numerics.attacks import pgd
-from numerics.models import build_model
+from numerics.attacks import AttackSpec
+from numerics.nets.attack import adversarial_examples
+from numerics.nets.models import build_model
+from numerics.nets.schedules import Schedule, ScheduleValues
 from numerics.results import load_checkpoint, save_checkpoint
 from numerics.validate import check_device, check_step_size
 from theory.errors import ConfigError, DivergenceError
@@ -49,12 +55,14 @@ from theory.validate import check_eps, check_norm, check_positive
 
 __all__ = [
     "AdvTrainConfig",
+    "FitResult",
     "TrainOutcome",
-    "adversarial_examples",
     "evaluate",
+    "fit",
     "lr_at_epoch",
     "madry_cifar10",
     "train_adversarial",
+    "train_with_schedule",
     "wu_svhn",
 ]
 
@@ -116,8 +124,8 @@ class AdvTrainConfig:
         check_eps(self.eps)
         object.__setattr__(self, "norm", check_norm(self.norm))
         for name in ("train_steps", "eval_steps"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1 (PGD steps), got {getattr(self, name)}")
         for name in ("epochs", "batch_size", "width"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -141,6 +149,15 @@ class AdvTrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """The config as a plain dict (for results and checkpoints)."""
         return dataclasses.asdict(self)
+
+    def train_attack(self) -> AttackSpec:
+        """The PGD of training: ``train_steps`` steps of ``step_size``."""
+        return AttackSpec("pgd", self.norm, self.train_steps, step_size=self.step_size,
+                          random_start=self.random_start)
+
+    def eval_attack(self) -> AttackSpec:
+        """The PGD of evaluation: ``eval_steps`` steps of ``eval_step_size``."""
+        return AttackSpec("pgd", self.norm, self.eval_steps, step_size=self.eval_step_size)
 
 
 def madry_cifar10(eps_255: float = 8.0, **overrides: Any) -> AdvTrainConfig:
@@ -198,61 +215,18 @@ def lr_at_epoch(config: AdvTrainConfig, epoch: int) -> float:
     return config.lr * 0.01
 
 
-@contextmanager
-def _frozen_weights(model: nn.Module) -> Iterator[None]:
-    """Switch off ``requires_grad`` of the weights (the attack needs input gradients only)."""
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-
-
-def _autocast(config: AdvTrainConfig, device: torch.device) -> Any:
-    if config.fast:
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return nullcontext()
-
-
-def adversarial_examples(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, norm: str, steps: int,
-    step_size: float, random_start: bool = True, generator: torch.Generator | None = None,
-    bn_mode: str = "eval", fast: bool = False,
-) -> torch.Tensor:
-    r"""PGD adversarial examples ``x + δ*`` against ``model`` (per-sample cross-entropy).
-
-    ``bn_mode`` sets BatchNorm's mode during the attack (restored afterwards); ``fast`` runs the
-    forward passes under bf16 autocast with the weights' gradients switched off.
-    """
-    if eps == 0:
-        return x.detach().clone()
-    was_training = model.training
-    model.train(bn_mode == "train")
-    ctx = torch.autocast(device_type=x.device.type, dtype=torch.bfloat16) if fast else nullcontext()
-
-    def per_sample_loss(z: torch.Tensor) -> torch.Tensor:
-        with ctx:
-            logits = model(z)
-        return nn.functional.cross_entropy(logits.float() if fast else logits, y,
-                                           reduction="none")
-
-    try:
-        with _frozen_weights(model) if fast else nullcontext():
-            return pgd(per_sample_loss, x, eps, norm, steps, step_size,
-                       random_start=random_start, generator=generator)
-    finally:
-        model.train(was_training)
-
-
 def evaluate(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, norm: str = "linf",
-    steps: int = 20, step_size: float = 2 / 255, batch_size: int = 256, seed: int = 0,
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, attack: AttackSpec, *,
+    batch_size: int | None = 256, seed: int = 0, generator: torch.Generator | None = None,
     fast: bool = False,
 ) -> dict[str, float]:
-    r"""Clean and robust (PGD-``steps``) accuracy and loss of ``model`` on ``(x, y)``, BN in eval.
+    r"""Clean and robust accuracy and loss of ``model`` on ``(x, y)`` under ``attack``, BN in eval.
+
+    Args:
+        eps, attack: the evaluation attack (e.g. :meth:`AdvTrainConfig.eval_attack`, PGD-20).
+        batch_size: images attacked at once (None: all). seed: seeds the attack's generator,
+            unless ``generator`` (e.g. the training run's own stream) is given.
+        fast: bf16 autocast (the fast path).
 
     Returns:
         ``{"clean_acc", "robust_acc", "clean_loss", "robust_loss"}``; accuracies in [0, 1],
@@ -262,17 +236,16 @@ def evaluate(
         raise ConfigError(f"x has {x.shape[0]} samples and y {y.shape[0]}: pass matching data")
     was_training = model.training
     model.eval()
-    gen = torch.Generator(device=x.device).manual_seed(seed)
+    gen = generator if generator is not None else torch.Generator(
+        device=x.device).manual_seed(seed)
+    size = batch_size or x.shape[0]
     totals = dict.fromkeys(("clean_acc", "robust_acc", "clean_loss", "robust_loss"), 0.0)
     try:
-        for s in range(0, x.shape[0], batch_size):
-            xb, yb = x[s:s + batch_size], y[s:s + batch_size]
-            xa = adversarial_examples(model, xb, yb, eps=eps, norm=norm, steps=steps,
-                                      step_size=step_size, generator=gen, bn_mode="eval",
+        for s in range(0, x.shape[0], size):
+            xb, yb = x[s:s + size], y[s:s + size]
+            xa = adversarial_examples(model, xb, yb, eps, attack, generator=gen, bn_mode="eval",
                                       fast=fast)
-            with torch.no_grad(), (torch.autocast(device_type=x.device.type,
-                                                  dtype=torch.bfloat16) if fast
-                                   else nullcontext()):
+            with torch.no_grad(), _autocast(fast, x.device):
                 for kind, inputs in (("clean", xb), ("robust", xa)):
                     logits = model(inputs).float() if fast else model(inputs)
                     totals[f"{kind}_loss"] += float(
@@ -281,6 +254,13 @@ def evaluate(
     finally:
         model.train(was_training)
     return {k: v / x.shape[0] for k, v in totals.items()}
+
+
+def _autocast(fast: bool, device: torch.device) -> Any:
+    """bf16 autocast on the fast path, nothing otherwise."""
+    if fast:
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return nullcontext()
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
@@ -381,39 +361,113 @@ def train_adversarial(
             data_gen.set_state(state["data_rng"])
             history = list(state["history"])
             start_epoch = resumed = int(state["epoch"]) + 1
-    forward = torch.compile(model) if config.compile else model
-    n = x.shape[0]
-    steps_per_epoch = math.ceil(n / config.batch_size)
     last_epoch = config.epochs if stop_after_epochs is None else min(config.epochs,
                                                                      stop_after_epochs)
+
+    def save(epoch: int, history: list[dict[str, float]]) -> None:
+        if ckpt_path is not None:
+            save_checkpoint(ckpt_path, {
+                "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "history": history,
+                "shuffle_rng": shuffle_gen.get_state(), "data_rng": data_gen.get_state(),
+            })
+
+    def values(t: float) -> ScheduleValues:
+        return ScheduleValues(config.eps, config.step_size, lr_at_epoch(config, int(t)))
+
+    result = fit(
+        model, x, y, values, epochs=config.epochs, batch_size=config.batch_size,
+        optimizer=optimizer, attack=config.train_attack(), shuffle_gen=shuffle_gen,
+        attack_gen=data_gen, augment_gen=data_gen if config.augment else None,
+        bn_mode=config.attack_bn_mode, fast=config.fast,
+        forward=torch.compile(model) if config.compile else model,
+        memory_format=memory_format, start_epoch=start_epoch, stop_epoch=last_epoch,
+        history=history, on_epoch=save, checkpoint=ckpt_path, progress=progress,
+    )
+    model.eval()
+    return TrainOutcome(model=model, history=result.history, config=config,
+                        resumed_from_epoch=resumed, finished=last_epoch == config.epochs)
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: per-epoch records and the loss of every optimiser step."""
+
+    history: list[dict[str, float]]
+    step_losses: list[float]
+
+
+def fit(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+    schedule: Callable[[float], ScheduleValues], *, epochs: float, batch_size: int,
+    optimizer: torch.optim.Optimizer, attack: AttackSpec, shuffle_gen: torch.Generator,
+    attack_gen: torch.Generator, augment_gen: torch.Generator | None = None,
+    bn_mode: str = "eval", fast: bool = False, forward: nn.Module | None = None,
+    memory_format: torch.memory_format = torch.contiguous_format, start_epoch: int = 0,
+    stop_epoch: int | None = None, history: list[dict[str, float]] | None = None,
+    on_epoch: Callable[[int, list[dict[str, float]]], None] | None = None,
+    checkpoint: Path | None = None, progress: bool = False, desc: str = "epoch",
+) -> FitResult:
+    r"""The training loop: SGD steps on the adversarial loss, eps/alpha/lr from ``schedule``.
+
+    At step b of epoch e (time t = e + b / steps_per_epoch, capped at ``epochs``) the schedule
+    gives (eps, alpha, lr); the minibatch (a permutation drawn from ``shuffle_gen`` each epoch;
+    random crop and flip from ``augment_gen`` when given) is attacked with ``attack`` at budget
+    eps and step alpha (:func:`numerics.nets.attack.adversarial_examples`, starts from
+    ``attack_gen``, BatchNorm in ``bn_mode``), then the model (train mode) takes one step of
+    ``optimizer`` on the mean cross-entropy. Generators may be one and the same.
+
+    Args:
+        epochs: length of training in epochs (a real number for a schedule; ceil(epochs) epochs
+            run). start_epoch, stop_epoch: run epochs [start_epoch, stop_epoch) (resuming).
+        history: per-epoch records so far (resuming); extended with ``epoch``, ``lr``,
+            ``train_adv_loss`` and ``train_adv_acc``. on_epoch: called with the 0-based epoch
+            and the history after each epoch (e.g. to checkpoint).
+        forward: the module to call (e.g. ``torch.compile(model)``; default the model).
+        checkpoint: named in the message of a divergence (where to resume from).
+
+    Raises:
+        DivergenceError: a non-finite loss (the step, the last finite loss, the checkpoint) or
+            non-finite weights after an epoch (never checkpointed).
+    """
+    forward = model if forward is None else forward
+    history = list(history or [])
+    n = x.shape[0]
+    per_epoch = math.ceil(n / batch_size)
+    total_epochs = math.ceil(epochs)
+    stop = total_epochs if stop_epoch is None else stop_epoch
+    step_losses: list[float] = []
     last_loss = history[-1]["train_adv_loss"] if history else None  # last finite loss seen
-    for epoch in range(start_epoch, last_epoch):
-        lr = lr_at_epoch(config, epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        perm = torch.randperm(n, generator=shuffle_gen).to(device)
+    for epoch in range(start_epoch, stop):
+        perm = torch.randperm(n, generator=shuffle_gen).to(x.device)
         loss_sum = correct = 0.0
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}",
+        lr = schedule(min(float(epoch), epochs)).lr
+        bar = tqdm(range(per_epoch), desc=f"{desc} {epoch + 1}/{total_epochs}",
                    disable=not progress, leave=False)
         for step in bar:
-            idx = perm[step * config.batch_size:(step + 1) * config.batch_size]
+            v = schedule(min(epoch + step / per_epoch, epochs))
+            for group in optimizer.param_groups:
+                group["lr"] = v.lr
+            idx = perm[step * batch_size:(step + 1) * batch_size]
             xb, yb = x[idx], y[idx]
-            if config.augment:
-                xb = _augment(xb, data_gen).contiguous(memory_format=memory_format)
-            xa = adversarial_examples(
-                forward, xb, yb, eps=config.eps, norm=config.norm, steps=config.train_steps,
-                step_size=config.step_size, random_start=config.random_start,
-                generator=data_gen, bn_mode=config.attack_bn_mode, fast=config.fast)
+            if augment_gen is not None:
+                xb = _augment(xb, augment_gen).contiguous(memory_format=memory_format)
+            if v.eps > 0 and v.step_size != attack.step_size:  # the schedule's step
+                spec = dataclasses.replace(attack, step_size=v.step_size)
+            else:
+                spec = attack
+            xa = adversarial_examples(forward, xb, yb, v.eps, spec, generator=attack_gen,
+                                      bn_mode=bn_mode, fast=fast)
             model.train()
-            with _autocast(config, device):
+            with _autocast(fast, x.device):
                 logits = forward(xa)
-            loss = nn.functional.cross_entropy(logits.float() if config.fast else logits, yb)
+            loss = nn.functional.cross_entropy(logits.float() if fast else logits, yb)
             if not torch.isfinite(loss):
-                where = (f"last checkpoint {ckpt_path} (after epoch {epoch})"
-                         if ckpt_path is not None and epoch > 0 else "no checkpoint yet")
+                where = (f"last checkpoint {checkpoint} (after epoch {epoch})"
+                         if checkpoint is not None and epoch > 0 else "no checkpoint yet")
                 raise DivergenceError(
                     f"loss is {float(loss.detach())} at epoch {epoch + 1}, step {step + 1} "
-                    f"(global step {epoch * steps_per_epoch + step + 1}); last finite loss "
+                    f"(global step {epoch * per_epoch + step + 1}); last finite loss "
                     f"{last_loss}; {where}. Lower the "
                     "learning rate (or check the data for NaN/Inf) and run again"
                 )
@@ -421,23 +475,42 @@ def train_adversarial(
             loss.backward()
             optimizer.step()
             last_loss = float(loss.detach())
+            step_losses.append(last_loss)
             loss_sum += last_loss * yb.shape[0]
             correct += float((logits.detach().argmax(1) == yb).sum())
-            bar.set_postfix(loss=f"{loss_sum / min(n, (step + 1) * config.batch_size):.4f}")
+            bar.set_postfix(loss=f"{loss_sum / min(n, (step + 1) * batch_size):.4f}")
         if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-            where = (f"last checkpoint {ckpt_path} (after epoch {epoch})"
-                     if ckpt_path is not None and epoch > 0 else "no checkpoint yet")
+            where = (f"last checkpoint {checkpoint} (after epoch {epoch})"
+                     if checkpoint is not None and epoch > 0 else "no checkpoint yet")
             raise DivergenceError(
                 f"weights became NaN/Inf in epoch {epoch + 1} (last finite loss {last_loss}); "
                 f"not checkpointed; {where}. Lower the learning rate and run again")
         history.append({"epoch": epoch + 1, "lr": lr, "train_adv_loss": loss_sum / n,
                         "train_adv_acc": correct / n})
-        if ckpt_path is not None:
-            save_checkpoint(ckpt_path, {
-                "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "history": history,
-                "shuffle_rng": shuffle_gen.get_state(), "data_rng": data_gen.get_state(),
-            })
-    model.eval()
-    return TrainOutcome(model=model, history=history, config=config, resumed_from_epoch=resumed,
-                        finished=last_epoch == config.epochs)
+        if on_epoch is not None:
+            on_epoch(epoch, history)
+    return FitResult(history=history, step_losses=step_losses)
+
+
+def train_with_schedule(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, schedule: Schedule, *,
+    batch_size: int, pgd_steps: int, norm: str, momentum: float, gen: torch.Generator,
+    progress: bool = False, desc: str = "train",
+) -> list[float]:
+    """Adversarial training of ``model`` with eps, alpha and lr from a schedule (Liu et al.'s PAS
+    or a fixed budget, :mod:`numerics.nets.schedules`), by SGD with momentum.
+
+    One generator ``gen`` draws the batch order and the PGD starts (PGD in the [0, 1] box, random
+    start, BatchNorm in eval mode during the attack).
+
+    Returns:
+        the adversarial training loss of every optimiser step.
+
+    Raises:
+        DivergenceError: a non-finite loss (the caller decides what a diverged run means).
+    """
+    optimizer = torch.optim.SGD(model.parameters(), lr=schedule.lr(0.0), momentum=momentum)
+    attack = AttackSpec("pgd", norm, pgd_steps, step_size=None)
+    return fit(model, x, y, schedule, epochs=schedule.epochs, batch_size=batch_size,
+               optimizer=optimizer, attack=attack, shuffle_gen=gen, attack_gen=gen,
+               bn_mode="eval", progress=progress, desc=desc).step_losses

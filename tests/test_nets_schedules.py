@@ -1,4 +1,5 @@
-"""Tests of the PAS schedule (L-FINDINGS): values at given epochs, periodicity, cap, validation."""
+"""Tests of numerics.nets.schedules (PAS, L-FINDINGS, and the fixed budget): values at given
+epochs, periodicity, cap, validation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics.schedules import FixedSchedule, PASchedule, build_schedule
+from numerics.nets.schedules import FixedSchedule, PASchedule, build_schedule
 from theory.errors import ConfigError
 
 
@@ -95,9 +96,28 @@ def test_pas_rejects_bad_config(kwargs: dict, match: str) -> None:
         PASchedule(**kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"eps_target": -0.1, "epochs": 1}, "eps_target"),
+        ({"eps_target": 0.1, "epochs": 0}, "epochs"),
+        ({"eps_target": 0.1, "epochs": 1, "lr_shape": "step"}, "lr_shape"),
+        ({"eps_target": 0.1, "epochs": 1, "lr_max": 0.0}, "lr_max"),
+        ({"eps_target": 0.1, "epochs": 1, "lr_min": 1.0}, "lr_min"),
+        ({"eps_target": 0.1, "epochs": 1, "step_ratio": 0.0}, "step_ratio"),
+    ],
+)
+def test_fixed_rejects_bad_config(kwargs: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        FixedSchedule(**kwargs)
+
+
 def test_time_outside_training_is_rejected() -> None:
     with pytest.raises(ConfigError, match="outside"):
         PASchedule(eps_target=0.1, epochs=2)(2.5)
     with pytest.raises(ConfigError, match="unknown schedule"):
         build_schedule("cyclic", eps_target=0.1, epochs=1)
     assert isinstance(build_schedule("pas", eps_target=0.1, epochs=1), PASchedule)
+    assert isinstance(build_schedule(" Fixed ", eps_target=0.1, epochs=1), FixedSchedule)
+    with pytest.raises(ConfigError, match="outside"):
+        FixedSchedule(eps_target=0.1, epochs=2)(-0.1)

@@ -1,11 +1,11 @@
-"""Tests for numerics.models: shapes, parameter counts, BN conventions, bad input."""
+"""Tests for numerics.nets.models: shapes, parameter counts, BN conventions, bad input."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from numerics.models import (
+from numerics.nets.models import (
     MLP,
     PreActResNet18,
     ResNet18,

@@ -1,0 +1,255 @@
+"""L-BUDGET on data (Liu et al. 2020): the budget above which adversarial training learns nothing.
+
+:func:`run_budget` trains linear models on MNIST2 just below and just above the threshold eps* of
+:mod:`theory.budget` (exact inner max, p = 2 and inf, with and without a bias), measures the
+gradient bound ||g(w1) - g(w2)|| <= A ||w1 - w2|| + B eps on data, and finds where PGD training
+inside the [0, 1] pixel box collapses to w = 0. :func:`judge_budget` turns a record into evidence;
+:func:`evidence_l_budget` reads the committed ``results/liu_kanai/budget.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from numerics.attacks import AttackSpec
+from numerics.experiments.units import (
+    DTYPE,
+    Units,
+    absent,
+    check_int,
+    load_record,
+    mnist2_subset,
+    scale,
+    unit_seed,
+)
+from numerics.linear.bounds import best_bias_at_zero, budget_threshold, gradient_bound_constants
+from numerics.linear.train import TrainConfig, fit_linf_split, train_models
+from numerics.ops import robust_loss, robust_loss_and_grad
+from theory.claims import BUDGET_COLLAPSE_RTOL, BUDGET_GAIN_TOL, Evidence
+from theory.errors import ConfigError
+from theory.validate import check_eps
+
+__all__ = ["FULL", "BudgetConfig", "evidence_l_budget", "judge_budget", "run_budget"]
+
+#: Sizes of the ``full`` profile (``ci`` uses the dataclass defaults).
+FULL: dict[str, Any] = {"n_samples": 12665, "steps": 3000, "box_train_steps": 600}
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    """Config of :func:`run_budget` (L-BUDGET).
+
+    Attributes:
+        n_samples: MNIST2 training points. ratios: eps / eps* values trained (exact inner max).
+        weight_decay: lambda of (lambda/2)||w_f||^2 (the bias is not decayed); it keeps the
+            minimiser finite on separable data and leaves eps* unchanged (its gradient at 0 is 0).
+        steps, lr: full-batch Adam steps (p = 2), learning rate cosine-annealed to 0; p = inf
+            uses L-BFGS-B on the split form with at most 5 * steps iterations.
+        box_eps_l2, box_eps_linf: absolute budgets trained with PGD in the [0, 1] box.
+        pgd_steps: PGD steps K (step 2.5 eps / K). collapse_tol: ||w_f|| below
+            collapse_tol * ||w_f(eps=0)|| counts as collapsed. seed, profile: as usual.
+    """
+
+    n_samples: int = 400
+    ratios: tuple[float, ...] = (0.5, 0.95, 1.05, 2.0)
+    weight_decay: float = 1e-3
+    steps: int = 400
+    lr: float = 0.05
+    box_eps_l2: tuple[float, ...] = (1.0, 2.0, 3.0, 3.5, 4.0, 5.0)
+    box_eps_linf: tuple[float, ...] = (0.1, 0.3, 0.45, 0.5, 0.55, 0.6, 0.8)
+    pgd_steps: int = 5
+    box_train_steps: int = 100
+    collapse_tol: float = 1e-2
+    seed: int = 0
+    profile: str = "ci"
+
+    def __post_init__(self) -> None:
+        check_int(self.n_samples, "n_samples", 2)
+        if not self.ratios or any(r < 0 for r in self.ratios):
+            raise ConfigError("ratios must be a non-empty tuple of eps/eps* values >= 0")
+        check_eps(self.weight_decay, "weight_decay")
+        check_int(self.steps, "steps")
+        check_int(self.box_train_steps, "box_train_steps")
+        check_int(self.pgd_steps, "pgd_steps")
+
+
+def _train_config(cfg: BudgetConfig, steps: int, bias: bool, **changes: Any) -> TrainConfig:
+    """Full-batch Adam from w = 0, lr cosine-annealed to 0, (lambda/2)||w_f||^2 (no bias decay)."""
+    return TrainConfig(epochs=steps, batch_size=0, optimizer="adam", lr=cfg.lr,
+                       weight_decay=cfg.weight_decay, decay_bias=False, bias=bias,
+                       init_scale=0.0, lr_schedule="cosine", seed=cfg.seed, **changes)
+
+
+def run_budget(cfg: BudgetConfig, progress: bool = True,
+               checkpoint_dir: str | Path | None = None,
+               stop_after: int | None = None) -> dict[str, Any]:
+    """L-BUDGET on MNIST2: ||w_f|| at convergence versus eps/eps*, then the [0, 1] box with PGD.
+
+    Exact part: for p in {2, inf} and bias in {no, yes}, eps* from
+    :func:`numerics.linear.bounds.budget_threshold`, then training at eps = ratio * eps* on the
+    closed-form robust loss (p = 2: :func:`numerics.linear.train.train_models` with the exact
+    attack, full-batch Adam, lr cosine-annealed to 0; p = inf: the exact smooth split form,
+    :func:`numerics.linear.train.fit_linf_split`, since Adam cannot settle on the many kinks).
+    Reported: eps*, and per ratio ||w_f||, L_eps(w) - L_eps(w_0) (w_0 = 0, or the constant model
+    with the best bias) which is < 0 exactly when a non-zero w_f does better.
+
+    Box part: PGD training (random start, K steps, box [0, 1]) at absolute budgets, no bias,
+    the same trainer with the linear model's analytic PGD; reported ||w_f|| and clean training
+    accuracy, and the smallest budget where ||w_f|| falls below ``collapse_tol`` times its value
+    at the smallest budget, compared with eps*.
+
+    Units (checkpointed with ``checkpoint_dir``, :mod:`numerics.experiments.units`): each exact
+    run, the gradient bound (generator seeded with ``seed``), and each box run (PGD starts from a
+    generator seeded with ``unit_seed(seed, "box/<norm>/<eps>")``).
+
+    Args:
+        cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
+            checkpoint (None: none). stop_after: interrupt after this many new units (tests).
+    """
+    combos = [(n, b) for n in ("l2", "linf") for b in (False, True)]
+    total = len(combos) * len(cfg.ratios) + 1 + len(cfg.box_eps_l2) + len(cfg.box_eps_linf)
+    units = Units("budget", cfg, total, checkpoint_dir=checkpoint_dir, stop_after=stop_after,
+                  progress=progress)
+    exact: list[dict[str, Any]] = []
+    thresholds: dict[str, float] = {}
+    for norm, bias in combos:
+        x, y = mnist2_subset(cfg.n_samples, cfg.seed, bias=bias)
+        feats = x[:, :-1] if bias else x
+        eps_star = budget_threshold(feats, y, norm, bias)
+        key = f"{norm}{'_bias' if bias else ''}"
+        thresholds[key] = eps_star
+        w_ref = torch.zeros(x.shape[1], dtype=DTYPE)
+        if bias:
+            w_ref[-1] = best_bias_at_zero(y)
+        for ratio in cfg.ratios:
+            eps = ratio * eps_star
+
+            def exact_run(eps: float = eps, norm: str = norm, bias: bool = bias,
+                          x: torch.Tensor = x, y: torch.Tensor = y, w_ref: torch.Tensor = w_ref,
+                          ratio: float = ratio, eps_star: float = eps_star) -> dict[str, Any]:
+                if norm == "l2":
+                    feats = x[:, :-1] if bias else x
+                    w = train_models(feats, y, eps, AttackSpec("exact", norm),
+                                     _train_config(cfg, cfg.steps, bias)).last[0]
+                else:
+                    w, _ = fit_linf_split(x, y, eps, cfg.weight_decay, bias, 5 * cfg.steps)
+                wf = w[:-1] if bias else w
+                gain = float(robust_loss(w, x, y, eps, norm, bias).mean()
+                             - robust_loss(w_ref, x, y, eps, norm, bias).mean())
+                return {"norm": norm, "bias": bias, "ratio": ratio, "eps": eps,
+                        "eps_star": eps_star, "w_norm": float(wf.norm()),
+                        "loss_minus_reference": gain}
+
+            exact.append(units(f"exact/{key}/{ratio!r}", exact_run))
+    box: dict[str, Any] = {}
+    x, y = mnist2_subset(cfg.n_samples, cfg.seed)
+    gradient_bound = units("gradient_bound", lambda: _gradient_bound_on_data(
+        x, y, thresholds["l2"], torch.Generator().manual_seed(cfg.seed)))
+
+    def box_run(norm: str, eps: float, name: str) -> dict[str, Any]:
+        # the linear model's analytic PGD, far cheaper than autograd on the whole training set
+        # (tests/test_linear_attack.py): under L2 the iterates of numerics.attacks.pgd to 1e-12;
+        # under L-inf its limit clip(x - eps y sign(w)), which differs from the generic PGD only
+        # where w_i = 0 (there the loss does not depend on delta_i: the generic PGD keeps its
+        # random start, the limit keeps delta_i = 0; both are maximisers)
+        attack = AttackSpec("pgd", norm, cfg.pgd_steps, 2.5, box=(0.0, 1.0))
+        config = _train_config(cfg, cfg.box_train_steps, False,
+                               noise_seed=unit_seed(cfg.seed, name))
+        wd = train_models(x, y, eps, attack, config).last[0]
+        return {"eps": eps, "w_norm": float(wd.norm()),
+                "clean_acc": float(((x @ wd) * y > 0).double().mean())}
+
+    for norm, grid in (("l2", cfg.box_eps_l2), ("linf", cfg.box_eps_linf)):
+        rows = []
+        for eps in grid:
+            name = f"box/{norm}/{eps!r}"
+            rows.append(units(name, lambda norm=norm, eps=eps, name=name: box_run(
+                norm, eps, name)))
+        ref = rows[0]["w_norm"]
+        collapsed = [r["eps"] for r in rows if r["w_norm"] < cfg.collapse_tol * ref]
+        box[norm] = {"rows": rows, "eps_star_no_box": thresholds[norm],
+                     "collapse_eps": collapsed[0] if collapsed else None}
+    units.close()
+    return {"thresholds": thresholds, "exact": exact, "box": box,
+            "gradient_bound": gradient_bound}
+
+
+def _gradient_bound_on_data(x: torch.Tensor, y: torch.Tensor, eps_star: float,
+                            gen: torch.Generator) -> dict[str, Any]:
+    """L-BUDGET gradient bound on MNIST2 (p = 2): max of ||g(w1) - g(w2)|| / (A||w1 - w2|| + B eps).
+
+    A, B from :func:`numerics.linear.bounds.gradient_bound_constants`. Pairs: w1 = t u,
+    w2 = -t u across w = 0 (where the gradient is not Lipschitz), t from 1e-6 to 10, and
+    independent random pairs, at eps in {0.1, 0.5, 1, 2} eps*. The bound holds when the
+    returned ``max_ratio`` <= 1.
+    """
+    d = x.shape[1]
+    worst, count = 0.0, 0
+    for factor in (0.1, 0.5, 1.0, 2.0):
+        eps = factor * eps_star
+        a_const, b_const = gradient_bound_constants(x, eps)
+        for t in (1e-6, 1e-3, 1e-1, 1.0, 10.0):
+            u = torch.randn(d, generator=gen, dtype=DTYPE)
+            pairs = [(t * u / u.norm(), -t * u / u.norm()),
+                     (t * torch.randn(d, generator=gen, dtype=DTYPE) / math.sqrt(d),
+                      t * torch.randn(d, generator=gen, dtype=DTYPE) / math.sqrt(d))]
+            for w1, w2 in pairs:
+                _, g1 = robust_loss_and_grad(w1, x, y, eps, "l2")
+                _, g2 = robust_loss_and_grad(w2, x, y, eps, "l2")
+                ratio = float((g1 - g2).norm() / (a_const * (w1 - w2).norm() + b_const * eps))
+                worst, count = max(worst, ratio), count + 1
+    return {"max_ratio": worst, "pairs": count}
+
+
+def judge_budget(results: dict[str, Any], rel_tol: float = BUDGET_COLLAPSE_RTOL) -> Evidence:
+    """L-BUDGET verdict: w_f -> 0 exactly above eps*, not below, and the gradient bound holds.
+
+    For each (norm, bias): every ratio > 1 run ends with ||w_f|| <= rel_tol ||w_f(ratio_min)||
+    and no loss gain over the reference (>= -BUDGET_GAIN_TOL); every ratio < 1 run ends with
+    ||w_f|| larger than that and a strict gain (< -BUDGET_GAIN_TOL). The box/PGD collapse point
+    is reported alongside.
+    """
+    bad = []
+    for key in results["thresholds"]:
+        norm, bias = key.split("_")[0], key.endswith("_bias")
+        rows = [r for r in results["exact"] if r["norm"] == norm and r["bias"] == bias]
+        scale = max(r["w_norm"] for r in rows)
+        for r in rows:
+            gain = r["loss_minus_reference"]
+            zero = r["w_norm"] <= rel_tol * scale and gain >= -BUDGET_GAIN_TOL
+            nonzero = r["w_norm"] > rel_tol * scale and gain < -BUDGET_GAIN_TOL
+            if (r["ratio"] > 1 and not zero) or (r["ratio"] < 1 and not nonzero):
+                bad.append(r)
+    box = results["box"]
+    box_text = "; ".join(
+        f"{n} box+PGD collapse at eps={b['collapse_eps']} vs eps*={b['eps_star_no_box']:.3g}"
+        for n, b in box.items()
+    )
+    th = ", ".join(f"{k}={v:.4g}" for k, v in results["thresholds"].items())
+    gb = results.get("gradient_bound", {"max_ratio": float("nan"), "pairs": 0})
+    passed = not bad and gb["max_ratio"] <= 1.0
+    return Evidence(
+        "data", passed,
+        f"eps*: {th}; gradient bound: max ||dg||/(A||dw|| + B eps) = {gb['max_ratio']:.3f} over "
+        f"{gb['pairs']} pairs; w_f -> 0 above and not below eps* in "
+        f"{len(results['exact']) - len(bad)}/{len(results['exact'])} runs; {box_text}",
+        conditions=("closed-form inner max without the [0, 1] box (with the box the collapse "
+                    "happens at a different, measured budget)",),
+        counterexample={"runs": bad[:4]} if bad else None,
+        details={"thresholds": results["thresholds"], "box": box},
+    )
+
+
+def evidence_l_budget(results_dir: Path | None = None) -> Evidence:
+    """L-BUDGET data evidence from ``results/liu_kanai/budget.json`` (see judge_budget)."""
+    record = load_record("budget", results_dir)
+    if record is None:
+        return absent("budget", "L-BUDGET")
+    ev = judge_budget(record["results"])
+    return dataclasses.replace(ev, summary=f"{ev.summary} ({scale(record)})")

@@ -1,0 +1,169 @@
+"""The protocol every data study shares: units of work, their checkpoint, seeds, data, records.
+
+A study is a pure function from a frozen config dataclass to a JSON-ready results dict. Inside, it
+is a sequence of **units of work** (one training run: per eps, per learning rate and seed, per
+optimiser). :class:`Units` runs them: with a checkpoint folder the finished units are saved after
+each one to ``<checkpoint_dir>/<study>.ckpt``, keyed on the study and the full config (a
+checkpoint of another config is ignored), and a later call with the same config reuses them.
+Every unit draws its random numbers from a generator seeded from the config and the unit's name
+alone (:func:`unit_seed`), so a resumed run, however often interrupted, equals an uninterrupted
+one bit for bit (CPU, same threads).
+
+Also here: the float64 MNIST / MNIST2 subsets the studies train on, and reading a study's
+committed record for the ledger (:func:`load_record`, :func:`absent`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from numerics.ops import augment
+from numerics.results import REPO_ROOT, load_checkpoint, read_result, save_checkpoint
+from theory.claims import Evidence
+from theory.errors import ConfigError
+
+__all__ = [
+    "DTYPE",
+    "RESULTS_DIR",
+    "Units",
+    "absent",
+    "check_int",
+    "checkpoint_path",
+    "finished_units",
+    "load_record",
+    "mnist2_subset",
+    "mnist_subset",
+    "scale",
+    "unit_seed",
+]
+
+#: Where the committed records of the Kanai and Liu et al. studies live.
+RESULTS_DIR = REPO_ROOT / "results" / "liu_kanai"
+DTYPE = torch.float64
+
+
+def check_int(value: int, name: str, minimum: int = 1) -> int:
+    """Return ``value`` after checking it is an integer >= ``minimum`` (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _subset_indices(n_total: int, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.permutation(n_total)[: min(n, n_total)])
+
+
+def mnist2_subset(n: int, seed: int, split: str = "train", bias: bool = False,
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random subset of n MNIST2 points (all if n >= N), float64; a constant 1 appended with
+    ``bias`` (the last coordinate, as :mod:`numerics.ops` reads ``bias=True``)."""
+    from numerics.data import load_mnist2
+
+    x, y = load_mnist2(split)
+    idx = _subset_indices(x.shape[0], n, seed)
+    xt = augment(torch.as_tensor(x[idx], dtype=DTYPE), bias)
+    return xt, torch.as_tensor(y[idx], dtype=DTYPE)
+
+
+def mnist_subset(n: int, seed: int, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random subset of n MNIST images (N, 1, 28, 28) in [0, 1] (float64) with labels 0..9."""
+    from numerics.data import load_mnist
+
+    images, labels = load_mnist(split)
+    idx = _subset_indices(images.shape[0], n, seed)
+    x = torch.as_tensor(images[idx].astype(np.float64) / 255.0, dtype=DTYPE).unsqueeze(1)
+    return x, torch.as_tensor(labels[idx].astype(np.int64))
+
+
+def unit_seed(seed: int, unit: str) -> int:
+    """The seed of one unit of work: a function of the config's seed and the unit's name only
+    (CRC-32 of ``"<seed>/<unit>"``), so no unit depends on which units ran before it."""
+    return zlib.crc32(f"{seed}/{unit}".encode())
+
+
+def checkpoint_path(study: str, checkpoint_dir: str | Path) -> Path:
+    """The checkpoint file of ``study`` in ``checkpoint_dir``: ``<checkpoint_dir>/<study>.ckpt``."""
+    return Path(checkpoint_dir) / f"{study}.ckpt"
+
+
+def finished_units(study: str, cfg: Any, checkpoint_dir: str | Path) -> int:
+    """How many units of ``study`` at ``cfg`` the checkpoint in ``checkpoint_dir`` holds (0 when
+    there is none, or when it was written for another config and will be ignored)."""
+    state = load_checkpoint(checkpoint_path(study, checkpoint_dir))
+    if state is None or state.get("key") != f"{study}:{cfg!r}":
+        return 0
+    return len(state["units"])
+
+
+class Units:
+    """Runs the units of one study, reusing and saving finished ones through a checkpoint.
+
+    The checkpoint ``{"key": "<study>:<repr(cfg)>", "units": {name: result}}`` is rewritten
+    atomically after every unit (:func:`numerics.results.save_checkpoint`); a checkpoint whose key
+    differs (another config) is ignored and replaced. ``stop_after`` (tests of resumption) raises
+    KeyboardInterrupt, as an interruption would, before the unit after the first ``stop_after``
+    units computed by this call.
+    """
+
+    def __init__(self, study: str, cfg: Any, total: int, *, checkpoint_dir: str | Path | None,
+                 stop_after: int | None, progress: bool) -> None:
+        if stop_after is not None:
+            check_int(stop_after, "stop_after", 0)
+        self.key = f"{study}:{cfg!r}"
+        self.path = None if checkpoint_dir is None else checkpoint_path(study, checkpoint_dir)
+        self.done: dict[str, Any] = {}
+        state = load_checkpoint(self.path) if self.path is not None else None
+        if state is not None and state.get("key") == self.key:
+            self.done = dict(state["units"])
+        self.stop_after = stop_after
+        self.computed = 0
+        self.bar = tqdm(total=total, initial=len(self.done), desc=study, disable=not progress,
+                        leave=False)
+
+    def __call__(self, name: str, compute: Callable[[], Any]) -> Any:
+        """The result of unit ``name``: from the checkpoint, else ``compute()`` (then saved)."""
+        if name in self.done:
+            return self.done[name]
+        if self.stop_after is not None and self.computed >= self.stop_after:
+            self.bar.close()
+            raise KeyboardInterrupt(f"stopped after {self.computed} units (stop_after)")
+        value = compute()
+        self.done[name] = value
+        self.computed += 1
+        if self.path is not None:
+            save_checkpoint(self.path, {"key": self.key, "units": self.done})
+        self.bar.update()
+        return value
+
+    def close(self) -> None:
+        """Close the progress bar."""
+        self.bar.close()
+
+
+def load_record(study: str, results_dir: Path | None) -> dict[str, Any] | None:
+    """The committed record ``<results_dir>/<study>.json`` (default :data:`RESULTS_DIR`), or
+    None when it is absent."""
+    path = (results_dir or RESULTS_DIR) / f"{study}.json"
+    if not path.exists():
+        return None
+    return read_result(path)
+
+
+def absent(study: str, claim: str) -> Evidence:
+    """Data evidence that could not run: the study's record is absent (says how to make it)."""
+    return Evidence("data", False,
+                    f"{claim}: no results/liu_kanai/{study}.json; run `advlandscape liu-kanai "
+                    f"{study}`", ran=False)
+
+
+def scale(record: dict[str, Any]) -> str:
+    """The scale a record was run at, for the ledger (``profile <name>``)."""
+    return f"profile {record['config'].get('profile', '?')}"

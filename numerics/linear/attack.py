@@ -1,0 +1,228 @@
+r"""Attacks on linear logistic models, batched over K models: PGD, the exact worst case, noise.
+
+K models share one data set; their weights are the rows of a ``(K, p)`` matrix ``W`` (``p = d + 1``
+with a bias column, which the attack never touches: the constant 1 is not a pixel), so one
+matmul serves every model and each model has its own budget eps_k.
+
+For a linear model the input gradient of the loss is analytic,
+:math:`\nabla_x \ell = -s(-z)\, y\, w_{pix}`, so its direction :math:`-y\, w_{pix}` does not depend
+on the current iterate: PGD needs no autograd and no margin inside its loop. Under L-inf, with
+``steps * step_size >= 2 eps`` (Madry's 2.5 eps / K per step gives 2.5 eps), every coordinate is
+pushed to its bound whatever the start, so PGD ends exactly at the box-constrained maximiser
+:math:`\operatorname{clip}_{[0,1]}(x - \varepsilon y\, \operatorname{sign}(w))`;
+:func:`perturb` returns that limit directly (tests compare it with :func:`numerics.attacks.pgd`).
+The margins and losses are those of :mod:`numerics.ops` (the exact robust margin for ``"exact"``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from numerics.attacks import AttackSpec, uniform_ball_noise
+from numerics.ops import margins, robust_margin, zeta
+from theory.errors import ConfigError
+
+__all__ = ["accuracy", "adversarial_loss", "attacked_margins", "budgets", "perturb"]
+
+_ELEMENT_BUDGET = 1 << 22  # elements of a (K, rows, d) perturbation block held at once (32 MiB)
+
+
+def _pixel_weights(W: torch.Tensor, d: int) -> torch.Tensor:
+    """The pixel weights ``(K, d)`` of a weight matrix ``(K, d)`` or ``(K, d + 1)``."""
+    if W.dim() != 2 or W.shape[1] not in (d, d + 1):
+        raise ConfigError(
+            f"weights must be a (K, d) or (K, d + 1) matrix for inputs of dimension d = {d}, "
+            f"got shape {tuple(W.shape)}"
+        )
+    return W[:, :d]
+
+
+def budgets(eps: float | torch.Tensor, K: int, like: torch.Tensor) -> torch.Tensor:
+    """One budget per model as a ``(K, 1, 1)`` tensor (validated; one eps is shared by all)."""
+    e = torch.as_tensor(eps, dtype=like.dtype, device=like.device).reshape(-1)
+    if e.numel() == 1:
+        e = e.expand(K)
+    if e.numel() != K:
+        raise ConfigError(f"got {e.numel()} budgets for {K} models: give one eps or one per model")
+    if not torch.isfinite(e).all() or (e < 0).any():
+        raise ConfigError(f"budgets must be finite and >= 0, got {e.tolist()}")
+    return e.reshape(K, 1, 1)
+
+
+def _ascent_direction(w: torch.Tensor, y: torch.Tensor, norm: str) -> torch.Tensor:
+    """Normalised ascent direction of zeta(-y w.x) in x, ``(K, N, d)`` as a broadcast view.
+
+    L2: -y w/||w||_2 (0 where w = 0, like PGD's grad/||grad||); L-inf: -y sign(w).
+    """
+    if norm == "l2":
+        length = w.norm(dim=1, keepdim=True)
+        unit = torch.where(length > 0, w / length.clamp_min(torch.finfo(w.dtype).tiny), 0.0)
+    else:
+        unit = w.sign()
+    return -y[None, :, None] * unit[:, None, :]
+
+
+def _project_(delta: torch.Tensor, eps: torch.Tensor, norm: str,
+              bounds: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    """In place: onto the eps-ball of each (model, sample) (the projection of
+    :func:`numerics.attacks.project_ball`), then into the box ``bounds = (lo, hi)`` of delta
+    (None: no box)."""
+    if norm == "linf":
+        torch.clamp(delta, -eps, eps, out=delta)
+    else:
+        length = torch.linalg.vector_norm(delta, dim=-1, keepdim=True)
+        tiny = torch.finfo(delta.dtype).tiny
+        delta.mul_(torch.where(length > eps, eps / length.clamp_min(tiny), 1.0))
+    if bounds is not None:
+        torch.clamp(delta, *bounds, out=delta)
+    return delta
+
+
+def _unit_noise(shape: tuple[int, ...], norm: str, generator: torch.Generator | None,
+                like: torch.Tensor) -> torch.Tensor:
+    """Uniform noise in the unit ball, one draw per (model, sample); scale by eps afterwards."""
+    K, n, d = shape
+    noise = uniform_ball_noise((K * n, d), 1.0, norm, generator=generator, dtype=like.dtype,
+                               device=like.device)
+    return noise.reshape(K, n, d)
+
+
+def perturb(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+    attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
+) -> torch.Tensor:
+    """Perturbed inputs x_adv for every model, shape ``(K, N, d)`` (pixels only, no bias column).
+
+    * ``pgd``: Madry et al.'s PGD, x^{t+1} = Proj(x^t + alpha dir), dir = -y w/||w||_2 (L2) or
+      -y sign(w) (L-inf), the normalised input gradient of zeta(-y w.x) (exact wherever
+      s(-z) > 0, i.e. z < 745 in float64); Proj = ball, then box. L-inf with
+      ``steps * alpha >= 2 eps`` returns the limit clip_box(x - eps y sign(w)) (see module doc).
+    * ``exact``: x - eps y w/||w||_2 or x - eps y sign(w), the maximiser without box (INNER-MAX).
+    * ``random``: x + uniform noise in the eps-ball, clipped to the box (independent of w).
+    * ``clean``: x itself, expanded.
+
+    Args:
+        W: weights ``(K, d)`` or ``(K, d + 1)``. X: inputs ``(N, d)``. y: labels ``(N,)`` in ±1.
+        eps: one budget or one per model. attack: the :class:`AttackSpec`.
+        generator: random source for PGD starts and noise.
+        common_noise: one draw of the PGD start / noise shared by all K models (common random
+            numbers, e.g. for the points of a landscape); else an independent draw per model.
+
+    Returns:
+        ``(K, N, d)`` perturbed inputs.
+    """
+    K, (N, d) = W.shape[0], X.shape
+    w = _pixel_weights(W, d)
+    if attack.step_size is not None:
+        raise ConfigError("linear models take PGD steps relative to each model's budget: set "
+                          "AttackSpec.step_factor (alpha = step_factor eps / steps), not "
+                          "step_size")
+    e = budgets(eps, K, X)
+    x = X[None]
+    if attack.kind == "clean":
+        return x.expand(K, N, d)
+    draws = 1 if common_noise else K
+    if attack.kind == "random":
+        noisy = (_unit_noise((draws, N, d), attack.norm, generator, X) * e).add_(x)
+        return noisy if attack.box is None else noisy.clamp_(*attack.box)
+    if attack.kind == "pgd" and not (attack.norm == "linf" and attack.step_factor >= 2.0):
+        start = _unit_noise((draws, N, d), attack.norm, generator, X) if attack.random_start \
+            else None
+        active = e.reshape(-1) > 0
+        if bool(active.all()):
+            return _pgd_l2_linf(x, e, w, y, attack, start)
+        out = x.expand(K, N, d).clone()  # a zero budget leaves x where it is
+        if bool(active.any()):
+            if start is not None and draws > 1:
+                start = start[active]
+            out[active] = _pgd_l2_linf(x, e[active], w[active], y, attack, start)
+        return out
+    adversarial = (_ascent_direction(w, y, attack.norm) * e).add_(x)
+    if attack.kind == "pgd" and attack.box is not None:  # the L-inf PGD limit, clipped
+        adversarial.clamp_(*attack.box)
+    return adversarial
+
+
+def _pgd_l2_linf(
+    x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor, attack: AttackSpec,
+    start: torch.Tensor | None,
+) -> torch.Tensor:
+    """PGD on a ``(K, N, d)`` perturbation, in place: add the step, project onto the ball, clamp
+    to the box; returns the perturbed inputs x + delta.
+
+    ``start``: unit-ball draws ``(1 or K, N, d)`` (None: start at 0), scaled by eps.
+    With ``attack.iterate_dtype`` the start (drawn in ``x.dtype``), the direction and the
+    iterations are in that dtype, and the last iterate is projected onto the ball and the box
+    in ``x.dtype``. (In-place updates: on the CPU a fresh ``(K, N, d)`` block costs more in page
+    faults than the arithmetic on it.)
+    """
+    work = getattr(torch, attack.iterate_dtype) if attack.iterate_dtype else x.dtype
+    xw, ew = x.to(work), e.to(work)
+    step = _ascent_direction(w.to(work), y.to(work), attack.norm).mul_(
+        attack.step_factor * ew / attack.steps)
+    K, N, d = step.shape
+    if start is not None:
+        delta = start.to(work) * ew
+    else:
+        delta = torch.zeros((K, N, d), dtype=work, device=x.device)
+    def bounds(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        return None if attack.box is None else (attack.box[0] - x, attack.box[1] - x)
+
+    box = bounds(xw)
+    _project_(delta, ew, attack.norm, box)
+    for _ in range(attack.steps):
+        _project_(delta.add_(step), ew, attack.norm, box)
+    if work != x.dtype:  # back in the data's dtype, in the ball and the box exactly
+        delta = _project_(delta.to(x.dtype), e, attack.norm, bounds(x))
+    return delta.add_(x)
+
+
+def _row_chunks(K: int, N: int, d: int) -> int:
+    return max(1, min(N, _ELEMENT_BUDGET // max(1, K * d)))
+
+
+def attacked_margins(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+    attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
+) -> torch.Tensor:
+    """Margins y w.x~_adv under ``attack``, shape ``(K, N)``, computed in memory-bounded chunks.
+
+    For ``exact`` this is the robust margin m in closed form (no (K, N, d) tensor is formed).
+    """
+    K, (N, d) = W.shape[0], X.shape
+    if attack.kind == "clean":
+        return margins(W, X, y)
+    if attack.kind == "exact":
+        return robust_margin(W, X, y, budgets(eps, K, X).reshape(-1), attack.norm)
+    rows = _row_chunks(K, N, d)
+    out = []
+    for start in range(0, N, rows):
+        sl = slice(start, start + rows)
+        xa = perturb(W, X[sl], y[sl], eps, attack, generator, common_noise)
+        out.append(margins(W, xa, y[sl]))
+    return torch.cat(out, dim=1)
+
+
+def adversarial_loss(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+    attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
+) -> torch.Tensor:
+    """Training loss of each model under its attack, mean_n zeta(-y w.x~_adv), shape ``(K,)``."""
+    z = attacked_margins(W, X, y, eps, attack, generator, common_noise)
+    return zeta(-z).mean(dim=1)
+
+
+def accuracy(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor = 0.0,
+    attack: AttackSpec | None = None, generator: torch.Generator | None = None,
+    common_noise: bool = False,
+) -> torch.Tensor:
+    """Accuracy in percent of each model (a margin of exactly 0 counts as an error), ``(K,)``.
+
+    Clean accuracy when ``attack`` is None or clean; robust accuracy under ``attack`` otherwise
+    (``common_noise``: one draw of PGD starts shared by the K models, see :func:`perturb`).
+    """
+    attack = attack or AttackSpec("clean")
+    z = attacked_margins(W, X, y, eps, attack, generator, common_noise)
+    return 100.0 * (z > 0).to(W.dtype).mean(dim=1)
+

@@ -1,0 +1,73 @@
+r"""Attacks on networks at the model level: PGD adversarial examples of a classifier.
+
+:func:`adversarial_examples` runs :func:`numerics.attacks.pgd` on the per-sample cross-entropy
+:math:`\mathrm{CE}(f(\theta; x_n + \delta_n), y_n)` of a ``torch.nn`` classifier, following an
+:class:`~numerics.attacks.AttackSpec` (``"pgd"``: projected ascent; ``"random"``: uniform noise in
+the ball; ``"clean"``: none) at the budget eps. BatchNorm's mode during the attack is a setting
+(``bn_mode``); the model's mode is restored afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+
+import torch
+from torch import nn
+
+from numerics.attacks import AttackSpec, pgd, random_noise
+from theory.errors import ConfigError
+
+__all__ = ["adversarial_examples", "frozen_weights"]
+
+
+@contextmanager
+def frozen_weights(model: nn.Module) -> Iterator[None]:
+    """Switch off ``requires_grad`` of the weights (the attack needs input gradients only)."""
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+def adversarial_examples(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, attack: AttackSpec, *,
+    generator: torch.Generator | None = None, bn_mode: str = "eval", fast: bool = False,
+) -> torch.Tensor:
+    r"""Adversarial examples ``x + δ*`` against ``model`` under ``attack`` at budget ``eps``.
+
+    Args:
+        model: the classifier (logits). x, y: inputs (first dimension the samples), labels.
+        eps: the budget (0: ``x`` itself). attack: the recipe; ``"pgd"`` with
+            ``attack.alpha(eps)`` per step, ``attack.box`` and ``attack.random_start``.
+        generator: random source of the PGD start / the noise.
+        bn_mode: BatchNorm's mode during the attack, ``"eval"`` (running statistics) or
+            ``"train"`` (batch statistics, as in Madry's and Rice et al.'s training code).
+        fast: forward passes under bf16 autocast with the weights' gradients switched off.
+    """
+    if attack.kind == "exact":
+        raise ConfigError("the exact worst case is a linear model's: attack networks with 'pgd'")
+    if eps == 0 or attack.kind == "clean":
+        return x.detach().clone()
+    if attack.kind == "random":
+        return random_noise(x.detach(), eps, attack.norm, box=attack.box, generator=generator)
+    was_training = model.training
+    model.train(bn_mode == "train")
+    ctx = torch.autocast(device_type=x.device.type, dtype=torch.bfloat16) if fast else nullcontext()
+
+    def per_sample_loss(z: torch.Tensor) -> torch.Tensor:
+        with ctx:
+            logits = model(z)
+        return nn.functional.cross_entropy(logits.float() if fast else logits, y,
+                                           reduction="none")
+
+    try:
+        with frozen_weights(model) if fast else nullcontext():
+            return pgd(per_sample_loss, x, eps, attack.norm, attack.steps, attack.alpha(eps),
+                       box=attack.box, random_start=attack.random_start, generator=generator)
+    finally:
+        model.train(was_training)

@@ -1,0 +1,151 @@
+r"""Top eigenvalues, power iteration and Hutchinson's trace of a symmetric operator (any model).
+
+The curvature of both model families reaches these functions as a SciPy ``LinearOperator`` (the
+matrix-free Hessians of :mod:`numerics.linear.curvature` and :class:`numerics.nets.curvature.
+HessianOperator`) or, for small problems, as a dense matrix:
+
+* :func:`top_hessian_eigs`: the k largest (algebraic) eigenvalues, by ``scipy.sparse.linalg.eigsh``
+  (implicitly restarted Lanczos, ARPACK) on an operator, or by LAPACK's symmetric eigensolver
+  (``torch.linalg.eigvalsh``, the whole spectrum) on a dense matrix;
+* :func:`power_iteration` with deflation, the independent check;
+* :func:`hutchinson_trace`, tr H = E[z^T H z] for Rademacher z.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse.linalg as spla
+import torch
+
+from numerics.validate import check_finite
+from theory.errors import ConfigError
+
+__all__ = ["TraceEstimate", "hutchinson_trace", "power_iteration", "top_hessian_eigs"]
+
+
+def _top_dense(H: torch.Tensor | np.ndarray, k: int) -> np.ndarray:
+    """The k largest eigenvalues of each symmetric ``(p, p)`` or ``(K, p, p)`` matrix."""
+    A = check_finite(torch.as_tensor(H).detach().cpu().to(torch.float64), "the Hessian")
+    p = A.shape[-1]
+    if not 1 <= k <= p:
+        raise ConfigError(f"k must be between 1 and {p}, got {k}")
+    # LAPACK syevd through torch (honours torch.set_num_threads; ascending order)
+    return torch.linalg.eigvalsh(0.5 * (A + A.transpose(-1, -2)))[..., -k:].flip(-1).numpy()
+
+
+def top_hessian_eigs(
+    operator: spla.LinearOperator | torch.Tensor | np.ndarray, k: int = 3, *,
+    tol: float = 1e-6, seed: int = 0, v0: np.ndarray | None = None, maxiter: int | None = None,
+    return_vectors: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    r"""The ``k`` largest (algebraic) eigenvalues of a symmetric operator, largest first.
+
+    These are the "top Hessian eigenvalues" of Yamada et al. (Y-T1, Figures 3-4).
+
+    Args:
+        operator: a SciPy ``LinearOperator`` (``eigsh(operator, k, which="LA")``, 1 <= k < P),
+            or dense symmetric matrices ``(p, p)`` / ``(K, p, p)`` (``torch.linalg.eigvalsh``,
+            1 <= k <= p; returns ``(k,)`` / ``(K, k)``).
+        k: how many eigenvalues. tol: ARPACK's relative accuracy.
+        seed: seeds the Gaussian starting vector of Lanczos (reproducible), unless ``v0`` is given.
+        maxiter: ARPACK's iteration budget. return_vectors: also return the unit eigenvectors
+            (P x k, columns in the same order; operators only).
+
+    Returns:
+        Eigenvalues in decreasing order (and the eigenvectors).
+    """
+    if not isinstance(operator, spla.LinearOperator):
+        if return_vectors:
+            raise ConfigError("return_vectors needs an operator: use torch.linalg.eigh for the "
+                              "eigenvectors of a dense matrix")
+        return _top_dense(operator, k)
+    size = operator.shape[0]
+    if not 1 <= k < size:
+        raise ConfigError(f"k must satisfy 1 <= k < P = {size}, got {k}")
+    start = np.random.default_rng(seed).standard_normal(size) if v0 is None else v0
+    if not return_vectors:
+        vals = spla.eigsh(operator, k=k, which="LA", tol=tol, v0=start, maxiter=maxiter,
+                          return_eigenvectors=False)
+        return np.sort(vals)[::-1]
+    vals, vecs = spla.eigsh(operator, k=k, which="LA", tol=tol, v0=start, maxiter=maxiter)
+    order = np.argsort(vals)[::-1]
+    return vals[order], vecs[:, order]
+
+
+def power_iteration(
+    operator: spla.LinearOperator, k: int = 1, *, iters: int = 1000, tol: float = 1e-10,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The ``k`` eigenvalues of largest magnitude of a symmetric operator, by power iteration.
+
+    For each j: iterate ``v <- A_j v / ||A_j v||`` with the deflated operator
+    ``A_j = A - Σ_{i<j} λ_i u_i u_i^T`` until the Rayleigh quotient ``λ = v^T A_j v`` changes by
+    less than ``tol * |λ|``. Converges to the largest-magnitude eigenvalues; for the Hessian at a
+    trained network these are the top ones when they dominate the negative part of the spectrum
+    (compare with :func:`top_hessian_eigs`, which targets the largest algebraic ones).
+
+    Returns:
+        ``(eigenvalues, iterations)``: the k estimates and the iterations each used.
+    """
+    rng = np.random.default_rng(seed)
+    n = operator.shape[0]
+    found_vals: list[float] = []
+    found_vecs: list[np.ndarray] = []
+    used = []
+    for _ in range(k):
+        v = rng.standard_normal(n)
+        v /= np.linalg.norm(v)
+        lam = 0.0
+        it = 0
+        for it in range(1, iters + 1):  # noqa: B007 (it is reported)
+            w = operator.matvec(v)
+            for val, u in zip(found_vals, found_vecs, strict=True):
+                w = w - val * u * (u @ v)
+            new_lam = float(v @ w)
+            norm = np.linalg.norm(w)
+            if norm == 0.0:
+                lam = 0.0
+                break
+            v = w / norm
+            if abs(new_lam - lam) <= tol * abs(new_lam):
+                lam = new_lam
+                break
+            lam = new_lam
+        found_vals.append(lam)
+        found_vecs.append(v)
+        used.append(it)
+    return np.array(found_vals), np.array(used)
+
+
+@dataclass(frozen=True)
+class TraceEstimate:
+    """Hutchinson's estimate of tr H: the mean of ``z^T H z``, its standard error, the samples."""
+
+    estimate: float
+    standard_error: float
+    num_samples: int
+
+
+def hutchinson_trace(
+    operator: spla.LinearOperator, num_samples: int = 100, *, seed: int = 0
+) -> TraceEstimate:
+    r"""Hutchinson's estimator ``tr H ≈ (1/m) Σ_i z_i^T H z_i`` with Rademacher ``z_i``.
+
+    Unbiased (``E[z z^T] = I``) with variance ``2 (||H||_F^2 - Σ_i H_ii^2)`` per sample; the
+    returned standard error is the sample standard deviation over ``sqrt(m)``.
+    """
+    if num_samples < 2:
+        raise ConfigError(f"num_samples must be >= 2 for a standard error, got {num_samples}")
+    rng = np.random.default_rng(seed)
+    n = operator.shape[0]
+    values = np.empty(num_samples)
+    for i in range(num_samples):
+        z = rng.choice(np.array([-1.0, 1.0]), size=n)
+        values[i] = z @ operator.matvec(z)
+    return TraceEstimate(
+        estimate=float(values.mean()),
+        standard_error=float(values.std(ddof=1) / np.sqrt(num_samples)),
+        num_samples=num_samples,
+    )
