@@ -169,7 +169,7 @@ def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
             errs["robust_residual"] = max(errs["robust_residual"],
                                           float(residual.norm() / special[:, 0].norm()))
         if inst.norm == "l2":
-            m = inst.y * (inst.x @ inst.w) - inst.eps * inst.w.norm()
+            m = ops.robust_margin(*args)
             v = ops.robust_direction(*args)
             yamada = th.A_TORCH(m) * (v * v).sum(-1)
             top_ratio = max(top_ratio, float((special[:, 0] / yamada).max()))

@@ -10,6 +10,7 @@ from numerics.linear.curvature import (
     top_eigenvalue_per_point,
 )
 from numerics.ops import zeta
+from theory.adversarial_loss import ROBUST_LOSS_TORCH
 from theory.claims import Evidence
 from theory.theorem1 import margin_threshold
 
@@ -39,9 +40,8 @@ def autograd_full_top_eigenvalue(
     """Top eigenvalue of the full HESS-DEP Hessian of zeta(-(y w.x - eps ||w||)) (attack
     following w, so including s(-m)(eps/||w||)(I - w^ w^T)), differentiable in ``eps``."""
 
-    def loss(ww: torch.Tensor) -> torch.Tensor:
-        z = -(y * ww @ x - eps * ww.norm())
-        return zeta(z)
+    def loss(ww: torch.Tensor) -> torch.Tensor:  # the lambdified robust loss, eps a tensor
+        return ROBUST_LOSS_TORCH(ww @ x, ww.norm(), y, eps)
 
     return torch.linalg.eigvalsh(torch.func.hessian(loss)(w))[-1]
 

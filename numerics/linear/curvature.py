@@ -50,7 +50,7 @@ from numerics.validate import check_finite, warn_if_low_precision
 from theory.errors import ConfigError
 from theory.hessian import A_TORCH, B_TORCH, G_TORCH
 from theory.theorem1 import DLAMBDA_DEPS_TORCH, PHI_TORCH
-from theory.validate import check_eps, check_norm
+from theory.validate import check_norm
 
 __all__ = [
     "dlambda1_deps_per_point",
@@ -306,7 +306,7 @@ def robust_operator(
     bias = w.shape[0] == d + 1
     g, qn = norm_gradient(w[:d], norm)
     g_full = torch.cat([g, g.new_zeros(1)]) if bias else g
-    m = margins(w[None], X, y)[0] - eps * qn
+    m = robust_margin(w[None], X, y, eps, norm)[0]
     a = A_TORCH(m) / X.shape[0]
     c = float(torch.sigmoid(-m).mean() * eps / qn) if norm == "l2" and eps > 0 else 0.0
     mask = feature_mask(w.shape[0], bias, w)
@@ -414,11 +414,10 @@ def top_eigenvalue_per_point(
 def _l2_geometry(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, eps: float,
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(m, ||w||, ||x_perp||^2) per point for the L2 worst case without a bias (Y-T1 (a))."""
-    yt = _one_model(w, x, y)
-    eps = check_eps(eps)
+    _one_model(w, x, y)
     wn = w.norm()
     w_hat = w / wn
-    m = yt * (x @ w) - eps * wn
+    m = robust_margin(w, x, y, eps, "l2")
     perp_sq = ((x - (x @ w_hat).unsqueeze(-1) * w_hat) ** 2).sum(-1)
     return m, wn, perp_sq
 
