@@ -40,6 +40,7 @@ from IPython.display import Math, display
 from numerics.checks import adversarial_loss as checks
 from theory import adversarial_loss as al
 from theory.notation import eps
+from theory.proof import steps_text
 
 # %% [markdown]
 # ## Y-EQ7: the loss through the angle between $w$ and the perturbation
@@ -59,8 +60,7 @@ print(sp.sstr(al.LOSS_EQ7))
 display(Math(r"\ell = " + sp.latex(al.LOSS_EQ7, symbol_names=al.LATEX_NAMES)))
 ev_eq7 = al.verify_y_eq7()
 print(ev_eq7.summary)
-for name, ok in ev_eq7.details["checks"].items():
-    print(("ok  " if ok else "NO  ") + name)
+print(steps_text(ev_eq7))
 
 # %% [markdown]
 # Numerically, $u$ is built at a prescribed angle $\theta$ to $w$ (not computed from $w^\top u$),
@@ -96,8 +96,7 @@ display(Math(r"\frac{d\ell}{d\varepsilon} = "
              + sp.latex(al.DLOSS_DEPS, symbol_names=al.LATEX_NAMES)))
 ev_l1 = al.verify_y_l1()
 print(ev_l1.summary)
-for name, ok in ev_l1.details["checks"].items():
-    print(("ok  " if ok else "NO  ") + name)
+print(steps_text(ev_l1))
 
 # %% [markdown]
 # The loss against $\varepsilon$ for several angles ($y = +1$, $w^\top x = 1$, $\|w\| = 1$): it
@@ -148,8 +147,7 @@ display(Math(r"\max_{\|\eta\|_p \le \varepsilon} \ell = "
              + sp.latex(al.ROBUST_LOSS, symbol_names=al.LATEX_NAMES)))
 ev_im = al.verify_inner_max()
 print(ev_im.summary)
-for name, ok in ev_im.details["checks"].items():
-    print(("ok  " if ok else "NO  ") + name)
+print(steps_text(ev_im))
 
 # %% [markdown]
 # Numerically: the closed form against the loss at $\eta^*$, against random $\eta$ in and on the

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Gradient, Hessian and eigen-structure of the adversarial loss (Y-HESS, HESS-DEP, Y-EIG)
+# # Gradient, Hessian and eigen-structure of the adversarial loss (Y-HESS, HESS-DEP, Y-EIG, Y-EIG-DEP)
 #
 # Two readings of "the Hessian of the adversarial loss" of a linear logistic model:
 #
@@ -43,6 +43,7 @@ from numerics.checks import hessian as checks
 from numerics.linear import robust_eigenpairs
 from theory import hessian as th
 from theory.notation import vector_symbols
+from theory.proof import steps_text
 
 # %% [markdown]
 # ## Y-HESS: noise held fixed
@@ -63,8 +64,7 @@ display(Math(r"\nabla_w^2\ell\big|_{y=1} = " + sp.latex(hess2)))
 # %%
 ev_hess = th.verify_y_hess()
 print(ev_hess.summary)
-for name, ok in ev_hess.details["checks"].items():
-    print(("ok  " if ok else "NO  ") + name)
+print(steps_text(ev_hess))
 
 # %%
 num_hess = checks.check_y_hess()
@@ -96,8 +96,7 @@ assert max(num_hess.details["max_rel_err"].values()) <= 1e-10
 # %%
 ev_dep = th.verify_hess_dep()
 print(ev_dep.summary)
-for name, ok in ev_dep.details["checks"].items():
-    print(("ok  " if ok else "NO  ") + name)
+print(steps_text(ev_dep))
 print("domain:", ev_dep.details["domain"])
 
 # %%
@@ -136,30 +135,56 @@ plt.show()
 # %%
 assert ev_dep.passed
 assert num_dep.passed
-assert ev_dep.details["checks"]["second_term_vanishes"]
+assert ev_dep.details["dimension"] == "any"
+assert all(step["machine_checked"] for step in ev_dep.details["steps"])
 assert num_dep.details["max_rel_size_of_projector_term"]["linf"] <= 1e-10
 
 # %% [markdown]
-# ## Y-EIG: eigenpairs (Eqs. 10-11)
+# ## Y-EIG: eigenpairs of the Hessian with the noise held fixed (Eqs. 10-11)
 #
-# **Rank one** (noise fixed, and $p = \infty$): $H = A\,uu^\top$ with $A = s(m)s(-m)$ and
-# $u = x + \eta$ (resp. $v$). Then $Hu = A\|u\|^2 u$, so $\lambda_1 = A\|u\|^2$ with eigenvector
-# $u$, and $Hr = A(u^\top r)\,u = 0$ for every $r \perp u$.
+# The paper's statement: with the noise held fixed (its Eq. 9 Hessian), $H = A\,uu^\top$ with
+# $A = s(z)s(-z)$ and $u = x + \eta$ ($u = y\,v$ at $\eta^*$, $v = yx - \varepsilon\hat w$). Then
+# $Hu = A\|u\|^2 u$, so $\lambda_1 = A\|u\|^2$ with eigenvector $u$, and $Hr = A(u^\top r)\,u = 0$
+# for every $r \perp u$. SymPy checks both with index sums, for every dimension $d$.
+
+# %%
+ev_eig = th.verify_y_eig()
+print(ev_eig.summary)
+print(steps_text(ev_eig))
+
+# %%
+num_eig = checks.check_y_eig()
+print(num_eig.summary)
+
+# %%
+assert ev_eig.passed
+assert num_eig.passed
+assert ev_eig.details["dimension"] == "any"
+assert not ev_eig.conditions
+
+# %% [markdown]
+# ## Y-EIG-DEP: the eigenpairs once the attack depends on $w$
 #
-# **With the HESS-DEP term** ($p = 2$): $H = A\,vv^\top + B(I - nn^\top)$, $n = \hat w$,
-# $B = s(-m)\varepsilon/\|w\|$, $\alpha = v^\top n$.
+# A different statement from the paper's: is $v$ still the top eigenvector of the Hessian of the
+# robust loss, whose attack follows $w$? With the HESS-DEP term ($p = 2$):
+# $H = A\,vv^\top + B(I - nn^\top)$, $n = \hat w$, $A = s(m)s(-m)$, $B = s(-m)\varepsilon/\|w\|$,
+# $\alpha = v^\top n$.
+# * $Hv = (A\|v\|^2 + B)\,v - B\alpha\,n$: $v$ is an eigenvector only when $\alpha = 0$
+#   (eigenvalue $A\|v\|^2 + B$) or $v \parallel n$ (eigenvalue $A\|v\|^2$).
 # * Vectors orthogonal to both $v$ and $n$ have eigenvalue $B$ (multiplicity $d - 2$).
 # * On $\mathrm{span}\{v, n\}$: for any $\lambda$, $e = \lambda v - B\alpha n$ satisfies
 #   $He - \lambda e = -q(\lambda)\,v$ with $q(\lambda) = \lambda^2 - (A\|v\|^2 + B)\lambda
 #   + AB\alpha^2$, so the two roots $\lambda_\pm$ of $q$ are eigenvalues with eigenvectors
-#   $\lambda_\pm v - B\alpha n$.
-# * $q(A\|v\|^2) = q(B) = -AB\,\|v - \alpha n\|^2 \le 0$: both $A\|v\|^2$ (Yamada's $\lambda_1$)
-#   and $B$ lie between $\lambda_-$ and $\lambda_+$. Keeping the attack's dependence on $w$ makes
-#   the point Hessian **sharper** than Eq. 10 says.
+#   $\lambda_\pm v - B\alpha n$; $q(A\|v\|^2) = -AB\,\|v - \alpha n\|^2 \le 0$, so Yamada's
+#   $\lambda_1 = A\|v\|^2$ lies between $\lambda_-$ and $\lambda_+$.
+# * The ratio $\lambda_+/\lambda_1$ is unbounded: on the families $w = e_1, x = t e_1, y = -1$
+#   ($t \to \infty$, robustly misclassified) and $w = \delta e_1, x = (c + \varepsilon) e_1,
+#   y = 1$ ($\delta \to 0^+$, correctly classified), $v \parallel \hat w$, the top eigenvalue is
+#   $\max(A\|v\|^2, B)$ and $B/(A\|v\|^2) \to \infty$ (SymPy's limits).
 #
-# SymPy checks these with $n$ a unit vector in components (identities reduced modulo
-# $\|n\|^2 = 1$). The full-data Hessian is the mean of the point Hessians
-# (`numerics.linear.hessian_robust`, checked against the Hessian of the mean loss).
+# So the statement fails, with the exact condition above and a counterexample; the full-data
+# Hessian is the mean of the point Hessians (`numerics.linear.hessian_robust`, checked against
+# the Hessian of the mean loss).
 
 # %%
 A, B, V, alpha = sp.symbols("A B V alpha", positive=True)
@@ -171,24 +196,16 @@ assert sp.simplify(roots[0] + roots[1] - (A * V + B)) == 0
 assert sp.simplify(roots[0] * roots[1] - A * B * alpha**2) == 0
 
 # %%
-ev_eig = th.verify_y_eig()
-print(ev_eig.summary)
-for name, ok in ev_eig.details["checks"].items():
-    print(("ok  " if ok else "NO  ") + name)
+ev_eig_dep = th.verify_y_eig_dep()
+print(ev_eig_dep.summary)
+print(steps_text(ev_eig_dep))
+print("condition:", ev_eig_dep.conditions[0])
 
 # %%
-num_eig = checks.check_y_eig()
-print(num_eig.summary)
-print("condition:", num_eig.conditions[0] if num_eig.conditions else None)
-print("counterexample (p = 2):", {k: v for k, v in (num_eig.counterexample or {}).items()
+num_eig_dep = checks.check_y_eig_dep()
+print(num_eig_dep.summary)
+print("counterexample (p = 2):", {k: v for k, v in (num_eig_dep.counterexample or {}).items()
                                   if k not in ("w", "x")})
-
-# %% [markdown]
-# So Eq. 10 as stated (eigenvector $v$, eigenvalue $s(m)s(-m)\|v\|^2$, zero elsewhere) is exact
-# for the Hessian with the noise held at $\eta^*$ and for $p = \infty$; once the attack's
-# dependence on $w$ is kept for $p = 2$ it holds only when $\alpha = v^\top\hat w = 0$ or
-# $v \parallel \hat w$. The ledger therefore reports Y-EIG as holding under that condition, and
-# the counterexample above shows by how much $v$ misses being an eigenvector in general.
 
 # %% [markdown]
 # The spectrum on the same point as above: $\lambda_+$, $\lambda_-$, the bulk $B$, and Yamada's
@@ -207,9 +224,10 @@ ax.legend(fontsize=8)
 plt.show()
 
 # %%
-assert ev_eig.passed
-assert num_eig.passed
-assert num_eig.details["bracket_violations"] == 0
-assert ev_eig.conditions == (th.EIG_CONDITION,)
+assert not ev_eig_dep.passed  # the statement is refuted ...
+assert all(step["machine_checked"] for step in ev_eig_dep.details["steps"])  # ... by a proof
+assert ev_eig_dep.counterexample["cross(Hv, v)"] < 0
+assert not num_eig_dep.passed
+assert num_eig_dep.details["bracket_violations"] == 0
 assert bool(torch.all(values[:, 0] >= first * (1 - 1e-12)))
 assert bool(torch.all(values[:, 1] <= first * (1 + 1e-12)))

@@ -35,6 +35,7 @@ import sympy as sp
 
 from numerics.checks.theorem1 import check_y_t1
 from theory import theorem1 as t1
+from theory.proof import steps_text
 
 # %% [markdown]
 # ## Y-T1 (a): $d\lambda_1/d\varepsilon$ at fixed $w$
@@ -68,8 +69,7 @@ print("m* =", mpmath.nstr(m_star, 30))
 # %%
 ev_sym = t1.verify_y_t1()
 print(ev_sym.summary)
-for name, ok in ev_sym.details["checks"].items():
-    print(("ok  " if ok else "NO  ") + name)
+print(steps_text(ev_sym))
 print("condition:", ev_sym.conditions[0])
 print("counterexample:", ev_sym.counterexample)
 

@@ -35,6 +35,7 @@ import numpy as np
 
 from numerics.checks.random_noise import adversarial_vs_random, check_y_t2, monte_carlo_c2
 from theory import random_noise as rn
+from theory.proof import steps_text
 
 # %% [markdown]
 # ## Y-T2: $c^2$ by exact integration
@@ -52,8 +53,7 @@ for name, expr in rn.noise_c2_expressions().items():
 # %%
 ev_sym = rn.verify_y_t2()
 print(ev_sym.summary)
-for name, ok in ev_sym.details["checks"].items():
-    print(("ok  " if ok else "NO  ") + name)
+print(steps_text(ev_sym))
 
 # %% [markdown]
 # ### How good is the approximation?

@@ -37,6 +37,7 @@ from numerics import robust_loss
 from numerics.checks.budget import check_l_budget, make_problem
 from numerics.linear import budget_threshold, threshold_direction
 from theory.budget import verify_l_budget
+from theory.proof import steps_text
 
 # %% [markdown]
 # ## L-BUDGET: the threshold
@@ -63,8 +64,7 @@ from theory.budget import verify_l_budget
 # %%
 ev_sym = verify_l_budget()
 print(ev_sym.summary)
-for name, ok in ev_sym.details["checks"].items():
-    print(("ok  " if ok else "NO  ") + name)
+print(steps_text(ev_sym))
 
 # %% [markdown]
 # ## L-BUDGET: numeric evidence

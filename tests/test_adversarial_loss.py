@@ -42,7 +42,8 @@ def test_y_eq7_symbolic_evidence_passes() -> None:
     evidence = al.verify_y_eq7()
     assert evidence.kind == "symbolic"
     assert evidence.passed, evidence.details
-    assert all(evidence.details["checks"].values())
+    assert all(step["machine_checked"] for step in evidence.details["steps"])
+    assert evidence.details["dimension"] == "any"
 
 
 def test_y_eq7_numeric_evidence_passes() -> None:

@@ -18,8 +18,14 @@ from theory.claims import (
     verdict,
 )
 
-SPEC_IDS = ("Y-EQ7", "Y-L1", "INNER-MAX", "Y-HESS", "HESS-DEP", "Y-EIG", "Y-T1", "Y-T2",
-            "K-SMOOTH", "L-BUDGET", "L-FINDINGS")
+SPEC_IDS = ("Y-EQ7", "Y-L1", "INNER-MAX", "Y-HESS", "HESS-DEP", "Y-EIG", "Y-EIG-DEP", "Y-T1",
+            "Y-T2", "K-SMOOTH", "L-BUDGET", "L-FINDINGS")
+
+CHECKED = {"steps": [{"statement": "a = a", "method": "sympy-identity",
+                      "machine_checked": True}], "dimension": "any"}
+ARGUED = {"steps": [*CHECKED["steps"], {"statement": "b", "method": "prose",
+                                         "machine_checked": False}], "dimension": "any"}
+FIXED_D = {"steps": CHECKED["steps"], "dimension": [2, 3]}
 
 
 def test_every_spec_claim_is_registered_once() -> None:
@@ -31,14 +37,18 @@ def test_every_spec_claim_is_registered_once() -> None:
     [
         ([], Verdict.NOT_VERIFIED),
         ([Evidence("symbolic", False, "absent", ran=False)], Verdict.NOT_VERIFIED),
-        ([Evidence("symbolic", True, ""), Evidence("numeric", True, "")], Verdict.PROVED),
+        ([Evidence("symbolic", True, "", details=CHECKED), Evidence("numeric", True, "")],
+         Verdict.PROVED),
+        ([Evidence("symbolic", True, "", details=ARGUED)], Verdict.DERIVED),
+        ([Evidence("symbolic", True, "", details=FIXED_D)], Verdict.DERIVED),
+        ([Evidence("symbolic", True, "")], Verdict.DERIVED),
         ([Evidence("numeric", True, ""), Evidence("data", True, "")], Verdict.CONFIRMED),
         ([Evidence("symbolic", True, ""), Evidence("numeric", True, "", conditions=("m > 0",))],
          Verdict.CONDITIONAL),
         ([Evidence("symbolic", True, ""), Evidence("numeric", False, "", counterexample={})],
          Verdict.FAILS),
-        ([Evidence("symbolic", True, ""), Evidence("data", False, "absent", ran=False)],
-         Verdict.PROVED),
+        ([Evidence("symbolic", True, "", details=CHECKED),
+          Evidence("data", False, "absent", ran=False)], Verdict.PROVED),
     ],
 )
 def test_verdict_is_computed_from_evidence(evidence: list[Evidence], expected: Verdict) -> None:

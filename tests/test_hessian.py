@@ -22,7 +22,7 @@ from numerics.linear import curvature as lc
 from theory import hessian as th
 from theory._symbolic import is_zero
 from theory.errors import ConfigError
-from theory.notation import eps, s, vector_symbols
+from theory.notation import vector_symbols
 
 PROPERTY = settings(max_examples=25, deadline=None, derandomize=True)
 
@@ -94,15 +94,15 @@ def test_hess_dep_symbolic_evidence_passes() -> None:
 
 
 def test_hess_dep_symbolic_check_detects_a_wrong_projector_sign() -> None:
-    """HESS-DEP: the symbolic comparison is not vacuous: -B (I - w^ w^T) instead of +B fails."""
-    w, x = vector_symbols("w", 2), vector_symbols("x", 2)
-    _, margin, _, hess = th.robust_closed_form(w, x, sp.Integer(1), "l2", margin=th.M)
-    _, auto_hess = th.autodiff_through_margin(w, margin)
-    v = x - eps * w / w.norm()
-    first = s(th.M) * s(-th.M) * v * v.T
-    wrong = first - (hess - first)
-    assert is_zero(auto_hess - hess)
-    assert not is_zero(auto_hess - wrong)
+    """HESS-DEP (any d): the index-sum comparison is not vacuous: SymPy's Hessian of zeta(-m)
+    equals the closed form, and differs from it with -B (I - w^ w^T) in place of +B."""
+    auto, closed = th._robust_entries(1, "l2", False, ("hessian",))["hessian"]
+    big_e = sp.Symbol("E", positive=True)  # e^m, as the closed form is written
+    first = closed.subs(sp.KroneckerDelta(th.J, th.K), 0)  # drop the identity part ...
+    projector = closed - first  # ... B delta_jk; the w^ w^T part stays in first
+    assert is_zero(sp.cancel(sp.together(auto - closed)))
+    assert not is_zero(sp.cancel(sp.together(auto - (closed - 2 * projector))))
+    assert big_e in closed.free_symbols
 
 
 def test_hess_dep_numeric_evidence_passes() -> None:
@@ -153,21 +153,43 @@ def test_hess_dep_rejects_w_zero_for_l2() -> None:
 
 
 def test_y_eig_symbolic_evidence_passes() -> None:
-    """Y-EIG: rank-one eigenpairs; with the HESS-DEP term, B on {v, w^}-perp and roots of q."""
+    """Y-EIG (noise held fixed): the rank-one eigenpair, proved for any d, unconditionally."""
     evidence = th.verify_y_eig()
     assert evidence.passed, evidence.details
-    assert evidence.conditions == (th.EIG_CONDITION,)
+    assert not evidence.conditions
+    assert evidence.details["dimension"] == "any"
 
 
 def test_y_eig_numeric_evidence_passes() -> None:
-    """Y-EIG: eigenpairs against eigh; lambda_- <= Yamada's lambda_1 <= lambda_+ (p = 2)."""
+    """Y-EIG (noise held fixed): the eigenpair against eigh of the autograd Hessian."""
     evidence = checks.check_y_eig(count=16)
     assert evidence.passed, evidence.summary
-    assert evidence.details["bracket_violations"] == 0
-    assert evidence.details["max_ratio_top_eig_to_yamada_lambda1"] >= 1.0
-    # Eq. 10's eigenvector fails once the p = 2 projector term is kept: a stated condition
+    assert evidence.details["max_rel_err"]["eigenvalues"] <= 1e-10
+
+
+def test_y_eig_dep_is_refuted_by_a_machine_checked_proof() -> None:
+    """Y-EIG-DEP: v is not the top eigenvector once the attack depends on w: the refutation's
+    steps are all machine-checked, with the exact condition, a counterexample and the
+    unbounded ratio lambda_+ / lambda_1."""
+    evidence = th.verify_y_eig_dep()
+    assert not evidence.passed
+    assert all(step["machine_checked"] for step in evidence.details["steps"])
     assert evidence.conditions == (th.EIG_CONDITION,)
+    assert evidence.counterexample["cross(Hv, v)"] < 0
+    limits = [st for st in evidence.details["steps"] if st["method"] == "sympy-limit"]
+    assert len(limits) == 2
+
+
+def test_y_eig_dep_numeric_evidence_fails_with_brackets_holding() -> None:
+    """Y-EIG-DEP: closed-form eigenpairs agree with eigh, lambda_- <= lambda_1 <= lambda_+, and
+    v misses being an eigenvector (a sample statistic, said as such)."""
+    evidence = checks.check_y_eig_dep(count=16)
+    assert not evidence.passed
+    assert evidence.details["bracket_violations"] == 0
+    assert max(evidence.details["max_rel_err"].values()) <= 1e-10
+    assert evidence.details["max_ratio_top_eig_to_yamada_lambda1_over_samples"] >= 1.0
     assert evidence.counterexample["rel_residual_of_v"] > 1e-3
+    assert "max relative residual over" in evidence.summary
 
 
 @PROPERTY

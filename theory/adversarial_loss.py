@@ -23,9 +23,11 @@ from typing import Any
 import sympy as sp
 import torch
 
-from theory._symbolic import is_zero, lambdify_pair
+from theory._symbolic import lambdify_pair
 from theory.claims import Evidence
-from theory.notation import Y_VALUES, eps, s, theta, vector_symbols, y, zeta
+from theory.lemmas import I, cauchy_schwarz, isum, linear, vector
+from theory.notation import Y_VALUES, eps, s, y, zeta
+from theory.proof import Proof
 
 # ---------------------------------------------------------------------------------------------
 # Symbols standing for any dimension d
@@ -62,47 +64,26 @@ ROBUST_LOSS: sp.Expr = zeta(-ROBUST_MARGIN)
 def verify_y_eq7() -> Evidence:
     """Y-EQ7: w.(x + eps u) = w.x + eps ||w|| cos(theta), l = zeta(-y w.x - y eps ||w|| cos theta).
 
-    Proof steps SymPy checks:
+    Proof, for every dimension d (index sums, :mod:`theory.lemmas`):
 
-    1. d = 2 in polar form, w = r (cos a, sin a), u = (cos b, sin b) (so ||u|| = 1 and theta =
-       b - a): ``simplify(w.(x + eps u) - (w.x + eps r cos(theta))) == 0`` (a trigonometric
-       identity, not a definition).
-    2. d = 3 with free components: with cos(theta) := w.u / (||w|| ||u||) and u of unit length
-       (u = v/||v||), the same difference simplifies to 0.
-    3. zeta(-y (w.(x + eta))) equals ``LOSS_EQ7`` after substituting step 1.
+    1. bilinearity: sum_i w_i (x_i + eps u_i) = w.x + eps w.u;
+    2. |w.u| <= ||w|| ||u|| (Cauchy-Schwarz), so cos(theta) := w.u / (||w|| ||u||) is in [-1, 1]
+       and theta is an angle; with ||u|| = 1, eps w.u = eps ||w|| cos(theta);
+    3. zeta(-y w.(x + eta)) is then ``LOSS_EQ7``.
     """
-    checks: dict[str, bool] = {}
-    r = sp.Symbol("r", positive=True)
-    a, b = sp.symbols("a b", real=True)
-    x2 = vector_symbols("x", 2)
-    w2 = sp.Matrix([r * sp.cos(a), r * sp.sin(a)])
-    u2 = sp.Matrix([sp.cos(b), sp.sin(b)])
-    checks["unit_u_d2"] = is_zero((u2.T * u2)[0] - 1)
-    score = (w2.T * (x2 + eps * u2))[0]
-    checks["decomposition_d2"] = is_zero(
-        score - ((w2.T * x2)[0] + eps * r * sp.cos(b - a))
-    )
-    checks["loss_d2"] = is_zero(
-        zeta(-y * score)
-        - LOSS_EQ7.subs({WX: (w2.T * x2)[0], W_NORM: r, COS_THETA: sp.cos(theta)}).subs(
-            theta, b - a
-        )
-    )
-    w3, x3, v3 = vector_symbols("w", 3), vector_symbols("x", 3), vector_symbols("v", 3)
-    u3 = v3 / v3.norm()
-    w3_norm = w3.norm()
-    cos3 = (w3.T * u3)[0] / (w3_norm * u3.norm())
-    checks["unit_u_d3"] = is_zero(u3.norm() ** 2 - 1)
-    checks["decomposition_d3"] = is_zero(
-        (w3.T * (x3 + eps * u3))[0] - ((w3.T * x3)[0] + eps * w3_norm * cos3)
-    )
-    passed = all(checks.values())
-    return Evidence(
-        "symbolic", passed,
-        f"{sum(checks.values())}/{len(checks)} SymPy identities simplify to 0 "
-        "(polar d = 2: a trigonometric identity; free d = 3)",
-        details={"checks": checks},
-    )
+    p = Proof()
+    w, x, u = vector("w"), vector("x"), vector("u")
+    p.identity("w.(x + eps u) = w.x + eps w.u (sum over i = 1..d)",
+               linear(isum(w[I] * (x[I] + eps * u[I]))) - linear(isum(w[I] * x[I])
+                                                              + eps * isum(w[I] * u[I])))
+    p.lemma(cauchy_schwarz(), "|w.u| <= ||w|| ||u||: cos(theta) = w.u/(||w|| ||u||) lies in "
+            "[-1, 1]")
+    wu, norm_u = sp.Symbol("wu", real=True), sp.Integer(1)
+    cos_def = wu / (W_NORM * norm_u)
+    p.identity("||u|| = 1: eps w.u = eps ||w|| cos(theta)", eps * wu - eps * W_NORM * cos_def)
+    p.identity("l = zeta(-y w.(x + eta)) = zeta(-y w.x - y eps ||w|| cos theta) (LOSS_EQ7)",
+               zeta(-y * (WX + eps * wu)) - LOSS_EQ7.subs(COS_THETA, cos_def))
+    return p.evidence("w.(x + eps u) = w.x + eps ||w|| cos(theta), l = LOSS_EQ7")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,39 +94,36 @@ def verify_y_eq7() -> Evidence:
 def verify_y_l1() -> Evidence:
     """Y-L1 (Lemma 1): d l / d eps = -y ||w|| cos(theta) s(...), of the sign of -y cos(theta).
 
-    Steps SymPy checks:
+    Proof (scalar symbols w.x, ||w||, cos theta stand for any d; the worst case with index sums):
 
-    1. ``simplify(diff(LOSS_EQ7, eps) - DLOSS_DEPS) == 0`` (symbolic dimension).
-    2. For y = +1 and y = -1 separately, the ratio (d l / d eps) / (-y cos theta) simplifies to
-       ||w|| s(...), which SymPy declares positive from ||w|| > 0 and e^t > 0: so d l / d eps has
-       the sign of -y cos(theta) (and is 0 when cos(theta) = 0).
-    3. Worst case: d l / d(cos theta) = -y eps ||w|| s(...) has the sign of -y for eps > 0, so over
-       cos(theta) in [-1, 1] the loss is largest at cos(theta) = -y; u* = -y w/||w|| (d = 3) has
-       ||u*|| = 1 and w.u* = -y ||w|| (y^2 = 1 substituted by taking y = +-1).
+    1. ``diff(LOSS_EQ7, eps) - DLOSS_DEPS`` simplifies to 0;
+    2. for y = +1 and y = -1, (d l / d eps) / (-y cos theta) = ||w|| s(...) > 0 (SymPy's
+       assumptions): d l / d eps has the sign of -y cos(theta) (0 when cos(theta) = 0);
+    3. d l / d(cos theta) = -y eps ||w|| s(...) has the sign of -y for eps > 0, so over
+       cos(theta) in [-1, 1] the loss is largest at cos(theta) = -y;
+    4. u* = -y w/||w|| has ||u*|| = 1 and w.u* = -y ||w|| (index sums), i.e. cos(theta) = -y.
     """
-    checks: dict[str, bool] = {}
+    p = Proof()
     derivative = sp.diff(LOSS_EQ7, eps)
-    checks["derivative"] = is_zero(derivative - DLOSS_DEPS)
+    p.identity("d l / d eps = -y ||w|| cos(theta) s(-y w.x - y eps ||w|| cos theta)",
+               derivative - DLOSS_DEPS)
+    eps_pos = sp.Symbol("epsilon", positive=True)
     for yv in Y_VALUES:
-        ratio = sp.simplify((derivative / (-y * COS_THETA)).subs(y, yv))
-        checks[f"ratio_positive_y={yv}"] = bool(ratio.is_positive)
+        p.positive(f"y = {yv}: (d l / d eps) / (-y cos theta) = ||w|| s(...) > 0",
+                   sp.simplify((derivative / (-y * COS_THETA)).subs(y, yv)))
         d_cos = sp.diff(LOSS_EQ7, COS_THETA).subs(y, yv)
-        eps_pos = sp.Symbol("epsilon", positive=True)
-        checks[f"monotone_in_cos_y={yv}"] = bool(
-            sp.simplify(d_cos.subs(eps, eps_pos) / (-yv)).is_positive
-        )
-        w3 = vector_symbols("w", 3)
-        u_star = -yv * w3 / w3.norm()
-        checks[f"worst_unit_y={yv}"] = is_zero(u_star.norm() - 1)
-        checks[f"worst_cos_y={yv}"] = is_zero((w3.T * u_star)[0] + yv * w3.norm())
-    passed = all(checks.values())
-    return Evidence(
-        "symbolic", passed,
-        f"{sum(checks.values())}/{len(checks)} SymPy checks: dl/deps = -y ||w|| cos(theta) "
-        "s(...), sign(dl/deps) = sign(-y cos theta), worst case u = -y w/||w||",
-        conditions=(),
-        details={"checks": checks, "dl_deps": sp.sstr(DLOSS_DEPS)},
-    )
+        p.positive(f"y = {yv}: (d l / d cos theta) / (-y) = eps ||w|| s(...) > 0 (eps > 0): the "
+                   "loss is largest at cos(theta) = -y",
+                   sp.simplify(d_cos.subs(eps, eps_pos) / (-yv)))
+    w = vector("w")
+    ww = isum(w[I] ** 2)
+    for yv in Y_VALUES:
+        u_star = -yv * w[I] / sp.sqrt(ww)
+        p.identity(f"y = {yv}: u* = -y w/||w|| has ||u*||^2 = 1", linear(isum(u_star ** 2)) - 1)
+        p.identity(f"y = {yv}: w.u* = -y ||w||", linear(isum(w[I] * u_star)) + yv * sp.sqrt(ww))
+    return p.evidence("dl/deps = -y ||w|| cos(theta) s(...), sign(dl/deps) = sign(-y cos "
+                      "theta), worst case u = -y w/||w||",
+                      details={"dl_deps": sp.sstr(DLOSS_DEPS)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,55 +134,55 @@ def verify_y_l1() -> Evidence:
 def verify_inner_max() -> Evidence:
     """INNER-MAX: max_{||eta||_p <= eps} zeta(-y w.(x + eta)) = zeta(-y w.x + eps ||w||_q).
 
-    Proof, with SymPy checking each step:
+    Proof, for every dimension d (index sums):
 
-    1. zeta is increasing: zeta'(t) = s(t), which SymPy declares positive. So the maximum of the
-       loss is zeta of the maximum of -y w.(x + eta) = -y w.x - y w.eta.
-    2. Upper bound (Hoelder). p = 2: Lagrange's identity ||w||^2 ||eta||^2 - (w.eta)^2 =
-       sum_{i<j} (w_i eta_j - w_j eta_i)^2 >= 0 (d = 3, expanded to 0), hence
-       -y w.eta <= ||w||_2 ||eta||_2 <= eps ||w||_2. p = inf: termwise, for |eta_i| <= eps,
-       eps |w_i| - (-y w_i eta_i) = |w_i| (eps - (-y sign(w_i) eta_i)) >= 0 (checked as an identity
-       with sign(w_i) |w_i| = w_i), summing to -y w.eta <= eps ||w||_1.
-    3. Attainment: eta* = -eps y w/||w||_2 (p = 2) and eta* = -eps y sign(w) (p = inf, w_i != 0)
-       satisfy ||eta*||_p = eps and -y w.eta* = eps ||w||_q exactly (d = 3, y = +-1), so the
-       bound is the maximum and zeta(-y w.(x + eta*)) = ``ROBUST_LOSS``.
+    1. zeta is increasing (zeta' = s > 0), so the maximum of the loss is zeta of the maximum of
+       -y w.(x + eta) = -y w.x - y w.eta;
+    2. upper bound (Hoelder). p = 2: -y w.eta <= |w.eta| <= ||w|| ||eta|| <= eps ||w||
+       (Cauchy-Schwarz). p = inf: with eta_i = eps t_i, |t_i| <= 1, each term satisfies
+       eps |w_i| + y w_i eta_i = eps |w_i| (1 + y sign(w_i) t_i) >= 0, and a sum of such terms is
+       >= 0: -y w.eta <= eps ||w||_1;
+    3. attainment: eta* = -eps y w/||w||_2 (p = 2) and eta* = -eps y sign(w) (p = inf) satisfy
+       ||eta*||_p = eps and -y w.eta* = eps ||w||_q, so the bound is the maximum and
+       zeta(-y w.(x + eta*)) = ``ROBUST_LOSS``.
     """
-    checks: dict[str, bool] = {}
+    p = Proof()
     tt = sp.Symbol("t", real=True)
-    checks["zeta_increasing"] = bool(sp.simplify(sp.diff(zeta(tt), tt) - s(tt)) == 0) and bool(
-        s(tt).is_positive
-    )
-    w3, e3, x3 = vector_symbols("w", 3), vector_symbols("eta", 3), vector_symbols("x", 3)
-    lagrange = sum(
-        (w3[i] * e3[j] - w3[j] * e3[i]) ** 2 for i in range(3) for j in range(i + 1, 3)
-    )
-    gram = (w3.T * w3)[0] * (e3.T * e3)[0] - (w3.T * e3)[0] ** 2
-    checks["lagrange_identity"] = sp.expand(gram - lagrange) == 0
-    wi, ei = sp.Symbol("w_i", real=True, nonzero=True), sp.Symbol("eta_i", real=True)
+    p.identity("zeta'(t) = s(t)", sp.diff(zeta(tt), tt) - s(tt))
+    p.positive("s(t) > 0: zeta is increasing, the inner max is zeta(max -y w.(x + eta))", s(tt))
+    p.lemma(cauchy_schwarz(), "p = 2: -y w.eta <= |w.eta| <= ||w|| ||eta|| <= eps ||w|| "
+            "(Cauchy-Schwarz, ||eta|| <= eps)")
+    w, t_, rho = vector("w"), vector("t"), vector("rho", nonnegative=True)
     for yv in Y_VALUES:
-        slack = eps * sp.Abs(wi) - (-yv * wi * ei)
-        factored = sp.Abs(wi) * (eps - (-yv * sp.sign(wi) * ei))
-        checks[f"linf_termwise_y={yv}"] = is_zero(slack - factored)
-        wn = vector_symbols("w", 3, nonzero=True)
-        eta2 = -eps * yv * wn / wn.norm()
-        checks[f"l2_norm_eta*_y={yv}"] = is_zero(eta2.norm() - eps)
-        checks[f"l2_attains_y={yv}"] = is_zero(-yv * (wn.T * eta2)[0] - eps * wn.norm())
-        etainf = -eps * yv * wn.applyfunc(sp.sign)
-        checks[f"linf_norm_eta*_y={yv}"] = all(is_zero(sp.Abs(c) - eps) for c in etainf)
-        l1 = sum(sp.Abs(c) for c in wn)
-        checks[f"linf_attains_y={yv}"] = is_zero(-yv * (wn.T * etainf)[0] - eps * l1)
-        # both losses are zeta(.): equal arguments give equal losses
-        arg_at = -yv * (wn.T * (x3 + eta2))[0]
-        arg_closed = -ROBUST_MARGIN.subs(y, yv).subs({WX: (wn.T * x3)[0], W_NORM_Q: wn.norm()})
-        checks[f"l2_robust_loss_y={yv}"] = is_zero(arg_at - arg_closed)
-    passed = all(checks.values())
-    return Evidence(
-        "symbolic", passed,
-        f"{sum(checks.values())}/{len(checks)} SymPy checks: zeta increasing, Hoelder bound "
-        "(Lagrange identity for p = 2, termwise for p = inf), attained by eta* with "
-        "||eta*||_p = eps",
-        details={"checks": checks, "robust_loss": sp.sstr(ROBUST_LOSS)},
-    )
+        # rho_i = 1 + y sign(w_i) t_i >= 0 for |t_i| <= 1
+        p.identity(f"p = inf, y = {yv}: eps |w_i| + y w_i (eps t_i) = eps |w_i| (1 + y sign(w_i) "
+                   "t_i), with w_i = sign(w_i) |w_i|",
+                   eps * sp.Abs(w[I]) + yv * sp.sign(w[I]) * sp.Abs(w[I]) * eps * t_[I]
+                   - eps * sp.Abs(w[I]) * (1 + yv * sp.sign(w[I]) * t_[I]))
+    p.nonnegative("p = inf: sum_i eps |w_i| rho_i >= 0 with rho_i = 1 + y sign(w_i) t_i >= 0 "
+                  "(|t_i| <= 1), i.e. -y w.eta <= eps ||w||_1", isum(eps * sp.Abs(w[I]) * rho[I]))
+    ww = isum(w[I] ** 2)
+    x = vector("x")
+    for yv in Y_VALUES:
+        eta2 = -eps * yv * w[I] / sp.sqrt(ww)
+        p.identity(f"p = 2, y = {yv}: ||eta*||^2 = eps^2", linear(isum(eta2 ** 2)) - eps ** 2)
+        p.identity(f"p = 2, y = {yv}: -y w.eta* = eps ||w||",
+                   linear(-yv * isum(w[I] * eta2)) - eps * sp.sqrt(ww))
+        etainf = -eps * yv * sp.sign(w[I])
+        p.identity(f"p = inf, y = {yv}: |eta*_i| = eps where w_i != 0",
+                   (sp.Abs(etainf) - eps).subs(sp.Abs(sp.sign(w[I])), 1))
+        wi = sp.Symbol("w_i", real=True)  # any component
+        p.identity(f"p = inf, y = {yv}: -y w.eta* - eps ||w||_1 = sum_i (-y w_i eta*_i - eps |w_i|)"
+                   ", whose every term is 0 (w_i sign(w_i) = |w_i|)",
+                   (-yv * w[I] * etainf - eps * sp.Abs(w[I])).subs(w[I], wi))
+        arg_at = linear(-yv * isum(w[I] * (x[I] + eta2)))
+        arg_closed = -ROBUST_MARGIN.subs(y, yv).subs({WX: isum(w[I] * x[I]),
+                                                      W_NORM_Q: sp.sqrt(ww)})
+        p.identity(f"p = 2, y = {yv}: the loss at eta* is ROBUST_LOSS",
+                   arg_at - linear(arg_closed))
+    return p.evidence("zeta increasing, Hoelder bound (Cauchy-Schwarz for p = 2, termwise for "
+                      "p = inf), attained by eta* with ||eta*||_p = eps",
+                      details={"robust_loss": sp.sstr(ROBUST_LOSS)})
 
 
 # ---------------------------------------------------------------------------------------------

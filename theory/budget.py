@@ -44,12 +44,23 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory._symbolic import is_zero
 from theory.claims import Evidence
-from theory.notation import eps, s, t, vector_symbols, zeta
+from theory.lemmas import (
+    I,
+    J,
+    cauchy_schwarz,
+    isum,
+    linear,
+    sigmoid_lipschitz,
+    triangle,
+    vector,
+    zeta_tangent,
+)
+from theory.notation import eps, s, zeta
+from theory.proof import Proof
 
 #: Symbols: the one-sided step length tau > 0 along a direction u, ||u||_q, and class counts.
-tau = sp.Symbol("tau", positive=True)
+TAU = sp.Symbol("tau", positive=True)
 U_NORM_Q = sp.Symbol(r"\|u\|_q", positive=True)
 N_POS = sp.Symbol("N_+", positive=True)
 N_NEG = sp.Symbol("N_-", positive=True)
@@ -64,127 +75,155 @@ DIRECTIONAL_DERIVATIVE_AT_0: sp.Expr = (-C_DOT + eps * U_NORM_Q) / 2
 B_STAR: sp.Expr = sp.log(N_POS / N_NEG)
 
 
-def _ok(flag: bool, name: str, checks: dict[str, bool]) -> None:
-    checks[name] = bool(flag)
+def _hoelder_linf(p: Proof) -> None:
+    """Steps: |u.mu| <= ||u||_1 ||mu||_inf, termwise and summed (any d)."""
+    big_u, big_mu = sp.symbols("U V", nonnegative=True)
+    r_ = sp.Symbol("r", nonnegative=True)  # ||mu||_inf - |mu_i| >= 0
+    for su in (1, -1):
+        for smu in (1, -1):
+            p.nonnegative(f"p = inf, sign(u_i) = {su}, sign(mu_i) = {smu}: |u_i| ||mu||_inf - "
+                          "u_i mu_i >= 0",
+                          sp.expand(sp.Abs(su * big_u) * (sp.Abs(smu * big_mu) + r_)
+                                    - su * big_u * smu * big_mu))
+    h = vector("h", nonnegative=True)
+    p.nonnegative("summed over i: ||mu||_inf ||u||_1 - u.mu >= 0", isum(h[I]))
 
 
 def verify_l_budget() -> Evidence:
-    """L-BUDGET (Liu et al. 2020): threshold of the budget and the gradient bound, in SymPy.
+    """L-BUDGET (Liu et al. 2020): the budget threshold and the gradient bound, every step checked.
 
-    Checks, each done by SymPy (``simplify(a - b) == 0`` or a sign SymPy establishes):
+    For every dimension d (index sums), p = 2 and p = inf:
 
-    1. convexity ingredients: zeta' = s > 0 and zeta'' = s(t)s(-t) > 0;
-    2. directional derivative at 0: d/dtau zeta(-tau c + eps tau ||u||_q) at tau = 0 equals
-       (-c + eps ||u||_q)/2;
-    3. Hoelder with attainment: Lagrange's identity ||u||^2 ||mu||^2 - (u.mu)^2 = sum_{i<j}
-       (u_i mu_j - u_j mu_i)^2 (d = 3) and u* = mu/||mu|| gives u*.mu = ||mu||_2; for p = inf,
-       u* = sign(mu_k) e_k gives u*.mu = |mu_k| = ||mu||_inf with ||u*||_1 = 1;
-    4. both directions: L'(0; u*) = (eps - ||mu||_p)/2, negative below the threshold, and
-       L'(0; w) >= ||w||_q (eps - ||mu||_p)/2 >= 0 above it (with convexity, the minimum);
-    5. bias: d/db [N+ zeta(-b) + N- zeta(b)] = 0 at b* = log(N+/N-); s(-b*) = N-/N,
-       s(b*) = N+/N; the b-component of the directional derivative at (0, b*) is 0; the
-       weighted threshold equals ||xbar_+ - xbar_-||_p / 2;
-    6. gradient bound: the exact split of grad_1 - grad_2, 1/4 - s(t)s(-t) = tanh(t/2)^2/4 >= 0
-       (the sigmoid is 1/4-Lipschitz), and the limit of the gradient difference across 0.
-
-    Returns:
-        Evidence of kind ``"symbolic"``; ``details`` lists every check and the thresholds.
+    1. sufficiency: zeta(t) >= log 2 + t/2 (the tangent lemma at 0), so L_eps(w) >= log 2 +
+       (eps ||w||_q - w.mu)/2, mu = mean_n y_n x_n; Hoelder (Cauchy-Schwarz for p = 2, termwise
+       for p = inf) gives w.mu <= ||w||_q ||mu||_p, hence L_eps(w) >= L_eps(0) when
+       eps >= ||mu||_p;
+    2. necessity: the one-sided derivative along u at 0 is (eps ||u||_q - u.mu)/2 (SymPy's limit
+       per point, the mean by linearity), and u* (mu/||mu|| for p = 2, sign(mu_k) e_k at the
+       largest |mu_k| for p = inf) has ||u*||_q = 1, u*.mu = ||mu||_p: negative below the
+       threshold;
+    3. bias: b* = log(N+/N-) is the best bias at w = 0; by the tangent lemma at -y_n b* the
+       bias term vanishes (mean s(-y b*) y = 0) and the threshold is ||xbar_+ - xbar_-||_p / 2;
+    4. gradient bound (L2): the split of grad_1 - grad_2, the 1/4-Lipschitz sigmoid,
+       |m_1 - m_2| <= (||x|| + eps)||w1 - w2||, ||y x - eps w1^|| <= ||x|| + eps,
+       ||w1^ - w2^|| <= 2, s <= 1, combined into A ||w1 - w2|| + 2 eps; across 0 the gradient
+       difference tends to eps, so B >= 1 is needed.
     """
-    checks: dict[str, bool] = {}
-    # 1. convexity of zeta and monotonicity
-    _ok(sp.simplify(sp.diff(zeta(t), t) - s(t)) == 0, "zeta' = s", checks)
-    _ok(sp.simplify(sp.diff(zeta(t), t, 2) - s(t) * s(-t)) == 0, "zeta'' = s(t)s(-t)", checks)
-    _ok(bool(s(t).is_positive) and bool((s(t) * s(-t)).is_positive), "s > 0, s s(-) > 0", checks)
-
-    # 2. one-sided directional derivative at 0 of one term
-    term = zeta(-tau * C_DOT + eps * tau * U_NORM_Q)
-    deriv0 = sp.limit(sp.diff(term, tau), tau, 0, "+")
-    _ok(is_zero(deriv0 - DIRECTIONAL_DERIVATIVE_AT_0), "L'(0;u) = (-u.mu + eps||u||_q)/2", checks)
-
-    # 3. Hoelder (p = q = 2): Lagrange's identity, attainment
-    u = vector_symbols("u", 3)
-    mu = vector_symbols("mu", 3)
-    lagrange = sum(
-        (u[i] * mu[j] - u[j] * mu[i]) ** 2 for i in range(3) for j in range(i + 1, 3)
-    )
-    _ok(
-        is_zero(u.dot(u) * mu.dot(mu) - u.dot(mu) ** 2 - lagrange),
-        "Lagrange identity (Cauchy-Schwarz, d = 3)", checks,
-    )
-    mu_norm = sp.sqrt(mu.dot(mu))
-    u_star = mu / mu_norm
-    _ok(is_zero(u_star.dot(mu) - mu_norm), "u* = mu/||mu||: u*.mu = ||mu||_2", checks)
-    _ok(is_zero(u_star.dot(u_star) - 1), "||u*||_2 = 1", checks)
-    # p = inf, q = 1: u* = sign(mu_k) e_k
+    p = Proof()
+    t0 = sp.Symbol("t_0", real=True)
+    p.lemma(zeta_tangent(), "zeta(t) >= zeta(t0) + s(t0)(t - t0) for all t, t0")
+    p.identity("at t0 = 0: zeta(0) = log 2 and s(0) = 1/2",
+               (zeta(t0) - sp.log(2) + s(t0) - sp.Rational(1, 2)).subs(t0, 0))
+    w, xs, ys = vector("w"), sp.IndexedBase("x", real=True), sp.IndexedBase("y", real=True)
+    nn = sp.Symbol("N", integer=True, positive=True)
+    mean_score = sp.Sum(ys[N_IDX] * isum(w[I] * xs[N_IDX, I]), (N_IDX, 1, nn)) / nn
+    mean_swapped = isum(w[I] * sp.Sum(ys[N_IDX] * xs[N_IDX, I], (N_IDX, 1, nn))) / nn
+    p.identity("mean_n y_n w.x_n = w.mu, mu = mean_n y_n x_n (finite sums commute)",
+               _fubini(mean_score) - _fubini(mean_swapped))
+    p.lemma(cauchy_schwarz(), "p = 2: w.mu <= ||w||_2 ||mu||_2")
+    _hoelder_linf(p)
+    wq, big_m, gamma = (sp.Symbol(nm, nonnegative=True) for nm in ("W_q", "M", "gamma"))
+    hoelder_slack = sp.Symbol("h", nonnegative=True)  # ||w||_q M - w.mu >= 0
+    lower = (eps * wq - (big_m * wq - hoelder_slack)) / 2
+    p.nonnegative("eps = ||mu||_p + gamma >= ||mu||_p: L_eps(w) - log 2 >= (eps ||w||_q - "
+                  "w.mu)/2 >= 0, so w = 0 is a global minimiser",
+                  sp.expand(lower.subs(eps, big_m + gamma)))
+    c_dot, u_norm = sp.Symbol("c", real=True), sp.Symbol("U", positive=True)
+    term = zeta(-TAU * c_dot + eps * TAU * u_norm)
+    p.limit("d/dtau zeta(-tau y u.x + eps tau ||u||_q) at tau = 0+ is (-y u.x + eps ||u||_q)/2",
+            (term - sp.log(2)) / TAU - (-c_dot + eps * u_norm) / 2, TAU, 0, 0, "+")
+    mu_v = vector("mu")
+    mnorm = sp.sqrt(isum(mu_v[I] ** 2))
+    p.identity("p = 2: u* = mu/||mu|| has ||u*||^2 = 1",
+               linear(isum((mu_v[I] / mnorm) ** 2)) - 1)
+    p.identity("p = 2: u*.mu = ||mu||", linear(isum(mu_v[I] / mnorm * mu_v[I])) - mnorm)
     mu_k = sp.Symbol("mu_k", real=True)
-    _ok(is_zero(sp.sign(mu_k) * mu_k - sp.Abs(mu_k)), "u* = sign(mu_k) e_k: u*.mu = |mu_k|",
-        checks)
-    # per-coordinate step of |u.mu| <= sum |u_i| |mu_i| <= ||mu||_inf ||u||_1
-    # |u_i| M - u_i mu_i >= 0 for M = |mu_i| + r, r >= 0: each sign case of (u_i, mu_i)
-    big_u, big_mu = sp.symbols("U V", nonnegative=True)
-    r_ = sp.Symbol("r", nonnegative=True)
-    cases = [
-        (sp.Abs(su * big_u) * (sp.Abs(smu * big_mu) + r_) - su * big_u * smu * big_mu)
-        for su in (1, -1) for smu in (1, -1)
-    ]
-    _ok(all(bool(sp.expand(c).is_nonnegative) for c in cases),
-        "|u_i| ||mu||_inf - u_i mu_i >= 0 (Hoelder, p = inf)", checks)
-
-    # 4. both directions, with the dual norm written M = ||mu||_p
-    M = sp.Symbol("M", nonnegative=True)
-    at_u_star = DIRECTIONAL_DERIVATIVE_AT_0.subs({C_DOT: M, U_NORM_Q: 1})
-    _ok(is_zero(at_u_star - (eps - M) / 2), "L'(0;u*) = (eps - ||mu||_p)/2", checks)
-    below = at_u_star.subs(eps, M - sp.Symbol("delta", positive=True))
-    _ok(bool(below.is_negative), "eps < ||mu||_p => L'(0;u*) < 0 (0 not a minimiser)", checks)
-    # above: -u.mu + eps||u|| >= ||u||(eps - M) since u.mu <= M ||u||_q (Hoelder)
-    slack = sp.Symbol("h", nonnegative=True)  # h = M||u||_q - u.mu >= 0 by Hoelder
-    above = DIRECTIONAL_DERIVATIVE_AT_0.subs(C_DOT, M * U_NORM_Q - slack).subs(
-        eps, M + sp.Symbol("gamma", nonnegative=True))
-    _ok(bool(sp.expand(above).is_nonnegative), "eps >= ||mu||_p => L'(0;u) >= 0 for all u",
-        checks)
-
-    # 5. bias
+    p.identity("p = inf: u* = sign(mu_k) e_k (k the largest |mu_k|): ||u*||_1 = 1, u*.mu = "
+               "|mu_k| = ||mu||_inf", sp.sign(mu_k) * mu_k - sp.Abs(mu_k))
+    delta = sp.Symbol("delta", positive=True)
+    p.positive("eps = ||mu||_p - delta: -L'(0; u*) = (||mu||_p - eps)/2 > 0, so L decreases "
+               "along u* near 0 and w = 0 is not a minimiser", -((big_m - delta) - big_m) / 2)
+    # bias
     n_tot = N_POS + N_NEG
     bias_loss = N_POS * zeta(-B) + N_NEG * zeta(B)
-    _ok(is_zero(sp.diff(bias_loss, B).subs(B, B_STAR)), "b* = log(N+/N-) is stationary", checks)
-    _ok(is_zero(sp.diff(bias_loss, B, 2) - n_tot * s(B) * s(-B)),
-        "the bias loss is strictly convex: d2/db2 = N s(b)s(-b) > 0", checks)
-    w_pos = sp.simplify(s(-B_STAR))
-    w_neg = sp.simplify(s(B_STAR))
-    _ok(is_zero(w_pos - N_NEG / n_tot) and is_zero(w_neg - N_POS / n_tot),
-        "s(-b*) = N-/N, s(b*) = N+/N", checks)
-    _ok(is_zero(N_POS * w_pos - N_NEG * w_neg), "d/db at (0, b*) is 0", checks)
-    # sum_n a_n y_n x_n = N+ w_pos xbar+ - N- w_neg xbar-; sum_n a_n = N+ w_pos + N- w_neg
-    coef = sp.simplify(N_POS * w_pos / (N_POS * w_pos + N_NEG * w_neg))
-    _ok(is_zero(coef - sp.Rational(1, 2)) and is_zero(N_POS * w_pos - N_NEG * w_neg),
-        "weighted threshold = ||xbar+ - xbar-||_p / 2", checks)
-
-    # 6. gradient bound
-    s1, s2 = sp.symbols("s_1 s_2", real=True)
-    x = vector_symbols("x", 2)
-    u1, u2 = vector_symbols("a", 2), vector_symbols("b", 2)
-    yy = sp.Symbol("y", real=True)
-    g1 = s1 * (-yy * x + eps * u1)
-    g2 = s2 * (-yy * x + eps * u2)
-    split = (s1 - s2) * (-yy * x + eps * u1) + eps * s2 * (u1 - u2)
-    _ok(is_zero(g1 - g2 - split), "grad_1 - grad_2 split", checks)
-    _ok(is_zero((sp.Rational(1, 4) - s(t) * s(-t) - sp.tanh(t / 2) ** 2 / 4).rewrite(sp.exp)),
-        "1/4 - s(t)s(-t) = tanh(t/2)^2/4 (sigmoid is 1/4-Lipschitz)", checks)
-    # across 0: w = +-delta u, ||u|| = 1: m -> 0, s(-m) -> 1/2, difference -> eps (u - (-u))/2
-    delta = sp.Symbol("delta", positive=True)
+    p.identity("b* = log(N+/N-) is stationary for N+ zeta(-b) + N- zeta(b)",
+               sp.diff(bias_loss, B).subs(B, B_STAR))
+    p.identity("d2/db2 = N s(b)s(-b)", sp.diff(bias_loss, B, 2) - n_tot * s(B) * s(-B))
+    p.positive("s(b)s(-b) > 0: b* is the unique best bias at w = 0", s(B) * s(-B))
+    p.identity("s(-b*) = N-/N", sp.simplify(s(-B_STAR) - N_NEG / n_tot))
+    p.identity("s(b*) = N+/N", sp.simplify(s(B_STAR) - N_POS / n_tot))
+    a_pos, a_neg = N_NEG / n_tot, N_POS / n_tot  # a_n = s(-y_n b*): s(-b*) for y = +1
+    p.identity("tangent at t0_n = -y_n b*: the bias term mean_n a_n y_n (b - b*) vanishes, "
+               "a_n = s(-y_n b*)", N_POS * a_pos - N_NEG * a_neg)
+    xbar_p, xbar_n = vector("p"), vector("q")  # class means
+    weighted = N_POS * a_pos * xbar_p[J] - N_NEG * a_neg * xbar_n[J]
+    p.identity("mean_n a_n y_n x_n / mean_n a_n = (xbar_+ - xbar_-)/2",
+               sp.simplify(weighted / (N_POS * a_pos + N_NEG * a_neg)
+                           - (xbar_p[J] - xbar_n[J]) / 2))
+    p.nonnegative("so L(w, b) - L(0, b*) >= mean(a) ||w||_q (eps - ||xbar_+ - xbar_-||_p / 2) "
+                  ">= 0 above that threshold (Hoelder as above); the derivative along (u*, 0) "
+                  "is negative below it",
+                  sp.expand(sp.Symbol("abar", positive=True) * lower.subs(eps, big_m + gamma)))
+    # gradient bound (L2)
+    s1, s2, yy = sp.Symbol("s_1", real=True), sp.Symbol("s_2", real=True), \
+        sp.Symbol("y", real=True)
+    x, n1, n2 = vector("x"), vector("n"), vector("m")
+    g1, g2 = s1 * (-yy * x[J] + eps * n1[J]), s2 * (-yy * x[J] + eps * n2[J])
+    p.identity("L2: grad_1 - grad_2 = (s_1 - s_2)(-y x + eps w1^) + eps s_2 (w1^ - w2^)",
+               sp.expand(g1 - g2 - ((s1 - s2) * (-yy * x[J] + eps * n1[J])
+                                    + eps * s2 * (n1[J] - n2[J]))))
+    p.lemma(sigmoid_lipschitz(), "|s_1 - s_2| <= |m_1 - m_2| / 4")
+    p.lemma(cauchy_schwarz(), "|x.(w1 - w2)| <= ||x|| ||w1 - w2||")
+    p.lemma(triangle(), "|m_1 - m_2| <= (||x|| + eps) ||w1 - w2||, ||-y x + eps w1^|| <= "
+            "||x|| + eps and ||w1^ - w2^|| <= ||w1^|| + ||w2^|| = 2")
+    dist, vn, a, b, c, e, s2n = (sp.Symbol(nm, nonnegative=True)
+                                  for nm in ("D", "V", "a", "b", "c", "e", "S"))
+    ds = (vn + b) * dist / 4 - a
+    dn = 2 - c
+    total = (vn + b) ** 2 / 4 * dist + 2 * eps - (ds * vn + eps * s2n * dn)
+    form = b * (vn + b) * dist / 4 + a * vn + 2 * eps * e + eps * s2n * c
+    p.identity("with the bounds as bound minus slack (|s_1 - s_2| = (||x|| + eps) D/4 - a, "
+               "||x|| + eps = V + b, ||w1^ - w2^|| = 2 - c, s_2 = 1 - e): A D + 2 eps - (...) "
+               "= b (V + b) D/4 + a V + 2 eps e + eps s_2 c", (total - form).subs(s2n, 1 - e))
+    p.nonnegative("that is >= 0: ||grad_1 - grad_2|| <= A ||w1 - w2|| + 2 eps per point; the "
+                  "mean over data by the triangle inequality", form)
     yx_u = sp.Symbol("c_u", real=True)  # y x.u
-    m_plus = delta * yx_u - eps * delta
-    m_minus = -delta * yx_u - eps * delta
-    jump = sp.limit(s(-m_plus) * eps - s(-m_minus) * (-eps), delta, 0, "+")
-    _ok(is_zero(jump - eps), "||grad(delta u) - grad(-delta u)|| -> eps (B >= 1 needed)", checks)
-
-    passed = all(checks.values())
-    return Evidence(
-        "symbolic", passed,
-        f"{sum(checks.values())}/{len(checks)} SymPy checks: w = 0 minimises L_eps iff "
-        "eps >= ||mean y x||_p (bias: ||xbar+ - xbar-||_p/2); gradient bound "
-        "A = mean(||x||+eps)^2/4, B = 2",
-        details={"checks": checks, "threshold": "||mean_n y_n x_n||_p",
+    m_plus, m_minus = delta * yx_u - eps * delta, -delta * yx_u - eps * delta
+    p.limit("across 0: w = +-delta u give gradients whose difference tends to eps (B >= 1)",
+            s(-m_plus) * eps - s(-m_minus) * (-eps) - eps, delta, 0, 0, "+")
+    return p.evidence(
+        "w = 0 minimises L_eps iff eps >= ||mean y x||_p (bias: ||xbar+ - xbar-||_p/2); "
+        "gradient bound (L2) A = mean(||x||+eps)^2/4, B = 2",
+        details={"threshold": "||mean_n y_n x_n||_p",
                  "threshold_with_bias": "||xbar_+ - xbar_-||_p / 2",
-                 "A": "(1/4) mean_n (||x_n||_2 + eps)^2", "B": "2 (any valid B >= 1)"},
-    )
+                 "A": "(1/4) mean_n (||x_n||_2 + eps)^2", "B": "2 (any valid B >= 1)",
+                 "gradient_bound_threat": "L2 only"})
+
+
+#: The index of data points n = 1..N.
+N_IDX = sp.Symbol("n", integer=True)
+
+
+def _fubini(expr: sp.Expr) -> sp.Expr:
+    """A product of finite sums over i and n (times factors) as one double sum over (n, i),
+    expanded: the form in which the two orders of summation compare equal."""
+    def merge(e: sp.Sum) -> sp.Sum:
+        inner = sp.expand(e.function)
+        terms = []
+        for term in sp.Add.make_args(inner):
+            sums = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Sum)]
+            rest = [f for f in sp.Mul.make_args(term) if not isinstance(f, sp.Sum)]
+            body = sp.Mul(*rest, *[f.function for f in sums])
+            lims = [lim for f in sums for lim in f.limits] + list(e.limits)
+            terms.append((body, lims))
+        return sp.Add(*[sp.Sum(body, *sorted(lims, key=lambda lim: str(lim[0])))
+                        for body, lims in terms])
+
+    out = expr
+    while any(isinstance(f, sp.Sum) and any(isinstance(g, sp.Sum) for g in
+                                             sp.preorder_traversal(f.function))
+              for f in sp.preorder_traversal(out)):
+        out = out.replace(lambda e: isinstance(e, sp.Sum)
+                          and any(isinstance(g, sp.Sum) for g in sp.preorder_traversal(e.function)),
+                          merge)
+    return sp.expand(out)

@@ -10,7 +10,11 @@ The verdict is computed from the evidence, never typed in:
 
 * ``fails``: some check did not pass (its evidence carries the counterexample);
 * ``holds under conditions``: all checks passed, and some needed stated conditions;
-* ``proved``: all passed, unconditionally, and one of them is a symbolic proof;
+* ``proved``: all passed, unconditionally, and the symbolic evidence is a proof whose every step
+  was machine-checked (:mod:`theory.proof`: ``details["steps"]``) for every dimension
+  (``details["dimension"] == "any"``);
+* ``derived, not fully machine-checked``: as ``proved``, except that some step is argued in prose
+  or was checked at fixed dimensions only (the ledger says which);
 * ``confirmed numerically``: all passed, unconditionally, with numeric or data evidence only;
 * ``not verified``: no check could run (not implemented, or its data is absent).
 """
@@ -30,6 +34,7 @@ class Verdict(StrEnum):
     """The possible verdicts of a claim."""
 
     PROVED = "proved"
+    DERIVED = "derived, not fully machine-checked"
     CONFIRMED = "confirmed numerically"
     CONDITIONAL = "holds under conditions"
     FAILS = "fails"
@@ -168,11 +173,18 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         "Y-EIG", YAMADA,
-        "Eqs. 10-11: the per-point Hessian has eigenvector y x - eps w^ (resp. x + eta) with "
-        "eigenvalue s(m)s(-m)||y x - eps w^||^2; vectors orthogonal to it have eigenvalue 0 "
-        "(plus the HESS-DEP term where kept).",
+        "Eqs. 10-11, noise held fixed: the per-point Hessian s(z)s(-z)(x + eta)(x + eta)^T has "
+        "the eigenvector x + eta (y x - eps w^ at eta*) with eigenvalue s(z)s(-z)||x + eta||^2; "
+        "vectors orthogonal to it have eigenvalue 0. The full-data Hessian is the mean.",
         symbolic="theory.hessian:verify_y_eig",
         numeric="numerics.checks.hessian:check_y_eig",
+    ),
+    Claim(
+        "Y-EIG-DEP", YAMADA,
+        "With the attack depending on w (HESS-DEP, p = 2), v = y x - eps w^ stays the top "
+        "eigenvector of the per-point Hessian, with eigenvalue s(m)s(-m)||v||^2.",
+        symbolic="theory.hessian:verify_y_eig_dep",
+        numeric="numerics.checks.hessian:check_y_eig_dep",
     ),
     Claim(
         "Y-T1", YAMADA,
@@ -192,9 +204,11 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         "K-SMOOTH", KANAI,
-        "Under L2 the adversarial loss of a linear classifier is smooth except at w = 0 (gradient "
-        "Lipschitz on ||w|| >= r with a constant growing like eps/r); under L-inf the gradient "
-        "jumps by 2 eps s(-m) across each hyperplane w_i = 0.",
+        "Under L2 the adversarial loss of a linear classifier is smooth except at w = 0: its "
+        "gradient is K(r)-Lipschitz on ||w|| >= r, K(r) = mean(||x|| + eps)^2/4 + eps/r, for "
+        "every pair of points there, no constant below eps/(2r) works, and the gradient has no "
+        "limit at 0; under L-inf the gradient jumps by 2 eps s(-m) across each hyperplane "
+        "w_i = 0.",
         symbolic="theory.smoothness:verify_k_smooth",
         numeric="numerics.checks.smoothness:check_k_smooth",
         data="numerics.experiments.smoothness:evidence_k_smooth",
@@ -202,7 +216,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "L-BUDGET", LIU,
         "w = 0 minimises L_eps(w) = mean zeta(-y w.x + eps ||w||_q) exactly when eps is at least a "
-        "norm of mean_n y_n x_n; and ||grad L_eps(w1) - grad L_eps(w2)|| <= A ||w1 - w2|| + B eps.",
+        "norm of mean_n y_n x_n; and, under the L2 threat, ||grad L_eps(w1) - grad L_eps(w2)|| "
+        "<= A ||w1 - w2|| + B eps.",
         symbolic="theory.budget:verify_l_budget",
         numeric="numerics.checks.budget:check_l_budget",
         data="numerics.experiments.budget:evidence_l_budget",
@@ -298,9 +313,23 @@ def verdict(evidence: Iterable[Evidence]) -> Verdict:
         return Verdict.FAILS
     if any(e.conditions for e in ran):
         return Verdict.CONDITIONAL
-    if any(e.kind == "symbolic" for e in ran):
-        return Verdict.PROVED
+    symbolic = [e for e in ran if e.kind == "symbolic"]
+    if symbolic:
+        return Verdict.PROVED if all(fully_machine_checked(e) for e in symbolic) \
+            else Verdict.DERIVED
     return Verdict.CONFIRMED
+
+
+def fully_machine_checked(evidence: Evidence) -> bool:
+    """Whether symbolic evidence is a proof with every step machine-checked, for any d."""
+    steps = evidence.details.get("steps") or []
+    return (bool(steps) and all(step["machine_checked"] for step in steps)
+            and evidence.details.get("dimension") == "any")
+
+
+def argued_steps(evidence: Evidence) -> list[dict[str, Any]]:
+    """The steps of symbolic evidence that are not machine-checked (prose, or failed)."""
+    return [step for step in evidence.details.get("steps") or [] if not step["machine_checked"]]
 
 
 @dataclass(frozen=True)
@@ -319,6 +348,8 @@ class LedgerRow:
             "paper": self.claim.paper,
             "statement": self.claim.statement,
             "verdict": self.verdict.value,
+            "argued_steps": sum(len(argued_steps(e)) for e in self.evidence
+                                if e.kind == "symbolic"),
             "conditions": sorted({c for e in self.evidence for c in e.conditions}),
             "seconds": round(self.seconds, 3),
             "evidence": [
@@ -362,4 +393,10 @@ def format_ledger(rows: Iterable[LedgerRow]) -> str:
                 lines.append(f"               condition: {cond}")
             if e.counterexample:
                 lines.append(f"               counterexample: {e.counterexample}")
+            for step in e.details.get("steps") or []:
+                mark = "+" if step["machine_checked"] else ("~" if step["method"] == "prose"
+                                                            else "x")
+                dim = "" if step.get("dimension", "any") == "any" else \
+                    f" [d = {step['dimension']}]"
+                lines.append(f"               {mark} {step['method']}: {step['statement']}{dim}")
     return "\n".join(lines)

@@ -33,11 +33,15 @@ eigenpairs of data sets, built from them, are in :mod:`numerics.linear.curvature
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
-from theory._symbolic import is_zero, lambdify_pair
+from theory._symbolic import lambdify_pair
 from theory.claims import Evidence
-from theory.notation import Y_VALUES, eps, s, vector_symbols, zeta
+from theory.lemmas import DIM, I, J, K, isum, linear, vector
+from theory.notation import Y_VALUES, eps, s, zeta
+from theory.proof import Proof, drop_index_range
 from theory.validate import check_norm
 
 # ---------------------------------------------------------------------------------------------
@@ -99,171 +103,255 @@ def robust_closed_form(
 # ---------------------------------------------------------------------------------------------
 
 
+def _index_derivatives(loss: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """d loss / d w_j and d^2 loss / d w_j d w_k of an index-sum expression, indices in 1..d."""
+    grad = drop_index_range(sp.diff(loss, W_IDX[J]).doit(), DIM, (J,))
+    hess = drop_index_range(sp.diff(loss, W_IDX[J], W_IDX[K]).doit(), DIM, (J, K))
+    return grad, hess
+
+
+W_IDX = vector("w")
+"""The weights w_1..w_d as index-sum components."""
+
+
 def verify_y_hess() -> Evidence:
     """Y-HESS: grad l = -s(-z) y (x + eta), Hessian = s(z) s(-z) (x + eta)(x + eta)^T.
 
-    SymPy differentiates zeta(-y w.(x + eta)) in the components of w (d = 3, eta free and held
-    fixed) and simplifies the differences with the closed forms to 0, for y = +1 and y = -1
-    (the Hessian needs y^2 = 1).
+    For every dimension d: SymPy differentiates zeta(-y sum_i w_i u_i), u = x + eta held fixed,
+    by the components w_j, w_k (index sums, ``KroneckerDelta``) and simplifies the differences
+    with the closed forms to 0, for y = +1 and y = -1 (the Hessian needs y^2 = 1).
     """
-    checks: dict[str, bool] = {}
-    w, x, eta = vector_symbols("w", 3), vector_symbols("x", 3), vector_symbols("eta", 3)
+    p = Proof()
+    u, z = vector("u"), sp.Symbol("z", real=True)
     for yv in Y_VALUES:
-        loss, grad, hess = fixed_noise_closed_form(w, x, eta, yv)
-        checks[f"gradient_y={yv}"] = is_zero(sp.Matrix([loss]).jacobian(w).T - grad)
-        checks[f"hessian_y={yv}"] = is_zero(sp.hessian(loss, list(w)) - hess)
-    return Evidence(
-        "symbolic", all(checks.values()),
-        f"{sum(checks.values())}/{len(checks)} SymPy identities (d = 3, y = +-1): autodiff of "
-        "zeta(-y w.(x + eta)) minus the closed-form gradient and Hessian simplifies to 0",
-        details={"checks": checks},
-    )
+        score = isum(W_IDX[I] * u[I])
+        grad, hess = _index_derivatives(zeta(-yv * score))
+        grad, hess = (e.subs(score, yv * z) for e in (grad, hess))  # z = y w.u
+        p.identity(f"y = {yv}: d/dw_j zeta(-y w.(x + eta)) = -s(-z) y (x + eta)_j",
+                   grad - (-s(-z) * yv * u[J]))
+        p.identity(f"y = {yv}: d2/dw_j dw_k = s(z) s(-z) (x + eta)_j (x + eta)_k",
+                   (hess - s(z) * s(-z) * u[J] * u[K]).rewrite(sp.exp))
+    return p.evidence("autodiff of zeta(-y w.(x + eta)) minus the closed-form gradient and "
+                      "Hessian simplifies to 0 (y = +-1)")
 
 
-def autodiff_through_margin(w: sp.Matrix, margin: sp.Expr) -> tuple[sp.Matrix, sp.Matrix]:
-    """SymPy's gradient and Hessian of zeta(-m(w)) with m's derivatives taken from ``margin``.
+def _robust_entries(yv: int, norm: str, bias: bool, only: tuple[str, ...] | None = None,
+                    ) -> dict[str, tuple[sp.Expr, sp.Expr]]:
+    """(SymPy's derivative, the closed form) of the entries of the HESS-DEP gradient and
+    Hessian of zeta(-m), m = y (w.x + b) - eps ||w||_q, for features i = 1..d and a bias b."""
+    x, b = vector("x"), sp.Symbol("b", real=True)
+    score = isum(W_IDX[I] * x[I]) + (b if bias else 0)
+    l2 = norm == "l2"
+    wn = sp.sqrt(isum(W_IDX[I] ** 2)) if l2 else isum(sp.Abs(W_IDX[I]))
+    m = yv * score - eps * wn
+    loss = zeta(-m)
+    grad, hess = _index_derivatives(loss) if only != ("gradient",) else (
+        drop_index_range(sp.diff(loss, W_IDX[J]).doit(), DIM, (J,)), sp.Integer(0))
+    mm, nw = sp.Symbol("m", real=True), sp.Symbol("n_w", positive=True)
 
-    m(w) is an undefined function while SymPy applies the chain rule; then every Derivative of
-    m is replaced by SymPy's derivative of the explicit ``margin`` and m(w) by the symbol ``M``.
-    """
-    mf = sp.Function("m")(*w)
-    loss = zeta(-mf)
-    second = {sp.Derivative(mf, a, b): sp.diff(margin, a, b) for a in w for b in w}
-    first = {sp.Derivative(mf, a): sp.diff(margin, a) for a in w}
+    big_e = sp.Symbol("E", positive=True)  # e^m
 
-    def concrete(expr: sp.Matrix) -> sp.Matrix:
-        return expr.subs(second).subs(first).subs(mf, M)
+    def plain(e: sp.Expr) -> sp.Expr:
+        """In the margin m and ||w|| (e^m as E: rational functions simplify fast)."""
+        e = e.replace(sp.DiracDelta, lambda *_: 0)  # off the hyperplanes w_i = 0 (p = inf)
+        e = e.subs(wn, nw)
+        e = e.subs(b, (mm + eps * nw) / yv - isum(W_IDX[I] * x[I])) if bias else \
+            e.subs(score, (mm + eps * nw) / yv)
+        return sp.expand(sp.powsimp(sp.expand(e.rewrite(sp.exp)))).replace(
+            lambda f: isinstance(f, sp.exp), lambda f: big_e ** sp.expand(f.args[0] / mm))
 
-    return concrete(sp.Matrix([loss]).jacobian(w).T), concrete(sp.hessian(loss, list(w)))
+    g = (lambda j: W_IDX[j] / nw) if l2 else (lambda j: sp.sign(W_IDX[j]))
+    v = {j: yv * x[j] - eps * g(j) for j in (J, K)}
+    a_, b_ = s(mm) * s(-mm), s(-mm) * eps / nw
+    sig = {s(mm): big_e / (1 + big_e), s(-mm): 1 / (1 + big_e)}
+    hess_closed = a_ * v[J] * v[K] + (b_ * (sp.KroneckerDelta(J, K) - g(J) * g(K)) if l2 else 0)
+    out = {"gradient": (grad, -s(-mm) * v[J]), "hessian": (hess, hess_closed)}
+    if bias:
+        out["gradient (bias)"] = (sp.diff(loss, b), -s(-mm) * yv)
+        out["hessian (feature, bias)"] = (
+            drop_index_range(sp.diff(loss, W_IDX[J], b).doit(), DIM, (J,)), a_ * v[J] * yv)
+        out["hessian (bias, bias)"] = (sp.diff(loss, b, 2), a_)
+    return {k: (plain(auto), closed.subs(sig)) for k, (auto, closed) in out.items()
+            if only is None or k in only}
+
+
+@functools.cache
+def robust_gradient_proof() -> Proof:
+    """HESS-DEP's gradient, p = 2, any d: d/dw_j zeta(-m) = -s(-m)(y x_j - eps w_j/||w||)."""
+    p = Proof()
+    for yv in Y_VALUES:
+        auto, closed = _robust_entries(yv, "l2", False, ("gradient",))["gradient"]
+        p.identity(f"y = {yv}: d/dw_j zeta(-m) = -s(-m) v_j, v = y x - eps w^ (index sums)",
+                   sp.cancel(sp.together(auto - closed)))
+    return p
 
 
 def verify_hess_dep() -> Evidence:
     """HESS-DEP: gradient and Hessian of zeta(-m), m = y w.x - eps ||w_f||_q, attack depending on w.
 
-    SymPy differentiates zeta(-m(w)) for an undefined m(w), substitutes its own derivatives of
-    the explicit margin m = y w.x - eps ||w_f||_q and then the symbol M for m(w) (so the only
-    exponentials are e^{+-M}: fast to simplify, and nothing is differentiated by hand). It
-    checks, for y = +1 and y = -1, d = 3:
+    For every dimension d: SymPy differentiates zeta(-m) with m written with index sums,
+    ||w||_2 = sqrt(sum_i w_i^2) or ||w||_1 = sum_i |w_i| (and a bias b, never perturbed), by the
+    components w_j, w_k (and b), and simplifies the differences with the closed forms to 0, for
+    y = +1 and y = -1:
 
-    * p = 2, no bias and with a bias coordinate (w = (w_1, w_2, b), x = (x_1, x_2, 1)):
-      the Hessian of zeta(-m) minus s(m)s(-m) v v^T + s(-m)(eps/||w_f||)(D - w^ w^T) is 0, and
-      the gradient minus -s(-m) v is 0, v = y x - eps w^.
-    * p = inf: with ||w||_1 = sum |w_i|, SymPy's second derivative carries DiracDelta(w_i) terms;
-      off the hyperplanes w_i = 0 these are 0 and the Hessian equals s(m)s(-m) v v^T,
-      v = y x - eps sign(w).
-    * The second term vanishes at the loss minimum: lim_{m -> oo} s(-m) eps/||w|| = 0, and at
-      eta* = -eps y w^ the Y-HESS Hessian equals the first term (x + eta* = y v).
+    * p = 2 (w_f != 0): gradient -s(-m) v, Hessian s(m)s(-m) v v^T + s(-m)(eps/||w_f||)
+      (D - w^ w^T), v = y x - eps w^ (with a bias: v gains the entry y, D is 0 on the bias);
+    * p = inf: the second derivative of |w_i| is 2 DiracDelta(w_i), 0 off the hyperplanes
+      w_i = 0, where the Hessian is s(m)s(-m) v v^T, v = y x - eps sign(w);
+    * the second term vanishes at the loss minimum: lim_{m -> oo} s(-m) eps/||w|| = 0, and at
+      eta* = -eps y w^ the Y-HESS Hessian is the first term (y (x + eta*) = v, z = m).
     """
-    checks: dict[str, bool] = {}
-    w, x = vector_symbols("w", 3), vector_symbols("x", 3)
-    xb = sp.Matrix([x[0], x[1], 1])
+    p = Proof()
     for yv in Y_VALUES:
         for norm, bias in (("l2", False), ("l2", True), ("linf", False)):
-            xx = xb if bias else x
-            _, margin, grad, hess = robust_closed_form(w, xx, yv, norm, bias, margin=M)
-            auto_grad, auto_hess = autodiff_through_margin(w, margin)
-            if norm == "linf":
-                auto_hess = auto_hess.replace(sp.DiracDelta, lambda *_: 0)
-            key = f"{norm}{'_bias' if bias else ''}_y={yv}"
-            checks[f"gradient_{key}"] = is_zero(auto_grad - grad)
-            checks[f"hessian_{key}"] = is_zero(auto_hess - hess)
-        # At eta* = -eps y w^: z = y w.(x + eta*) equals m and y (x + eta*) equals v, so the
-        # Y-HESS Hessian s(z)s(-z)(x + eta*)(x + eta*)^T = s(m)s(-m) v v^T (y^2 = 1).
-        wn = sp.sqrt((w.T * w)[0])
-        eta_star = -eps * yv * w / wn
-        z = yv * (w.T * (x + eta_star))[0]
-        m = yv * (w.T * x)[0] - eps * wn
-        v = yv * x - eps * w / wn
-        checks[f"fixed_noise_at_eta*_is_first_term_y={yv}"] = is_zero(z - m) and is_zero(
-            yv * (x + eta_star) - v
-        )
-    checks["second_term_vanishes"] = sp.limit(CURVATURE_B, M, sp.oo) == 0
-    return Evidence(
-        "symbolic", all(checks.values()),
-        f"{sum(checks.values())}/{len(checks)} SymPy identities (d = 3, y = +-1, p = 2 with and "
-        "without bias, p = inf off w_i = 0): autodiff Hessian of zeta(-m) minus the closed form "
-        "is 0; s(-m) eps/||w|| -> 0 as m -> oo",
-        details={
-            "checks": checks,
-            # the claim's own domain, not an extra condition found here
-            "domain": "p = 2: w_f != 0; p = inf: every w_i != 0 (no Hessian on w_i = 0)",
-        },
-    )
+            label = f"p = {'2' if norm == 'l2' else 'inf'}{', bias' if bias else ''}, y = {yv}"
+            for what, (auto, closed) in _robust_entries(yv, norm, bias).items():
+                p.identity(f"{label}: {what} of zeta(-m) equals the closed form",
+                           sp.cancel(sp.together(auto - closed)))
+        x = vector("x")
+        wn = sp.sqrt(isum(W_IDX[I] ** 2))
+        eta_star = -eps * yv * W_IDX[I] / wn
+        p.identity(f"y = {yv}: at eta*, z = y w.(x + eta*) equals m",
+                   linear(yv * isum(W_IDX[I] * (x[I] + eta_star)))
+                   - linear(yv * isum(W_IDX[I] * x[I]) - eps * wn))
+        p.identity(f"y = {yv}: y (x + eta*) = v", (yv * (x[J] + eta_star.subs(I, J)))
+                   - (yv * x[J] - eps * W_IDX[J] / wn))
+    p.limit("s(-m) eps/||w|| -> 0 as m -> oo: the second term vanishes at the minimum",
+            CURVATURE_B, M, sp.oo, 0, "-")
+    return p.evidence(
+        "autodiff of zeta(-m) minus the closed forms is 0 (p = 2 with and without bias, p = inf "
+        "off w_i = 0, y = +-1); s(-m) eps/||w|| -> 0 as m -> oo",
+        details={"domain": "p = 2: w_f != 0; p = inf: every w_i != 0 (no Hessian on w_i = 0)"})
 
 
+#: Y-EIG-DEP: when v = y x - eps w^ is an eigenvector of the w-dependent (HESS-DEP, p = 2)
+#: Hessian, and with which eigenvalue.
 EIG_CONDITION = (
-    "v = y x - eps w^ is an eigenvector with eigenvalue s(m)s(-m)||v||^2 for the Hessian with "
-    "the noise held at eta* (and for p = inf); with the p = 2 term s(-m)(eps/||w||)(I - w^ w^T) "
-    "kept, only if alpha = v.w^ = 0 or v || w^; otherwise the top eigenpair is "
-    "(lambda_+, lambda_+ v - B alpha w^) with lambda_+ >= s(m)s(-m)||v||^2"
+    "with the p = 2 term s(-m)(eps/||w||)(I - w^ w^T) kept, v = y x - eps w^ is an eigenvector "
+    "only if alpha = v.w^ = 0 (eigenvalue s(m)s(-m)||v||^2 + s(-m) eps/||w||) or v || w^ "
+    "(eigenvalue s(m)s(-m)||v||^2, which need not be the top one); otherwise the top eigenpair "
+    "is (lambda_+, lambda_+ v - B alpha w^), lambda_+ >= s(m)s(-m)||v||^2"
 )
 
 
+def _gram_hessian(a_: sp.Expr, b_: sp.Expr) -> tuple[sp.Expr, ...]:
+    """Index-sum form of H = A v v^T + B (I - n n^T), ||n|| = 1: (H z)_j for a vector z."""
+    v, n = vector("v"), vector("n")
+
+    def apply(z: sp.IndexedBase | sp.Expr) -> sp.Expr:
+        zk = z[K] if isinstance(z, sp.IndexedBase) else z.subs(J, K)
+        zj = z[J] if isinstance(z, sp.IndexedBase) else z
+        return (a_ * v[J] * sp.Sum(v[K] * zk, (K, 1, DIM))
+                + b_ * (zj - n[J] * sp.Sum(n[K] * zk, (K, 1, DIM))))
+
+    return v, n, apply
+
+
 def verify_y_eig() -> Evidence:
-    """Y-EIG (Eqs. 10-11): eigenpairs of the per-point Hessians.
+    """Y-EIG (Eqs. 10-11), the paper's statement: the Hessian with the noise held fixed,
+    H = s(z)s(-z) u u^T with u = x + eta (u = y v at eta*), has the eigenvector u with eigenvalue
+    s(z)s(-z)||u||^2, and every vector orthogonal to u has eigenvalue 0.
 
-    SymPy checks (d = 3 components, symbolic coefficients A = s(m)s(-m) > 0, B >= 0):
-
-    * Rank one (fixed noise, or p = inf): H = A u u^T. H u - A ||u||^2 u = 0, and for every r,
-      H r - A (u.r) u = 0, so r orthogonal to u has eigenvalue 0.
-    * Eq. 10 with the projector term kept: H v - (A ||v||^2 + B) v = -B alpha n, so v is no
-      longer an eigenvector unless alpha = 0 or v is parallel to n: the claim holds under that
-      condition (``EIG_CONDITION``), and otherwise the eigenpairs are the ones below.
-    * HESS-DEP, p = 2: H = A v v^T + B (I - n n^T), n = w/||w||, v = y x - eps n (identities
-      reduced modulo ||n||^2 = 1).
-      r = v x n (orthogonal to both): H r - B r = 0. For a symbol lambda, e = lambda v - B alpha n
-      (alpha = v.n) gives H e - lambda e = -q(lambda) v identically, with q(lambda) = lambda^2 -
-      (A ||v||^2 + B) lambda + A B alpha^2; the two roots lambda_pm of q make it 0. Bracketing:
-      q(A ||v||^2) = q(B) = -A B (||v||^2 - alpha^2), where ||v||^2 - alpha^2 = ||v - alpha n||^2
-      >= 0.
+    For every dimension d (index sums): (H u)_j = A ||u||^2 u_j and (H r)_j = A (u.r) u_j, which
+    is 0 for r orthogonal to u; the full-data Hessian is the mean of the per-point ones.
     """
-    checks: dict[str, bool] = {}
-    a_, b_ = sp.Symbol("A", positive=True), sp.Symbol("B", nonnegative=True)
-    u, r = vector_symbols("u", 3), vector_symbols("r", 3)
-    h1 = a_ * u * u.T
-    checks["rank_one_eigenvector"] = is_zero(h1 * u - a_ * (u.T * u)[0] * u)
-    checks["rank_one_orthogonal"] = is_zero(h1 * r - a_ * (u.T * r)[0] * u)
-    # n is a unit vector: free components n_1..n_3, every identity reduced modulo the polynomial
-    # n_1^2 + n_2^2 + n_3^2 - 1 (remainder in n_3), which is exact and fast.
-    n, x = vector_symbols("n", 3), vector_symbols("x", 3)
-    unit = (n.T * n)[0] - 1
+    p = Proof()
+    a_ = sp.Symbol("A", positive=True)
+    u, r = vector("u"), vector("r")
+    hu = a_ * u[J] * sp.Sum(u[K] * u[K], (K, 1, DIM))
+    p.identity("(A u u^T u)_j = A ||u||^2 u_j: u = x + eta is an eigenvector, eigenvalue "
+               "s(z)s(-z)||x + eta||^2", linear(hu) - a_ * linear(isum(u[I] ** 2)) * u[J])
+    hr = linear(a_ * u[J] * sp.Sum(u[K] * r[K], (K, 1, DIM)))
+    ur = linear(isum(u[I] * r[I]))
+    p.identity("(A u u^T r)_j = A (u.r) u_j, which is 0 when u.r = 0: eigenvalue 0 on u-perp",
+               hr.subs(ur, 0))
+    p.identity("at eta* = -eps y w^: y (x + eta*) = v = y x - eps w^, so u = y v and the "
+               "eigenvalue is s(m)s(-m)||v||^2",
+               (sp.Symbol("y") * (sp.Symbol("x") - eps * sp.Symbol("y") * sp.Symbol("n"))
+                - (sp.Symbol("y") * sp.Symbol("x") - eps * sp.Symbol("n"))).subs(
+                   sp.Symbol("y") ** 2, 1).expand().subs(sp.Symbol("y") ** 2, 1))
+    return p.evidence("rank-one eigenpair (A ||u||^2, u) with eigenvalue 0 on u-perp, "
+                      "u = x + eta held fixed")
 
-    def zero_on_sphere(expr: sp.Matrix) -> bool:
-        return all(sp.rem(sp.expand(c), unit, n[2]) == 0 for c in expr)
 
-    lam = sp.Symbol("lambda", real=True)
-    for yv in Y_VALUES:
-        v = yv * x - eps * n
-        h = a_ * v * v.T + b_ * (sp.eye(3) - n * n.T)
-        cross = v.cross(n)
-        checks[f"orthogonal_eigenvalue_B_y={yv}"] = zero_on_sphere(h * cross - b_ * cross)
-        alpha = (v.T * n)[0]
-        v2 = (v.T * v)[0]
-        e = lam * v - b_ * alpha * n
-        q = lam**2 - (a_ * v2 + b_) * lam + a_ * b_ * alpha**2
-        checks[f"span_residual_y={yv}"] = zero_on_sphere(h * e - lam * e + q * v)
-        # Eq. 10's eigenvector v with the projector term kept: H v = (A||v||^2 + B) v - B alpha n,
-        # so v is an eigenvector only when B alpha n = 0 (alpha = 0) or n is parallel to v.
-        checks[f"v_residual_is_-B_alpha_n_y={yv}"] = zero_on_sphere(
-            h * v - (a_ * v2 + b_) * v + b_ * alpha * n
-        )
-        checks[f"bracket_y={yv}"] = zero_on_sphere(
-            sp.Matrix([q.subs(lam, a_ * v2) + a_ * b_ * ((v - alpha * n).T * (v - alpha * n))[0]])
-        )
-    # roots of q in scalar symbols (any d)
-    a2, b2, vv, al = sp.symbols("A B V alpha", positive=True)
-    qq = lam**2 - (a2 * vv + b2) * lam + a2 * b2 * al**2
-    roots = eigen_roots_expr(a2, b2, vv, al)
-    checks["roots_of_q"] = all(is_zero(qq.subs(lam, root)) for root in roots)
-    checks["bracket_B"] = is_zero(qq.subs(lam, b2) + a2 * b2 * (vv - al**2))
-    return Evidence(
-        "symbolic", all(checks.values()),
-        f"{sum(checks.values())}/{len(checks)} SymPy identities: rank-one eigenpair (A ||u||^2, u) "
-        "with 0 on u-perp; with the HESS-DEP term: B on {v, w^}-perp and the roots of q on "
-        "span{v, w^}, bracketing A||v||^2 and B",
-        conditions=(EIG_CONDITION,),
-        details={"checks": checks},
-    )
+def verify_y_eig_dep() -> Evidence:
+    """Y-EIG-DEP: does v = y x - eps w^ stay the top eigenvector once the attack depends on w?
+    It does not: the statement fails, and the steps establish why, for every d.
+
+    With H = A v v^T + B (I - n n^T) (HESS-DEP, p = 2, no bias; n = w^, A = s(m)s(-m),
+    B = s(-m) eps/||w||, alpha = v.n, V = ||v||^2), by index sums:
+
+    * (H v)_j = (A V + B) v_j - B alpha n_j: v is an eigenvector iff B alpha n is parallel to v,
+      i.e. (B > 0) alpha = 0 (eigenvalue A V + B) or v || n (eigenvalue A V);
+    * e = lambda v - B alpha n satisfies H e - lambda e = -q(lambda) v with q(lambda) =
+      lambda^2 - (A V + B) lambda + A B alpha^2: the eigenpairs on span{v, n} are the roots
+      lambda_pm; vectors orthogonal to v and n have eigenvalue B; q(A V) = -A B (V - alpha^2)
+      <= 0, so lambda_+ >= A V (Yamada's lambda_1 is a lower bound);
+    * a counterexample (d = 2): w = (1, 0), x = (1, 1), y = 1, eps = 1/2: v is not an
+      eigenvector (the 2-D cross product of H v and v is -B/2 != 0);
+    * lambda_+ / lambda_1 is unbounded: on w = e_1, x = t e_1, y = -1 (robustly misclassified,
+      v || w^) the top eigenvalue is max(A V, B) and B / (A V) -> oo as t -> oo; on w = delta e_1,
+      x = c e_1, y = 1, c > eps (correctly classified) B / (A V) -> oo as delta -> 0+.
+    """
+    p = Proof()
+    a_, b_ = sp.Symbol("A", positive=True), sp.Symbol("B", positive=True)
+    v, n, apply = _gram_hessian(a_, b_)
+    alpha, vv, lam = sp.Symbol("alpha", real=True), sp.Symbol("V", positive=True), \
+        sp.Symbol("lambda", real=True)
+    gram = {linear(isum(n[I] ** 2)): 1, linear(isum(v[I] * n[I])): alpha,
+            linear(isum(v[I] ** 2)): vv}
+    p.identity("(H v)_j = (A V + B) v_j - B alpha n_j (||n|| = 1, alpha = v.n, V = ||v||^2)",
+               linear(apply(v)).subs(gram) - ((a_ * vv + b_) * v[J] - b_ * alpha * n[J]))
+    e = lam * v[J] - b_ * alpha * n[J]
+    q = lam ** 2 - (a_ * vv + b_) * lam + a_ * b_ * alpha ** 2
+    p.identity("e = lambda v - B alpha n: (H e)_j - lambda e_j = -q(lambda) v_j",
+               sp.expand(linear(apply(e)).subs(gram) - lam * e + q * v[J]))
+    for root in eigen_roots_expr(a_, b_, vv, alpha):
+        p.identity("the roots lambda_pm of q make e an eigenvector", sp.expand(q.subs(lam, root)))
+    zz = vector("z")
+    hz = linear(apply(zz)).subs({linear(isum(v[I] * zz[I])): 0, linear(isum(n[I] * zz[I])): 0})
+    p.identity("z orthogonal to v and n: (H z)_j = B z_j", hz - b_ * zz[J])
+    gap = sp.Symbol("g", nonnegative=True)  # V - alpha^2 = ||v - alpha n||^2 >= 0
+    p.identity("q(A V) = -A B (V - alpha^2)", sp.expand(q.subs(lam, a_ * vv)
+                                                         + a_ * b_ * (vv - alpha ** 2)))
+    p.nonnegative("A B (V - alpha^2) >= 0 with V - alpha^2 = ||v - alpha n||^2 >= 0: "
+                  "q(A V) <= 0, so lambda_- <= A V <= lambda_+", a_ * b_ * gap)
+    p.identity("alpha = 0: H v = (A V + B) v", sp.expand(
+        ((a_ * vv + b_) * v[J] - b_ * alpha * n[J]).subs(alpha, 0) - (a_ * vv + b_) * v[J]))
+    p.identity("v || n (v = alpha n): H v = A V v", sp.expand(
+        ((a_ * vv + b_) * alpha * n[J] - b_ * alpha * n[J]) - a_ * vv * alpha * n[J]))
+    # the counterexample, exactly
+    w2, x2 = sp.Matrix([1, 0]), sp.Matrix([1, 1])
+    half = sp.Rational(1, 2)
+    n2 = w2 / w2.norm()
+    v2 = x2 - half * n2
+    m2 = (w2.T * x2)[0] - half * w2.norm()
+    a2, b2 = s(m2) * s(-m2), s(-m2) * half / w2.norm()
+    h2 = a2 * v2 * v2.T + b2 * (sp.eye(2) - n2 * n2.T)
+    hv = h2 * v2
+    cross = sp.simplify(hv[0] * v2[1] - hv[1] * v2[0])
+    p.identity("counterexample w = (1, 0), x = (1, 1), y = 1, eps = 1/2: (Hv) x v = -B/2",
+               cross + b2 / 2, dimension=(2,))
+    p.positive("B = s(-m) eps/||w|| > 0 there, so H v is not parallel to v", b2)
+    t, c, delta = sp.Symbol("t", positive=True), sp.Symbol("c", positive=True), \
+        sp.Symbol("delta", positive=True)
+    e_pos = sp.Symbol("epsilon", positive=True)
+    m_mis = -t - e_pos  # w = e_1, x = t e_1, y = -1: v = -(t + eps) e_1
+    ratio_mis = (s(-m_mis) * e_pos) / (s(m_mis) * s(-m_mis) * (t + e_pos) ** 2)
+    p.limit("misclassified family: B / (A V) -> oo as t -> oo", ratio_mis, t, sp.oo, sp.oo,
+            "-")
+    m_ok = delta * c  # w = delta e_1, x = (c + eps) e_1, y = 1: m = delta c > 0, v = c e_1
+    ratio_ok = (s(-m_ok) * e_pos / delta) / (s(m_ok) * s(-m_ok) * c ** 2)
+    p.limit("correctly classified family (m = delta c > 0): B / (A V) -> oo as delta -> 0+",
+            ratio_ok, delta, 0, sp.oo, "+")
+    counterexample = {"w": [1.0, 0.0], "x": [1.0, 1.0], "y": 1, "eps": 0.5, "m": float(m2),
+                      "alpha": float(v2.dot(n2)), "B": float(b2),
+                      "cross(Hv, v)": float(cross), "why": "alpha != 0 and v not parallel to w^"}
+    return p.evidence(
+        "with the attack depending on w, v is not an eigenvector in general; the top eigenpair "
+        "is (lambda_+, lambda_+ v - B alpha w^), lambda_+ >= s(m)s(-m)||v||^2, and "
+        "lambda_+ / lambda_1 is unbounded", refuted=True, conditions=(EIG_CONDITION,),
+        counterexample=counterexample)
 
 
 def eigen_roots_expr(

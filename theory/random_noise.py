@@ -48,6 +48,7 @@ from theory._symbolic import is_zero
 from theory.claims import Evidence
 from theory.errors import ConfigError
 from theory.notation import eps, s, vector_symbols
+from theory.proof import Proof
 from theory.validate import check_eps
 
 D = sp.Symbol("d", positive=True, integer=True)
@@ -159,66 +160,79 @@ def verify_y_t2() -> Evidence:
     Returns:
         Evidence of kind ``"symbolic"``; the approximation g(z) ~ g(z0) is a stated condition.
     """
-    checks: dict[str, bool] = {}
+    p = Proof()
     # E[(x + eta)(x + eta)^T] with moment rules
     x2 = vector_symbols("x", 2)
     e2 = vector_symbols("eta", 2)
     outer = sp.expand((x2 + e2) * (x2 + e2).T)
     expect = _expectation(outer, e2, C2)
-    checks["E[(x+eta)(x+eta)^T] = x x^T + c^2 I"] = is_zero(expect - (x2 * x2.T + C2 * sp.eye(2)))
+    p.record("E[(x+eta)(x+eta)^T] = x x^T + c^2 I",
+             bool(is_zero(expect - (x2 * x2.T + C2 * sp.eye(2)))), "sympy-identity", (2,))
     # c^2 integrals
     c2 = noise_c2_expressions()
-    checks["ball density integrates to 1"] = sp.simplify(
-        sp.integrate(BALL_RADIAL_DENSITY, (R, 0, _eps_pos))) == 1
-    checks["ball c^2 = eps^2/(d+2)"] = is_zero(c2["ball"] - eps**2 / (D + 2))
+    p.record("ball density integrates to 1", bool(sp.simplify(
+        sp.integrate(BALL_RADIAL_DENSITY, (R, 0, _eps_pos))) == 1), "sympy-identity", "any")
+    p.record("ball c^2 = eps^2/(d+2)",
+             bool(is_zero(c2["ball"] - eps**2 / (D + 2))), "sympy-identity", "any")
     rho, ph, th = sp.symbols("rho phi theta", nonnegative=True)
     disc = sp.integrate((rho * sp.cos(ph)) ** 2 * rho / (sp.pi * _eps_pos**2),
                         (rho, 0, _eps_pos), (ph, 0, 2 * sp.pi))
-    checks["disc (d = 2): E[eta_1^2] = eps^2/4"] = is_zero(disc - _eps_pos**2 / 4)
+    p.record("disc (d = 2): E[eta_1^2] = eps^2/4",
+             bool(is_zero(disc - _eps_pos**2 / 4)), "sympy-identity", (2,))
     ball3 = sp.integrate(
         (rho * sp.cos(th)) ** 2 * rho**2 * sp.sin(th) / (sp.Rational(4, 3) * sp.pi * _eps_pos**3),
         (rho, 0, _eps_pos), (th, 0, sp.pi), (ph, 0, 2 * sp.pi))
-    checks["ball (d = 3): E[eta_1^2] = eps^2/5"] = is_zero(ball3 - _eps_pos**2 / 5)
+    p.record("ball (d = 3): E[eta_1^2] = eps^2/5",
+             bool(is_zero(ball3 - _eps_pos**2 / 5)), "sympy-identity", (3,))
     off3 = sp.integrate(
         rho**2 * sp.cos(th) * sp.sin(th) * sp.cos(ph) * rho**2 * sp.sin(th)
         / (sp.Rational(4, 3) * sp.pi * _eps_pos**3),
         (rho, 0, _eps_pos), (th, 0, sp.pi), (ph, 0, 2 * sp.pi))
-    checks["ball (d = 3): E[eta_1 eta_3] = 0"] = is_zero(off3)
+    p.record("ball (d = 3): E[eta_1 eta_3] = 0", bool(is_zero(off3)), "sympy-identity", (3,))
     sphere3 = sp.integrate((_eps_pos * sp.cos(th)) ** 2 * sp.sin(th) / (4 * sp.pi),
                            (th, 0, sp.pi), (ph, 0, 2 * sp.pi))
-    checks["sphere (d = 3): E[eta_1^2] = eps^2/3"] = is_zero(sphere3 - _eps_pos**2 / 3)
-    checks["sphere c^2 = eps^2/d"] = is_zero(c2["sphere"] - eps**2 / D)
-    checks["cube c^2 = eps^2/3"] = is_zero(c2["cube"] - eps**2 / 3)
-    checks["gaussian c^2 = sigma^2"] = is_zero(c2["gaussian"] - SIGMA**2)
+    p.record("sphere (d = 3): E[eta_1^2] = eps^2/3",
+             bool(is_zero(sphere3 - _eps_pos**2 / 3)), "sympy-identity", (3,))
+    p.record("sphere c^2 = eps^2/d",
+             bool(is_zero(c2["sphere"] - eps**2 / D)), "sympy-identity", "any")
+    p.record("cube c^2 = eps^2/3", bool(is_zero(c2["cube"] - eps**2 / 3)), "sympy-identity", "any")
+    p.record("gaussian c^2 = sigma^2",
+             bool(is_zero(c2["gaussian"] - SIGMA**2)), "sympy-identity", "any")
     # eigen-structure of g (x x^T + c^2 I)
     gsym = sp.Symbol("g", positive=True)
     x3 = vector_symbols("x", 3)
     hmat = gsym * (x3 * x3.T + C2 * sp.eye(3))
     perp = sp.Matrix([x3[1], -x3[0], 0])
-    checks["H x = g(||x||^2 + c^2) x"] = is_zero(hmat * x3 - gsym * (x3.dot(x3) + C2) * x3)
-    checks["H u = g c^2 u for u orthogonal to x"] = is_zero(hmat * perp - gsym * C2 * perp)
+    p.record("H x = g(||x||^2 + c^2) x",
+             bool(is_zero(hmat * x3 - gsym * (x3.dot(x3) + C2) * x3)), "sympy-identity", (3,))
+    p.record("H u = g c^2 u for u orthogonal to x",
+             bool(is_zero(hmat * perp - gsym * C2 * perp)), "sympy-identity", (3,))
     # second-order expansion of the exact expected Hessian
-    checks["g'' = g (tanh^2(z/2) - sech^2(z/2)/2)"] = is_zero(
+    p.record("g'' = g (tanh^2(z/2) - sech^2(z/2)/2)", bool(is_zero(
         (sp.diff(G, Z, 2) - G * (sp.tanh(Z / 2) ** 2 - (1 - sp.tanh(Z / 2) ** 2) / 2))
-        .rewrite(sp.exp))
-    checks["E[g(z)(x+eta)(x+eta)^T] to O(eta^2)"] = _check_second_order()
+        .rewrite(sp.exp))), "sympy-identity", "any")
+    p.record("E[g(z)(x+eta)(x+eta)^T] to O(eta^2)",
+             bool(_check_second_order()), "sympy-identity", (2,))
     # per-point optimum
     xn2, v2 = sp.symbols("X V", positive=True)
-    checks["g(z)(||x||^2 + c^2) -> 0 as z -> oo"] = sp.limit(G * (xn2 + C2), Z, sp.oo) == 0
-    checks["g(z) c^2 -> 0 as z -> oo"] = sp.limit(G * C2, Z, sp.oo) == 0
-    checks["adversarial g(m)||v||^2 -> 0 as m -> oo"] = sp.limit(G * v2, Z, sp.oo) == 0
+    p.record("g(z)(||x||^2 + c^2) -> 0 as z -> oo",
+             bool(sp.limit(G * (xn2 + C2), Z, sp.oo) == 0), "sympy-limit", "any")
+    p.record("g(z) c^2 -> 0 as z -> oo",
+             bool(sp.limit(G * C2, Z, sp.oo) == 0), "sympy-limit", "any")
+    p.record("adversarial g(m)||v||^2 -> 0 as m -> oo",
+             bool(sp.limit(G * v2, Z, sp.oo) == 0), "sympy-limit", "any")
     # sharpening ratios
     a_ = sp.Symbol("A", real=True)
     v_sq = (a_ - eps) ** 2 + sp.Symbol("P", nonnegative=True) ** 2  # ||y x - eps w^||^2
     coef = sp.Poly(sp.expand(v_sq), eps).coeff_monomial(eps**2)
-    checks["ratio ball = d + 2"] = is_zero(coef / (c2["ball"] / eps**2) - (D + 2))
-    checks["ratio sphere = d"] = is_zero(coef / (c2["sphere"] / eps**2) - D)
-    checks["ratio cube = 3 d (L-inf attack eps^2 coefficient d)"] = is_zero(
-        D / (c2["cube"] / eps**2) - 3 * D)
-    passed = all(checks.values())
-    return Evidence(
-        "symbolic", passed,
-        f"{sum(checks.values())}/{len(checks)} SymPy checks: c^2 = eps^2/(d+2) (ball), eps^2/d "
+    p.record("ratio ball = d + 2",
+             bool(is_zero(coef / (c2["ball"] / eps**2) - (D + 2))), "sympy-identity", "any")
+    p.record("ratio sphere = d",
+             bool(is_zero(coef / (c2["sphere"] / eps**2) - D)), "sympy-identity", "any")
+    p.record("ratio cube = 3 d (L-inf attack eps^2 coefficient d)", bool(is_zero(
+        D / (c2["cube"] / eps**2) - 3 * D)), "sympy-identity", "any")
+    return p.evidence(
+        "c^2 = eps^2/(d+2) (ball), eps^2/d "
         "(sphere), eps^2/3 (cube), sigma^2 (Gaussian); E[H] = g(z0)(x x^T + c^2 I) + c^2 "
         "[y g'(x w^T + w x^T) + g''/2 ||w||^2 x x^T] + O(eps^4); eigenvalues -> 0 at the optimum",
         conditions=(
@@ -227,7 +241,7 @@ def verify_y_t2() -> Evidence:
             "the neglected c^2 [y g'(z0)(x w^T + w x^T) + g''(z0)/2 ||w||^2 x x^T] + O(eps^4) is "
             "small relative to g(z0) c^2 only when ||w|| ||x|| is small",
         ),
-        details={"checks": checks, "c2": {k: str(v) for k, v in c2.items()}},
+        details={"c2": {k: str(v) for k, v in c2.items()}},
     )
 
 

@@ -1,27 +1,29 @@
 """Smoothness of the adversarial logistic loss with the attack's dependence on w (K-SMOOTH).
 
-Kanai et al. 2021. One point (the mean over data follows by linearity), L2 threat model:
+Kanai et al. 2021. One point (the mean over data follows by the triangle inequality), L2 threat:
 
     l(w) = zeta(-m),  m = y w.x - eps ||w||,  v = y x - eps w^,  w^ = w/||w||,
-    grad l = -s(-m) v,
-    H = s(m)s(-m) v v^T + s(-m) (eps/||w||) (I - w^ w^T)          (w != 0; HESS-DEP).
+    grad l = -s(-m) v                                                  (w != 0; HESS-DEP).
 
-**Bound on {||w|| >= r}.** s(m)s(-m) <= 1/4, ||v|| <= ||x|| + eps, s(-m) <= 1 and I - w^ w^T
-is an orthogonal projector (norm 1), so ||H||_op <= K(r) := (||x|| + eps)^2/4 + eps/r there
-(for data: K(r) = mean_n (||x_n|| + eps)^2/4 + eps/r). What this proves, exactly:
+**Lipschitz on {||w|| >= r}, for every pair.** With s_k = s(-m(w_k)),
 
-* for w1, w2 whose segment stays in {||w|| >= r} (e.g. both in a convex subset of it):
-  ||grad l(w1) - grad l(w2)|| <= K(r) ||w1 - w2|| (mean-value inequality along the segment);
-* for any w1, w2 in {||w|| >= r}, d >= 2: ||grad l(w1) - grad l(w2)|| <= (pi/2) K(r)
-  ||w1 - w2||. The set is not convex; replace the part of the segment inside the ball by the
-  shorter great-circle arc on the sphere of radius r: arc/chord = theta/(2 sin(theta/2)) <= pi/2
-  for theta in (0, pi], so the path has length <= (pi/2)||w1 - w2||.
+    grad l(w1) - grad l(w2) = -(s_1 - s_2)(y x - eps w1^) + eps s_2 (w1^ - w2^),
 
-The constant must grow like eps/r: H has the eigenvalue s(-m) eps/||w|| on vectors orthogonal to
-w and v (d >= 3), and s(-m) >= 1/2 where m <= 0, so the best constant on {||w|| >= r} is at
-least eps/(2r). **At w = 0** the gradient has no limit: along w = delta u (||u|| = 1), delta -> 0+,
-grad l -> -(y x - eps u)/2, which depends on u; w = +-delta u give gradients eps apart at
-distance 2 delta, so no Lipschitz constant holds near 0.
+and |s_1 - s_2| <= |m_1 - m_2| / 4 (the sigmoid is 1/4-Lipschitz), |m_1 - m_2| <=
+(||x|| + eps) ||w1 - w2|| (Cauchy-Schwarz and the reverse triangle inequality),
+||y x - eps w1^|| <= ||x|| + eps, s_2 <= 1, and ||w1^ - w2^|| <= ||w1 - w2|| / r when
+||w1||, ||w2|| >= r (w -> w^ is (1/r)-Lipschitz outside the open ball of radius r). Hence
+
+    ||grad l(w1) - grad l(w2)|| <= K(r) ||w1 - w2||,   K(r) = (||x|| + eps)^2 / 4 + eps / r,
+
+for *any* w1, w2 in {||w|| >= r}, in any dimension (for data: K(r) = mean_n (||x_n|| + eps)^2/4
++ eps/r). No segment inside the set is needed, so no factor pi/2 either.
+
+**The eps/r growth is real**: for unit e_1 orthogonal to e_2 and x orthogonal to both (d >= 3,
+or x = 0), w_k = r e_k give ||grad l(w1) - grad l(w2)|| / ||w1 - w2|| = eps s(eps r) / r
+>= eps / (2r). **At w = 0** the gradient has no limit: along w = delta u (||u|| = 1),
+delta -> 0+, grad l -> -(y x - eps u)/2, which depends on u; w = +-delta u give gradients eps
+apart at distance 2 delta, so no Lipschitz constant holds near 0.
 
 **L-inf** (q = 1): l = zeta(-y w.x + eps ||w||_1), grad_i l = s(-m)(-y x_i + eps sign(w_i)) off
 the hyperplanes w_i = 0; m is continuous across w_i = 0, so grad_i jumps by exactly
@@ -36,93 +38,118 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory._symbolic import is_zero
 from theory.claims import Evidence
-from theory.notation import eps, s, t, vector_symbols, zeta
+from theory.hessian import robust_gradient_proof
+from theory.lemmas import (
+    I,
+    J,
+    cauchy_schwarz,
+    isum,
+    linear,
+    normalisation_lipschitz,
+    sigmoid_lipschitz,
+    triangle,
+    vector,
+)
+from theory.notation import eps, s, t, zeta
+from theory.proof import Proof
 
-THETA = sp.Symbol("theta", positive=True)
-U = sp.Symbol("u", positive=True)
+#: K-SMOOTH: the Lipschitz constant of the per-point robust gradient on {||w|| >= r}.
+R = sp.Symbol("r", positive=True)
+X_NORM = sp.Symbol("norm_x", nonnegative=True)
+LIPSCHITZ_K: sp.Expr = (X_NORM + eps) ** 2 / 4 + eps / R
 
 
 def verify_k_smooth() -> Evidence:
-    """K-SMOOTH (Kanai et al. 2021) in SymPy.
+    """K-SMOOTH (Kanai et al. 2021): the proof of the module docstring, every step checked.
 
-    Checks (d = 2 explicit vectors where vectors appear): the L2 gradient -s(-m)(y x - eps w^)
-    and the Hessian g v v^T + s(-m)(eps/||w||)(I - w^ w^T) against SymPy derivatives;
-    I - w^ w^T is a symmetric idempotent (norm 1); 1/4 - s(t)s(-t) = tanh(t/2)^2/4 and
-    1 - s(-m) = s(m) > 0; the arc/chord ratio theta/(2 sin(theta/2)) is increasing (via
-    tan(u) - u having derivative tan(u)^2) and equals pi/2 at theta = pi; the limit of the
-    gradient along w = delta u as delta -> 0+ is -(y x - eps u)/2 (direction dependent); the
-    L-inf one-sided partial derivatives differ by exactly 2 eps s(-m) across w_1 = 0 while the
-    other partials agree.
-
-    Returns:
-        Evidence of kind ``"symbolic"`` with the bound K(r) in ``details``.
+    For every dimension d (index sums): the gradient (HESS-DEP's), the split of the gradient
+    difference, the lemmas (1/4-Lipschitz sigmoid, Cauchy-Schwarz, triangle inequality, w^ is
+    (1/r)-Lipschitz on ||w|| >= r), the combination into K(r) for every pair, the pair reaching
+    eps s(eps r)/r >= eps/(2r), the direction-dependent limit of the gradient at w = 0, and the
+    L-inf jump 2 eps s(-m) across w_1 = 0.
     """
-    checks: dict[str, bool] = {}
-    x = vector_symbols("x", 2)
-    w = vector_symbols("w", 2)
-    yy = sp.Symbol("y", real=True)
-    wn = sp.sqrt(w.dot(w))
-    m = yy * w.dot(x) - eps * wn
-    loss = zeta(-m)
-    w_hat = w / wn
-    v = yy * x - eps * w_hat
-    grad = sp.Matrix([sp.diff(loss, wi) for wi in w])
-    checks["L2 grad = -s(-m)(y x - eps w^)"] = is_zero(grad - (-s(-m) * v))
-    hess = sp.Matrix(2, 2, lambda i, j: sp.diff(grad[i], w[j]))
-    proj = sp.eye(2) - w_hat * w_hat.T
-    predicted = s(m) * s(-m) * v * v.T + s(-m) * eps / wn * proj
-    checks["L2 Hessian = g v v^T + s(-m)(eps/||w||)(I - w^ w^T)"] = is_zero(
-        (hess - predicted).applyfunc(lambda e: e.rewrite(sp.exp)))
-    checks["I - w^ w^T is symmetric idempotent"] = is_zero(proj * proj - proj) and is_zero(
-        proj - proj.T)
-    checks["1/4 - s(t)s(-t) = tanh(t/2)^2/4"] = is_zero(
-        (sp.Rational(1, 4) - s(t) * s(-t) - sp.tanh(t / 2) ** 2 / 4).rewrite(sp.exp))
-    checks["1 - s(-t) = s(t) > 0"] = is_zero(1 - s(-t) - s(t)) and bool(s(t).is_positive)
-    # arc/chord <= pi/2: f(theta) = theta/(2 sin(theta/2)) increasing on (0, pi], f(pi) = pi/2
-    f = THETA / (2 * sp.sin(THETA / 2))
-    fprime = sp.diff(f, THETA)
-    # f' = cos(theta/2) (tan(theta/2) - theta/2) / (2 sin(theta/2)^2)
-    checks["f' = cos(th/2)(tan(th/2) - th/2)/(2 sin^2(th/2))"] = is_zero(
-        (fprime - sp.cos(THETA / 2) * (sp.tan(THETA / 2) - THETA / 2)
-         / (2 * sp.sin(THETA / 2) ** 2)).rewrite(sp.exp))
-    checks["d/du (tan u - u) = tan(u)^2 >= 0"] = is_zero(
-        (sp.diff(sp.tan(U) - U, U) - sp.tan(U) ** 2).rewrite(sp.exp))
-    checks["arc/chord at theta = pi is pi/2"] = sp.simplify(f.subs(THETA, sp.pi) - sp.pi / 2) == 0
-    # the gradient has no limit at 0
+    p = Proof()
+    p.lemma(robust_gradient_proof(), "grad zeta(-m) = -s(-m)(y x - eps w^) for w != 0 (HESS-DEP)")
+    x, n1, n2 = vector("x"), vector("n"), vector("m")
+    s1, s2, yy = sp.Symbol("s_1", real=True), sp.Symbol("s_2", real=True), \
+        sp.Symbol("y", real=True)
+    g1, g2 = -s1 * (yy * x[J] - eps * n1[J]), -s2 * (yy * x[J] - eps * n2[J])
+    p.identity("grad l(w1) - grad l(w2) = -(s_1 - s_2)(y x - eps w1^) + eps s_2 (w1^ - w2^)",
+               sp.expand(g1 - g2 - (-(s1 - s2) * (yy * x[J] - eps * n1[J])
+                                    + eps * s2 * (n1[J] - n2[J]))))
+    p.lemma(sigmoid_lipschitz(), "|s_1 - s_2| <= |m_1 - m_2| / 4")
+    w1, w2 = vector("u"), vector("v")
+    p.identity("m_1 - m_2 = y x.(w1 - w2) - eps (||w1|| - ||w2||)",
+               linear(yy * isum(x[I] * w1[I]) - yy * isum(x[I] * w2[I]))
+               - linear(yy * isum(x[I] * (w1[I] - w2[I]))))
+    p.lemma(cauchy_schwarz(), "|x.(w1 - w2)| <= ||x|| ||w1 - w2||")
+    p.lemma(triangle(), "| ||w1|| - ||w2|| | <= ||w1 - w2||, so |m_1 - m_2| <= (||x|| + eps) "
+            "||w1 - w2||; and ||y x - eps w1^|| <= ||x|| + eps (||w1^|| = 1, y^2 = 1)")
+    p.lemma(normalisation_lipschitz(), "||w1^ - w2^|| <= ||w1 - w2|| / r on ||w|| >= r")
+    p.identity("1 - s(-m) = s(m)", 1 - s(-t) - s(t))
+    p.positive("s(m) > 0, so s_2 = s(-m_2) <= 1", s(t))
+    # the combination: each bound written as (bound - slack), every symbol >= 0
+    dist, vn, a, b, c, e, s2n = (sp.Symbol(nm, nonnegative=True)
+                                  for nm in ("D", "V", "a", "b", "c", "e", "S"))
+    total, form = _combination(dist, vn, a, b, c, e, s2n)
+    p.identity("with |s_1 - s_2| = (||x|| + eps) D/4 - a, ||y x - eps w1^|| = V, ||x|| + eps = "
+               "V + b, ||w1^ - w2^|| = D/r - c, s_2 = S = 1 - e: K(r) D - (|s_1 - s_2| V + "
+               "eps S ||w1^ - w2^||) = b (V + b) D/4 + a V + eps e D/r + eps S c",
+               (total - form).subs(s2n, 1 - e))
+    p.nonnegative("that is >= 0 (a sum of products of nonnegative symbols)", form)
+    p.lemma(triangle(), "||grad l(w1) - grad l(w2)|| <= |s_1 - s_2| ||y x - eps w1^|| + eps s_2 "
+            "||w1^ - w2^||, and the mean over data of per-point bounds bounds the mean")
+    # the eps/r growth: w_k = r e_k, e_1 . e_2 = 0, x orthogonal to both
+    e1, e2 = vector("e"), vector("f")
+    sr = s(eps * R)  # s(-m) with m = y x.(r e_k) - eps r = -eps r
+    diff = -sr * (yy * x[J] - eps * e1[J]) + sr * (yy * x[J] - eps * e2[J])
+    p.identity("w_k = r e_k, x orthogonal to e_1, e_2: m_k = -eps r and grad l(w1) - "
+               "grad l(w2) = eps s(eps r)(e_1 - e_2)", sp.expand(diff - eps * sr * (e1[J]
+                                                                                 - e2[J])))
+    unit = {isum(e1[I] ** 2): 1, isum(e2[I] ** 2): 1, isum(e1[I] * e2[I]): 0}
+    p.identity("||e_1 - e_2||^2 = 2 and ||w1 - w2||^2 = 2 r^2: the ratio is eps s(eps r) / r",
+               linear(isum((e1[I] - e2[I]) ** 2)).subs(unit) - 2)
+    p.nonnegative("s(eps r) - 1/2 = tanh(eps r / 2) / 2 >= 0: the ratio is >= eps/(2r)",
+                  sp.tanh(eps * R / 2) / 2)
+    p.identity("s(t) - 1/2 = tanh(t/2)/2", (s(t) - sp.Rational(1, 2) - sp.tanh(t / 2) / 2)
+               .rewrite(sp.exp))
+    # no limit at w = 0
     delta = sp.Symbol("delta", positive=True)
-    u = vector_symbols("u", 2)
-    m_dir = delta * (yy * u.dot(x) - eps)  # m at w = delta u with ||u|| = 1
-    lim_grad = (-s(-m_dir) * (yy * x - eps * u)).applyfunc(lambda e: sp.limit(e, delta, 0, "+"))
-    checks["grad(delta u) -> -(y x - eps u)/2 as delta -> 0+"] = is_zero(
-        lim_grad + (yy * x - eps * u) / 2)
-    checks["grad(delta u) - grad(-delta u) -> eps u"] = is_zero(
-        lim_grad - lim_grad.subs({u[0]: -u[0], u[1]: -u[1]}, simultaneous=True) - eps * u)
-    # L-inf jump across w_1 = 0
-    rest = sp.Symbol("R", nonnegative=True)  # sum_{j != 1} |w_j|
-    w1 = sp.Symbol("w_1", real=True)
-    w2 = sp.Symbol("w_2", real=True)
-    x1, x2 = sp.symbols("x_1 x_2", real=True)
-    lin = yy * (w1 * x1 + w2 * x2)
-    side = {sgn: zeta(-lin + eps * (sgn * w1 + rest)) for sgn in (1, -1)}  # |w_1| = +-w_1
-    d1 = {sgn: sp.diff(side[sgn], w1).subs(w1, 0) for sgn in (1, -1)}
-    d2 = {sgn: sp.diff(side[sgn], w2).subs(w1, 0) for sgn in (1, -1)}
-    m0 = yy * w2 * x2 - eps * rest
-    checks["L-inf: d_1 l jumps by 2 eps s(-m) across w_1 = 0"] = is_zero(
-        d1[1] - d1[-1] - 2 * eps * s(-m0))
-    checks["L-inf: the other partials are continuous there"] = is_zero(d2[1] - d2[-1])
-    passed = all(checks.values())
-    return Evidence(
-        "symbolic", passed,
-        f"{sum(checks.values())}/{len(checks)} SymPy checks: ||H|| <= K(r) = "
-        "mean(||x||+eps)^2/4 + eps/r on ||w|| >= r (Lipschitz K(r) on segments in the set, "
-        "(pi/2) K(r) for any pair, d >= 2); gradient has no limit at w = 0; L-inf jump "
-        "2 eps s(-m) across w_i = 0",
-        details={
-            "checks": checks,
-            "K(r)": "(1/4) mean_n (||x_n||_2 + eps)^2 + eps / r",
-            "lower_bound": "eps / (2 r) (s(-m) eps/||w|| on vectors orthogonal to w, v)",
-            "linf_jump": "2 eps mean_n s(-m_n)",
-        },
-    )
+    u = vector("u")
+    c_u = sp.Symbol("c", real=True)  # y u.x
+    m_dir = delta * (c_u - eps)  # m at w = delta u, ||u|| = 1
+    comp = -s(-m_dir) * (yy * x[J] - eps * u[J])
+    p.limit("along w = delta u, ||u|| = 1: grad_j -> -(y x_j - eps u_j)/2 as delta -> 0+",
+            comp + (yy * x[J] - eps * u[J]) / 2, delta, 0, 0, "+")
+    p.identity("the limits along u and -u differ by eps u: no limit (no Lipschitz bound) at 0",
+               (-(yy * x[J] - eps * u[J]) / 2) - (-(yy * x[J] + eps * u[J]) / 2) - eps * u[J])
+    # L-inf jump across w_1 = 0 (rest = sum_{j != 1} |w_j|, any d)
+    rest = sp.Symbol("R_1", nonnegative=True)
+    w1s, w2s, x1, x2 = sp.symbols("w_1 w_2 x_1 x_2", real=True)
+    lin = yy * (w1s * x1 + w2s * x2)  # w_2 x_2 stands for the sum over j != 1
+    side = {sgn: zeta(-lin + eps * (sgn * w1s + rest)) for sgn in (1, -1)}  # |w_1| = +-w_1
+    d1 = {sgn: sp.diff(side[sgn], w1s).subs(w1s, 0) for sgn in (1, -1)}
+    d2 = {sgn: sp.diff(side[sgn], w2s).subs(w1s, 0) for sgn in (1, -1)}
+    m0 = yy * w2s * x2 - eps * rest
+    p.identity("L-inf: d/dw_1 l jumps by 2 eps s(-m) across w_1 = 0",
+               d1[1] - d1[-1] - 2 * eps * s(-m0))
+    p.identity("L-inf: the other partial derivatives are continuous there", d2[1] - d2[-1])
+    return p.evidence(
+        "||grad l(w1) - grad l(w2)|| <= K(r) ||w1 - w2||, K(r) = mean(||x||+eps)^2/4 + eps/r, for "
+        "every pair in ||w|| >= r (any d); a pair reaches eps s(eps r)/r >= eps/(2r); no limit "
+        "at w = 0; L-inf jump 2 eps s(-m) across w_i = 0",
+        details={"K(r)": "(1/4) mean_n (||x_n||_2 + eps)^2 + eps / r",
+                 "lower_bound": "eps s(eps r) / r >= eps / (2 r) (d >= 3, or x = 0)",
+                 "linf_jump": "2 eps mean_n s(-m_n)"})
+
+
+def _combination(dist: sp.Symbol, vn: sp.Symbol, a: sp.Symbol, b: sp.Symbol, c: sp.Symbol,
+                 e: sp.Symbol, s2n: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
+    """K(r) D - (|ds| V + eps S |dn|) with the bounds written as bound minus slack, and its form
+    as a sum of products of nonnegative symbols."""
+    ds = (vn + b) * dist / 4 - a
+    dn = dist / R - c
+    total = ((vn + b) ** 2 / 4 + eps / R) * dist - (ds * vn + eps * s2n * dn)
+    form = b * (vn + b) * dist / 4 + a * vn + eps * e * dist / R + eps * s2n * c
+    return total, form

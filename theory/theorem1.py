@@ -39,9 +39,11 @@ import functools
 import mpmath
 import sympy as sp
 
-from theory._symbolic import is_zero, lambdify_pair
+from theory._symbolic import lambdify_pair
 from theory.claims import Evidence
-from theory.notation import eps, s, vector_symbols, zeta
+from theory.lemmas import I, isum, linear, vector
+from theory.notation import eps, s, zeta
+from theory.proof import Proof
 
 #: y w^.x (signed projection of x on the weight direction), ||x_perp||, ||w||, the margin m.
 A = sp.Symbol("A", real=True)
@@ -76,93 +78,132 @@ def margin_threshold(digits: int = 30) -> mpmath.mpf:
     """Y-T1: m*, the positive root of m tanh(m/2) = 2 (mpmath, ``digits`` significant digits).
 
     m* = 2.39935728051546766783273969728...; for robust margins m >= m* the top per-point
-    eigenvalue lambda_1 increases with eps at fixed w.
+    eigenvalue lambda_1 does not decrease with eps at fixed w (and increases for m > m*).
+    :func:`margin_enclosure` certifies it.
     """
     with mpmath.workdps(digits + 5):
         return mpmath.findroot(lambda z: z * mpmath.tanh(z / 2) - 2, mpmath.mpf("2.4"))
 
 
-def verify_y_t1() -> Evidence:
-    """Y-T1 (a) (Yamada et al. Theorem 1) in SymPy: d lambda_1/d eps, its exact sign, m*.
+def margin_enclosure(width: float = 1e-12) -> tuple[mpmath.mpf, mpmath.mpf]:
+    """Y-T1: an interval [lo, hi] of width <= ``width`` that provably contains m*.
 
-    Checks (all by SymPy): ||y x - eps w^||^2 = (A - eps)^2 + P^2 on explicit vectors (d = 3,
-    y^2 = 1); g'(m) = -tanh(m/2) g(m); d LAMBDA_1/d eps equals DLAMBDA_DEPS and its factorised
-    form at m = W (A - eps); phi(m) = m coth(m/2)(2 - m tanh(m/2)) and phi is even; m tanh(m/2)
-    has a positive derivative for m > 0; with m tanh(m/2) = 2 + k (k >= 0, i.e. m >= m*) the
-    derivative is nonnegative for every W > 0, P >= 0; the counterexample (P = 0, 0 < m < m*)
-    has a negative derivative; m* solves m tanh(m/2) = 2 to 30 digits (nsolve and mpmath agree).
+    psi(m) = m tanh(m/2) - 2 is evaluated in mpmath's interval arithmetic (outward rounding):
+    psi([lo, lo]) < 0 < psi([hi, hi]) as intervals, so by continuity psi has a root in
+    [lo, hi]; psi is strictly increasing on m > 0 (:func:`verify_y_t1`), so the root is unique.
 
     Returns:
-        Evidence of kind ``"symbolic"`` with the condition m >= m* and a counterexample below it.
+        (lo, hi) as mpmath numbers.
     """
-    checks: dict[str, bool] = {}
-    # ||v||^2 in terms of A and P, on explicit vectors
-    x = vector_symbols("x", 3)
-    w = vector_symbols("w", 3)
+    center = margin_threshold()
+    with mpmath.workdps(40):
+        half = mpmath.mpf(width) / 4
+        lo, hi = center - half, center + half
+    if not (_psi_interval(lo) < 0 and _psi_interval(hi) > 0):
+        raise ArithmeticError("the interval enclosure of m* failed")
+    return lo, hi
+
+
+def _psi_interval(m: mpmath.mpf) -> mpmath.iv.mpf:
+    """psi(m) = m tanh(m/2) - 2 in interval arithmetic at the point m (an interval)."""
+    iv = mpmath.iv
+    iv.dps = 40
+    x = iv.mpf(m)
+    e = iv.exp(x)
+    return x * (e - 1) / (e + 1) - 2  # tanh(m/2) = (e^m - 1)/(e^m + 1)
+
+
+def verify_y_t1() -> Evidence:
+    """Y-T1 (a) (Yamada et al. Theorem 1): d lambda_1/d eps at fixed w, its exact sign, m*.
+
+    Steps, for every dimension d (index sums where vectors appear):
+
+    1. ||y x - eps w^||^2 = (A - eps)^2 + P^2 with A = y w^.x, P^2 = ||x||^2 - (w^.x)^2
+       (y^2 = 1);
+    2. g'(m) = -tanh(m/2) g(m) for g = s s(-); d LAMBDA_1/d eps = DLAMBDA_DEPS at m = W (A - eps),
+       = g tanh(m/2)/W (W^2 P^2 - phi(m)), phi(m) = m coth(m/2)(2 - m tanh(m/2)) even, phi(0) = 4;
+    3. m tanh(m/2) is strictly increasing on m > 0 (SymPy); with m tanh(m/2) = 2 + k, k >= 0
+       (m >= m*) the derivative is >= 0 for every W > 0, P >= 0 (> 0 when m > m* or P > 0);
+    4. m* is certified: an interval of width 1e-12 proven (interval arithmetic) to contain the
+       unique positive root of m tanh(m/2) = 2;
+    5. the counterexample P = 0, m = 1 < m* has a negative derivative.
+    """
+    p = Proof()
+    x, w = vector("x"), vector("w")
     yy = sp.Symbol("y", real=True)
-    wn = sp.sqrt(w.dot(w))
-    v = yy * x - eps * w / wn
-    a_val = yy * w.dot(x) / wn
-    p_sq = x.dot(x) - (w.dot(x) / wn) ** 2
-    diff = sp.expand(v.dot(v) - ((a_val - eps) ** 2 + p_sq)).subs(yy**2, 1)
-    checks["||v||^2 = (A - eps)^2 + P^2"] = is_zero(diff)
-    checks["P^2 = ||x - (w^.x) w^||^2"] = is_zero(
-        (x - (w.dot(x) / wn) * w / wn).dot(x - (w.dot(x) / wn) * w / wn) - p_sq)
-    # g' = -tanh(m/2) g
-    checks["g'(m) = -tanh(m/2) g(m)"] = is_zero(
-        (sp.diff(G, M) + sp.tanh(M / 2) * G).rewrite(sp.exp))
-    # d lambda_1 / d eps
-    derived = sp.diff(LAMBDA_1, eps)
-    at_m = {M: MARGIN}
-    checks["d lambda_1/d eps = g [W tanh(m/2)||v||^2 - 2m/W]"] = is_zero(
-        (derived - DLAMBDA_DEPS.subs(at_m)).rewrite(sp.exp))
-    checks["= g tanh(m/2)/W (W^2 P^2 - phi(m))"] = is_zero(
-        (DLAMBDA_DEPS - DLAMBDA_DEPS_FACTORED).rewrite(sp.exp))
-    # phi factorisation and parity
+    xx, ww, wx = isum(x[I] ** 2), isum(w[I] ** 2), isum(w[I] * x[I])
+    wn = sp.sqrt(ww)
+    v_sq = linear(isum((yy * x[I] - eps * w[I] / wn) ** 2))
+    a_val, p_sq = yy * wx / wn, xx - wx ** 2 / ww
+    p.identity("||y x - eps w^||^2 = (A - eps)^2 + P^2 (y^2 = 1, index sums)",
+               sp.expand(v_sq - ((a_val - eps) ** 2 + p_sq)).subs(yy ** 2, 1))
+    p.identity("P^2 = ||x - (w^.x) w^||^2",
+               linear(isum((x[I] - wx / ww * w[I]) ** 2)) - linear(p_sq))
+    p.identity("g'(m) = -tanh(m/2) g(m)", (sp.diff(G, M) + sp.tanh(M / 2) * G).rewrite(sp.exp))
+    p.identity("d lambda_1/d eps = g [W tanh(m/2) ||v||^2 - 2m/W] at m = W (A - eps)",
+               (sp.diff(LAMBDA_1, eps) - DLAMBDA_DEPS.subs({M: MARGIN})).rewrite(sp.exp))
+    p.identity("= g tanh(m/2)/W (W^2 P^2 - phi(m))",
+               (DLAMBDA_DEPS - DLAMBDA_DEPS_FACTORED).rewrite(sp.exp))
     psi = M * sp.tanh(M / 2)
-    checks["phi = m coth(m/2)(2 - m tanh(m/2))"] = is_zero(
-        (PHI - M * sp.coth(M / 2) * (2 - psi)).rewrite(sp.exp))
-    checks["phi is even"] = is_zero((PHI - PHI.subs(M, -M)).rewrite(sp.exp))
-    checks["phi(0) = 4"] = sp.limit(PHI, M, 0) == 4
-    # monotonicity of psi on m > 0 and the sign above m*
+    p.identity("phi = m coth(m/2)(2 - m tanh(m/2))",
+               (PHI - M * sp.coth(M / 2) * (2 - psi)).rewrite(sp.exp))
+    p.identity("phi is even", (PHI - PHI.subs(M, -M)).rewrite(sp.exp))
+    p.limit("phi(m) -> 4 as m -> 0", PHI, M, 0, 4)
     mp_ = sp.Symbol("m", positive=True)
-    dpsi = sp.diff(psi.subs(M, mp_), mp_)
-    dpsi_expected = sp.tanh(mp_ / 2) + mp_ / (2 * sp.cosh(mp_ / 2) ** 2)
-    checks["d/dm [m tanh(m/2)] = tanh(m/2) + m/(2 cosh^2(m/2)) > 0 for m > 0"] = (
-        is_zero((dpsi - dpsi_expected).rewrite(sp.exp)) and bool(dpsi_expected.is_positive)
-    )
+    p.increasing_by_derivative("m tanh(m/2) is strictly increasing on m > 0", psi.subs(M, mp_),
+                               mp_)
     k = sp.Symbol("k", nonnegative=True)  # m tanh(m/2) - 2 >= 0, i.e. m >= m*
-    above = (G * sp.tanh(M / 2) / W * (W**2 * P**2 + M * sp.coth(M / 2) * k)).subs(M, mp_)
-    checks["m >= m* => d lambda_1/d eps >= 0"] = bool(above.is_nonnegative)
-    # counterexample below m*: P = 0, m = 1
+    above = (G * sp.tanh(M / 2) / W * (W ** 2 * P ** 2 + M * sp.coth(M / 2) * k)).subs(M, mp_)
+    p.nonnegative("m >= m* (m tanh(m/2) = 2 + k, k >= 0): d lambda_1/d eps >= 0", above)
+    p.positive("it is > 0 when P > 0 (x not parallel to w), as g tanh(m/2)/W W^2 P^2 > 0",
+               (G * sp.tanh(M / 2) / W * W ** 2).subs(M, mp_) * sp.Symbol("P2", positive=True))
+    lo_hi: list[mpmath.mpf] = []
+
+    def enclose() -> bool:
+        try:
+            lo_hi.extend(margin_enclosure(1e-12))
+        except ArithmeticError:
+            return False
+        return lo_hi[1] - lo_hi[0] <= mpmath.mpf("1e-12")
+
+    p.enclosure("m* in [lo, hi], hi - lo <= 1e-12: psi(lo) < 0 < psi(hi) in interval "
+                "arithmetic, psi(m) = m tanh(m/2) - 2", enclose)
     counter = DLAMBDA_DEPS_FACTORED.subs({P: 0, M: 1, W: 1})
-    checks["P = 0, m = 1 < m*: d lambda_1/d eps < 0"] = bool(sp.N(counter, 30) < 0)
+    p.enclosure("P = 0, m = 1 < m*: d lambda_1/d eps < 0 (interval arithmetic)",
+                lambda: _negative(counter))
     m_star = margin_threshold()
-    m_star_sympy = sp.nsolve(M * sp.tanh(M / 2) - 2, M, 2.4, prec=30)
-    with mpmath.workdps(35):
-        checks["m* (mpmath) = m* (sympy nsolve)"] = bool(
-            abs(m_star - mpmath.mpf(str(m_star_sympy))) < mpmath.mpf("1e-25"))
     m_star_text = mpmath.nstr(m_star, 30)
     loss_at_star = float(zeta(-sp.Float(m_star_text, 30)).evalf(20))
-
-    x_c = [1.5, 0.0]
     counterexample = {
-        "w": [1.0, 0.0], "x": x_c, "y": 1, "eps": 0.5, "m": 1.0, "P": 0.0,
+        "w": [1.0, 0.0], "x": [1.5, 0.0], "y": 1, "eps": 0.5, "m": 1.0, "P": 0.0,
         "dlambda1_deps": float(sp.N(counter, 17)),
         "why": "x parallel to w and 0 < m < m*: lambda_1 decreases as eps grows",
     }
-    passed = all(checks.values())
-    return Evidence(
-        "symbolic", passed,
-        f"{sum(checks.values())}/{len(checks)} SymPy checks: d lambda_1/d eps = g(m) tanh(m/2)/"
-        f"||w|| (||w||^2 ||x_perp||^2 - phi(m)); >= 0 whenever m >= m* = {float(m_star):.10f}",
+    enclosure = [mpmath.nstr(v, 20) for v in lo_hi] if lo_hi else None
+    return p.evidence(
+        "d lambda_1/d eps = g(m) tanh(m/2)/||w|| (||w||^2 ||x_perp||^2 - phi(m)); >= 0 whenever "
+        f"m >= m* = {float(m_star):.10f}",
         conditions=(
-            f"fixed w, L2 worst case: lambda_1 grows with eps when the robust margin "
-            f"m >= m* = {float(m_star):.6f} (robust loss <= {loss_at_star:.4f}); exactly iff "
+            "fixed w, L2 worst case: lambda_1 does not decrease as eps grows when the robust "
+            f"margin m >= m* = {float(m_star):.6f} (robust loss <= {loss_at_star:.4f}), and "
+            "increases when m > m* or x is not parallel to w; exactly: it increases iff "
             "m (||w||^2 ||x_perp||^2 - phi(m)) > 0",
         ),
         counterexample=counterexample,
-        details={"checks": checks, "m_star": m_star_text, "robust_loss_at_m_star": loss_at_star,
+        details={"m_star": m_star_text, "m_star_enclosure": enclosure,
+                 "robust_loss_at_m_star": loss_at_star,
                  "exact_condition": "m > 0 and W^2 P^2 > phi(m), or m < 0 and W^2 P^2 < phi(m)",
                  "phi": "2 m coth(m/2) - m^2"},
     )
+
+
+def _negative(expr: sp.Expr) -> bool:
+    """Whether ``expr`` (a closed-form number) is < 0, decided in interval arithmetic."""
+    def tanh(z: mpmath.iv.mpf) -> mpmath.iv.mpf:
+        e = mpmath.iv.exp(2 * z)
+        return (e - 1) / (e + 1)
+
+    f = sp.lambdify((), expr, modules=[{"exp": mpmath.iv.exp, "tanh": tanh,
+                                        "coth": lambda z: 1 / tanh(z)}, mpmath.iv])
+    mpmath.iv.dps = 40
+    return bool(f() < 0)

@@ -122,22 +122,15 @@ def check_hess_dep(count: int = 40, seed: int = 11) -> Evidence:
 
 
 def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
-    """Y-EIG: closed-form eigenpairs against ``torch.linalg.eigh`` of the autograd Hessian.
+    """Y-EIG (the paper's Eq. 10, noise held fixed): the closed-form eigenpair against
+    ``torch.linalg.eigh`` of the autograd Hessian of zeta(-y w.(x + eta)).
 
-    Errors are relative to each instance's scale (Frobenius norms over its points), as in
-    :func:`rel_err`. Fixed noise: the spectrum (0, ..., 0, s(z)s(-z)||x + eta||^2) with top
-    eigenvector (x + eta)/||x + eta||. Robust loss: p = inf rank one (A ||v||^2, v); p = 2 (no
-    bias) the spectrum is {lambda_+, lambda_-, B (d - 2 times)} and H e_pm = lambda_pm e_pm.
-    Reports how far Yamada's lambda_1 = A ||v||^2 lies below the true top eigenvalue lambda_+
-    for p = 2.
+    The spectrum is (0, ..., 0, s(z)s(-z)||x + eta||^2) with top eigenvector
+    (x + eta)/||x + eta||. Errors are relative to each instance's scale (Frobenius norms over
+    its points), as in :func:`rel_err`.
     """
     gen = torch.Generator().manual_seed(seed)
-    errs = {"fixed_eigenvalues": 0.0, "fixed_eigenvector": 0.0, "robust_eigenvalues": 0.0,
-            "robust_residual": 0.0}
-    top_ratio = 1.0
-    bracket_violations = 0
-    worst_v_residual = 0.0
-    counterexample: dict | None = None
+    errs = {"eigenvalues": 0.0, "eigenvector": 0.0}
     n = 0
     for inst in random_instances(count, seed):
         eta = inst.eps * (2 * torch.rand(inst.x.shape, generator=gen, dtype=inst.x.dtype) - 1)
@@ -147,11 +140,37 @@ def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
         lam1, e1 = lc.fixed_noise_eigenpair(inst.w, inst.x, inst.y, eta)
         spectrum = torch.zeros_like(values)
         spectrum[:, -1] = lam1
-        errs["fixed_eigenvalues"] = max(errs["fixed_eigenvalues"], rel_err(spectrum, values))
+        errs["eigenvalues"] = max(errs["eigenvalues"], rel_err(spectrum, values))
         align = 1 - (vectors[:, :, -1] * e1).sum(-1).abs()
-        errs["fixed_eigenvector"] = max(errs["fixed_eigenvector"], float(align.max()))
+        errs["eigenvector"] = max(errs["eigenvector"], float(align.max()))
+        n += int(inst.x.shape[0])
+    return Evidence(
+        "numeric", max(errs.values()) <= RTOL,
+        f"max rel err vs eigh: spectrum {errs['eigenvalues']:.1e}, eigenvector 1-|cos| "
+        f"{errs['eigenvector']:.1e} over {n} points ({count} instances; tolerance {RTOL:g})",
+        details={"max_rel_err": errs, "points": n, "instances": count},
+    )
+
+
+def check_y_eig_dep(count: int = 40, seed: int = 12) -> Evidence:
+    """Y-EIG-DEP: with the attack depending on w (HESS-DEP), is v = y x - eps w^ the top
+    eigenvector, with eigenvalue s(m)s(-m)||v||^2? The closed-form eigenpairs of
+    :func:`numerics.linear.curvature.robust_eigenpairs` against ``torch.linalg.eigh`` of the
+    autograd Hessian of the robust loss, and the residual of v.
+
+    p = inf: rank one (A ||v||^2, v); p = 2 (no bias): the spectrum is {lambda_+, lambda_-,
+    B (d - 2 times)} with H e_pm = lambda_pm e_pm. The statement fails where the residual of v is
+    not 0; the sample statistics (the largest residual, the largest lambda_+ / lambda_1) are
+    maxima over the sampled points, not bounds (the ratio is unbounded, ``verify_y_eig_dep``).
+    """
+    errs = {"robust_eigenvalues": 0.0, "robust_residual": 0.0}
+    top_ratio = 1.0
+    bracket_violations = 0
+    worst_v_residual = 0.0
+    counterexample: dict | None = None
+    n = n_l2 = 0
+    for inst in random_instances(count, seed):
         if inst.norm == "l2" and inst.bias:
-            n += int(inst.x.shape[0])
             continue  # closed-form eigenpairs are derived without a bias for p = 2
         args = (inst.w, inst.x, inst.y, inst.eps, inst.norm, inst.bias)
         _, hess = _autograd(reference_robust_loss(inst), inst)
@@ -168,41 +187,43 @@ def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
             # has absolute (not relative) rounding where s(m)s(-m) is tiny (m << 0)
             errs["robust_residual"] = max(errs["robust_residual"],
                                           float(residual.norm() / special[:, 0].norm()))
-        if inst.norm == "l2":
-            m = ops.robust_margin(*args)
-            v = ops.robust_direction(*args)
-            yamada = th.A_TORCH(m) * (v * v).sum(-1)
-            top_ratio = max(top_ratio, float((special[:, 0] / yamada).max()))
-            bracket_violations += int((special[:, 0] < yamada * (1 - 1e-12)).sum())
-            bracket_violations += int((special[:, 1] > yamada * (1 + 1e-12)).sum())
-            residual = torch.einsum("nij,nj->ni", hess, v) - yamada[:, None] * v
-            rel = residual.norm(dim=1) / (yamada * v.norm(dim=1))
-            k = int(rel.argmax())
-            if float(rel[k]) > worst_v_residual:
-                worst_v_residual = float(rel[k])
-                counterexample = {
-                    "w": inst.w.tolist(), "x": inst.x[k].tolist(), "y": float(inst.y[k]),
-                    "eps": inst.eps, "eq10_lambda_1": float(yamada[k]),
-                    "top_eigenvalue": float(special[k, 0]),
-                    "rel_residual_of_v": float(rel[k]),
-                }
         n += int(inst.x.shape[0])
-    worst = max(errs.values())
-    passed = worst <= RTOL and bracket_violations == 0
+        if inst.norm != "l2":
+            continue
+        n_l2 += int(inst.x.shape[0])
+        m = ops.robust_margin(*args)
+        v = ops.robust_direction(*args)
+        yamada = th.A_TORCH(m) * (v * v).sum(-1)
+        top_ratio = max(top_ratio, float((special[:, 0] / yamada).max()))
+        bracket_violations += int((special[:, 0] < yamada * (1 - 1e-12)).sum())
+        bracket_violations += int((special[:, 1] > yamada * (1 + 1e-12)).sum())
+        residual = torch.einsum("nij,nj->ni", hess, v) - yamada[:, None] * v
+        rel = residual.norm(dim=1) / (yamada * v.norm(dim=1))
+        k = int(rel.argmax())
+        if float(rel[k]) > worst_v_residual:
+            worst_v_residual = float(rel[k])
+            counterexample = {
+                "m": float(m[k]), "norm_w": float(inst.w.norm()), "eps": inst.eps,
+                "eq10_lambda_1": float(yamada[k]), "top_eigenvalue": float(special[k, 0]),
+                "rel_residual_of_v": float(rel[k]),
+                "w": inst.w.tolist(), "x": inst.x[k].tolist(), "y": float(inst.y[k]),
+            }
+    formulas_ok = max(errs.values()) <= RTOL and bracket_violations == 0
+    holds = worst_v_residual <= RTOL
     return Evidence(
-        "numeric", passed,
-        f"max rel err vs eigh: fixed-noise spectrum {errs['fixed_eigenvalues']:.1e}, eigenvector "
-        f"1-|cos| {errs['fixed_eigenvector']:.1e}; robust spectrum "
-        f"{errs['robust_eigenvalues']:.1e}, residual {errs['robust_residual']:.1e} over {n} "
-        f"points; p = 2: lambda_- <= s(m)s(-m)||v||^2 <= lambda_+ everywhere, lambda_+ up to "
-        f"{top_ratio:.2f}x Yamada's lambda_1; with the p = 2 projector term, v = y x - eps w^ "
-        f"misses being an eigenvector by up to {worst_v_residual:.0%} (relative residual)",
-        conditions=(th.EIG_CONDITION,) if worst_v_residual > RTOL else (),
-        counterexample=counterexample,
+        "numeric", formulas_ok and holds,
+        f"closed-form eigenpairs vs eigh: spectrum {errs['robust_eigenvalues']:.1e}, residual "
+        f"{errs['robust_residual']:.1e} over {n} points; lambda_- <= s(m)s(-m)||v||^2 <= "
+        f"lambda_+ at all {n_l2} p = 2 points; v = y x - eps w^ misses being an eigenvector: "
+        f"max relative residual over {n_l2} samples {worst_v_residual:.3g}; max over {n_l2} "
+        f"samples of lambda_+ / lambda_1 {top_ratio:.3g} (a sample statistic; the ratio is "
+        "unbounded)",
+        conditions=(th.EIG_CONDITION,),
+        counterexample=counterexample if not holds else None,
         details={
-            "max_rel_residual_of_eq10_eigenvector_with_projector_term": worst_v_residual,
-            "max_rel_err": errs, "points": n, "instances": count,
-            "max_ratio_top_eig_to_yamada_lambda1": top_ratio,
+            "max_rel_residual_of_v_over_samples": worst_v_residual,
+            "samples": n_l2, "max_rel_err": errs, "points": n, "instances": count,
+            "max_ratio_top_eig_to_yamada_lambda1_over_samples": top_ratio,
             "bracket_violations": bracket_violations,
         },
     )

@@ -14,7 +14,6 @@ The loss itself is :func:`numerics.ops.robust_loss`.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -134,15 +133,15 @@ def gradient_bound_constants(x: Any, eps_: float) -> tuple[float, float]:
     return float(((xt.norm(dim=1) + eps_) ** 2).mean() / 4), 2.0
 
 
-def lipschitz_bound(x: Any, eps_: float, r: float, any_pair: bool = False) -> float:
-    """K-SMOOTH: K(r) = (1/4) mean_n (||x_n|| + eps)^2 + eps/r (times pi/2 if ``any_pair``).
+def lipschitz_bound(x: Any, eps_: float, r: float) -> float:
+    """K-SMOOTH: K(r) = (1/4) mean_n (||x_n|| + eps)^2 + eps/r (``theory.smoothness.LIPSCHITZ_K``
+    averaged over the data).
 
-    K(r) bounds the gradient's Lipschitz constant along segments inside {||w|| >= r};
-    (pi/2) K(r) bounds it for any two points of {||w|| >= r} (d >= 2).
+    K(r) bounds ||grad L(w1) - grad L(w2)|| / ||w1 - w2|| for any two points of {||w|| >= r}.
     """
     xt = _to_float64(x).reshape(-1, _to_float64(x).shape[-1])
-    k = float(((xt.norm(dim=1) + check_eps(eps_)) ** 2).mean() / 4 + eps_ / check_positive(r, "r"))
-    return k * (math.pi / 2 if any_pair else 1.0)
+    return float(((xt.norm(dim=1) + check_eps(eps_)) ** 2).mean() / 4
+                 + eps_ / check_positive(r, "r"))
 
 
 def linf_jump(w0: torch.Tensor, x: torch.Tensor, y: torch.Tensor, eps_: float) -> torch.Tensor:
