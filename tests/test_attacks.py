@@ -27,7 +27,9 @@ def test_attack_spec_defaults_and_kinds() -> None:
     spec = AttackSpec()
     assert (spec.kind, spec.norm, spec.steps, spec.step_factor) == ("clean", "l2", 10, 2.5)
     assert spec.box == (0.0, 1.0)
-    assert spec.random_start
+    assert spec.start == "ball"
+    assert spec.projection == "ball_then_box"
+    assert spec.restarts == 1
     assert spec.step_size is None
     assert spec.iterate_dtype is None
     assert set(ATTACK_KINDS) == {"clean", "pgd", "exact", "random"}
@@ -50,7 +52,7 @@ def test_attack_spec_alpha_relative_and_absolute() -> None:
 def test_attack_spec_normalises_the_norm_and_is_a_frozen_record() -> None:
     assert AttackSpec("pgd", "inf", 3).norm == "linf"
     assert AttackSpec("pgd", "2", 3).norm == "l2"
-    spec = AttackSpec("pgd", "linf", 7, step_size=0.01, random_start=False)
+    spec = AttackSpec("pgd", "linf", 7, step_size=0.01, start="none")
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec.steps = 3  # type: ignore[misc]
     # recorded verbatim in configs: the dict form rebuilds the same spec

@@ -18,8 +18,8 @@ from theory.claims import (
     verdict,
 )
 
-SPEC_IDS = ("Y-EQ7", "Y-L1", "INNER-MAX", "Y-HESS", "HESS-DEP", "Y-EIG", "Y-EIG-DEP", "Y-T1",
-            "Y-T2", "K-SMOOTH", "L-BUDGET", "L-FINDINGS")
+SPEC_IDS = ("Y-EQ7", "Y-L1", "INNER-MAX", "BOX-PROJ", "BOX-MAX", "Y-HESS", "HESS-DEP", "Y-EIG",
+            "Y-EIG-DEP", "Y-T1", "Y-T2", "K-SMOOTH", "L-BUDGET", "L-FINDINGS")
 
 CHECKED = {"steps": [{"statement": "a = a", "method": "sympy-identity",
                       "machine_checked": True}], "dimension": "any"}

@@ -13,11 +13,13 @@ import hashlib
 import os
 import pickle
 import tarfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io
+import torch
 
 from numerics.cli import main
 from numerics.data import (
@@ -32,6 +34,7 @@ from numerics.data import (
     load_mnist2,
     load_mnist_float,
     load_svhn,
+    mnist,
     read_cifar_batch,
     read_idx,
     read_svhn_mat,
@@ -138,8 +141,14 @@ def test_mnist_counts_labels_and_pixels(data_root: Path) -> None:
     assert set(np.unique(yt)) == set(range(10))
     assert x.min() == 0
     assert x.max() == 255
-    assert load_mnist("train", data_root)[0] is x  # cached in memory
-    assert not x.flags.writeable
+    x[0, 0, 0] = 7  # callers get writable copies: the cache behind them is untouched
+    assert load_mnist("train", data_root)[0][0, 0, 0] == 0
+    assert mnist._load_mnist_cached("train", str(data_root))[0] is \
+        mnist._load_mnist_cached("train", str(data_root))[0]  # cached in memory, read-only
+    assert not mnist._load_mnist_cached("train", str(data_root))[0].flags.writeable
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns on read-only arrays
+        torch.as_tensor(x)
 
 
 def test_mnist2_counts_labels_and_range(data_root: Path) -> None:
@@ -311,7 +320,9 @@ def test_cifar10_derived_disk_cache(tmp_path: Path, derived_cache: Path,
     assert decoded == []
     assert np.array_equal(second.x, first.x)
     assert np.array_equal(second.y, first.y)
-    assert not second.x.flags.writeable
+    assert second.x.flags.writeable
+    second.x[0] = 0  # a writable copy: the next load is unchanged
+    assert np.array_equal(load_cifar10("train", tmp_path).x, first.x)
     # a changed source file invalidates the entry
     x, y = batches["data_batch_2"]
     np.savez_compressed(folder / "cifar10_train_part2.npz", x=255 - x, y=y.astype(np.uint8))
@@ -360,6 +371,8 @@ def test_svhn_mat_reader(tmp_path: Path) -> None:
     assert loaded.x.dtype == np.uint8
     assert np.array_equal(loaded.x[2], X[..., 2])
     assert loaded.y.tolist() == [0, 1, 9, 0, 5]
+    loaded.x[:] = 0  # writable copies
+    assert np.array_equal(load_svhn("test", tmp_path).x[2], X[..., 2])
     with pytest.raises(DataError, match="e26dedcc434d2e4c54c9b2d4a06d8373"):
         load_svhn("train", tmp_path)
     path = tmp_path / "cut.mat"
@@ -377,6 +390,8 @@ def test_digits01() -> None:
     assert (y == 1).sum() == 182
     assert x.min() == 0.0
     assert x.max() == 1.0
+    x[:] = 0  # writable copies
+    assert load_digits01().x.max() == 1.0
     train, test = load_digits01("train"), load_digits01("test")
     assert len(train) + len(test) == 360
     assert len(test) == 90

@@ -39,14 +39,14 @@ def test_batched_pgd_matches_generic_pgd(norm: str, random_start: bool) -> None:
     """Batched analytic PGD equals numerics.attacks.pgd (autograd) model by model, same seed."""
     X, y, W = _problem()
     eps = 0.3 if norm == "l2" else 0.1
-    attack = AttackSpec("pgd", norm, steps=7, random_start=random_start)
+    attack = AttackSpec("pgd", norm, steps=7, start="ball" if random_start else "none")
     for k in range(W.shape[0]):
         xa = perturb(W[k:k + 1], X, y, eps, attack, torch.Generator().manual_seed(3))[0]
 
         def loss_fn(xx: torch.Tensor, k: int = k) -> torch.Tensor:
             return _zeta(-y * (xx @ W[k, :-1] + W[k, -1]))
 
-        xr = pgd(loss_fn, X, eps, norm, 7, attack.alpha(eps), random_start=random_start,
+        xr = pgd(loss_fn, X, eps, norm, 7, attack.alpha(eps), start=attack.start,
                  generator=torch.Generator().manual_seed(3))
         assert torch.allclose(xa, xr, rtol=0, atol=1e-12)
 
@@ -69,11 +69,11 @@ def test_exact_worst_case_is_inner_max() -> None:
     (no box) cannot exceed it; it approaches it to 1e-6."""
     X, y, W = _problem()
     for norm, eps in (("l2", 0.5), ("linf", 0.05)):
-        exact = adversarial_loss(W, X, y, eps, AttackSpec("exact", norm))
+        exact = adversarial_loss(W, X, y, eps, AttackSpec("exact", norm, box=None))
         closed = robust_loss(W, X, y, eps, norm).mean(dim=1)
         assert torch.allclose(exact, closed, rtol=1e-13, atol=0)
         # the exact attack's inputs themselves: the loss recomputed at x - eps y w^ agrees
-        xa = perturb(W, X, y, eps, AttackSpec("exact", norm))
+        xa = perturb(W, X, y, eps, AttackSpec("exact", norm, box=None))
         at_inputs = _zeta(-y * (torch.einsum("knd,kd->kn", xa, W[:, :-1]) + W[:, -1:]))
         assert torch.allclose(at_inputs.mean(dim=1), closed, rtol=1e-12, atol=0)
         # PGD from a random start with long steps (alpha = 0.625 eps) contracts onto eta*
@@ -95,7 +95,7 @@ def test_exact_margins_per_model_budget() -> None:
     """attacked_margins('exact') with one eps per model equals each model's robust margin."""
     X, y, W = _problem()
     eps = torch.tensor([0.0, 0.2, 0.7])
-    both = attacked_margins(W, X, y, eps, AttackSpec("exact", "l2"))
+    both = attacked_margins(W, X, y, eps, AttackSpec("exact", "l2", box=None))
     for k in range(W.shape[0]):
         alone = robust_margin(W[k], X, y, float(eps[k]), "l2")
         assert torch.allclose(both[k], alone, rtol=1e-14, atol=1e-14)
@@ -181,7 +181,7 @@ def test_accuracy_counts_positive_margins() -> None:
     z = (X @ W0[:, :-1].T + W0[:, -1]).T * y
     assert torch.allclose(clean, 100.0 * (z > 0).double().mean(dim=1), rtol=0, atol=1e-12)
     assert float(clean[-1]) == 0.0
-    robust = accuracy(W, X, y, 0.3, AttackSpec("exact", "l2"))
+    robust = accuracy(W, X, y, 0.3, AttackSpec("exact", "l2", box=None))
     assert (robust <= clean[:-1] + 1e-12).all()
     assert (robust < clean[:-1]).any()
 

@@ -83,7 +83,7 @@ def test_hess_dep_robust_hessian_matches_autograd(norm: str) -> None:
                               rtol=1e-13, atol=0)
         # consistent with the exact robust loss the experiments train on
         assert torch.allclose(loss(W[k]), adversarial_loss(
-            W[k:k + 1], X, y, eps[k], AttackSpec("exact", norm))[0], rtol=1e-13)
+            W[k:k + 1], X, y, eps[k], AttackSpec("exact", norm, box=None))[0], rtol=1e-13)
 
 
 def test_full_hessians_match_per_point_formulas() -> None:

@@ -36,7 +36,7 @@ def test_landscape_normalisation_and_centre() -> None:
     d = filter_normalized_direction(w, torch.Generator().manual_seed(3))
     assert torch.allclose(d.norm(), w.norm(), rtol=1e-14)
     alphas = torch.linspace(-1, 1, 11)
-    for att in (AttackSpec("pgd", "l2", steps=5), AttackSpec("exact", "linf"),
+    for att in (AttackSpec("pgd", "l2", steps=5), AttackSpec("exact", "linf", box=None),
                 AttackSpec("random", "l2"), AttackSpec("pgd", "linf", steps=5)):
         eps = 0.3 if att.norm == "l2" else 0.05
         curve = landscape_1d(w, d, X, y, eps, att, alphas, seed=4)
@@ -46,12 +46,12 @@ def test_landscape_normalisation_and_centre() -> None:
         end = adversarial_loss((w + d)[None], X, y, eps, att, torch.Generator().manual_seed(4))
         if att.kind != "random":
             assert torch.allclose(curve[-1], end[0], rtol=1e-13)
-    exact = landscape_1d(w, d, X, y, 0.3, AttackSpec("exact", "l2"), alphas)
+    exact = landscape_1d(w, d, X, y, 0.3, AttackSpec("exact", "l2", box=None), alphas)
     second = exact[2:] - 2 * exact[1:-1] + exact[:-2]
     assert (second >= -1e-12).all()  # the exact robust loss is convex in w
     assert (second > 1e-6).any()
     with pytest.raises(ConfigError, match="same length"):
-        landscape_1d(w, d[:-1], X, y, 0.3, AttackSpec("exact"), alphas)
+        landscape_1d(w, d[:-1], X, y, 0.3, AttackSpec("exact", box=None), alphas)
 
 
 def test_random_noise_landscape_uses_one_draw() -> None:

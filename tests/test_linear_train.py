@@ -98,8 +98,8 @@ def test_full_batch_exact_sgd_is_plain_gradient_descent() -> None:
     for decay_bias in (True, False):
         cfg = TrainConfig(epochs=3, batch_size=0, optimizer="sgd", momentum=0.0, lr=lr,
                           weight_decay=wd, decay_bias=decay_bias, seed=0)
-        out = train_models(X, y, eps, AttackSpec("exact", "linf"), cfg, init=init)
-        again = train_models(X, y, eps, AttackSpec("exact", "linf"),
+        out = train_models(X, y, eps, AttackSpec("exact", "linf", box=None), cfg, init=init)
+        again = train_models(X, y, eps, AttackSpec("exact", "linf", box=None),
                              dataclasses.replace(cfg, seed=123), init=init)
         assert torch.equal(out.last, again.last)
         w = init.clone()
@@ -115,10 +115,10 @@ def test_full_batch_exact_sgd_is_plain_gradient_descent() -> None:
         assert torch.allclose(torch.tensor(out.history["loss"]), torch.stack(losses),
                               rtol=1e-12, atol=0)
     # the bias is decayed or not: the two runs differ in the bias only through that term
-    on = train_models(X, y, eps, AttackSpec("exact", "linf"), TrainConfig(
+    on = train_models(X, y, eps, AttackSpec("exact", "linf", box=None), TrainConfig(
         epochs=1, batch_size=0, optimizer="sgd", momentum=0.0, lr=lr, weight_decay=wd),
         init=init)
-    off = train_models(X, y, eps, AttackSpec("exact", "linf"), TrainConfig(
+    off = train_models(X, y, eps, AttackSpec("exact", "linf", box=None), TrainConfig(
         epochs=1, batch_size=0, optimizer="sgd", momentum=0.0, lr=lr, weight_decay=wd,
         decay_bias=False), init=init)
     assert torch.equal(on.last[:, :-1], off.last[:, :-1])
@@ -132,14 +132,14 @@ def test_cosine_schedule_anneals_the_step() -> None:
     init = 0.1 * W
     T, lr = 4, 0.5
     cfg = dict(batch_size=0, optimizer="sgd", momentum=0.0, lr=lr)
-    cos = train_models(X, y, 0.1, AttackSpec("exact", "l2"),
+    cos = train_models(X, y, 0.1, AttackSpec("exact", "l2", box=None),
                        TrainConfig(epochs=T, lr_schedule="cosine", **cfg), init=init)
     w = init.clone()
     for t in range(T):
         rate = lr * (1 + torch.cos(torch.tensor(torch.pi * t / T))) / 2
         w = w - rate * robust_gradient(w, X, y, 0.1, "l2", mean=True)
     assert torch.allclose(cos.last, w, rtol=1e-12, atol=1e-14)
-    const = train_models(X, y, 0.1, AttackSpec("exact", "l2"),
+    const = train_models(X, y, 0.1, AttackSpec("exact", "l2", box=None),
                          TrainConfig(epochs=T, **cfg), init=init)
     assert not torch.allclose(const.last, cos.last)
 
@@ -205,4 +205,4 @@ def test_bad_config_is_refused() -> None:
     with pytest.raises(ConfigError, match="lr"):
         TrainConfig(lr=0.0)
     with pytest.raises(ConfigError, match=r"-1 or \+1"):
-        train_models(X, (y + 1) / 2, 0.1, AttackSpec("exact"), TrainConfig(epochs=1))
+        train_models(X, (y + 1) / 2, 0.1, AttackSpec("exact", box=None), TrainConfig(epochs=1))

@@ -53,7 +53,7 @@ def test_pgd_examples_are_pgd_on_the_per_sample_cross_entropy() -> None:
 
 def test_bn_mode_train_uses_batch_statistics_and_restores_eval() -> None:
     model, x, y = _case()
-    spec = AttackSpec("pgd", "l2", 3, step_size=0.2, random_start=False)
+    spec = AttackSpec("pgd", "l2", 3, step_size=0.2, start="none")
     model.eval()
     a = adversarial_examples(model, x, y, 0.5, spec, bn_mode="eval")
     b = adversarial_examples(model, x, y, 0.5, spec, bn_mode="train")

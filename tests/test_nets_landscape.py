@@ -88,7 +88,7 @@ def test_vmap_batching_equals_point_by_point() -> None:
     model, x, y = _case()
     d = filter_normalized_direction(model, generator=torch.Generator().manual_seed(3))
     alphas = np.linspace(-1, 1, 5)
-    spec = AttackSpec("pgd", "linf", 3, step_size=0.04, random_start=False)
+    spec = AttackSpec("pgd", "linf", 3, step_size=0.04, start="none")
     one = landscape_1d(model, x, y, d, alphas, attack=spec, eps=0.1, points_per_batch=1,
                        batch_size=4)
     many = landscape_1d(model, x, y, d, alphas, attack=spec, eps=0.1, points_per_batch=5,
@@ -112,8 +112,8 @@ def test_relative_step_is_step_factor_eps_over_steps() -> None:
     """Without an absolute step_size the PGD step is step_factor * eps / steps (spec.alpha)."""
     model, x, y = _case()
     d = filter_normalized_direction(model, generator=torch.Generator().manual_seed(5))
-    relative = AttackSpec("pgd", "l2", 4, step_factor=2.0, random_start=False)
-    absolute = AttackSpec("pgd", "l2", 4, step_size=2.0 * 0.3 / 4, random_start=False)
+    relative = AttackSpec("pgd", "l2", 4, step_factor=2.0, start="none")
+    absolute = AttackSpec("pgd", "l2", 4, step_size=2.0 * 0.3 / 4, start="none")
     a = landscape_1d(model, x, y, d, [0.0, 0.2], attack=relative, eps=0.3)
     b = landscape_1d(model, x, y, d, [0.0, 0.2], attack=absolute, eps=0.3)
     assert a["loss"] == b["loss"]

@@ -133,7 +133,7 @@ def test_evaluate_robust_below_clean_and_eps0_equal() -> None:
                     generator=torch.Generator().manual_seed(7))
     assert same == evaluate(model, x, y, 0.2, attack, batch_size=10, seed=7)
     # batch_size=None attacks everything at once
-    whole = evaluate(model, x, y, 0.2, dataclasses.replace(attack, random_start=False),
+    whole = evaluate(model, x, y, 0.2, dataclasses.replace(attack, start="none"),
                      batch_size=None)
     assert whole["clean_acc"] == clean["clean_acc"]
     with pytest.raises(ConfigError, match="matching"):
@@ -182,7 +182,7 @@ def test_config_attacks_and_validation() -> None:
     cfg = _config(random_start=False)
     train, ev = cfg.train_attack(), cfg.eval_attack()
     assert (train.kind, train.norm, train.steps, train.step_size) == ("pgd", "linf", 2, 0.05)
-    assert not train.random_start
+    assert train.start == "none"
     assert train.alpha(cfg.eps) == cfg.step_size
     assert (ev.kind, ev.steps, ev.step_size) == ("pgd", 3, 0.05)
     assert cfg.to_dict()["train_steps"] == 2
@@ -321,7 +321,7 @@ def test_fit_with_a_fixed_schedule_uses_the_attack_as_given(
     """A schedule whose step equals the spec's keeps the spec itself (no per-step copy)."""
     x, y = _flat_data(12)
     model = _mlp()
-    spec = AttackSpec("pgd", "l2", 2, step_size=0.05, random_start=False)
+    spec = AttackSpec("pgd", "l2", 2, step_size=0.05, start="none")
     specs = []
     real = nets_train.adversarial_examples
 

@@ -132,6 +132,7 @@ TOLERANCES: dict[str, tuple[float, str]] = {
 }
 
 YAMADA = "Yamada et al. 2021"
+MADRY = "Madry et al. 2018"
 KANAI = "Kanai et al. 2021"
 LIU = "Liu et al. 2020"
 
@@ -155,6 +156,23 @@ CLAIMS: tuple[Claim, ...] = (
         "eta* = -eps y w/||w||_2 (p = 2) and -eps y sign(w) (p = inf).",
         symbolic="theory.adversarial_loss:verify_inner_max",
         numeric="numerics.checks.adversarial_loss:check_inner_max",
+    ),
+    Claim(
+        "BOX-PROJ", MADRY,
+        "The Euclidean projection onto the L2 eps-ball intersected with the pixel box "
+        "(lo <= delta <= hi, lo <= 0 <= hi) is clip(z/(1 + mu), lo, hi), with mu >= 0 zero when "
+        "||clip(z, lo, hi)|| <= eps and else fixed by ||delta|| = eps; for L-inf it is the clip "
+        "onto [max(lo, -eps), min(hi, eps)]. Ball-then-box, PGD's usual step, is not it (L2).",
+        symbolic="theory.box:verify_box_proj",
+        numeric="numerics.checks.box:check_box_proj",
+    ),
+    Claim(
+        "BOX-MAX", YAMADA,
+        "The worst case of a linear model inside the eps-ball and the pixel box: "
+        "clip(-t y w, lo, hi) with ||delta|| = eps (or the box corner when it lies in the ball) "
+        "for L2, clip(-eps y sign(w), lo, hi) for L-inf.",
+        symbolic="theory.box:verify_box_max",
+        numeric="numerics.checks.box:check_box_max",
     ),
     Claim(
         "Y-HESS", YAMADA,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -41,3 +41,10 @@ def readonly(*arrays: np.ndarray) -> None:
     """Mark arrays read-only, so that cached arrays cannot be modified by a caller."""
     for array in arrays:
         array.setflags(write=False)
+
+
+def fresh(loaded: LabeledArrays) -> LabeledArrays:
+    """A writable copy of cached arrays: the in-memory cache stays read-only, so no caller can
+    change what the next caller loads, and the caller's arrays take ``torch.as_tensor`` (which
+    warns on read-only arrays) and in-place edits."""
+    return replace(loaded, x=loaded.x.copy(), y=loaded.y.copy())

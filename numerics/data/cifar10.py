@@ -26,7 +26,7 @@ from typing import IO
 
 import numpy as np
 
-from numerics.data.arrays import LabeledArrays, readonly
+from numerics.data.arrays import LabeledArrays, fresh, readonly
 from numerics.data.cache import cache_key, load_or_build
 from numerics.data.paths import data_dir
 from numerics.data.registry import DATASETS, missing_files_message
@@ -253,7 +253,8 @@ def load_cifar10(
             decoding again (5.6 s -> about 1 s for the training set from npz parts).
 
     Returns:
-        A :class:`LabeledArrays` (unpacks as ``x, y``), arrays read-only and cached in memory.
+        A :class:`LabeledArrays` (unpacks as ``x, y``): writable copies of arrays cached in
+        memory.
     """
     if split not in ("train", "test"):
         raise DataError(f"unknown CIFAR-10 split {split!r}: use 'train' or 'test'")
@@ -273,7 +274,7 @@ def load_cifar10(
         raise DataError(
             f"unknown CIFAR-10 source {source!r}: use one of auto, {', '.join(SOURCES)}"
         )
-    return _load_cifar10_cached(split, str(folder), source, holdout_part, disk_cache)
+    return fresh(_load_cifar10_cached(split, str(folder), source, holdout_part, disk_cache))
 
 
 def load_cifar2(

@@ -39,4 +39,6 @@ def load_digits01(split: str = "all") -> LabeledArrays:
         test = np.arange(x.shape[0]) % 4 == 3
         keep = test if split == "test" else ~test
         x, y = x[keep], y[keep]
+    else:
+        x, y = x.copy(), y.copy()  # writable; the cached arrays stay read-only
     return LabeledArrays(x, y, "digits01", split, ("0", "1"), "sklearn.datasets.load_digits")

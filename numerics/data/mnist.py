@@ -68,12 +68,19 @@ def _load_mnist_cached(split: str, root: str) -> tuple[np.ndarray, np.ndarray]:
 def load_mnist(
     split: str, root: str | os.PathLike[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return MNIST ``(images, labels)``: uint8 ``(N, 28, 28)`` and int64 ``(N,)`` in 0..9.
+    """Return MNIST ``(images, labels)``: uint8 ``(N, 28, 28)`` and int64 ``(N,)`` in 0..9,
+    writable copies of the arrays cached in memory (read-only there).
 
     Args:
         split: ``"train"`` (60,000 images) or ``"test"`` (10,000).
         root: data root (see :func:`numerics.data.paths.data_dir`); files in ``root/mnist/``.
     """
+    images, labels = _cached(split, root)
+    return images.copy(), labels.copy()
+
+
+def _cached(split: str, root: str | os.PathLike[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """The read-only arrays cached in memory (callers that only read them skip the copy)."""
     if split not in MNIST_FILES:
         raise DataError(f"unknown MNIST split {split!r}: use 'train' or 'test'")
     return _load_mnist_cached(split, str(data_dir(root)))
@@ -87,7 +94,7 @@ def load_mnist2(
     ``x`` is float64 ``(N, 784)`` with pixels in [0, 1]; ``y`` is float64 ``(N,)`` with -1 for digit
     0 and +1 for digit 1. N is 12,665 for ``train`` and 2,115 for ``test`` (checked).
     """
-    images, labels = load_mnist(split, root)
+    images, labels = _cached(split, root)
     keep = labels <= 1
     x = images[keep].reshape(-1, 28 * 28).astype(np.float64) / 255.0
     y = np.where(labels[keep] == 1, 1.0, -1.0)
@@ -120,7 +127,8 @@ def load_mnist_float(
     training set takes 376 MB, so pass ``dtype=np.float32`` for networks. The uint8 arrays behind
     it are cached by :func:`load_mnist`.
     """
-    images, labels = load_mnist(split, root)
+    images, labels = _cached(split, root)
+    labels = labels.copy()
     x = images.astype(dtype) / dtype(255.0)
     if flatten:
         x = x.reshape(x.shape[0], -1)

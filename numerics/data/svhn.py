@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from numerics.data.arrays import LabeledArrays, readonly
+from numerics.data.arrays import LabeledArrays, fresh, readonly
 from numerics.data.paths import data_dir
 from numerics.data.registry import DATASETS, missing_files_message
 from theory.errors import DataError
@@ -65,7 +65,8 @@ def load_svhn(split: str, root: str | os.PathLike[str] | None = None) -> Labeled
         root: data root; files in ``root/svhn/``.
 
     Returns:
-        A :class:`LabeledArrays` (unpacks as ``x, y``), read-only and cached in memory.
+        A :class:`LabeledArrays` (unpacks as ``x, y``): writable copies of arrays cached in
+        memory.
     """
     if split not in SVHN_SPLITS:
         raise DataError(f"unknown SVHN split {split!r}: use one of {', '.join(SVHN_SPLITS)}")
@@ -74,4 +75,4 @@ def load_svhn(split: str, root: str | os.PathLike[str] | None = None) -> Labeled
     if not (folder / SVHN_SPLITS[split]).is_file():
         spec = next(s for s in dataset.files if s.name == SVHN_SPLITS[split])
         raise DataError(missing_files_message(dataset, root, [spec]))
-    return _load_svhn_cached(split, str(data_dir(root) / dataset.subdir))
+    return fresh(_load_svhn_cached(split, str(data_dir(root) / dataset.subdir)))

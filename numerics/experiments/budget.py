@@ -135,7 +135,7 @@ def run_budget(cfg: BudgetConfig, progress: bool = True,
                           ratio: float = ratio, eps_star: float = eps_star) -> dict[str, Any]:
                 if norm == "l2":
                     feats = x[:, :-1] if bias else x
-                    w = train_models(feats, y, eps, AttackSpec("exact", norm),
+                    w = train_models(feats, y, eps, AttackSpec("exact", norm, box=None),
                                      _train_config(cfg, cfg.steps, bias)).last[0]
                 else:
                     w, _ = fit_linf_split(x, y, eps, cfg.weight_decay, bias, 5 * cfg.steps)

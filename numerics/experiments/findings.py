@@ -178,7 +178,7 @@ def run_findings(cfg: FindingsConfig, progress: bool = True,
         eps = ratio * eps_star
         config = TrainConfig(epochs=cfg.logistic_steps, batch_size=0, optimizer="adam", lr=0.05,
                              bias=False, seed=cfg.seed)
-        result = train_models(xl, yl, eps, AttackSpec("exact", "l2"), config, init=w0)
+        result = train_models(xl, yl, eps, AttackSpec("exact", "l2", box=None), config, init=w0)
         wd = result.last[0]
         below = [t for t, (loss,) in enumerate(result.history["loss"]) if loss < math.log(2)]
         grad = robust_gradient(wd, xl, yl, eps, "l2", mean=True)

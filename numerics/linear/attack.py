@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import torch
 
-from numerics.attacks import AttackSpec, uniform_ball_noise
+from numerics.attacks import AttackSpec, scaled_clip, uniform_ball_noise
 from numerics.ops import margins, robust_margin, zeta
 from theory.errors import ConfigError
 
-__all__ = ["accuracy", "adversarial_loss", "attacked_margins", "budgets", "perturb"]
+__all__ = ["accuracy", "adversarial_loss", "attacked_margins", "box_worst_case", "budgets",
+           "perturb"]
 
 _ELEMENT_BUDGET = 1 << 22  # elements of a (K, rows, d) perturbation block held at once (32 MiB)
 
@@ -79,11 +80,12 @@ def _project_(delta: torch.Tensor, eps: torch.Tensor, norm: str,
 
 
 def _unit_noise(shape: tuple[int, ...], norm: str, generator: torch.Generator | None,
-                like: torch.Tensor) -> torch.Tensor:
-    """Uniform noise in the unit ball, one draw per (model, sample); scale by eps afterwards."""
+                like: torch.Tensor, law: str = "ball") -> torch.Tensor:
+    """Noise in the unit ball (uniform, or at a uniform radius: ``law``), one draw per
+    (model, sample); scale by eps afterwards."""
     K, n, d = shape
     noise = uniform_ball_noise((K * n, d), 1.0, norm, generator=generator, dtype=like.dtype,
-                               device=like.device)
+                               device=like.device, radius_law=law)
     return noise.reshape(K, n, d)
 
 
@@ -95,9 +97,13 @@ def perturb(
 
     * ``pgd``: Madry et al.'s PGD, x^{t+1} = Proj(x^t + alpha dir), dir = -y w/||w||_2 (L2) or
       -y sign(w) (L-inf), the normalised input gradient of zeta(-y w.x) (exact wherever
-      s(-z) > 0, i.e. z < 745 in float64); Proj = ball, then box. L-inf with
-      ``steps * alpha >= 2 eps`` returns the limit clip_box(x - eps y sign(w)) (see module doc).
-    * ``exact``: x - eps y w/||w||_2 or x - eps y sign(w), the maximiser without box (INNER-MAX).
+      s(-z) > 0, i.e. z < 745 in float64); Proj = ``attack.projection`` (ball then box, or the
+      exact projection onto ball cap box); ``attack.restarts`` runs keep the lowest margin per
+      (model, sample). L-inf with ``steps * alpha >= 2 eps`` returns the limit
+      clip_box(x - eps y sign(w)) (see module doc), for either projection.
+    * ``exact``: without a box, x - eps y w/||w||_2 or x - eps y sign(w), the maximiser
+      (INNER-MAX); with a box, the exact maximiser inside ball cap box (BOX-MAX,
+      :func:`box_worst_case`).
     * ``random``: x + uniform noise in the eps-ball, clipped to the box (independent of w).
     * ``clean``: x itself, expanded.
 
@@ -126,21 +132,61 @@ def perturb(
         noisy = (_unit_noise((draws, N, d), attack.norm, generator, X) * e).add_(x)
         return noisy if attack.box is None else noisy.clamp_(*attack.box)
     if attack.kind == "pgd" and not (attack.norm == "linf" and attack.step_factor >= 2.0):
-        start = _unit_noise((draws, N, d), attack.norm, generator, X) if attack.random_start \
-            else None
-        active = e.reshape(-1) > 0
-        if bool(active.all()):
-            return _pgd_l2_linf(x, e, w, y, attack, start)
-        out = x.expand(K, N, d).clone()  # a zero budget leaves x where it is
-        if bool(active.any()):
-            if start is not None and draws > 1:
-                start = start[active]
-            out[active] = _pgd_l2_linf(x, e[active], w[active], y, attack, start)
-        return out
+        best = None
+        for _ in range(attack.restarts):
+            candidate = _pgd_run(x, e, w, y, attack, draws, generator)
+            if best is None:
+                best = candidate
+            else:  # keep, per (model, sample), the run of lower margin (larger loss)
+                better = margins(W, candidate, y) < margins(W, best, y)
+                best = torch.where(better[..., None], candidate, best)
+        return best
+    if attack.kind == "exact" and attack.box is not None:
+        return box_worst_case(W, X, y, e, attack.norm, attack.box)
     adversarial = (_ascent_direction(w, y, attack.norm) * e).add_(x)
     if attack.kind == "pgd" and attack.box is not None:  # the L-inf PGD limit, clipped
         adversarial.clamp_(*attack.box)
     return adversarial
+
+
+def _pgd_run(x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor,
+             attack: AttackSpec, draws: int, generator: torch.Generator | None) -> torch.Tensor:
+    """One PGD run from a fresh start (``attack.start``); zero budgets leave x where it is."""
+    K, N, d = e.shape[0], x.shape[1], x.shape[2]
+    start = None if attack.start == "none" else _unit_noise(
+        (draws, N, d), attack.norm, generator, x[0], attack.start)
+    active = e.reshape(-1) > 0
+    if bool(active.all()):
+        return _pgd_l2_linf(x, e, w, y, attack, start)
+    out = x.expand(K, N, d).clone()  # a zero budget leaves x where it is
+    if bool(active.any()):
+        if start is not None and draws > 1:
+            start = start[active]
+        out[active] = _pgd_l2_linf(x, e[active], w[active], y, attack, start)
+    return out
+
+
+def box_worst_case(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
+                   eps: float | torch.Tensor, norm: str, box: tuple[float, float],
+                   ) -> torch.Tensor:
+    """BOX-MAX: the exact worst-case inputs x + delta* of each linear model inside the eps-ball
+    intersected with the pixel box, shape ``(K, N, d)`` (:mod:`theory.box`).
+
+    L2: delta* = clip(-t y w, lo, hi) with t > 0 from ||delta*|| = eps, or the box corner when
+    it lies in the ball (found exactly from the sorted breakpoints); L-inf:
+    clip(-eps y sign(w), lo, hi). lo = box_low - x, hi = box_high - x; the bias is not touched.
+    """
+    K, (N, d) = W.shape[0], X.shape
+    w = _pixel_weights(W, d)
+    e = budgets(eps, K, X)
+    lo, hi = (box[0] - X)[None], (box[1] - X)[None]
+    direction = _ascent_direction(w, y, norm)  # -y w/||w|| (L2) or -y sign(w)
+    if norm == "linf":
+        delta = torch.minimum(torch.maximum(direction * e, lo), hi)
+    else:
+        delta = scaled_clip(direction.expand(K, N, d), lo.expand(K, N, d), hi.expand(K, N, d),
+                             e, torch.inf)
+    return delta.add_(X[None])
 
 
 def _pgd_l2_linf(
@@ -169,11 +215,18 @@ def _pgd_l2_linf(
         return None if attack.box is None else (attack.box[0] - x, attack.box[1] - x)
 
     box = bounds(xw)
-    _project_(delta, ew, attack.norm, box)
+    exact = attack.projection == "exact" and box is not None and attack.norm == "l2"
+
+    def proj_(delta: torch.Tensor, ee: torch.Tensor, bb: tuple | None) -> torch.Tensor:
+        if exact:
+            return scaled_clip(delta, bb[0].expand_as(delta), bb[1].expand_as(delta), ee, 1.0)
+        return _project_(delta, ee, attack.norm, bb)
+
+    delta = proj_(delta, ew, box)
     for _ in range(attack.steps):
-        _project_(delta.add_(step), ew, attack.norm, box)
+        delta = proj_(delta.add_(step), ew, box)
     if work != x.dtype:  # back in the data's dtype, in the ball and the box exactly
-        delta = _project_(delta.to(x.dtype), e, attack.norm, bounds(x))
+        delta = proj_(delta.to(x.dtype), e, bounds(x))
     return delta.add_(x)
 
 
@@ -187,12 +240,13 @@ def attacked_margins(
 ) -> torch.Tensor:
     """Margins y w.x~_adv under ``attack``, shape ``(K, N)``, computed in memory-bounded chunks.
 
-    For ``exact`` this is the robust margin m in closed form (no (K, N, d) tensor is formed).
+    For ``exact`` without a box this is the robust margin m in closed form (no (K, N, d) tensor
+    is formed); with a box, the margin at the exact worst case inside it (BOX-MAX).
     """
     K, (N, d) = W.shape[0], X.shape
     if attack.kind == "clean":
         return margins(W, X, y)
-    if attack.kind == "exact":
+    if attack.kind == "exact" and attack.box is None:
         return robust_margin(W, X, y, budgets(eps, K, X).reshape(-1), attack.norm)
     rows = _row_chunks(K, N, d)
     out = []

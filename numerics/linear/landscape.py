@@ -56,7 +56,7 @@ def landscape_1d(
         # noise independent of w: one draw shared by every point of the curve
         noisy = perturb(w[None], X, y, eps, attack, torch.Generator().manual_seed(seed))[0]
         return adversarial_loss(grid, noisy, y, 0.0, AttackSpec("clean"))
-    if attack.kind == "pgd" and attack.random_start and not (
+    if attack.kind == "pgd" and attack.start != "none" and not (
             attack.norm == "linf" and attack.step_factor >= 2.0):
         # a random PGD start: each point is attacked from the same start as the training-loss
         # evaluation with this seed (same draws, same chunks), so a = 0 gives exactly that loss

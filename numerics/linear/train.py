@@ -9,9 +9,10 @@ rate. The perturbation follows the :class:`~numerics.attacks.AttackSpec`:
   minibatch (:func:`numerics.linear.attack.perturb`), then the analytic gradient
   :math:`-\frac1N \sum_n s(-z_n)\, y_n \tilde x_{adv,n}` with the perturbation held fixed
   (:func:`loss_gradient`);
-* ``exact``: the closed-form robust loss :math:`\zeta(-m)` (INNER-MAX) and its gradient
-  :func:`numerics.ops.robust_gradient`, the attack's dependence on w included (Danskin: both
-  readings give the same gradient);
+* ``exact`` without a box: the closed-form robust loss :math:`\zeta(-m)` (INNER-MAX) and its
+  gradient :func:`numerics.ops.robust_gradient`, the attack's dependence on w included (Danskin:
+  both readings give the same gradient); with a box, the exact worst case inside ball cap box
+  (BOX-MAX) held fixed, as for ``pgd``;
 * ``clean``: the plain logistic loss.
 
 Every variation of the papers' experiments (the MNIST2 tables, the L-BUDGET runs around the
@@ -143,7 +144,7 @@ def _objective(
     config: TrainConfig, noise_gen: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Training loss ``(K,)`` and gradient ``(K, p)`` of every model on one batch."""
-    if attack.kind == "exact":
+    if attack.kind == "exact" and attack.box is None:
         eps = e if e.numel() > 1 else float(e)
         loss = robust_loss(W, xb, yb, eps, attack.norm).mean(dim=1)
         grad = robust_gradient(W, xb, yb, eps, attack.norm, mean=True)

@@ -43,7 +43,8 @@ def adversarial_examples(
     Args:
         model: the classifier (logits). x, y: inputs (first dimension the samples), labels.
         eps: the budget (0: ``x`` itself). attack: the recipe; ``"pgd"`` with
-            ``attack.alpha(eps)`` per step, ``attack.box`` and ``attack.random_start``.
+            ``attack.alpha(eps)`` per step, ``attack.box``, ``attack.start``,
+            ``attack.projection`` and ``attack.restarts``.
         generator: random source of the PGD start / the noise.
         bn_mode: BatchNorm's mode during the attack, ``"eval"`` (running statistics) or
             ``"train"`` (batch statistics, as in Madry's and Rice et al.'s training code).
@@ -68,6 +69,7 @@ def adversarial_examples(
     try:
         with frozen_weights(model) if fast else nullcontext():
             return pgd(per_sample_loss, x, eps, attack.norm, attack.steps, attack.alpha(eps),
-                       box=attack.box, random_start=attack.random_start, generator=generator)
+                       box=attack.box, start=attack.start, projection=attack.projection,
+                       restarts=attack.restarts, generator=generator)
     finally:
         model.train(was_training)

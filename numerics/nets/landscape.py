@@ -163,7 +163,8 @@ def _chunk(
         gen = torch.Generator(device=xb.device).manual_seed(seed)
         if attack.kind == "pgd":
             flat = pgd(per_sample_loss, flat, eps, attack.norm, attack.steps,
-                       attack.alpha(eps), box=attack.box, random_start=attack.random_start,
+                       attack.alpha(eps), box=attack.box, start=attack.start,
+                       projection=attack.projection, restarts=attack.restarts,
                        generator=gen)
         else:
             flat = random_noise(flat, eps, attack.norm, box=attack.box, generator=gen)

@@ -153,7 +153,7 @@ class AdvTrainConfig:
     def train_attack(self) -> AttackSpec:
         """The PGD of training: ``train_steps`` steps of ``step_size``."""
         return AttackSpec("pgd", self.norm, self.train_steps, step_size=self.step_size,
-                          random_start=self.random_start)
+                          start="ball" if self.random_start else "none")
 
     def eval_attack(self) -> AttackSpec:
         """The PGD of evaluation: ``eval_steps`` steps of ``eval_step_size``."""
