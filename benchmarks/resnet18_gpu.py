@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     _sync(device)
     start = time.perf_counter()
     eigs = top_hessian_eigs(HessianOperator(model, xh_adv, yh, batch_size=args.hvp_batch), k=3,
-                            tol=1e-3)
+                            tol=1e-3).values
     _sync(device)
     out.update(eig_seconds=time.perf_counter() - start, top_eigs=eigs.tolist(),
                eig_images=int(xh.shape[0]))

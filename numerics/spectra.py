@@ -4,9 +4,10 @@ The curvature of both model families reaches these functions as a SciPy ``Linear
 matrix-free Hessians of :mod:`numerics.linear.curvature` and :class:`numerics.nets.curvature.
 HessianOperator`) or, for small problems, as a dense matrix:
 
-* :func:`top_hessian_eigs`: the k largest (algebraic) eigenvalues, by ``scipy.sparse.linalg.eigsh``
-  (implicitly restarted Lanczos, ARPACK) on an operator, or by LAPACK's symmetric eigensolver
-  (``torch.linalg.eigvalsh``, the whole spectrum) on a dense matrix;
+* :func:`top_hessian_eigs`: the k largest (algebraic) eigenpairs and the matrix-vector products
+  they took, by ``scipy.sparse.linalg.eigsh`` (implicitly restarted Lanczos, ARPACK) on an
+  operator (or a network and its data), or by LAPACK's symmetric eigensolver (the whole
+  spectrum) on a dense matrix;
 * :func:`power_iteration` with deflation, the independent check;
 * :func:`hutchinson_trace`, tr H = E[z^T H z] for Rademacher z.
 """
@@ -22,56 +23,109 @@ import torch
 from numerics.validate import check_finite
 from theory.errors import ConfigError
 
-__all__ = ["TraceEstimate", "hutchinson_trace", "power_iteration", "top_hessian_eigs"]
+__all__ = ["Eigenpairs", "TraceEstimate", "hutchinson_trace", "power_iteration",
+           "top_hessian_eigs"]
 
 
-def _top_dense(H: torch.Tensor | np.ndarray, k: int) -> np.ndarray:
-    """The k largest eigenvalues of each symmetric ``(p, p)`` or ``(K, p, p)`` matrix."""
+@dataclass(frozen=True)
+class Eigenpairs:
+    """The top eigenpairs of a symmetric operator: what :func:`top_hessian_eigs` found.
+
+    Attributes:
+        values: the eigenvalues, largest first, ``(k,)`` (``(K, k)`` for a stack of matrices).
+        vectors: the unit eigenvectors as columns in the same order, ``(P, k)`` (``(K, P, k)``),
+            or ``None`` when not asked for.
+        matvecs: matrix-vector products used (0 for a dense matrix: LAPACK reads it whole).
+        method: ``"eigsh"`` (ARPACK's implicitly restarted Lanczos) or ``"dense"`` (LAPACK).
+    """
+
+    values: np.ndarray
+    vectors: np.ndarray | None
+    matvecs: int
+    method: str
+
+
+class _Counting(spla.LinearOperator):
+    """An operator that counts the vectors it multiplies (a block of m columns counts m)."""
+
+    def __init__(self, inner: spla.LinearOperator) -> None:
+        self.inner, self.count = inner, 0
+        super().__init__(dtype=inner.dtype, shape=inner.shape)
+
+    def _matvec(self, v: np.ndarray) -> np.ndarray:
+        self.count += 1
+        return self.inner.matvec(v)
+
+    def _matmat(self, V: np.ndarray) -> np.ndarray:
+        self.count += V.shape[1]
+        return self.inner.matmat(V)
+
+    def _rmatvec(self, v: np.ndarray) -> np.ndarray:  # symmetric
+        return self._matvec(v)
+
+
+def _top_dense(H: torch.Tensor | np.ndarray, k: int, vectors: bool) -> Eigenpairs:
+    """The k largest eigenpairs of each symmetric ``(p, p)`` or ``(K, p, p)`` matrix."""
     A = check_finite(torch.as_tensor(H).detach().cpu().to(torch.float64), "the Hessian")
     p = A.shape[-1]
     if not 1 <= k <= p:
         raise ConfigError(f"k must be between 1 and {p}, got {k}")
+    A = 0.5 * (A + A.transpose(-1, -2))
     # LAPACK syevd through torch (honours torch.set_num_threads; ascending order)
-    return torch.linalg.eigvalsh(0.5 * (A + A.transpose(-1, -2)))[..., -k:].flip(-1).numpy()
+    if not vectors:
+        return Eigenpairs(torch.linalg.eigvalsh(A)[..., -k:].flip(-1).numpy(), None, 0, "dense")
+    vals, vecs = torch.linalg.eigh(A)
+    return Eigenpairs(vals[..., -k:].flip(-1).numpy(), vecs[..., -k:].flip(-1).numpy(), 0,
+                      "dense")
 
 
 def top_hessian_eigs(
-    operator: spla.LinearOperator | torch.Tensor | np.ndarray, k: int = 3, *,
+    operator: spla.LinearOperator | torch.Tensor | np.ndarray | torch.nn.Module, k: int = 3, *,
+    data: tuple[torch.Tensor, torch.Tensor] | None = None, batch_size: int | None = None,
     tol: float = 1e-6, seed: int = 0, v0: np.ndarray | None = None, maxiter: int | None = None,
-    return_vectors: bool = False,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    r"""The ``k`` largest (algebraic) eigenvalues of a symmetric operator, largest first.
+    vectors: bool = True,
+) -> Eigenpairs:
+    r"""The ``k`` largest (algebraic) eigenpairs of a symmetric operator, largest first.
 
     These are the "top Hessian eigenvalues" of Yamada et al. (Y-T1, Figures 3-4).
 
     Args:
         operator: a SciPy ``LinearOperator`` (``eigsh(operator, k, which="LA")``, 1 <= k < P),
-            or dense symmetric matrices ``(p, p)`` / ``(K, p, p)`` (``torch.linalg.eigvalsh``,
-            1 <= k <= p; returns ``(k,)`` / ``(K, k)``).
-        k: how many eigenvalues. tol: ARPACK's relative accuracy.
+            dense symmetric matrices ``(p, p)`` / ``(K, p, p)`` (LAPACK, 1 <= k <= p), or a
+            network with ``data=(x, y)``: the Hessian of its mean cross-entropy on them
+            (:class:`numerics.nets.curvature.HessianOperator`, inputs held fixed, BatchNorm in
+            eval mode, ``batch_size`` samples per product).
+        k: how many eigenpairs. tol: ARPACK's relative accuracy.
         seed: seeds the Gaussian starting vector of Lanczos (reproducible), unless ``v0`` is given.
-        maxiter: ARPACK's iteration budget. return_vectors: also return the unit eigenvectors
-            (P x k, columns in the same order; operators only).
+        maxiter: ARPACK's iteration budget. vectors: compute the eigenvectors (``False`` saves
+            LAPACK's back-transformation on large dense stacks).
 
     Returns:
-        Eigenvalues in decreasing order (and the eigenvectors).
+        :class:`Eigenpairs`: ``values`` (decreasing), ``vectors``, ``matvecs``, ``method``.
     """
+    if isinstance(operator, torch.nn.Module):
+        if data is None:
+            raise ConfigError("top_hessian_eigs(model, ...) needs data=(x, y): the Hessian of the "
+                              "model's loss on which inputs?")
+        from numerics.nets.curvature import HessianOperator  # the networks' family, on demand
+
+        operator = HessianOperator(operator, *data, batch_size=batch_size)
+    elif data is not None:
+        raise ConfigError("data=(x, y) is for a network; an operator or matrix already is H")
     if not isinstance(operator, spla.LinearOperator):
-        if return_vectors:
-            raise ConfigError("return_vectors needs an operator: use torch.linalg.eigh for the "
-                              "eigenvectors of a dense matrix")
-        return _top_dense(operator, k)
+        return _top_dense(operator, k, vectors)
     size = operator.shape[0]
     if not 1 <= k < size:
         raise ConfigError(f"k must satisfy 1 <= k < P = {size}, got {k}")
     start = np.random.default_rng(seed).standard_normal(size) if v0 is None else v0
-    if not return_vectors:
-        vals = spla.eigsh(operator, k=k, which="LA", tol=tol, v0=start, maxiter=maxiter,
+    counted = _Counting(operator)
+    if not vectors:
+        vals = spla.eigsh(counted, k=k, which="LA", tol=tol, v0=start, maxiter=maxiter,
                           return_eigenvectors=False)
-        return np.sort(vals)[::-1]
-    vals, vecs = spla.eigsh(operator, k=k, which="LA", tol=tol, v0=start, maxiter=maxiter)
+        return Eigenpairs(np.sort(vals)[::-1], None, counted.count, "eigsh")
+    vals, vecs = spla.eigsh(counted, k=k, which="LA", tol=tol, v0=start, maxiter=maxiter)
     order = np.argsort(vals)[::-1]
-    return vals[order], vecs[:, order]
+    return Eigenpairs(vals[order], vecs[:, order], counted.count, "eigsh")
 
 
 def power_iteration(

@@ -55,8 +55,9 @@ def test_operator_and_dense_matrix_give_the_same_top_eigenvalues(case: tuple) ->
     H = dense_hessian(model, x, y)
     exact = np.linalg.eigvalsh(H.numpy())[::-1]
     op = HessianOperator(model, x, y, batch_size=16)
-    from_op, vecs = top_hessian_eigs(op, k=3, tol=1e-12, return_vectors=True)
-    from_dense = top_hessian_eigs(H, k=3)
+    pairs = top_hessian_eigs(op, k=3, tol=1e-12)
+    from_op, vecs = pairs.values, pairs.vectors
+    from_dense = top_hessian_eigs(H, k=3).values
     np.testing.assert_allclose(from_op, exact[:3], rtol=1e-8, atol=1e-12)
     np.testing.assert_allclose(from_dense, exact[:3], rtol=1e-12, atol=1e-14)
     assert list(from_op) == sorted(from_op, reverse=True)
@@ -64,15 +65,25 @@ def test_operator_and_dense_matrix_give_the_same_top_eigenvalues(case: tuple) ->
     np.testing.assert_allclose(vecs.T @ vecs, np.eye(3), atol=1e-8)
     # each column is an eigenvector of H for its eigenvalue
     np.testing.assert_allclose(H.numpy() @ vecs, vecs * from_op, atol=1e-7)
+    # the matvec count is the operator's own (HessianOperator counts the products it makes)
+    assert pairs.method == "eigsh"
+    assert pairs.matvecs == op.num_matvecs > 3
+    dense = top_hessian_eigs(H, k=3)
+    assert (dense.matvecs, dense.method) == (0, "dense")
+    np.testing.assert_allclose(np.abs((dense.vectors.T @ vecs).diagonal()), 1.0, atol=1e-6)
+    # the convenience form: a network and its data
+    conv = top_hessian_eigs(model, k=3, data=(x, y), batch_size=16, tol=1e-12)
+    np.testing.assert_allclose(conv.values, from_op, rtol=1e-10)
+    assert top_hessian_eigs(op, k=3, tol=1e-12, vectors=False).vectors is None
 
 
 def test_dense_batched_and_numpy_input() -> None:
     spectra = [np.array([5.0, 2.0, -1.0, 0.5]), np.array([-7.0, 3.0, 3.0, 1.0])]
     H = np.stack([_known_spectrum(s, seed) for seed, s in enumerate(spectra)])
-    out = top_hessian_eigs(H, k=2)
+    out = top_hessian_eigs(H, k=2).values
     assert out.shape == (2, 2)
     np.testing.assert_allclose(out, [[5.0, 2.0], [3.0, 3.0]], atol=1e-12)
-    np.testing.assert_allclose(top_hessian_eigs(torch.as_tensor(H[0]), k=4), [5, 2, 0.5, -1],
+    np.testing.assert_allclose(top_hessian_eigs(torch.as_tensor(H[0]), k=4).values, [5, 2, 0.5, -1],
                                atol=1e-12)
 
 
@@ -81,7 +92,8 @@ def test_largest_algebraic_not_largest_magnitude() -> None:
     largest in magnitude: a dominant negative eigenvalue separates them."""
     eigs = np.array([-6.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.0, -0.1])
     op = spla.aslinearoperator(_known_spectrum(eigs, seed=3))
-    np.testing.assert_allclose(top_hessian_eigs(op, k=2, tol=1e-12), [4.0, 2.0], rtol=1e-10)
+    np.testing.assert_allclose(top_hessian_eigs(op, k=2, tol=1e-12).values, [4.0, 2.0],
+                               rtol=1e-10)
     vals, iters = power_iteration(op, k=2, iters=5000, tol=1e-14)
     np.testing.assert_allclose(vals, [-6.0, 4.0], rtol=1e-6)
     assert np.all(iters >= 1)
@@ -90,10 +102,10 @@ def test_largest_algebraic_not_largest_magnitude() -> None:
 def test_top_eigs_repeat_for_a_seed_and_honour_v0() -> None:
     model, x, y = _mlp_case()
     op = HessianOperator(model, x, y)
-    a = top_hessian_eigs(op, k=2, seed=4)
-    b = top_hessian_eigs(op, k=2, seed=4)
+    a = top_hessian_eigs(op, k=2, seed=4).values
+    b = top_hessian_eigs(op, k=2, seed=4).values
     assert np.array_equal(a, b)
-    from_v0 = top_hessian_eigs(op, k=2, v0=np.ones(op.shape[0]), tol=1e-12)
+    from_v0 = top_hessian_eigs(op, k=2, v0=np.ones(op.shape[0]), tol=1e-12).values
     np.testing.assert_allclose(from_v0, a, rtol=1e-5)
 
 
@@ -107,7 +119,7 @@ def test_power_iteration_agrees_with_the_dense_spectrum() -> None:
     assert np.all(iters >= 1)
     # when the top eigenvalue dominates, power iteration and eigsh give the same number
     if by_magnitude[0] == exact[-1]:
-        np.testing.assert_allclose(vals[0], top_hessian_eigs(op, k=1)[0], rtol=1e-5)
+        np.testing.assert_allclose(vals[0], top_hessian_eigs(op, k=1).values[0], rtol=1e-5)
 
 
 def test_power_iteration_on_the_zero_operator() -> None:
@@ -144,10 +156,12 @@ def test_bad_input() -> None:
     with pytest.raises(ConfigError, match="k must"):
         top_hessian_eigs(op, k=op.shape[0])  # eigsh needs k < P
     H = np.eye(3)
-    assert top_hessian_eigs(H, k=3).tolist() == [1.0, 1.0, 1.0]  # dense: k = p is fine
+    assert top_hessian_eigs(H, k=3).values.tolist() == [1.0, 1.0, 1.0]  # dense: k = p is fine
     with pytest.raises(ConfigError, match="k must"):
         top_hessian_eigs(H, k=4)
-    with pytest.raises(ConfigError, match="operator"):
-        top_hessian_eigs(H, k=1, return_vectors=True)
+    with pytest.raises(ConfigError, match="needs data"):
+        top_hessian_eigs(model, k=1)
+    with pytest.raises(ConfigError, match="for a network"):
+        top_hessian_eigs(H, k=1, data=(x, y))
     with pytest.raises(ConfigError, match="num_samples"):
         hutchinson_trace(op, num_samples=1)

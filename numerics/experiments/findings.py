@@ -162,7 +162,7 @@ def run_findings(cfg: FindingsConfig, progress: bool = True,
             adv_acc = float((model(x_adv).argmax(1) == y).double().mean())
             clean_acc = float((model(x).argmax(1) == y).double().mean())
         op = HessianOperator(model, x_adv[: cfg.n_hessian], y[: cfg.n_hessian])
-        top = float(top_hessian_eigs(op, k=1, seed=cfg.seed)[0])
+        top = float(top_hessian_eigs(op, k=1, seed=cfg.seed, vectors=False).values[0])
         return {"eps": eps, "escape_iter": escape, "iterations": len(losses),
                 "grad_norm": grad_norm, "top_eig": top, "final_loss": final_loss,
                 "train_adv_acc": adv_acc, "train_clean_acc": clean_acc}
@@ -182,7 +182,8 @@ def run_findings(cfg: FindingsConfig, progress: bool = True,
         wd = result.last[0]
         below = [t for t, (loss,) in enumerate(result.history["loss"]) if loss < math.log(2)]
         grad = robust_gradient(wd, xl, yl, eps, "l2", mean=True)
-        top = float(top_hessian_eigs(hessian_robust(wd, xl, yl, eps, "l2"), k=1)[0])
+        top = float(top_hessian_eigs(hessian_robust(wd, xl, yl, eps, "l2"), k=1,
+                                     vectors=False).values[0])
         return {"ratio": ratio, "eps": eps, "escape_iter": below[0] if below else None,
                 "grad_norm": float(grad.norm()), "top_eig": top,
                 "final_loss": float(robust_loss(wd, xl, yl, eps, "l2").mean()),

@@ -177,7 +177,8 @@ def _eval(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: torch.Tensor,
 def _top_eigs(operator: Any, k: int) -> np.ndarray:
     """Top eigenvalues of an exact Hessian operator (p = 785): Lanczos from the all-ones vector,
     converged to 1e-10."""
-    return top_hessian_eigs(operator, k, tol=1e-10, v0=np.ones(operator.shape[0]))
+    return top_hessian_eigs(operator, k, tol=1e-10, v0=np.ones(operator.shape[0]),
+                            vectors=False).values
 
 
 def run_table(

@@ -238,10 +238,10 @@ def _curvature(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
                               bn_mode="eval")
     start = time.perf_counter()
     op = HessianOperator(model, xa, y, batch_size=cfg.hvp_batch_size)
-    eigs = top_hessian_eigs(op, k=cfg.top_k, tol=cfg.eig_tol, seed=tcfg.seed,
-                            return_vectors=True)[0]
+    pairs = top_hessian_eigs(op, k=cfg.top_k, tol=cfg.eig_tol, seed=tcfg.seed)
     eig_time = time.perf_counter() - start
-    out: dict[str, Any] = {"top_eigs": eigs.tolist(), "eigsh_seconds": eig_time,
+    out: dict[str, Any] = {"top_eigs": pairs.values.tolist(), "eigsh_seconds": eig_time,
+                           "eigsh_matvecs": pairs.matvecs,
                            "n_samples": int(x.shape[0]),
                            "convention": "adversarial examples (PGD at the trained weights) "
                                          "held fixed; BatchNorm in eval mode"}

@@ -17,23 +17,26 @@ Hessian-vector products are forward-over-reverse, ``Hv = \partial_t \nabla L(\th
 weights ``|B| / N``. :class:`HessianOperator` wraps them in a SciPy ``LinearOperator``, the
 input of :mod:`numerics.spectra`: ``eigsh`` for the top eigenvalues
 (:func:`numerics.spectra.top_hessian_eigs`), power iteration as the independent check, and
-Hutchinson's estimate of ``tr H``. :func:`dense_hessian` is the ground truth for small models.
+Hutchinson's estimate of ``tr H``. :func:`dense_hessian` is the ground truth for small models,
+in memory bounded by a plan checked before it starts (:func:`plan_dense_hessian`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse.linalg as spla
 import torch
 from torch import nn
-from torch.func import functional_call, grad, jvp
+from torch.func import functional_call, grad, jvp, vmap
 
 from numerics.validate import check_finite, warn_if_low_precision
 from theory.errors import ConfigError
 
-__all__ = ["HessianOperator", "dense_hessian", "flatten", "hvp", "loss_function", "unflatten"]
+__all__ = ["DenseHessianPlan", "HessianOperator", "dense_hessian", "flatten", "hvp",
+           "loss_function", "plan_dense_hessian", "unflatten"]
 
 Params = dict[str, torch.Tensor]
 
@@ -157,26 +160,115 @@ class HessianOperator(spla.LinearOperator):
         return self._matvec(v)
 
 
-def dense_hessian(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    r"""The full P x P Hessian ``∇²_θ (1/N) Σ CE`` by ``torch.func.hessian`` (small models only).
+DENSE_HESSIAN_MAX_BYTES = 4 * 2**30  # the matrix plus the working memory of one chunk
+DENSE_HESSIAN_WORK_BYTES = 256 * 2**20  # the working memory a chunk of columns aims at
+_HVP_MEMORY_FACTOR = 4  # forward-over-reverse keeps the primal and tangent activations, twice
 
-    Same conventions as :class:`HessianOperator` (inputs fixed, BN in eval mode). Refuses models
-    with more than 20,000 parameters (the matrix would not fit comfortably in memory).
+
+def _saved_bytes(loss: Callable[[Params], torch.Tensor], params: Params) -> int:
+    """The bytes autograd saves for one backward pass of ``loss`` (its activations)."""
+    total = 0
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        nonlocal total
+        total += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss({k: v.clone().requires_grad_(True) for k, v in params.items()})
+    return total
+
+
+@dataclass(frozen=True)
+class DenseHessianPlan:
+    """What :func:`dense_hessian` will hold: the P x P matrix and ``columns`` HVPs at a time.
+
+    Attributes:
+        parameters: P. columns: Hessian columns per vectorised chunk of HVPs.
+        batch_size: samples per HVP (``None``: all). matrix_bytes: the P x P result.
+        work_bytes: the estimated working memory of one chunk (``columns`` x the saved
+            activations of one batch x 4, forward-over-reverse). total_bytes: their sum.
     """
+
+    parameters: int
+    columns: int
+    batch_size: int | None
+    matrix_bytes: int
+    work_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.matrix_bytes + self.work_bytes
+
+
+def plan_dense_hessian(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int | None = None,
+    work_bytes: int = DENSE_HESSIAN_WORK_BYTES,
+) -> DenseHessianPlan:
+    """The memory :func:`dense_hessian` needs, from one forward pass (nothing else is run)."""
     params = _params(model)
     size = sum(p.numel() for p in params.values())
-    if size > 20_000:
-        raise ConfigError(
-            f"dense_hessian needs a P x P matrix and the model has P = {size} parameters: use "
-            "HessianOperator / top_hessian_eigs for large models"
-        )
+    first = next(iter(params.values()))
+    chunk = _batches(x.shape[0], batch_size)[0]
+    with _EvalMode(model):
+        per_column = _HVP_MEMORY_FACTOR * _saved_bytes(loss_function(model, x[chunk], y[chunk]),
+                                                       params)
+    columns = int(max(1, min(size, work_bytes // max(per_column, 1))))
+    return DenseHessianPlan(size, columns, batch_size, size * size * first.element_size(),
+                            columns * per_column)
+
+
+def dense_hessian(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int | None = None,
+    max_bytes: int = DENSE_HESSIAN_MAX_BYTES, work_bytes: int = DENSE_HESSIAN_WORK_BYTES,
+) -> torch.Tensor:
+    r"""The full P x P Hessian ``∇²_θ (1/N) Σ CE`` with bounded memory (small models only).
+
+    Same conventions as :class:`HessianOperator` (inputs fixed, BN in eval mode). The columns are
+    Hessian-vector products with the unit vectors, vectorised over chunks of columns sized so
+    that a chunk's working memory stays near ``work_bytes`` (:func:`plan_dense_hessian`), and
+    over batches of ``batch_size`` samples; the estimate (matrix plus one chunk) is checked
+    against ``max_bytes`` before anything is computed, and refused past it. The result is
+    symmetrised, (H + H^T)/2 (the products agree with it to rounding).
+    """
+    params = _params(model)
+    if not params:
+        raise ConfigError("the model has no trainable parameters")
+    if x.shape[0] != y.shape[0] or x.shape[0] == 0:
+        raise ConfigError(f"x has {x.shape[0]} samples and y {y.shape[0]}: pass matching, "
+                          "non-empty batches")
     check_finite(x, "x (the inputs of the Hessian)")
     check_finite(flatten(params).detach(), "the weights")
     warn_if_low_precision(flatten(params).dtype, "dense_hessian (the ground truth)")
+    size = sum(p.numel() for p in params.values())
+    itemsize = next(iter(params.values())).element_size()
+    if size * size * itemsize > max_bytes:  # refused before any forward pass
+        raise ConfigError(
+            f"dense_hessian needs a P x P matrix of {size * size * itemsize / 2**30:.2f} GiB "
+            f"(P = {size} parameters), past max_bytes = {max_bytes / 2**30:.2f} GiB: use "
+            "HessianOperator / top_hessian_eigs for large models, or pass a larger max_bytes")
+    plan = plan_dense_hessian(model, x, y, batch_size=batch_size, work_bytes=work_bytes)
+    if plan.total_bytes > max_bytes:
+        raise ConfigError(
+            f"dense_hessian would need about {plan.total_bytes / 2**30:.2f} GiB (the "
+            f"{plan.parameters} x {plan.parameters} matrix {plan.matrix_bytes / 2**30:.2f} GiB "
+            f"and {plan.columns} columns at a time {plan.work_bytes / 2**30:.2f} GiB), past "
+            f"max_bytes = {max_bytes / 2**30:.2f} GiB: use HessianOperator / top_hessian_eigs "
+            "for large models, or pass a larger max_bytes")
+    theta = flatten(params)
+    size, n = plan.parameters, x.shape[0]
+    H = torch.zeros((size, size), dtype=theta.dtype, device=theta.device)
     with _EvalMode(model):
-        loss = loss_function(model, x, y)
+        for s in _batches(n, batch_size):
+            loss = loss_function(model, x[s], y[s])
+            gradient = grad(lambda t, loss=loss: loss(unflatten(t, params)))
 
-        def flat_loss(theta: torch.Tensor) -> torch.Tensor:
-            return loss(unflatten(theta, params))
+            def column(v: torch.Tensor, gradient: Callable = gradient) -> torch.Tensor:
+                return jvp(gradient, (theta,), (v,))[1]
 
-        return torch.func.hessian(flat_loss)(flatten(params)).detach()
+            for c0 in range(0, size, plan.columns):
+                c1 = min(c0 + plan.columns, size)
+                basis = torch.zeros((c1 - c0, size), dtype=theta.dtype, device=theta.device)
+                basis[torch.arange(c1 - c0), torch.arange(c0, c1)] = 1.0
+                H[:, c0:c1] += vmap(column)(basis).T * ((s.stop - s.start) / n)
+    return (0.5 * (H + H.T)).detach()
