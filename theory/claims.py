@@ -62,7 +62,11 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim of one of the papers, with import paths ``"module:function"`` of its checks."""
+    """A claim of one of the papers, with import paths ``"module:function"`` of its checks.
+
+    ``statement`` is plain text (the terminal, ``docs/claims.md``); ``latex`` says the same in
+    text with ``$...$`` math, typeset by MathJax in the ledger page and the notebooks.
+    """
 
     id: str
     paper: str
@@ -70,6 +74,7 @@ class Claim:
     symbolic: str | None = None
     numeric: str | None = None
     data: str | None = None
+    latex: str = ""
 
     def checks(self, include_data: bool = False) -> list[tuple[str, str]]:
         """The (kind, import path) pairs to run."""
@@ -137,12 +142,21 @@ CLAIMS: tuple[Claim, ...] = (
         "w.(x + eta) = w.x + eps ||w|| cos(theta), so l = zeta(-y w.x - y eps ||w|| cos theta).",
         symbolic="theory.adversarial_loss:verify_y_eq7",
         numeric="numerics.checks.adversarial_loss:check_y_eq7",
+        latex=(
+            r"With $\eta = \varepsilon u$, $\|u\|_2 = 1$ and $\theta$ the angle between $w$ "
+            r"and $u$: $w^\top(x + \eta) = w^\top x + \varepsilon \|w\| \cos\theta$, so $\ell "
+            r"= \zeta(-y\, w^\top x - y\, \varepsilon \|w\| \cos\theta)$."
+        ),
     ),
     Claim(
         "Y-L1", YAMADA,
         "Lemma 1: dl/deps has the sign of -y cos(theta); the worst case is u = -y w/||w||.",
         symbolic="theory.adversarial_loss:verify_y_l1",
         numeric="numerics.checks.adversarial_loss:check_y_l1",
+        latex=(
+            r"Lemma 1: $d\ell/d\varepsilon$ has the sign of $-y\cos\theta$; the worst case is "
+            r"$u = -y\, w/\|w\|$."
+        ),
     ),
     Claim(
         "INNER-MAX", YAMADA,
@@ -150,6 +164,11 @@ CLAIMS: tuple[Claim, ...] = (
         "eta* = -eps y w/||w||_2 (p = 2) and -eps y sign(w) (p = inf).",
         symbolic="theory.adversarial_loss:verify_inner_max",
         numeric="numerics.checks.adversarial_loss:check_inner_max",
+        latex=(
+            r"$\max_{\|\eta\|_p \le \varepsilon} \ell(w; x + \eta, y) = \zeta(-y\, w^\top x + "
+            r"\varepsilon \|w\|_q)$, attained at $\eta^* = -\varepsilon y\, w/\|w\|_2$ ($p = "
+            r"2$) and $\eta^* = -\varepsilon y \operatorname{sign}(w)$ ($p = \infty$)."
+        ),
     ),
     Claim(
         "Y-HESS", YAMADA,
@@ -157,6 +176,10 @@ CLAIMS: tuple[Claim, ...] = (
         "Hessian = s(z) s(-z) (x + eta)(x + eta)^T.",
         symbolic="theory.hessian:verify_y_hess",
         numeric="numerics.checks.hessian:check_y_hess",
+        latex=(
+            r"Noise held fixed, $z = y\, w^\top(x + \eta)$: $\nabla_w \ell = -s(-z)\, y\, (x + "
+            r"\eta)$, $\nabla_w^2 \ell = s(z)\, s(-z)\, (x + \eta)(x + \eta)^\top$."
+        ),
     ),
     Claim(
         "HESS-DEP", YAMADA,
@@ -165,6 +188,12 @@ CLAIMS: tuple[Claim, ...] = (
         "off the hyperplanes w_i = 0.",
         symbolic="theory.hessian:verify_hess_dep",
         numeric="numerics.checks.hessian:check_hess_dep",
+        latex=(
+            r"Attack depending on $w$, $m = y\, w^\top x - \varepsilon \|w\|_2$: $\nabla_w^2 "
+            r"\ell = s(m)s(-m)\, v v^\top + s(-m)\, \frac{\varepsilon}{\|w\|} (I - \hat w \hat "
+            r"w^\top)$, $v = y x - \varepsilon \hat w$; for $p = \infty$ the second term is "
+            r"zero off the hyperplanes $w_i = 0$."
+        ),
     ),
     Claim(
         "Y-EIG", YAMADA,
@@ -173,6 +202,12 @@ CLAIMS: tuple[Claim, ...] = (
         "(plus the HESS-DEP term where kept).",
         symbolic="theory.hessian:verify_y_eig",
         numeric="numerics.checks.hessian:check_y_eig",
+        latex=(
+            r"Eqs. 10-11: the per-point Hessian has eigenvector $y x - \varepsilon \hat w$ "
+            r"(resp. $x + \eta$) with eigenvalue $s(m)s(-m)\, \|y x - \varepsilon \hat w\|^2$; "
+            r"vectors orthogonal to it have eigenvalue $0$ (plus the HESS-DEP term where "
+            r"kept)."
+        ),
     ),
     Claim(
         "Y-T1", YAMADA,
@@ -181,6 +216,11 @@ CLAIMS: tuple[Claim, ...] = (
         symbolic="theory.theorem1:verify_y_t1",
         numeric="numerics.checks.theorem1:check_y_t1",
         data="numerics.experiments.mnist2:evidence_y_t1",
+        latex=(
+            r"Theorem 1: the weight-loss landscape is sharper (larger top Hessian eigenvalue "
+            r"$\lambda_1$, filter-normalised weights) for models trained with a larger $L_2$ "
+            r"adversarial $\varepsilon$."
+        ),
     ),
     Claim(
         "Y-T2", YAMADA,
@@ -189,6 +229,11 @@ CLAIMS: tuple[Claim, ...] = (
         symbolic="theory.random_noise:verify_y_t2",
         numeric="numerics.checks.random_noise:check_y_t2",
         data="numerics.experiments.mnist2:evidence_y_t2",
+        latex=(
+            r"Theorem 2: for zero-mean noise with $\mathbb{E}[\eta \eta^\top] = c^2 I$ "
+            r"independent of $w$, the expected Hessian is about $s(z)s(-z)\, (x x^\top + c^2 "
+            r"I)$: eigenvalues grow only by $c^2$."
+        ),
     ),
     Claim(
         "K-SMOOTH", KANAI,
@@ -198,6 +243,12 @@ CLAIMS: tuple[Claim, ...] = (
         symbolic="theory.smoothness:verify_k_smooth",
         numeric="numerics.checks.smoothness:check_k_smooth",
         data="numerics.experiments.smoothness:evidence_k_smooth",
+        latex=(
+            r"Under $L_2$ the adversarial loss of a linear classifier is smooth except at $w = "
+            r"0$ (gradient Lipschitz on $\|w\| \ge r$ with a constant growing like "
+            r"$\varepsilon/r$); under $L_\infty$ the gradient jumps by $2 \varepsilon\, s(-m)$ "
+            r"across each hyperplane $w_i = 0$."
+        ),
     ),
     Claim(
         "L-BUDGET", LIU,
@@ -206,6 +257,12 @@ CLAIMS: tuple[Claim, ...] = (
         symbolic="theory.budget:verify_l_budget",
         numeric="numerics.checks.budget:check_l_budget",
         data="numerics.experiments.budget:evidence_l_budget",
+        latex=(
+            r"$w = 0$ minimises $L_\varepsilon(w) = \frac{1}{N} \sum_n \zeta(-y_n w^\top x_n + "
+            r"\varepsilon \|w\|_q)$ exactly when $\varepsilon$ is at least a norm of "
+            r"$\frac{1}{N} \sum_n y_n x_n$; and $\|\nabla L_\varepsilon(w_1) - \nabla "
+            r"L_\varepsilon(w_2)\| \le A \|w_1 - w_2\| + B \varepsilon$."
+        ),
     ),
     Claim(
         "L-FINDINGS", LIU,
@@ -213,6 +270,11 @@ CLAIMS: tuple[Claim, ...] = (
         "give sharper minima; periodic adversarial scheduling (PAS) trains better and is less "
         "sensitive to the learning rate.",
         data="numerics.experiments.findings:evidence_l_findings",
+        latex=(
+            r"Large budgets $\varepsilon$ impede escape from a poor initialisation, leave "
+            r"non-vanishing gradients and give sharper minima; periodic adversarial scheduling "
+            r"(PAS) trains better and is less sensitive to the learning rate."
+        ),
     ),
 )
 
@@ -318,6 +380,7 @@ class LedgerRow:
             "id": self.claim.id,
             "paper": self.claim.paper,
             "statement": self.claim.statement,
+            "latex": self.claim.latex,
             "verdict": self.verdict.value,
             "conditions": sorted({c for e in self.evidence for c in e.conditions}),
             "seconds": round(self.seconds, 3),

@@ -182,7 +182,7 @@ def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
                 worst_v_residual = float(rel[k])
                 counterexample = {
                     "w": inst.w.tolist(), "x": inst.x[k].tolist(), "y": float(inst.y[k]),
-                    "eps": inst.eps, "eq10_lambda_1": float(yamada[k]),
+                    "eps": inst.eps, "m": float(m[k]), "eq10_lambda_1": float(yamada[k]),
                     "top_eigenvalue": float(special[k, 0]),
                     "rel_residual_of_v": float(rel[k]),
                 }
