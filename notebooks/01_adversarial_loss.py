@@ -35,15 +35,20 @@ print(f"profile: {PROFILE}")
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
-from IPython.display import Math, display
+from IPython.display import display
 
 from numerics.checks import adversarial_loss as checks
+from numerics.report import show_claim, typeset
 from theory import adversarial_loss as al
 from theory.notation import eps
 
 # %% [markdown]
 # ## Y-EQ7: the loss through the angle between $w$ and the perturbation
-#
+
+# %%
+show_claim("Y-EQ7")
+
+# %% [markdown]
 # Write $\eta = \varepsilon u$ with $\|u\|_2 = 1$ and $\theta$ the angle between $w$ and $u$.
 # Since $w^\top u = \|w\|\cos\theta$,
 # $$w^\top(x + \varepsilon u) = w^\top x + \varepsilon\|w\|\cos\theta,\qquad
@@ -53,10 +58,9 @@ from theory.notation import eps
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(sp.sstr(al.LOSS_EQ7))
+typeset(al.LOSS_EQ7, r"\ell", symbol_names=al.LATEX_NAMES)
 
 # %%
-display(Math(r"\ell = " + sp.latex(al.LOSS_EQ7, symbol_names=al.LATEX_NAMES)))
 ev_eq7 = al.verify_y_eq7()
 print(ev_eq7.summary)
 for name, ok in ev_eq7.details["checks"].items():
@@ -77,7 +81,11 @@ assert num_eq7.details["max_rel_err"] <= 1e-10
 
 # %% [markdown]
 # ## Y-L1: Lemma 1, the sign of $d\ell/d\varepsilon$
-#
+
+# %%
+show_claim("Y-L1")
+
+# %% [markdown]
 # Differentiating the Y-EQ7 form,
 # $$\frac{d\ell}{d\varepsilon} = -y\,\|w\|\cos\theta\; s(-y\,w^\top x - y\,\varepsilon\|w\|\cos\theta).$$
 # Since $s > 0$ and $\|w\| > 0$, the derivative has the sign of $-y\cos\theta$: the loss grows
@@ -86,14 +94,18 @@ assert num_eq7.details["max_rel_err"] <= 1e-10
 # simplifies to an expression it declares positive). The loss is increasing in $-y\cos\theta$,
 # so the worst case is $\cos\theta = -y$, i.e. $u = -y\,w/\|w\|$.
 
-# %%
-# NBVAL_CHECK_OUTPUT
-print(sp.sstr(sp.diff(al.LOSS_EQ7, eps)))
-print(sp.sstr(al.DLOSS_DEPS))
+# %% [markdown]
+# SymPy's derivative of the Y-EQ7 form, then the closed form `theory.adversarial_loss.DLOSS_DEPS`
+# (the cell asserts they are equal):
 
 # %%
-display(Math(r"\frac{d\ell}{d\varepsilon} = "
-             + sp.latex(al.DLOSS_DEPS, symbol_names=al.LATEX_NAMES)))
+# NBVAL_CHECK_OUTPUT
+dl_deps = sp.diff(al.LOSS_EQ7, eps)
+assert sp.simplify(dl_deps - al.DLOSS_DEPS) == 0
+display(typeset(dl_deps, r"\frac{d\ell}{d\varepsilon}", symbol_names=al.LATEX_NAMES))
+display(typeset(al.DLOSS_DEPS, r"\frac{d\ell}{d\varepsilon}", symbol_names=al.LATEX_NAMES))
+
+# %%
 ev_l1 = al.verify_y_l1()
 print(ev_l1.summary)
 for name, ok in ev_l1.details["checks"].items():
@@ -128,7 +140,11 @@ assert num_l1.details["sign_mismatches"] == 0
 
 # %% [markdown]
 # ## INNER-MAX: the closed-form inner maximum
-#
+
+# %%
+show_claim("INNER-MAX")
+
+# %% [markdown]
 # $\zeta$ is increasing, so maximising the loss maximises $-y\,w^\top\eta$. By Hölder,
 # $-y\,w^\top\eta \le \|w\|_q\|\eta\|_p \le \varepsilon\|w\|_q$, with equality at
 # $\eta^* = -\varepsilon y\, w/\|w\|_2$ ($p = 2$) and $\eta^* = -\varepsilon y\,\mathrm{sign}(w)$
@@ -140,12 +156,11 @@ assert num_l1.details["sign_mismatches"] == 0
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(sp.sstr(al.ROBUST_MARGIN))
-print(sp.sstr(al.ROBUST_LOSS))
+display(typeset(al.ROBUST_MARGIN, "m", symbol_names=al.LATEX_NAMES))
+display(typeset(al.ROBUST_LOSS, r"\max_{\|\eta\|_p \le \varepsilon} \ell",
+                symbol_names=al.LATEX_NAMES))
 
 # %%
-display(Math(r"\max_{\|\eta\|_p \le \varepsilon} \ell = "
-             + sp.latex(al.ROBUST_LOSS, symbol_names=al.LATEX_NAMES)))
 ev_im = al.verify_inner_max()
 print(ev_im.summary)
 for name, ok in ev_im.details["checks"].items():

@@ -41,12 +41,17 @@ from IPython.display import Math, display
 from numerics import robust_direction
 from numerics.checks import hessian as checks
 from numerics.linear import robust_eigenpairs
+from numerics.report import show_claim
 from theory import hessian as th
 from theory.notation import vector_symbols
 
 # %% [markdown]
 # ## Y-HESS: noise held fixed
-#
+
+# %%
+show_claim("Y-HESS")
+
+# %% [markdown]
 # With $z = y\,w^\top(x + \eta)$ and $\ell = \zeta(-z)$, the chain rule gives
 # $$\nabla_w \ell = -s(-z)\,y\,(x + \eta),\qquad
 #   \nabla^2_w \ell = y^2\, s(z)s(-z)\,(x+\eta)(x+\eta)^\top = s(z)s(-z)\,(x+\eta)(x+\eta)^\top,$$
@@ -77,7 +82,11 @@ assert max(num_hess.details["max_rel_err"].values()) <= 1e-10
 
 # %% [markdown]
 # ## HESS-DEP: the attack depends on $w$
-#
+
+# %%
+show_claim("HESS-DEP")
+
+# %% [markdown]
 # For $p = 2$, $m = y\,w^\top x - \varepsilon\|w\|$, $\nabla m = yx - \varepsilon\hat w =: v$
 # ($\hat w = w/\|w\|$) and $\nabla^2 m = -\varepsilon(I - \hat w\hat w^\top)/\|w\|$. With
 # $\ell = \zeta(-m)$:
@@ -141,7 +150,11 @@ assert num_dep.details["max_rel_size_of_projector_term"]["linf"] <= 1e-10
 
 # %% [markdown]
 # ## Y-EIG: eigenpairs (Eqs. 10-11)
-#
+
+# %%
+show_claim("Y-EIG")
+
+# %% [markdown]
 # **Rank one** (noise fixed, and $p = \infty$): $H = A\,uu^\top$ with $A = s(m)s(-m)$ and
 # $u = x + \eta$ (resp. $v$). Then $Hu = A\|u\|^2 u$, so $\lambda_1 = A\|u\|^2$ with eigenvector
 # $u$, and $Hr = A(u^\top r)\,u = 0$ for every $r \perp u$.

@@ -32,11 +32,16 @@ import math
 import matplotlib.pyplot as plt
 
 from numerics.checks.smoothness import check_k_smooth
+from numerics.report import show_claim
 from theory.smoothness import verify_k_smooth
 
 # %% [markdown]
 # ## K-SMOOTH: the theory
-#
+
+# %%
+show_claim("K-SMOOTH")
+
+# %% [markdown]
 # **L2.** With $m = y\,w^\top x - \varepsilon\|w\|$, $v = yx - \varepsilon\hat w$:
 # $\nabla\ell = -s(-m)\,v$ and
 # $H = s(m)s(-m)\,vv^\top + s(-m)\tfrac{\varepsilon}{\|w\|}(I - \hat w\hat w^\top)$.

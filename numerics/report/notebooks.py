@@ -90,7 +90,7 @@ def notebook_problems(
     code cell was executed and no output is an error or stderr; the first code cell is tagged
     ``parameters`` and sets ``PROFILE`` from ``current_profile()``; no cell touches ``sys.path``
     (the kernel imports the installed packages); every ``## ID: ...`` heading names a claim id of
-    docs/claims.md.
+    docs/claims.md, and the notebook shows that claim's statement (a ``show_claim("ID")`` cell).
 
     Returns:
         One message per problem, each saying what to do; empty for a good notebook.
@@ -120,6 +120,11 @@ def notebook_problems(
         if cid not in known:
             problems.append(f"{ipynb.name}: heading names unknown claim id {cid!r}; use the ids "
                             "of docs/claims.md")
+        elif not any(re.search(rf"""^show_claim\(["']{re.escape(cid)}["']\)""", c.source, re.M)
+                     for c in code):
+            problems.append(f"{ipynb.name}: the {cid} section does not show the claim: add a code "
+                            f'cell `show_claim("{cid}")` under its first heading (from '
+                            "numerics.report)")
     return problems
 
 
