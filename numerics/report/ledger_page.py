@@ -35,7 +35,7 @@ VERDICT_CLASS = {
 OTHER_VERDICT_CLASS = "other"
 
 #: Characters of the one-line note in a claim's row (the full text is folded beneath it).
-NOTE_CHARS = 160
+NOTE_CHARS = 120
 
 LEDGER_CSS = """
 .ledger-summary { font-size: 15px; margin: 0.6em 0 1em; line-height: 1.9; }
@@ -402,7 +402,8 @@ def ledger_summary_html(rows: Sequence[LedgerRow], profile: str | None = None,
     if profile:
         facts.append(f"profile <b>{html.escape(profile)}</b>")
     if commit:
-        facts.append(f"commit <code>{html.escape(commit[:12])}</code>")
+        sha, plus, state = commit.partition("+")  # "+dirty": uncommitted changes
+        facts.append(f"commit <code>{html.escape(sha[:12] + plus + state)}</code>")
     if created:
         facts.append(f"built {html.escape(created)}")
     absent = absent_data(rows)

@@ -34,6 +34,10 @@ PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block html_head_js_mathjax -%}
+<style>
+/* typeset math is a little taller than its line box: no scroll bars on every output */
+.jp-OutputArea-output.jp-RenderedLatex { overflow-x: auto; overflow-y: hidden; padding: 3px 0; }
+</style>
 {{ resources.advl_mathjax_config }}
 <script id="MathJax-script" src="{{ resources.advl_mathjax_src }}"></script>
 {%- endblock html_head_js_mathjax -%}
