@@ -44,6 +44,8 @@ LEDGER_CSS = """
 .ledger .claim-row { display: grid; align-items: baseline; column-gap: 12px;
   grid-template-columns: 7.6em 7em minmax(0, 3fr) 12.6em minmax(0, 2fr) 7.4em;
   padding: 7px 6px; border-bottom: 1px solid #d0d7de; }
+.ledger.no-links .claim-row {
+  grid-template-columns: 7.6em 7em minmax(0, 3fr) 12.6em minmax(0, 2fr); }
 .ledger .ledger-head { font-weight: 600; background: #f6f8fa; }
 .ledger details > summary { cursor: pointer; list-style: none; }
 .ledger details > summary::-webkit-details-marker { display: none; }
@@ -431,8 +433,10 @@ def ledger_html(rows: Iterable[LedgerRow], links: Mapping[str, Sequence[SectionL
         summary is the compact row (id, paper, statement, verdict, note, links) and whose body is
         the folded evidence.
     """
-    head = ["claim", "paper", "statement", "verdict", "condition or counterexample", "notebooks"]
-    out = [f"<style>{LEDGER_CSS}</style>", '<div class="ledger">',
+    head = ["claim", "paper", "statement", "verdict", "condition or counterexample"]
+    head += ["notebooks"] if links is not None else []
+    out = [f"<style>{LEDGER_CSS}</style>",
+           '<div class="ledger">' if links is not None else '<div class="ledger no-links">',
            '<div class="claim-row ledger-head">'
            + "".join(f"<span>{h}</span>" for h in head) + "</div>"]
     for row in rows:
@@ -446,9 +450,9 @@ def ledger_html(rows: Iterable[LedgerRow], links: Mapping[str, Sequence[SectionL
             f'<span class="stmt">{html.escape(statement)}</span>'
             f"<span>{_badge(row.verdict)}</span>"
             f'<span class="note">{row_note(row)}</span>'
-            f'<span class="links">'
-            + (_links_html(row_links) if row_links is not None else "")
-            + "</span></summary>"
+            + (f'<span class="links">{_links_html(row_links)}</span>'
+               if row_links is not None else "")
+            + "</summary>"
             + _fold_html(row, row_links, figures) + "</details>")
     out.append("</div>")
     return "\n".join(out)
