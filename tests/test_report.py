@@ -2,7 +2,10 @@
 a failing notebook does not stop the others, and a failed build leaves the old site intact.
 
 The site is built from ``notebooks/00_overview.ipynb`` (its stored outputs) and a tiny notebook
-written here, with a formula, a SymPy result and a matplotlib figure, executed by the report.
+written here, with a formula, a SymPy result and a matplotlib figure, executed by the report. The
+ledger page is tested on a second site, built from every stored notebook and a row for every claim
+(summary line, folded rows, compact counterexamples, figures, typesetting and the links to the
+notebook sections, in headless Chromium).
 """
 
 from __future__ import annotations
