@@ -41,7 +41,7 @@ print(f"profile: {PROFILE}")
 # %%
 from IPython.display import HTML, display
 
-from numerics.report import ledger_html
+from numerics.report import ledger_html, ledger_summary_html, verdict_counts
 from theory.claims import CLAIMS, Verdict, build_ledger
 
 # %% [markdown]
@@ -57,15 +57,15 @@ print(", ".join(claim.id for claim in CLAIMS))
 # Each claim's symbolic and numeric checks run here, and its data check judges the committed
 # results of its experiment (`results/`, with provenance). A check that is not yet implemented, or
 # whose results file is absent, counts for nothing (verdict *not verified*); a check that crashes
-# is a failure, shown with its message.
+# is a failure, shown with its message. Open a row for its evidence, proof steps, figures and
+# numbers.
 
 # %%
 rows = build_ledger(include_data=True)
-display(HTML(ledger_html(rows)))
+display(HTML(ledger_summary_html(rows, profile=PROFILE) + ledger_html(rows)))
 
 # %%
-counts = {v.value: sum(r.verdict == v for r in rows) for v in Verdict}
-print(counts)
+print(verdict_counts(rows))
 
 # %% [markdown]
 # Every claim of docs/claims.md has a row, every verdict was computed from evidence, and no check crashed

@@ -35,16 +35,24 @@ print(f"profile: {PROFILE}")
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
-from IPython.display import Math, display
+from IPython.display import display
 
 from numerics.checks import adversarial_loss as checks
+from numerics.checks.box import check_box_max, check_box_proj
+from numerics.report import show_claim, typeset
 from theory import adversarial_loss as al
+from theory.box import verify_box_max, verify_box_proj
+from theory.claims import argued_steps
 from theory.notation import eps
 from theory.proof import steps_text
 
 # %% [markdown]
 # ## Y-EQ7: the loss through the angle between $w$ and the perturbation
-#
+
+# %%
+show_claim("Y-EQ7")
+
+# %% [markdown]
 # Write $\eta = \varepsilon u$ with $\|u\|_2 = 1$ and $\theta$ the angle between $w$ and $u$.
 # Since $w^\top u = \|w\|\cos\theta$,
 # $$w^\top(x + \varepsilon u) = w^\top x + \varepsilon\|w\|\cos\theta,\qquad
@@ -54,10 +62,9 @@ from theory.proof import steps_text
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(sp.sstr(al.LOSS_EQ7))
+typeset(al.LOSS_EQ7, r"\ell", symbol_names=al.LATEX_NAMES)
 
 # %%
-display(Math(r"\ell = " + sp.latex(al.LOSS_EQ7, symbol_names=al.LATEX_NAMES)))
 ev_eq7 = al.verify_y_eq7()
 print(ev_eq7.summary)
 print(steps_text(ev_eq7))
@@ -77,7 +84,11 @@ assert num_eq7.details["max_rel_err"] <= 1e-10
 
 # %% [markdown]
 # ## Y-L1: Lemma 1, the sign of $d\ell/d\varepsilon$
-#
+
+# %%
+show_claim("Y-L1")
+
+# %% [markdown]
 # Differentiating the Y-EQ7 form,
 # $$\frac{d\ell}{d\varepsilon} = -y\,\|w\|\cos\theta\; s(-y\,w^\top x - y\,\varepsilon\|w\|\cos\theta).$$
 # Since $s > 0$ and $\|w\| > 0$, the derivative has the sign of $-y\cos\theta$: the loss grows
@@ -86,14 +97,18 @@ assert num_eq7.details["max_rel_err"] <= 1e-10
 # simplifies to an expression it declares positive). The loss is increasing in $-y\cos\theta$,
 # so the worst case is $\cos\theta = -y$, i.e. $u = -y\,w/\|w\|$.
 
-# %%
-# NBVAL_CHECK_OUTPUT
-print(sp.sstr(sp.diff(al.LOSS_EQ7, eps)))
-print(sp.sstr(al.DLOSS_DEPS))
+# %% [markdown]
+# SymPy's derivative of the Y-EQ7 form, then the closed form `theory.adversarial_loss.DLOSS_DEPS`
+# (the cell asserts they are equal):
 
 # %%
-display(Math(r"\frac{d\ell}{d\varepsilon} = "
-             + sp.latex(al.DLOSS_DEPS, symbol_names=al.LATEX_NAMES)))
+# NBVAL_CHECK_OUTPUT
+dl_deps = sp.diff(al.LOSS_EQ7, eps)
+assert sp.simplify(dl_deps - al.DLOSS_DEPS) == 0
+display(typeset(dl_deps, r"\frac{d\ell}{d\varepsilon}", symbol_names=al.LATEX_NAMES))
+display(typeset(al.DLOSS_DEPS, r"\frac{d\ell}{d\varepsilon}", symbol_names=al.LATEX_NAMES))
+
+# %%
 ev_l1 = al.verify_y_l1()
 print(ev_l1.summary)
 print(steps_text(ev_l1))
@@ -127,7 +142,11 @@ assert num_l1.details["sign_mismatches"] == 0
 
 # %% [markdown]
 # ## INNER-MAX: the closed-form inner maximum
-#
+
+# %%
+show_claim("INNER-MAX")
+
+# %% [markdown]
 # $\zeta$ is increasing, so maximising the loss maximises $-y\,w^\top\eta$. By Hölder,
 # $-y\,w^\top\eta \le \|w\|_q\|\eta\|_p \le \varepsilon\|w\|_q$, with equality at
 # $\eta^* = -\varepsilon y\, w/\|w\|_2$ ($p = 2$) and $\eta^* = -\varepsilon y\,\mathrm{sign}(w)$
@@ -139,12 +158,11 @@ assert num_l1.details["sign_mismatches"] == 0
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(sp.sstr(al.ROBUST_MARGIN))
-print(sp.sstr(al.ROBUST_LOSS))
+display(typeset(al.ROBUST_MARGIN, "m", symbol_names=al.LATEX_NAMES))
+display(typeset(al.ROBUST_LOSS, r"\max_{\|\eta\|_p \le \varepsilon} \ell",
+                symbol_names=al.LATEX_NAMES))
 
 # %%
-display(Math(r"\max_{\|\eta\|_p \le \varepsilon} \ell = "
-             + sp.latex(al.ROBUST_LOSS, symbol_names=al.LATEX_NAMES)))
 ev_im = al.verify_inner_max()
 print(ev_im.summary)
 print(steps_text(ev_im))
@@ -158,23 +176,71 @@ print(steps_text(ev_im))
 num_im = checks.check_inner_max()
 print(num_im.summary)
 
+# %%
+assert ev_im.passed
+assert num_im.passed
+assert num_im.details["pgd_max_abs_gap"] <= 1e-6
+
 # %% [markdown]
-# ### The $[0, 1]$ pixel box
-#
-# The experiments also keep $x + \eta$ in $[0, 1]^d$. On a MNIST-like image (a drawn "0", mostly
-# black pixels) many pixels cannot move in the worst-case direction, so the boxed maximum is
-# smaller and the closed form is only an upper bound. For $p = \infty$ the boxed problem
-# separates per pixel and is solved exactly ($\eta_i$ = the worst-case step clipped to
-# $[-x_i, 1 - x_i]$); for $p = 2$ PGD with the box gives it.
+# ## BOX-PROJ: projecting onto the ball and the pixel box at once
+
+# %%
+show_claim("BOX-PROJ")
+
+# %% [markdown]
+# The experiments also keep $x + \delta$ in $[0, 1]^d$: $l \le \delta \le h$ with
+# $l = -x \le 0 \le h = 1 - x$. For $\mu \ge 0$ the penalised objective
+# $\tfrac12\|\delta - z\|^2 + \tfrac{\mu}{2}\|\delta\|^2$ separates into coordinates,
+# $\tfrac{1+\mu}{2}(\delta_i - z_i/(1+\mu))^2 + \text{const}$, each minimised over
+# $[l_i, h_i]$ by the clip of its vertex; complementary slackness picks $\mu$. So the projection
+# onto ball $\cap$ box is $\operatorname{clip}(z/(1+\mu), l, h)$, not "project onto the ball,
+# then clip" (Madry et al.'s PGD step), which stays feasible but is farther from $z$. The numeric
+# side finds $\mu$ exactly from the sorted breakpoints of the clip
+# (`numerics.attacks.project_ball_box`) and is checked against SLSQP.
+
+# %%
+ev_bp = verify_box_proj()
+print(ev_bp.summary)
+print(steps_text(ev_bp))
+
+# %%
+num_bp = check_box_proj()
+print(num_bp.summary)
+
+# %%
+assert ev_bp.passed
+assert num_bp.passed
+assert len(argued_steps(ev_bp)) == 1  # the existence of mu: the intermediate value theorem
+
+# %% [markdown]
+# ## BOX-MAX: the worst case of a linear model inside the ball and the box
+
+# %%
+show_claim("BOX-MAX")
+
+# %% [markdown]
+# The same separation with the concave quadratic $-y\,w^\top\delta - \|\delta\|^2/(2t)$ gives
+# $\delta^* = \operatorname{clip}(-t\,y\,w, l, h)$ at $\|\delta^*\| = \varepsilon$ (or the box
+# corner when it lies in the ball); for $p = \infty$ the problem separates per pixel. On a
+# MNIST-like image (a drawn "0", mostly black pixels) many pixels cannot move in the worst-case
+# direction, so the boxed maximum is below the closed form; PGD with the ball-then-box step stops
+# short of it, PGD with the exact projection reaches it.
+
+# %%
+ev_bm = verify_box_max()
+print(ev_bm.summary)
+num_bm = check_box_max()
+print(num_bm.summary)
 
 # %%
 box = num_im.details["box_effect"]
 print(f"clean loss: {box['clean_loss']:.4f}")
-print(f"{'threat':<8}{'eps':>8}{'closed form, no box':>22}{'PGD with box':>15}{'exact, box':>12}")
+print(f"{'threat':<7}{'eps':>7}{'no box':>9}{'PGD ball, box':>15}{'PGD exact proj':>16}"
+      f"{'BOX-MAX':>10}")
 for p in ("l2", "linf"):
-    exact = f"{box['linf_exact_box']:.4f}" if p == "linf" else "-"
-    print(f"{p:<8}{box[p + '_eps']:>8.3f}{box[p + '_closed_form_no_box']:>22.4f}"
-          f"{box[p + '_pgd_box']:>15.4f}{exact:>12}")
+    print(f"{p:<7}{box[p + '_eps']:>7.3f}{box[p + '_closed_form_no_box']:>9.4f}"
+          f"{box[p + '_pgd_box']:>15.4f}{box[p + '_pgd_exact_projection']:>16.4f}"
+          f"{box[p + '_exact_box']:>10.4f}")
 
 fig, ax = plt.subplots(1, 1, figsize=(2.4, 2.4))
 ax.imshow(checks.mnist_like_point().reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1)
@@ -183,8 +249,10 @@ ax.set_title("MNIST-like point", fontsize=9)
 plt.show()
 
 # %%
-assert ev_im.passed
-assert num_im.passed
-assert num_im.details["pgd_max_abs_gap"] <= 1e-6
-assert box["linf_exact_box"] <= box["linf_closed_form_no_box"]
-assert box["l2_pgd_box"] <= box["l2_closed_form_no_box"]
+assert ev_bm.passed
+assert num_bm.passed
+for p in ("l2", "linf"):
+    assert box[p + "_pgd_box"] <= box[p + "_exact_box"] * (1 + 1e-12)
+    assert box[p + "_exact_box"] <= box[p + "_closed_form_no_box"]
+assert box["l2_pgd_box"] < box["l2_pgd_exact_projection"]  # ball-then-box stops short
+assert abs(box["l2_pgd_exact_projection"] - box["l2_exact_box"]) < 1e-6

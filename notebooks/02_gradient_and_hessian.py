@@ -41,13 +41,18 @@ from IPython.display import Math, display
 from numerics import robust_direction
 from numerics.checks import hessian as checks
 from numerics.linear import robust_eigenpairs
+from numerics.report import show_claim
 from theory import hessian as th
 from theory.notation import vector_symbols
 from theory.proof import steps_text
 
 # %% [markdown]
 # ## Y-HESS: noise held fixed
-#
+
+# %%
+show_claim("Y-HESS")
+
+# %% [markdown]
 # With $z = y\,w^\top(x + \eta)$ and $\ell = \zeta(-z)$, the chain rule gives
 # $$\nabla_w \ell = -s(-z)\,y\,(x + \eta),\qquad
 #   \nabla^2_w \ell = y^2\, s(z)s(-z)\,(x+\eta)(x+\eta)^\top = s(z)s(-z)\,(x+\eta)(x+\eta)^\top,$$
@@ -77,7 +82,11 @@ assert max(num_hess.details["max_rel_err"].values()) <= 1e-10
 
 # %% [markdown]
 # ## HESS-DEP: the attack depends on $w$
-#
+
+# %%
+show_claim("HESS-DEP")
+
+# %% [markdown]
 # For $p = 2$, $m = y\,w^\top x - \varepsilon\|w\|$, $\nabla m = yx - \varepsilon\hat w =: v$
 # ($\hat w = w/\|w\|$) and $\nabla^2 m = -\varepsilon(I - \hat w\hat w^\top)/\|w\|$. With
 # $\ell = \zeta(-m)$:
@@ -141,7 +150,11 @@ assert num_dep.details["max_rel_size_of_projector_term"]["linf"] <= 1e-10
 
 # %% [markdown]
 # ## Y-EIG: eigenpairs of the Hessian with the noise held fixed (Eqs. 10-11)
-#
+
+# %%
+show_claim("Y-EIG")
+
+# %% [markdown]
 # The paper's statement: with the noise held fixed (its Eq. 9 Hessian), $H = A\,uu^\top$ with
 # $A = s(z)s(-z)$ and $u = x + \eta$ ($u = y\,v$ at $\eta^*$, $v = yx - \varepsilon\hat w$). Then
 # $Hu = A\|u\|^2 u$, so $\lambda_1 = A\|u\|^2$ with eigenvector $u$, and $Hr = A(u^\top r)\,u = 0$
@@ -164,7 +177,11 @@ assert not ev_eig.conditions
 
 # %% [markdown]
 # ## Y-EIG-DEP: the eigenpairs once the attack depends on $w$
-#
+
+# %%
+show_claim("Y-EIG-DEP")
+
+# %% [markdown]
 # A different statement from the paper's: is $v$ still the top eigenvector of the Hessian of the
 # robust loss, whose attack follows $w$? With the HESS-DEP term ($p = 2$):
 # $H = A\,vv^\top + B(I - nn^\top)$, $n = \hat w$, $A = s(m)s(-m)$, $B = s(-m)\varepsilon/\|w\|$,

@@ -31,15 +31,20 @@ print(f"profile: {PROFILE}")
 import matplotlib.pyplot as plt
 import mpmath
 import numpy as np
-import sympy as sp
+from IPython.display import display
 
 from numerics.checks.theorem1 import check_y_t1
+from numerics.report import show_claim, typeset
 from theory import theorem1 as t1
 from theory.proof import steps_text
 
 # %% [markdown]
 # ## Y-T1 (a): $d\lambda_1/d\varepsilon$ at fixed $w$
-#
+
+# %%
+show_claim("Y-T1")
+
+# %% [markdown]
 # For one point with the worst-case L2 perturbation, write $W = \|w\|$, $A = y\,\hat w^\top x$,
 # $P = \|x_\perp\|$ (the part of $x$ orthogonal to $w$), the robust margin
 # $m = y\,w^\top x - \varepsilon W = W(A - \varepsilon)$ and $v = yx - \varepsilon \hat w$. Then
@@ -48,8 +53,8 @@ from theory.proof import steps_text
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(sp.sstr(t1.LAMBDA_1))
-print(sp.sstr(t1.DLAMBDA_DEPS_FACTORED))
+display(typeset(t1.LAMBDA_1, r"\lambda_1"))
+display(typeset(t1.DLAMBDA_DEPS_FACTORED, r"\frac{d\lambda_1}{d\varepsilon}"))
 
 # %% [markdown]
 # With $g'(m) = -\tanh(m/2)\,g(m)$,

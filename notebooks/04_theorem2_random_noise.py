@@ -32,14 +32,20 @@ print(f"profile: {PROFILE}, Monte Carlo samples per point: {MC_SAMPLES}")
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 
 from numerics.checks.random_noise import adversarial_vs_random, check_y_t2, monte_carlo_c2
+from numerics.report import show_claim, typeset
 from theory import random_noise as rn
 from theory.proof import steps_text
 
 # %% [markdown]
 # ## Y-T2: $c^2$ by exact integration
-#
+
+# %%
+show_claim("Y-T2")
+
+# %% [markdown]
 # Uniform in the L2 ball of radius $\varepsilon$ in $\mathbb R^d$: the radius has density
 # $d\,r^{d-1}/\varepsilon^d$, so $E\|\eta\|^2 = d\varepsilon^2/(d+2)$, shared equally by the $d$
 # coordinates. On the sphere $\|\eta\| = \varepsilon$; in the cube each coordinate is uniform on
@@ -48,7 +54,7 @@ from theory.proof import steps_text
 # %%
 # NBVAL_CHECK_OUTPUT
 for name, expr in rn.noise_c2_expressions().items():
-    print(f"{name:>8}: c^2 = {expr}")
+    display(typeset(expr, rf"c^2_{{\text{{{name}}}}}", plain_lhs=f"{name:>8}: c^2"))
 
 # %%
 ev_sym = rn.verify_y_t2()

@@ -46,6 +46,7 @@ from numerics.experiments.mnist2 import (
     save_figures,
     trends,
 )
+from numerics.report import show_claim
 from numerics.results import read_result
 
 # %% [markdown]
@@ -129,7 +130,11 @@ display(Image(filename=f"{figure_dir}/figure3_eigenvalues.png"))
 
 # %% [markdown]
 # ## Y-T1: models trained with a larger L2 eps are sharper (part b, data)
-#
+
+# %%
+show_claim("Y-T1")
+
+# %% [markdown]
 # Top Hessian eigenvalue $\lambda_1$ at the trained weights, raw and scale-normalised
 # ($\|w\|^2\lambda_1$, the curvature along a filter-normalised direction), against $\varepsilon$.
 # The models are trained without weight decay and early-stopped, so their training loss is not at
@@ -162,7 +167,11 @@ assert ev_t1.passed, ev_t1.summary
 
 # %% [markdown]
 # ## Y-T2: random noise sharpens far less than adversarial noise (data)
-#
+
+# %%
+show_claim("Y-T2")
+
+# %% [markdown]
 # Growth of $\lambda_1$ from $\varepsilon = 0$ to the largest budget both tables share
 # ($L_2$: 1.0, tables 1 vs 2; $L_\infty$: 16/255, tables 3 vs 4), and the spread of the tables'
 # test accuracies.

@@ -32,12 +32,17 @@ import math
 import matplotlib.pyplot as plt
 
 from numerics.checks.smoothness import check_k_smooth
+from numerics.report import show_claim
 from theory.proof import steps_text
 from theory.smoothness import verify_k_smooth
 
 # %% [markdown]
 # ## K-SMOOTH: the theory
-#
+
+# %%
+show_claim("K-SMOOTH")
+
+# %% [markdown]
 # **L2.** With $m = y\,w^\top x - \varepsilon\|w\|$, $v = yx - \varepsilon\hat w$:
 # $\nabla\ell = -s(-m)\,v$. For any $w_1, w_2$ with $\|w_1\|, \|w_2\| \ge r$, writing
 # $s_k = s(-m(w_k))$,

@@ -36,12 +36,17 @@ import torch
 from numerics import robust_loss
 from numerics.checks.budget import check_l_budget, make_problem
 from numerics.linear import budget_threshold, threshold_direction
+from numerics.report import show_claim
 from theory.budget import verify_l_budget
 from theory.proof import steps_text
 
 # %% [markdown]
 # ## L-BUDGET: the threshold
-#
+
+# %%
+show_claim("L-BUDGET")
+
+# %% [markdown]
 # $L_\varepsilon$ is convex, and its one-sided derivative at 0 along $u$ is
 # $L'_\varepsilon(0; u) = \tfrac12(-u^\top\mu + \varepsilon\|u\|_q)$,
 # $\mu = \frac1N\sum_n y_n x_n$. By Hölder, $\sup_{\|u\|_q = 1} u^\top\mu = \|\mu\|_p$, so
@@ -196,7 +201,11 @@ assert ev_budget_committed.passed, ev_budget_committed.summary
 
 # %% [markdown]
 # ## L-FINDINGS: escape, gradients and sharpness per budget
-#
+
+# %%
+show_claim("L-FINDINGS")
+
+# %% [markdown]
 # Liu et al. report that large budgets (i) impede the escape from a poor initialisation,
 # (ii) leave gradients that do not vanish, (iii) give sharper minima. Measured per L-inf budget on
 # MNIST with a small MLP trained by SGD from a shrunken initialisation (every parameter of the

@@ -106,3 +106,26 @@ def test_check_whose_module_fails_at_import_is_a_failed_check(tmp_path, monkeypa
     assert e.ran
     assert not e.passed
     assert "RuntimeError" in e.summary
+
+
+def test_every_claim_has_a_latex_statement() -> None:
+    """Every claim states itself twice: plain text for the terminal, LaTeX for the pages. The
+    LaTeX is text with ``$...$`` math (balanced; MathJax typesets it, tests/test_report.py checks
+    it renders) and keeps the plain form's ASCII notation out of the text."""
+    for claim in CLAIMS:
+        tex = claim.latex
+        assert tex.strip(), f"{claim.id} has no latex statement"
+        assert tex.count("$") % 2 == 0, f"{claim.id}: unbalanced $ in {tex!r}"
+        text_parts = tex.split("$")[::2]  # outside math
+        for part in text_parts:
+            assert not re.search(r"\|\||\beps\b|\\[a-zA-Z]", part), (claim.id, part)
+
+
+def test_json_ledger_carries_both_forms_and_the_terminal_plain_text() -> None:
+    from theory.claims import LedgerRow, format_ledger
+
+    claim = get_claim("INNER-MAX")
+    row = LedgerRow(claim, (Evidence("symbolic", True, "ok"),), Verdict.PROVED, 0.0)
+    assert row.to_dict()["statement"] == claim.statement
+    assert row.to_dict()["latex"] == claim.latex
+    assert "$" not in format_ledger([row])

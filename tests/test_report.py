@@ -2,12 +2,16 @@
 a failing notebook does not stop the others, and a failed build leaves the old site intact.
 
 The site is built from ``notebooks/00_overview.ipynb`` (its stored outputs) and a tiny notebook
-written here, with a formula, a SymPy result and a matplotlib figure, executed by the report.
+written here, with a formula, a SymPy result and a matplotlib figure, executed by the report. The
+ledger page is tested on a second site, built from every stored notebook and a row for every claim
+(summary line, folded rows, compact counterexamples, figures, typesetting and the links to the
+notebook sections, in headless Chromium).
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import io
 import os
 import re
@@ -323,7 +327,7 @@ def _build(out: Path, notebooks: list[Path], **kwargs: object) -> report_mod.Rep
 def _site_files(site: Path) -> dict[str, str]:
     """The pages of a site; in index.html the build time and the notebooks' seconds blanked."""
     pages = {p.name: p.read_text() for p in site.glob("*.html")}
-    pages["index.html"] = re.sub(r"Built \S+|<td>[0-9.]+ s</td>", "", pages["index.html"])
+    pages["index.html"] = re.sub(r"[Bb]uilt \S+|<td>[0-9.]+ s</td>", "", pages["index.html"])
     return pages
 
 
@@ -571,3 +575,201 @@ def test_mathjax_source_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with pytest.raises(ConfigError, match="does not match"):
         report_mod.ensure_mathjax(tmp_path / "cache")
     assert not (tmp_path / "cache" / MATHJAX_FILE).exists()
+
+
+# --- the ledger page: a summary line, one folded row per claim, links to notebook sections ----
+
+UNKNOWN_VERDICT = "derived, 2 steps argued"  # a verdict string the page does not know
+STEPS = [
+    {"statement": "$\\zeta' = s > 0$", "method": "SymPy diff", "machine_checked": True},
+    {"statement": "Hölder's inequality is tight at $\\eta^*$", "method": "argued",
+     "machine_checked": False},
+]
+
+
+def _full_ledger() -> list[LedgerRow]:
+    """A row for every claim of theory.claims, one per kind of outcome the page must show: proof
+    steps, a failing check with a 10-dimensional counterexample, conditions stated twice, data
+    evidence absent, a verdict the page does not know, and the real data evidence of Y-T1 and
+    L-BUDGET (the figures are drawn from it)."""
+    from numerics.experiments.budget import evidence_l_budget
+    from numerics.experiments.mnist2 import evidence_y_t1
+    from theory.claims import CLAIMS, verdict
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for claim in CLAIMS:
+        sym = Evidence("symbolic", True, "4/4 identities simplify to 0",
+                       details={"steps": STEPS, "dimension": "any", "checks": {"eq": True}})
+        num = Evidence("numeric", True, "max rel err 1e-16 over 240 points",
+                       details={"max_rel_err": 1e-16, "points": 240})
+        evidence = {
+            "Y-EIG": (sym, Evidence(
+                "numeric", False, "residual 52 x tolerance",
+                counterexample={"w": rng.normal(size=10).tolist(),
+                                "x": rng.normal(size=10).tolist(), "y": -1.0, "eps": 1.25,
+                                "m": -8.27, "rel_residual_of_v": 52.67})),
+            "Y-T1": (Evidence("symbolic", True, "sign of d lambda_1/d eps",
+                              conditions=("robust margin m >= m*",),
+                              counterexample={"m": 1.0, "eps": 0.5, "why": "x parallel to w"}),
+                     Evidence("numeric", True, "150 instances",
+                              conditions=("robust margin m >= m*",)),
+                     evidence_y_t1()),
+            "Y-T2": (sym, num, Evidence("data", False, "results/mnist2/mnist2.json absent",
+                                        ran=False)),
+            "L-BUDGET": (sym, num, evidence_l_budget()),
+            "L-FINDINGS": (Evidence("data", False, "results/liu_kanai/findings.json absent",
+                                    ran=False),),
+        }.get(claim.id, (sym, num))
+        computed = UNKNOWN_VERDICT if claim.id == "K-SMOOTH" else verdict(evidence)
+        rows.append(LedgerRow(claim, tuple(evidence), computed, 0.1))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def ledger_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Site from every stored notebook (their outputs, as `--no-execute`) and the full ledger."""
+    out = tmp_path_factory.mktemp("ledger") / "site"
+    summary = build_report(profile="ci", out=out, ledger=_full_ledger(), execute=False,
+                           progress=False, log=lambda _msg: None)
+    assert summary.passed, summary.format()
+    return out
+
+
+def test_index_summary_rows_and_folds(ledger_site: Path) -> None:
+    from theory.claims import CLAIMS
+
+    text = (ledger_site / "index.html").read_text()
+    summary = re.search(r'<p class="ledger-summary">(.*?)</p>', text, re.S).group(1)
+    assert f"{len(CLAIMS)} claims" in summary
+    assert ">1 fails<" in summary
+    assert f">1 {UNKNOWN_VERDICT}<" in summary  # counted, under its own name
+    assert "profile <b>ci</b>" in summary
+    assert "commit <code>" in summary
+    assert re.search(r"built \d{4}-\d\d-\d\dT", summary)
+    absent = summary.split("data evidence absent:")[1]
+    assert ">Y-T2<" in absent
+    assert ">L-FINDINGS<" in absent
+    assert ">Y-T1<" not in absent  # its data evidence ran
+    for claim in CLAIMS:
+        assert text.count(f'<details class="claim" id="{claim.id}">') == 1, claim.id
+        assert html.escape(claim.latex) in text  # the LaTeX statement, for MathJax
+    assert '<span class="verdict other">' + UNKNOWN_VERDICT + "</span>" in text
+    # proof steps, folded: statement, method, machine-checked or argued
+    assert text.count("<b>Proof steps</b>") >= len(CLAIMS) - 3
+    assert "SymPy diff" in text
+    assert 'class="mc yes">machine-checked<' in text
+    assert 'class="mc no">argued<' in text
+    assert "any dimension" in text
+    # the failing check's counterexample, compact: scalars and ||w||, no 10-dimensional vector
+    y_eig = text.split('id="Y-EIG"')[1].split("</summary>")[0]
+    assert "<b>counterexample</b> (numeric): m = -8.27, \u2016w\u2016 = " in y_eig
+    assert "\u03b5 = 1.25" in y_eig
+    assert "w (d = 10), x (d = 10)" in y_eig
+    assert text.count("-8.27") == 2  # the row's note and the evidence
+    assert not re.search(r"-?\d\.\d{6,}(, -?\d\.\d{6,}){4}", text)  # no vector dumped
+    # a condition both checks state is listed once, and referred to by number
+    y_t1 = text.split('id="Y-T1"')[1].split('<details class="claim"')[0]
+    assert y_t1.count("robust margin m &gt;= m*") == 2  # the row's note and the fold's list
+    assert "[condition 1]" in y_t1
+    # the figures, drawn from the evidence, embedded
+    assert y_t1.count('<img src="data:image/png;base64,') == 2
+    l_budget = text.split('id="L-BUDGET"')[1].split('<details class="claim"')[0]
+    assert l_budget.count('<img src="data:image/png;base64,') == 1
+    assert "figure not drawn" not in text
+
+
+def _claim_links(index: str) -> list[tuple[str, str, str]]:
+    """(claim id, page, anchor) of every link from a claim row to a notebook section."""
+    links = []
+    for block in index.split('<details class="claim" id="')[1:]:
+        cid = block.split('"', 1)[0]
+        row = block.split("</summary>", 1)[0]
+        links += [(cid, page, anchor) for page, anchor in
+                  re.findall(r'href="(\d\d_\w+\.html)#([^"]+)"', row)]
+    return links
+
+
+def test_claims_link_to_derivation_and_data_sections(ledger_site: Path) -> None:
+    links = _claim_links((ledger_site / "index.html").read_text())
+    by_claim: dict[str, list[str]] = {}
+    for cid, page, anchor in links:
+        by_claim.setdefault(cid, []).append(f"{page}#{anchor}")
+    assert by_claim["Y-T1"] == ["03_theorem1.html#Y-T1-derivation", "03_theorem1.html#Y-T1-data"]
+    assert by_claim["K-SMOOTH"] == ["06_smoothness.html#K-SMOOTH-derivation",
+                                    "06_smoothness.html#K-SMOOTH-data"]
+    assert by_claim["Y-EQ7"] == ["01_adversarial_loss.html#Y-EQ7-derivation"]
+    assert by_claim["L-FINDINGS"] == ["07_budgets.html#L-FINDINGS-data"]
+
+
+def _text_outside_math(dom: str) -> str:
+    """A dumped DOM's visible text: no scripts, styles, typeset math or tags."""
+    dom = re.sub(r"<(script|style|mjx-container)\b.*?</\1>", " ", dom, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", dom))
+
+
+def test_index_typeset_and_anchors_resolve_in_headless_chromium(
+        ledger_site: Path, tmp_path: Path) -> None:
+    """Opened offline in Chromium: the summary line and every claim row are there, MathJax typeset
+    every statement (no raw $...$ left, no math error), and every link from a row lands on a
+    section of a notebook page headed by that claim."""
+    from theory.claims import CLAIMS
+
+    dom = _browse(ledger_site / "index.html", tmp_path, "--dump-dom").stdout
+    assert 'class="ledger-summary"' in dom
+    for claim in CLAIMS:
+        assert f'id="{claim.id}"' in dom, claim.id
+    pairs = sum(c.latex.count("$") // 2 for c in CLAIMS)
+    assert dom.count("<mjx-container") >= pairs
+    assert "data-mjx-error" not in dom
+    assert "<mjx-merror" not in dom
+    raw = re.findall(r"\$[^$<>]{1,200}\$", _text_outside_math(dom))
+    assert raw == [], raw[:3]
+    links = _claim_links(dom)
+    assert {cid for cid, _, _ in links} == {c.id for c in CLAIMS}
+    pages: dict[str, str] = {}
+    for cid, page, anchor in links:
+        if page not in pages:
+            pages[page] = _browse(ledger_site / page, tmp_path, "--dump-dom").stdout
+        target = pages[page]
+        assert target.count(f'id="{anchor}"') == 1, (page, anchor)
+        after = target.split(f'id="{anchor}"', 1)[1]
+        heading = re.search(r"<h[1-6][^>]*>(.*?)</h[1-6]>", after, re.S)
+        assert heading is not None, (page, anchor)
+        assert re.sub(r"<[^>]+>", "", heading.group(1)).strip().startswith(cid), (page, anchor)
+
+
+# --- what notebooks display: SymPy typeset, a claim's statement -----------------------------
+
+
+def test_typeset_shows_latex_and_keeps_sstr_as_plain_text() -> None:
+    """Jupyter shows the LaTeX; nbval compares the text/plain form, SymPy's exact sstr."""
+    import sympy as sp
+    from IPython.core.formatters import DisplayFormatter
+
+    from numerics.report import typeset
+    from theory import theorem1 as t1
+
+    bundle, _ = DisplayFormatter().format(typeset(t1.DLAMBDA_DEPS_FACTORED, r"\lambda_1'"))
+    assert bundle["text/plain"] == sp.sstr(t1.DLAMBDA_DEPS_FACTORED)
+    assert bundle["text/latex"] == (
+        "$\\displaystyle \\lambda_1' = " + sp.latex(t1.DLAMBDA_DEPS_FACTORED) + "$")
+    eps = sp.Symbol("epsilon")
+    shown = typeset(eps**2 / 3, "c^2", plain_lhs="c^2")
+    assert repr(shown) == "c^2 = epsilon**2/3"
+    assert "\\varepsilon^{2}" in shown._repr_latex_()  # the papers' epsilon
+    assert "\\epsilon" in typeset(eps, symbol_names={eps: "\\epsilon"})._repr_latex_()
+
+
+def test_show_claim_is_markdown_with_the_latex_statement() -> None:
+    from IPython.core.formatters import DisplayFormatter
+
+    from numerics.report import show_claim
+    from theory.claims import get_claim
+
+    claim = get_claim("Y-T1")
+    bundle, _ = DisplayFormatter().format(show_claim("Y-T1"))
+    assert bundle["text/markdown"] == f"**Y-T1** ({claim.paper}). {claim.latex}"
+    assert bundle["text/plain"] == f"Y-T1 ({claim.paper}). {claim.statement}"
+    with pytest.raises(KeyError):
+        show_claim("Y-T9")

@@ -67,7 +67,11 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim of one of the papers, with import paths ``"module:function"`` of its checks."""
+    """A claim of one of the papers, with import paths ``"module:function"`` of its checks.
+
+    ``statement`` is plain text (the terminal, ``docs/claims.md``); ``latex`` says the same in
+    text with ``$...$`` math, typeset by MathJax in the ledger page and the notebooks.
+    """
 
     id: str
     paper: str
@@ -75,6 +79,7 @@ class Claim:
     symbolic: str | None = None
     numeric: str | None = None
     data: str | None = None
+    latex: str = ""
 
     def checks(self, include_data: bool = False) -> list[tuple[str, str]]:
         """The (kind, import path) pairs to run."""
@@ -143,12 +148,21 @@ CLAIMS: tuple[Claim, ...] = (
         "w.(x + eta) = w.x + eps ||w|| cos(theta), so l = zeta(-y w.x - y eps ||w|| cos theta).",
         symbolic="theory.adversarial_loss:verify_y_eq7",
         numeric="numerics.checks.adversarial_loss:check_y_eq7",
+        latex=(
+            r"With $\eta = \varepsilon u$, $\|u\|_2 = 1$ and $\theta$ the angle between $w$ "
+            r"and $u$: $w^\top(x + \eta) = w^\top x + \varepsilon \|w\| \cos\theta$, so $\ell "
+            r"= \zeta(-y\, w^\top x - y\, \varepsilon \|w\| \cos\theta)$."
+        ),
     ),
     Claim(
         "Y-L1", YAMADA,
         "Lemma 1: dl/deps has the sign of -y cos(theta); the worst case is u = -y w/||w||.",
         symbolic="theory.adversarial_loss:verify_y_l1",
         numeric="numerics.checks.adversarial_loss:check_y_l1",
+        latex=(
+            r"Lemma 1: $d\ell/d\varepsilon$ has the sign of $-y\cos\theta$; the worst case is "
+            r"$u = -y\, w/\|w\|$."
+        ),
     ),
     Claim(
         "INNER-MAX", YAMADA,
@@ -156,6 +170,11 @@ CLAIMS: tuple[Claim, ...] = (
         "eta* = -eps y w/||w||_2 (p = 2) and -eps y sign(w) (p = inf).",
         symbolic="theory.adversarial_loss:verify_inner_max",
         numeric="numerics.checks.adversarial_loss:check_inner_max",
+        latex=(
+            r"$\max_{\|\eta\|_p \le \varepsilon} \ell(w; x + \eta, y) = \zeta(-y\, w^\top x + "
+            r"\varepsilon \|w\|_q)$, attained at $\eta^* = -\varepsilon y\, w/\|w\|_2$ ($p = "
+            r"2$) and $\eta^* = -\varepsilon y \operatorname{sign}(w)$ ($p = \infty$)."
+        ),
     ),
     Claim(
         "BOX-PROJ", MADRY,
@@ -165,6 +184,14 @@ CLAIMS: tuple[Claim, ...] = (
         "onto [max(lo, -eps), min(hi, eps)]. Ball-then-box, PGD's usual step, is not it (L2).",
         symbolic="theory.box:verify_box_proj",
         numeric="numerics.checks.box:check_box_proj",
+        latex=(
+            r"The Euclidean projection onto $\{\|\delta\|_2 \le \varepsilon\} \cap \{l \le "
+            r"\delta \le h\}$ ($l \le 0 \le h$) is $\operatorname{clip}(z/(1 + \mu), l, h)$, "
+            r"with $\mu \ge 0$ zero when $\|\operatorname{clip}(z, l, h)\| \le \varepsilon$ and "
+            r"else fixed by $\|\delta\| = \varepsilon$; for $L_\infty$ it is the clip onto "
+            r"$[\max(l, -\varepsilon), \min(h, \varepsilon)]$. Ball-then-box, PGD's usual "
+            r"step, is not it ($L_2$)."
+        ),
     ),
     Claim(
         "BOX-MAX", YAMADA,
@@ -173,6 +200,12 @@ CLAIMS: tuple[Claim, ...] = (
         "for L2, clip(-eps y sign(w), lo, hi) for L-inf.",
         symbolic="theory.box:verify_box_max",
         numeric="numerics.checks.box:check_box_max",
+        latex=(
+            r"The worst case of a linear model inside the $\varepsilon$-ball and the pixel box: "
+            r"$\operatorname{clip}(-t y w, l, h)$ with $\|\delta\| = \varepsilon$ (or the box "
+            r"corner when it lies in the ball) for $L_2$, $\operatorname{clip}(-\varepsilon y "
+            r"\operatorname{sign}(w), l, h)$ for $L_\infty$."
+        ),
     ),
     Claim(
         "Y-HESS", YAMADA,
@@ -180,6 +213,10 @@ CLAIMS: tuple[Claim, ...] = (
         "Hessian = s(z) s(-z) (x + eta)(x + eta)^T.",
         symbolic="theory.hessian:verify_y_hess",
         numeric="numerics.checks.hessian:check_y_hess",
+        latex=(
+            r"Noise held fixed, $z = y\, w^\top(x + \eta)$: $\nabla_w \ell = -s(-z)\, y\, (x + "
+            r"\eta)$, $\nabla_w^2 \ell = s(z)\, s(-z)\, (x + \eta)(x + \eta)^\top$."
+        ),
     ),
     Claim(
         "HESS-DEP", YAMADA,
@@ -188,6 +225,12 @@ CLAIMS: tuple[Claim, ...] = (
         "off the hyperplanes w_i = 0.",
         symbolic="theory.hessian:verify_hess_dep",
         numeric="numerics.checks.hessian:check_hess_dep",
+        latex=(
+            r"Attack depending on $w$, $m = y\, w^\top x - \varepsilon \|w\|_2$: $\nabla_w^2 "
+            r"\ell = s(m)s(-m)\, v v^\top + s(-m)\, \frac{\varepsilon}{\|w\|} (I - \hat w \hat "
+            r"w^\top)$, $v = y x - \varepsilon \hat w$; for $p = \infty$ the second term is "
+            r"zero off the hyperplanes $w_i = 0$."
+        ),
     ),
     Claim(
         "Y-EIG", YAMADA,
@@ -196,6 +239,12 @@ CLAIMS: tuple[Claim, ...] = (
         "vectors orthogonal to it have eigenvalue 0. The full-data Hessian is the mean.",
         symbolic="theory.hessian:verify_y_eig",
         numeric="numerics.checks.hessian:check_y_eig",
+        latex=(
+            r"Eqs. 10-11, noise held fixed: the per-point Hessian $s(z)s(-z)\,(x + \eta)(x + "
+            r"\eta)^\top$ has the eigenvector $x + \eta$ ($y x - \varepsilon \hat w$ at "
+            r"$\eta^*$) with eigenvalue $s(z)s(-z)\,\|x + \eta\|^2$; vectors orthogonal to it "
+            r"have eigenvalue $0$. The full-data Hessian is the mean."
+        ),
     ),
     Claim(
         "Y-EIG-DEP", YAMADA,
@@ -203,6 +252,11 @@ CLAIMS: tuple[Claim, ...] = (
         "eigenvector of the per-point Hessian, with eigenvalue s(m)s(-m)||v||^2.",
         symbolic="theory.hessian:verify_y_eig_dep",
         numeric="numerics.checks.hessian:check_y_eig_dep",
+        latex=(
+            r"With the attack depending on $w$ (HESS-DEP, $p = 2$), $v = y x - \varepsilon "
+            r"\hat w$ stays the top eigenvector of the per-point Hessian, with eigenvalue "
+            r"$s(m)s(-m)\,\|v\|^2$."
+        ),
     ),
     Claim(
         "Y-T1", YAMADA,
@@ -211,6 +265,11 @@ CLAIMS: tuple[Claim, ...] = (
         symbolic="theory.theorem1:verify_y_t1",
         numeric="numerics.checks.theorem1:check_y_t1",
         data="numerics.experiments.mnist2:evidence_y_t1",
+        latex=(
+            r"Theorem 1: the weight-loss landscape is sharper (larger top Hessian eigenvalue "
+            r"$\lambda_1$, filter-normalised weights) for models trained with a larger $L_2$ "
+            r"adversarial $\varepsilon$."
+        ),
     ),
     Claim(
         "Y-T2", YAMADA,
@@ -219,6 +278,11 @@ CLAIMS: tuple[Claim, ...] = (
         symbolic="theory.random_noise:verify_y_t2",
         numeric="numerics.checks.random_noise:check_y_t2",
         data="numerics.experiments.mnist2:evidence_y_t2",
+        latex=(
+            r"Theorem 2: for zero-mean noise with $\mathbb{E}[\eta \eta^\top] = c^2 I$ "
+            r"independent of $w$, the expected Hessian is about $s(z)s(-z)\, (x x^\top + c^2 "
+            r"I)$: eigenvalues grow only by $c^2$."
+        ),
     ),
     Claim(
         "K-SMOOTH", KANAI,
@@ -230,15 +294,30 @@ CLAIMS: tuple[Claim, ...] = (
         symbolic="theory.smoothness:verify_k_smooth",
         numeric="numerics.checks.smoothness:check_k_smooth",
         data="numerics.experiments.smoothness:evidence_k_smooth",
+        latex=(
+            r"Under $L_2$ the adversarial loss of a linear classifier is smooth except at $w = "
+            r"0$: its gradient is $K(r)$-Lipschitz on $\|w\| \ge r$, $K(r) = \frac{1}{N}\sum_n "
+            r"(\|x_n\| + \varepsilon)^2/4 + \varepsilon/r$, for every pair of points there, no "
+            r"constant below $\varepsilon/(2r)$ works, and the gradient has no limit at $0$; "
+            r"under $L_\infty$ the gradient jumps by $2 \varepsilon\, s(-m)$ across each "
+            r"hyperplane $w_i = 0$."
+        ),
     ),
     Claim(
         "L-BUDGET", LIU,
-        "w = 0 minimises L_eps(w) = mean zeta(-y w.x + eps ||w||_q) exactly when eps is at least a "
-        "norm of mean_n y_n x_n; and, under the L2 threat, ||grad L_eps(w1) - grad L_eps(w2)|| "
-        "<= A ||w1 - w2|| + B eps.",
+        "w = 0 minimises L_eps(w) = mean zeta(-y w.x + eps ||w||_q) (threat ||eta||_p <= eps, "
+        "1/p + 1/q = 1) exactly when eps >= ||mean_n y_n x_n||_p; and, under the L2 threat, "
+        "||grad L_eps(w1) - grad L_eps(w2)|| <= A ||w1 - w2|| + B eps.",
         symbolic="theory.budget:verify_l_budget",
         numeric="numerics.checks.budget:check_l_budget",
         data="numerics.experiments.budget:evidence_l_budget",
+        latex=(
+            r"$w = 0$ minimises $L_\varepsilon(w) = \frac{1}{N} \sum_n \zeta(-y_n w^\top x_n + "
+            r"\varepsilon \|w\|_q)$ (threat $\|\eta\|_p \le \varepsilon$, $1/p + 1/q = 1$) "
+            r"exactly when $\varepsilon \ge \|\frac{1}{N} \sum_n y_n x_n\|_p$; and, under the "
+            r"$L_2$ threat, $\|\nabla L_\varepsilon(w_1) - \nabla L_\varepsilon(w_2)\| \le A "
+            r"\|w_1 - w_2\| + B \varepsilon$."
+        ),
     ),
     Claim(
         "L-FINDINGS", LIU,
@@ -246,6 +325,11 @@ CLAIMS: tuple[Claim, ...] = (
         "give sharper minima; periodic adversarial scheduling (PAS) trains better and is less "
         "sensitive to the learning rate.",
         data="numerics.experiments.findings:evidence_l_findings",
+        latex=(
+            r"Large budgets $\varepsilon$ impede escape from a poor initialisation, leave "
+            r"non-vanishing gradients and give sharper minima; periodic adversarial scheduling "
+            r"(PAS) trains better and is less sensitive to the learning rate."
+        ),
     ),
 )
 
@@ -365,6 +449,7 @@ class LedgerRow:
             "id": self.claim.id,
             "paper": self.claim.paper,
             "statement": self.claim.statement,
+            "latex": self.claim.latex,
             "verdict": self.verdict.value,
             "argued_steps": sum(len(argued_steps(e)) for e in self.evidence
                                 if e.kind == "symbolic"),

@@ -23,15 +23,19 @@ The checkpoint folder is removed once the site is swapped in; ``fresh=True`` dis
 
 The submodules, one job each (every name below is importable from ``numerics.report`` itself):
 
+- :mod:`~numerics.report.display`: what notebooks display: SymPy results typeset
+  (:func:`typeset`) and a claim's statement at its section (:func:`show_claim`).
 - :mod:`~numerics.report.mathjax`: fetching MathJax into its cache (:func:`ensure_mathjax`).
 - :mod:`~numerics.report.notebooks`: the stored notebooks: discovery, pairing with their percent
-  sources, hygiene (:func:`notebook_problems`, :func:`output_problems`), :func:`claim_sections`.
+  sources, hygiene (:func:`notebook_problems`, :func:`output_problems`), :func:`claim_sections`,
+  :func:`section_map` (claim sections, what they show, their anchors).
 - :mod:`~numerics.report.execute`: executing a notebook in a fresh kernel
   (:func:`execute_notebook`, :func:`kernel_environment`, the kernel's transport).
 - :mod:`~numerics.report.pages`: rendering a notebook to a page (:func:`render_notebook`) and
   checking that it stands alone (:func:`audit_page`).
-- :mod:`~numerics.report.ledger_page`: the ledger as HTML (:func:`ledger_html`) and the site's
-  ``index.html`` (:func:`index_html`).
+- :mod:`~numerics.report.ledger_page`: the ledger as HTML (:func:`ledger_summary_html`, the
+  summary line; :func:`ledger_html`, one folded row per claim) and the site's ``index.html``
+  (:func:`index_html`); :mod:`~numerics.report.ledger_figures`: the claims' small figures.
 - :mod:`~numerics.report.summary`: what a build did (:class:`NotebookRun`, :class:`ReportSummary`).
 - :mod:`~numerics.report.checkpoints`: resuming an interrupted build (:func:`code_state`,
   :func:`notebook_key`, :class:`NotebookCheckpoints`).
@@ -48,18 +52,27 @@ from numerics.report.checkpoints import (
     code_state,
     notebook_key,
 )
+from numerics.report.display import ClaimStatement, Typeset, show_claim, typeset
 from numerics.report.execute import (
     INLINE_BACKEND,
     TQDM_WIDGET_FILTER,
     execute_notebook,
     kernel_environment,
 )
+from numerics.report.ledger_figures import FIGURES, LedgerFigure, claim_figures
 from numerics.report.ledger_page import (
     INDEX_CSS,
     LEDGER_CSS,
     VERDICT_CLASS,
+    SectionLink,
+    absent_data,
+    compact_counterexample,
     index_html,
     ledger_html,
+    ledger_summary_html,
+    row_note,
+    section_links,
+    verdict_class,
 )
 from numerics.report.mathjax import (
     MATHJAX_ENV,
@@ -72,11 +85,13 @@ from numerics.report.mathjax import (
 from numerics.report.notebooks import (
     MAX_NOTEBOOK_BYTES,
     NOTEBOOK_DIR,
+    ClaimSection,
     claim_sections,
     discover_notebooks,
     notebook_problems,
     output_problems,
     pair_problems,
+    section_map,
 )
 from numerics.report.pages import (
     MATHJAX_CONFIG,
@@ -85,10 +100,11 @@ from numerics.report.pages import (
     audit_page,
     render_notebook,
 )
-from numerics.report.summary import NotebookRun, ReportSummary
+from numerics.report.summary import NotebookRun, ReportSummary, verdict_counts, verdict_label
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "FIGURES",
     "INDEX_CSS",
     "INLINE_BACKEND",
     "LEDGER_CSS",
@@ -103,15 +119,23 @@ __all__ = [
     "PAGE_TEMPLATE",
     "TQDM_WIDGET_FILTER",
     "VERDICT_CLASS",
+    "ClaimSection",
+    "ClaimStatement",
+    "LedgerFigure",
     "NotebookCheckpoints",
     "NotebookRun",
     "PageAudit",
     "ReportSummary",
+    "SectionLink",
+    "Typeset",
+    "absent_data",
     "audit_page",
     "build_report",
     "checkpoint_folder",
+    "claim_figures",
     "claim_sections",
     "code_state",
+    "compact_counterexample",
     "discover_notebooks",
     "ensure_mathjax",
     "execute_notebook",
@@ -119,9 +143,18 @@ __all__ = [
     "is_site",
     "kernel_environment",
     "ledger_html",
+    "ledger_summary_html",
     "notebook_key",
     "notebook_problems",
     "output_problems",
     "pair_problems",
     "render_notebook",
+    "row_note",
+    "section_links",
+    "section_map",
+    "show_claim",
+    "typeset",
+    "verdict_class",
+    "verdict_counts",
+    "verdict_label",
 ]

@@ -34,6 +34,7 @@ from numerics.report.notebooks import (
     claim_sections,
     discover_notebooks,
     output_problems,
+    section_map,
 )
 from numerics.report.pages import audit_page, render_notebook
 from numerics.report.summary import NotebookRun, ReportSummary
@@ -164,6 +165,7 @@ def build_report(
                 error = "stored outputs a page must not show:\n" + "\n".join(problems) \
                     if problems else None
             run.claims = claim_sections(nb, known)
+            run.sections = section_map(nb)
             if error is None:
                 page = render_notebook(nb, path.stem, f"_static/mathjax/{MATHJAX_FILE}", profile)
                 page_problems = audit_page(page).problems()

@@ -1,15 +1,18 @@
 """The stored notebooks: discovery, pairing with their percent sources, hygiene, claim sections.
 
 A stored notebook is ``notebooks/NN_topic.ipynb``, paired (jupytext) with ``NN_topic.py``;
-:func:`notebook_problems` says everything wrong with one (pairing, size, outputs, conventions), and
-:func:`claim_sections` lists the claim ids that head its sections (the ledger links to them).
+:func:`notebook_problems` says everything wrong with one (pairing, size, outputs, conventions),
+:func:`claim_sections` lists the claim ids that head its sections, and :func:`section_map` says
+what each claim section holds (the derivation, the data evidence) and the anchors the ledger page
+links to.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +90,7 @@ def notebook_problems(
     code cell was executed and no output is an error or stderr; the first code cell is tagged
     ``parameters`` and sets ``PROFILE`` from ``current_profile()``; no cell touches ``sys.path``
     (the kernel imports the installed packages); every ``## ID: ...`` heading names a claim id of
-    docs/claims.md.
+    docs/claims.md, and the notebook shows that claim's statement (a ``show_claim("ID")`` cell).
 
     Returns:
         One message per problem, each saying what to do; empty for a good notebook.
@@ -117,6 +120,11 @@ def notebook_problems(
         if cid not in known:
             problems.append(f"{ipynb.name}: heading names unknown claim id {cid!r}; use the ids "
                             "of docs/claims.md")
+        elif not any(re.search(rf"""^show_claim\(["']{re.escape(cid)}["']\)""", c.source, re.M)
+                     for c in code):
+            problems.append(f"{ipynb.name}: the {cid} section does not show the claim: add a code "
+                            f'cell `show_claim("{cid}")` under its first heading (from '
+                            "numerics.report)")
     return problems
 
 
@@ -139,3 +147,94 @@ def claim_sections(nb: Any, known: Iterable[str] | None = None) -> list[str]:
             if (keep is None or cid in keep) and cid not in ids:
                 ids.append(cid)
     return ids
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.M)
+
+#: What a claim section shows, by the checks its code cells call: ``derivation`` (the symbolic
+#: check, else the numeric one), ``data`` (the data check).
+ROLES = ("derivation", "data")
+
+
+@dataclass(frozen=True)
+class ClaimSection:
+    """A section of a notebook headed by a claim id (``## Y-T1 (b): ...``).
+
+    Attributes:
+        claim: the claim id.
+        heading: the heading's text, as written (markdown).
+        cell: index of the markdown cell that holds the heading.
+        line: index of the heading's line in that cell's source.
+        anchors: the ids the rendered page gives the section: the claim id for its first section
+            in the notebook (``<id>-2``, ``<id>-3``... for the next), and ``<id>-derivation`` /
+            ``<id>-data`` for the first section of each role.
+        roles: what the section shows (:data:`ROLES`), from the check functions its cells call.
+    """
+
+    claim: str
+    heading: str
+    cell: int
+    line: int
+    anchors: tuple[str, ...]
+    roles: tuple[str, ...]
+
+
+def _role_names(claim: Any) -> dict[str, tuple[str, ...]]:
+    """Function names whose call in a section says what it shows, per role."""
+    name = {kind: path.partition(":")[2] for kind, path in claim.checks(include_data=True)}
+    derivation = tuple(n for n in (name.get("symbolic"), name.get("numeric")) if n)
+    return {"derivation": derivation, "data": (name["data"],) if "data" in name else ()}
+
+
+def section_map(nb: Any, claims: Sequence[Any] | None = None) -> list[ClaimSection]:
+    """The claim sections of a notebook, with what each shows and its anchors, in order.
+
+    A section starts at a markdown heading whose text begins with a claim id and runs to the next
+    heading of the same or a higher level. Its roles come from the code cells inside it: a call
+    (or import) of the claim's symbolic or numeric check makes it a ``derivation`` section, of its
+    data check a ``data`` section. A section that names an unknown id is left out.
+
+    Args:
+        nb: a notebook (nbformat node).
+        claims: the claims (default: ``theory.claims.CLAIMS``).
+    """
+    from theory.claims import CLAIMS
+
+    by_id = {c.id: c for c in (CLAIMS if claims is None else claims)}
+    found: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for i, cell in enumerate(nb.cells):
+        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        if cell.cell_type == "markdown":
+            for line_no, line in enumerate(source.splitlines()):
+                heading = _HEADING.match(line)
+                if not heading:
+                    continue
+                level = len(heading.group(1))
+                if current is not None and level <= current["level"]:
+                    current = None
+                cid = _HEADING_ID.match(line)
+                if cid and cid.group(1) in by_id:
+                    current = {"claim": cid.group(1), "heading": heading.group(2), "cell": i,
+                               "line": line_no, "level": level, "code": []}
+                    found.append(current)
+        elif cell.cell_type == "code" and current is not None:
+            current["code"].append(source)
+    sections = []
+    first_of: set[tuple[str, str]] = set()
+    count: dict[str, int] = {}
+    for sec in found:
+        code = "\n".join(sec["code"])
+        names = _role_names(by_id[sec["claim"]])
+        roles = tuple(role for role in ROLES
+                      if any(re.search(rf"\b{re.escape(n)}\b", code) for n in names[role]))
+        count[sec["claim"]] = count.get(sec["claim"], 0) + 1
+        n = count[sec["claim"]]
+        anchors = [sec["claim"] if n == 1 else f"{sec['claim']}-{n}"]
+        for role in roles:
+            if (sec["claim"], role) not in first_of:
+                first_of.add((sec["claim"], role))
+                anchors.append(f"{sec['claim']}-{role}")
+        sections.append(ClaimSection(sec["claim"], sec["heading"], sec["cell"], sec["line"],
+                                     tuple(anchors), roles))
+    return sections

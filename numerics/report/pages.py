@@ -15,7 +15,7 @@ from typing import Any
 
 import nbformat
 
-from numerics.report.notebooks import claim_sections
+from numerics.report.notebooks import section_map
 
 MATHJAX_CONFIG = """<script>
 window.MathJax = {
@@ -34,6 +34,10 @@ PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block html_head_js_mathjax -%}
+<style>
+/* typeset math is a little taller than its line box: no scroll bars on every output */
+.jp-OutputArea-output.jp-RenderedLatex { overflow-x: auto; overflow-y: hidden; padding: 3px 0; }
+</style>
 {{ resources.advl_mathjax_config }}
 <script id="MathJax-script" src="{{ resources.advl_mathjax_src }}"></script>
 {%- endblock html_head_js_mathjax -%}
@@ -54,6 +58,9 @@ def render_notebook(nb: Any, title: str, mathjax_src: str, profile: str) -> str:
         title: the page title.
         mathjax_src: relative URL of ``tex-svg-full.js`` from the page.
         profile: shown in the page's header.
+
+    Each claim section gets the anchors of :func:`~numerics.report.notebooks.section_map` just
+    before its heading, so that the ledger's links land on it.
     """
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
@@ -66,15 +73,12 @@ def render_notebook(nb: Any, title: str, mathjax_src: str, profile: str) -> str:
     )
     nb = nbformat.from_dict(nb)
     nb.metadata["title"] = title
-    anchored: set[str] = set()
-    for cell in nb.cells:  # an anchor named by the claim id, for the ledger's links
-        if cell.cell_type == "markdown":
-            new = [cid for cid in claim_sections(nbformat.v4.new_notebook(cells=[cell]))
-                   if cid not in anchored]
-            if new:
-                cell.source = "".join(f'<a id="{cid}"></a>' for cid in new) + "\n\n" + \
-                    cell.source
-                anchored.update(new)
+    for section in reversed(section_map(nb)):  # anchors for the ledger's links
+        cell = nb.cells[section.cell]
+        lines = cell.source.splitlines()
+        tags = "".join(f'<a id="{a}"></a>' for a in section.anchors)
+        lines[section.line:section.line] = [tags, ""]
+        cell.source = "\n".join(lines)
     body, _ = exporter.from_notebook_node(nb, resources={
         "advl_mathjax_src": mathjax_src, "advl_mathjax_config": MATHJAX_CONFIG,
         "advl_profile": html.escape(profile),

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from numerics.report.notebooks import ClaimSection
 from theory.claims import LedgerRow, Verdict
+
+
+def verdict_label(verdict: object) -> str:
+    """A verdict as text: a :class:`Verdict`'s value, or the string itself for a verdict this
+    module does not know (the ledger may grow new ones)."""
+    return str(getattr(verdict, "value", verdict))
+
+
+def verdict_counts(rows: Iterable[LedgerRow]) -> dict[str, int]:
+    """How many rows have each verdict: every known verdict in :class:`Verdict`'s order (zeros
+    included), then any other verdict string in the order it first appears."""
+    counts = {v.value: 0 for v in Verdict}
+    for row in rows:
+        label = verdict_label(row.verdict)
+        counts[label] = counts.get(label, 0) + 1
+    return counts
 
 
 @dataclass
@@ -18,6 +36,7 @@ class NotebookRun:
     error: str | None = None
     page: str | None = None  # file name of the rendered page, relative to the site
     claims: list[str] = field(default_factory=list)
+    sections: list[ClaimSection] = field(default_factory=list)  # claim sections and anchors
     reused: bool = False  # taken from the checkpoint of an interrupted build, not executed now
 
     @property
@@ -50,7 +69,7 @@ class ReportSummary:
             lines.append(f"  {mark:<7} {r.name:<28} {r.seconds:7.1f} s{reused}")
             if r.error:
                 lines += [f"          {line}" for line in r.error.strip().splitlines()[-12:]]
-        counts = {v.value: sum(row.verdict == v for row in self.ledger) for v in Verdict}
+        counts = verdict_counts(self.ledger)
         lines.append("  ledger: " + (", ".join(f"{n} {k}" for k, n in counts.items() if n)
                                      or "not computed"))
         reused = [r.name for r in self.runs if r.reused]
