@@ -17,7 +17,14 @@ Layers, each importing only those above it:
   notebooks' HTML site).
 """
 
-from numerics.attacks import AttackSpec, pgd, project_ball, random_noise, uniform_ball_noise
+from numerics.attacks import (
+    AttackSpec,
+    pgd_on_loss,
+    project_ball,
+    project_ball_box,
+    random_noise,
+    uniform_ball_noise,
+)
 from numerics.ops import (
     dual_norm,
     inner_max_perturbation,
@@ -39,9 +46,10 @@ __all__ = [
     "increasing",
     "inner_max_perturbation",
     "margins",
-    "pgd",
+    "pgd_on_loss",
     "power_iteration",
     "project_ball",
+    "project_ball_box",
     "random_noise",
     "robust_direction",
     "robust_gradient",

@@ -3,7 +3,8 @@
 :class:`AttackSpec` says how inputs are perturbed, for linear models (:mod:`numerics.linear.attack`,
 analytic and batched over models) and for networks (:mod:`numerics.nets.attack`) alike; the budget
 eps is given beside it (one per model when models are trained together) or, for a model-level
-call, in the spec. :func:`pgd` is the generic projected gradient ascent on any per-sample loss.
+call, in the spec. :func:`pgd_on_loss` is the generic projected gradient ascent on any per-sample
+loss; :func:`numerics.nets.attack.pgd` runs it on a classifier's cross-entropy.
 
 **Projections.** ``"exact"``: the Euclidean projection onto the eps-ball intersected with the
 pixel box (BOX-PROJ, :mod:`theory.box`): for L2, clip(z / (1 + mu), lo, hi) with mu found exactly
@@ -253,7 +254,7 @@ def random_noise(
     return out.clamp(box[0], box[1]) if box is not None else out
 
 
-def pgd(
+def pgd_on_loss(
     loss_fn: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     eps: float,
@@ -306,8 +307,9 @@ def pgd(
         delta = project(x, delta, eps, norm, box, projection)
         for _ in range(steps):
             delta.requires_grad_(True)
-            losses = loss_fn(x + delta)
-            (grad,) = torch.autograd.grad(losses.sum(), delta)
+            with torch.enable_grad():  # the attack works under a caller's no_grad too
+                losses = loss_fn(x + delta)
+                (grad,) = torch.autograd.grad(losses.sum(), delta)
             with torch.no_grad():
                 if norm == "linf":
                     ascent = grad.sign()

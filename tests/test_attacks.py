@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from numerics.attacks import (
     ATTACK_KINDS,
     AttackSpec,
-    pgd,
+    pgd_on_loss,
     project,
     project_ball,
     random_noise,
@@ -151,7 +151,7 @@ def test_pgd_reaches_linear_worst_case_without_box(norm: str) -> None:
         return torch.nn.functional.softplus(-y * (z @ w))
 
     # a step of eps halves the angle to the optimum each step on the L2 sphere: 60 steps suffice
-    x_adv = pgd(loss, x, eps, norm, steps=60, step_size=eps, box=None, generator=g)
+    x_adv = pgd_on_loss(loss, x, eps, norm, steps=60, step_size=eps, box=None, generator=g)
     dual = w.norm() if norm == "l2" else w.abs().sum()
     expected = torch.nn.functional.softplus(-y * (x @ w) + eps * dual)
     torch.testing.assert_close(loss(x_adv), expected, rtol=1e-9, atol=1e-12)
@@ -160,11 +160,11 @@ def test_pgd_reaches_linear_worst_case_without_box(norm: str) -> None:
 def test_pgd_rejects_bad_input() -> None:
     x = torch.zeros((2, 3), dtype=torch.float64)
     with pytest.raises(ConfigError, match="unknown norm"):
-        pgd(lambda z: z.sum(1), x, 0.1, "l3", 1, 0.1)
+        pgd_on_loss(lambda z: z.sum(1), x, 0.1, "l3", 1, 0.1)
     with pytest.raises(ConfigError, match=">= 0"):
-        pgd(lambda z: z.sum(1), x, -0.1, "l2", 1, 0.1)
+        pgd_on_loss(lambda z: z.sum(1), x, -0.1, "l2", 1, 0.1)
 
 
 def test_pgd_with_zero_eps_returns_input() -> None:
     x = torch.rand((3, 4), dtype=torch.float64)
-    assert torch.equal(pgd(lambda z: z.sum(1), x, 0.0, "linf", 5, 0.1), x)
+    assert torch.equal(pgd_on_loss(lambda z: z.sum(1), x, 0.0, "linf", 5, 0.1), x)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from numerics.attacks import AttackSpec, pgd, project, project_ball_box, uniform_ball_noise
+from numerics.attacks import AttackSpec, pgd_on_loss, project, project_ball_box, uniform_ball_noise
 from numerics.checks.box import check_box_max, check_box_proj
 from numerics.linear.attack import attacked_margins, box_worst_case
 from numerics.ops import margins
@@ -146,8 +146,9 @@ def test_pgd_restarts_keep_the_worst_run_per_example() -> None:
     def loss(z: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.cross_entropy(model(z), y, reduction="none")
 
-    one = pgd(loss, x, 0.5, "l2", 3, 0.2, generator=torch.Generator().manual_seed(9))
-    many = pgd(loss, x, 0.5, "l2", 3, 0.2, restarts=4, generator=torch.Generator().manual_seed(9))
+    one = pgd_on_loss(loss, x, 0.5, "l2", 3, 0.2, generator=torch.Generator().manual_seed(9))
+    many = pgd_on_loss(loss, x, 0.5, "l2", 3, 0.2, restarts=4,
+                       generator=torch.Generator().manual_seed(9))
     with torch.no_grad():
         assert bool((loss(many) >= loss(one) - 1e-12).all())
         assert bool((loss(many) > loss(one) + 1e-6).any())

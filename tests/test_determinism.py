@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import torch
 
-from numerics.attacks import AttackSpec, pgd, random_noise
+from numerics.attacks import AttackSpec, pgd_on_loss, random_noise
 from numerics.experiments.resnet import (
     profile_config,
     run_resnet_experiment,
@@ -171,7 +171,7 @@ def test_attacks_repeat_with_their_generator(norm: str) -> None:
     def attack(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         torch.rand(3)  # move the global generator: must not matter
         gen = torch.Generator().manual_seed(seed)
-        return (pgd(loss, x, 0.2, norm, 2, 0.01, generator=gen),
+        return (pgd_on_loss(loss, x, 0.2, norm, 2, 0.01, generator=gen),
                 random_noise(x, 0.2, norm, generator=gen))
 
     a, b, c = attack(1), attack(1), attack(2)

@@ -672,7 +672,7 @@ def test_kill9_during_mnist2_sweep_resumes_to_identical_results(
 def test_step_size_beyond_the_diameter_is_rejected_and_indeed_meaningless() -> None:
     """step_size > 2 eps is refused with a message saying why; and for L-inf PGD such a step
     gives exactly the iterates of step 2 eps (so the configured value would be a fiction)."""
-    from numerics.attacks import pgd
+    from numerics.attacks import pgd_on_loss
     from theory.errors import ConfigError
 
     with pytest.raises(ConfigError, match="diameter"):
@@ -687,7 +687,7 @@ def test_step_size_beyond_the_diameter_is_rejected_and_indeed_meaningless() -> N
     def loss(z: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.softplus(torch.sin(3 * z) @ w)
 
-    runs = [pgd(loss, x, 0.1, "linf", 3, alpha, box=None,
+    runs = [pgd_on_loss(loss, x, 0.1, "linf", 3, alpha, box=None,
                 generator=torch.Generator().manual_seed(1)) for alpha in (0.2, 0.35, 5.0)]
     assert torch.equal(runs[0], runs[1])
     assert torch.equal(runs[0], runs[2])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from numerics.attacks import AttackSpec, pgd
+from numerics.attacks import AttackSpec, pgd_on_loss
 from numerics.linear.attack import (
     accuracy,
     adversarial_loss,
@@ -36,7 +36,8 @@ def _zeta(t: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("norm", ["l2", "linf"])
 @pytest.mark.parametrize("random_start", [True, False])
 def test_batched_pgd_matches_generic_pgd(norm: str, random_start: bool) -> None:
-    """Batched analytic PGD equals numerics.attacks.pgd (autograd) model by model, same seed."""
+    """Batched analytic PGD equals numerics.attacks.pgd_on_loss (autograd) model by model, same
+    seed."""
     X, y, W = _problem()
     eps = 0.3 if norm == "l2" else 0.1
     attack = AttackSpec("pgd", norm, steps=7, start="ball" if random_start else "none")
@@ -46,7 +47,7 @@ def test_batched_pgd_matches_generic_pgd(norm: str, random_start: bool) -> None:
         def loss_fn(xx: torch.Tensor, k: int = k) -> torch.Tensor:
             return _zeta(-y * (xx @ W[k, :-1] + W[k, -1]))
 
-        xr = pgd(loss_fn, X, eps, norm, 7, attack.alpha(eps), start=attack.start,
+        xr = pgd_on_loss(loss_fn, X, eps, norm, 7, attack.alpha(eps), start=attack.start,
                  generator=torch.Generator().manual_seed(3))
         assert torch.allclose(xa, xr, rtol=0, atol=1e-12)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from numerics.attacks import AttackSpec, pgd
-from numerics.nets.attack import adversarial_examples, frozen_weights
+from numerics.attacks import AttackSpec, pgd_on_loss
+from numerics.nets.attack import adversarial_examples, frozen_weights, pgd, robust_accuracy
 from numerics.nets.models import SmallCNN
 from theory.errors import ConfigError
 
@@ -32,7 +32,8 @@ def _ce(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tenso
 
 
 def test_pgd_examples_are_pgd_on_the_per_sample_cross_entropy() -> None:
-    """Bit for bit numerics.attacks.pgd on CE(f(x), y), BN in eval mode, alpha = spec.alpha."""
+    """Bit for bit numerics.attacks.pgd_on_loss on CE(f(x), y), BN in eval mode, alpha =
+    spec.alpha."""
     model, x, y = _case()
     spec = AttackSpec("pgd", "linf", 4, step_factor=2.0)
     xa = adversarial_examples(model, x, y, 0.1, spec, generator=torch.Generator().manual_seed(3))
@@ -42,7 +43,7 @@ def test_pgd_examples_are_pgd_on_the_per_sample_cross_entropy() -> None:
     def losses(z: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.cross_entropy(model(z), y, reduction="none")
 
-    ref = pgd(losses, x, 0.1, "linf", 4, 2.0 * 0.1 / 4,
+    ref = pgd_on_loss(losses, x, 0.1, "linf", 4, 2.0 * 0.1 / 4,
               generator=torch.Generator().manual_seed(3))
     assert torch.equal(xa, ref)
     assert float((xa - x).abs().max()) <= 0.1 + 1e-15
@@ -124,3 +125,23 @@ def test_frozen_weights_restores_flags_after_an_error() -> None:
     assert not any(inside)
     assert not first.requires_grad
     assert all(p.requires_grad for p in list(model.parameters())[1:])
+
+
+def test_model_level_pgd_takes_the_budget_from_the_spec() -> None:
+    """pgd(model, x, y, spec) == adversarial_examples at spec.eps; robust_accuracy counts an
+    example only if it survives every spec (the strongest per example)."""
+    model, x, y = _case()
+    spec = AttackSpec("pgd", "l2", 5, start="none", projection="exact", eps=0.5)
+    ref = adversarial_examples(model, x, y, 0.5, spec)
+    assert torch.equal(pgd(model, x, y, spec), ref)
+    with pytest.raises(ConfigError, match="budget from the spec"):
+        pgd(model, x, y, AttackSpec("pgd", "l2", 5))
+    weak = AttackSpec("pgd", "l2", 1, step_factor=0.1, start="none", eps=0.5)
+    both = robust_accuracy(model, x, y, [spec, weak])
+    assert both <= min(robust_accuracy(model, x, y, spec), robust_accuracy(model, x, y, weak))
+    model.eval()  # robust_accuracy classifies in eval mode
+    with torch.no_grad():
+        survived = (model(ref).argmax(1) == y) & (model(pgd(model, x, y, weak)).argmax(1) == y)
+    assert both == float(survived.double().mean())
+    with pytest.raises(ConfigError, match="at least one"):
+        robust_accuracy(model, x, y, [])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from numerics.attacks import AttackSpec, pgd, random_noise
+from numerics.attacks import AttackSpec, pgd_on_loss, random_noise
 from numerics.nets.landscape import (
     evaluate_points,
     filter_normalized_direction,
@@ -79,22 +79,31 @@ def test_adversarial_landscape_at_zero_equals_pgd_loss() -> None:
     def losses(z: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.cross_entropy(model(z), y, reduction="none")
 
-    x_adv = pgd(losses, x, 0.1, "linf", 5, 0.03, generator=torch.Generator().manual_seed(7))
+    x_adv = pgd_on_loss(losses, x, 0.1, "linf", 5, 0.03, generator=torch.Generator().manual_seed(7))
     assert curve["loss"][0] == pytest.approx(_eval_loss(model, x_adv, y), rel=1e-12)
     assert curve["loss"][0] > _eval_loss(model, x, y)  # the attack raises the loss
 
 
-def test_vmap_batching_equals_point_by_point() -> None:
+@pytest.mark.parametrize("kind", ["clean", "pgd"])
+def test_vmap_batching_equals_point_by_point(kind: str) -> None:
+    """The two paths (vmap over stacked points, a loop over points) give the same landscape,
+    clean and re-attacked (PGD without a random start, so the starts cannot differ)."""
     model, x, y = _case()
     d = filter_normalized_direction(model, generator=torch.Generator().manual_seed(3))
     alphas = np.linspace(-1, 1, 5)
-    spec = AttackSpec("pgd", "linf", 3, step_size=0.04, start="none")
-    one = landscape_1d(model, x, y, d, alphas, attack=spec, eps=0.1, points_per_batch=1,
-                       batch_size=4)
-    many = landscape_1d(model, x, y, d, alphas, attack=spec, eps=0.1, points_per_batch=5,
-                        batch_size=10)
+    spec = AttackSpec(kind, "linf", 3, step_size=0.04, start="none", eps=0.1)
+    one = landscape_1d(model, x, y, d, alphas, attack=spec, batch_size=4, path="loop")
+    many = landscape_1d(model, x, y, d, alphas, attack=spec, points_per_batch=5,
+                        batch_size=10, path="vmap")
+    auto = landscape_1d(model, x, y, d, alphas, attack=spec, points_per_batch=5, batch_size=10)
     np.testing.assert_allclose(many["loss"], one["loss"], rtol=1e-10)
     np.testing.assert_allclose(many["accuracy"], one["accuracy"], atol=0)
+    np.testing.assert_allclose(auto["loss"], one["loss"], rtol=1e-10)  # the CPU takes the loop
+    if kind == "pgd":  # eps comes from the spec: the re-attacked loss is above the clean one
+        clean = landscape_1d(model, x, y, d, alphas)
+        assert np.all(np.asarray(one["loss"]) > np.asarray(clean["loss"]))
+    with pytest.raises(ConfigError, match="landscape path"):
+        landscape_1d(model, x, y, d, alphas, path="gpu")
 
 
 def test_2d_slice_equals_1d() -> None:

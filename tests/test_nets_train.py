@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import numerics.nets.train as nets_train
-from numerics.attacks import AttackSpec, pgd
+from numerics.attacks import AttackSpec, pgd_on_loss
 from numerics.nets.models import MLP
 from numerics.nets.schedules import FixedSchedule, PASchedule, Schedule
 from numerics.nets.train import (
@@ -245,7 +245,7 @@ def _reference_schedule_loop(model: torch.nn.Module, x: torch.Tensor, y: torch.T
                 def ce(z: torch.Tensor, yb: torch.Tensor = yb) -> torch.Tensor:
                     return torch.nn.functional.cross_entropy(model(z), yb, reduction="none")
 
-                xb = pgd(ce, xb, v.eps, norm, pgd_steps, v.step_size, box=(0.0, 1.0),
+                xb = pgd_on_loss(ce, xb, v.eps, norm, pgd_steps, v.step_size, box=(0.0, 1.0),
                          generator=gen)
                 model.train()
             loss = torch.nn.functional.cross_entropy(model(xb), yb)

@@ -16,7 +16,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics.attacks import pgd, project, project_ball, uniform_ball_noise
+from numerics.attacks import pgd_on_loss, project, project_ball, uniform_ball_noise
 from numerics.linear.bounds import budget_threshold
 from numerics.linear.curvature import point_robust_hessian, top_eigenvalue_per_point
 from numerics.ops import inner_max_perturbation, robust_loss, robust_margin, zeta
@@ -106,8 +106,8 @@ def test_pgd_never_beats_the_exact_inner_max(seed, n, d, eps, norm, steps, step_
     """INNER-MAX: PGD's loss never exceeds zeta(-y w.x + eps ||w||_q), and stays in the ball."""
     w, x, y = _instance(seed, n, d)
     g = torch.Generator().manual_seed(seed + 1)
-    x_adv = pgd(_linear_losses(w, y), x, eps, norm, steps, step_frac * max(eps, 1e-3), box=None,
-                start="ball" if random_start else "none", generator=g)
+    x_adv = pgd_on_loss(_linear_losses(w, y), x, eps, norm, steps, step_frac * max(eps, 1e-3),
+                        box=None, start="ball" if random_start else "none", generator=g)
     assert bool((_per_sample_norm(x_adv - x, norm) <= eps * (1 + 1e-12) + 1e-15).all())
     exact = robust_loss(w, x, y, eps, norm)
     attained = _linear_losses(w, y)(x_adv)
@@ -119,7 +119,7 @@ def test_pgd_never_beats_the_exact_inner_max(seed, n, d, eps, norm, steps, step_
 def test_one_full_step_of_pgd_from_the_centre_attains_the_inner_max(seed, n, d, eps, norm):
     """INNER-MAX: for a linear model one PGD step of size eps from 0 lands on eta* exactly."""
     w, x, y = _instance(seed, n, d)
-    x_adv = pgd(_linear_losses(w, y), x, eps, norm, 1, eps, box=None, start="none")
+    x_adv = pgd_on_loss(_linear_losses(w, y), x, eps, norm, 1, eps, box=None, start="none")
     eta_star = inner_max_perturbation(w, x, y, eps, norm)
     torch.testing.assert_close(x_adv - x, eta_star, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(_linear_losses(w, y)(x_adv), robust_loss(w, x, y, eps, norm),

@@ -5,7 +5,7 @@ p = inf, with and without a bias coordinate), evaluates the formulas of
 :mod:`theory.adversarial_loss` (and the robust loss of :mod:`numerics.ops`, which evaluates them)
 and compares them with an independent reference: the plain loss zeta(-y w.(x + eta)) evaluated at
 the perturbed input, its ``torch.autograd`` derivative, or projected gradient ascent
-(:func:`numerics.attacks.pgd`).
+(:func:`numerics.attacks.pgd_on_loss`).
 
 Y-EQ7 and Y-L1 are statements about two vectors w and u of the same space, so their checks
 perturb every coordinate (a bias coordinate plays no special role there); INNER-MAX follows the
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from numerics import ops
-from numerics.attacks import pgd, uniform_ball_noise
+from numerics.attacks import pgd_on_loss, uniform_ball_noise
 from numerics.linear.attack import box_worst_case
 from theory import adversarial_loss as al
 from theory.claims import NUMERIC_RTOL, PGD_TOL, Evidence
@@ -206,12 +206,12 @@ def box_effect(
     for norm, e in (("l2", eps_l2), ("linf", eps_linf)):
         closed = float(ops.robust_loss(w, x, y, e, norm))
         size = 2.5 * e / steps * 4
-        boxed = float(loss_fn(pgd(loss_fn, x, e, norm, steps, size, box=(0.0, 1.0),
+        boxed = float(loss_fn(pgd_on_loss(loss_fn, x, e, norm, steps, size, box=(0.0, 1.0),
                                   generator=gen)))
         out[f"{norm}_eps"] = e
         out[f"{norm}_closed_form_no_box"] = closed
         out[f"{norm}_pgd_box"] = boxed
-        out[f"{norm}_pgd_exact_projection"] = float(loss_fn(pgd(
+        out[f"{norm}_pgd_exact_projection"] = float(loss_fn(pgd_on_loss(
             loss_fn, x, e, norm, steps, size, box=(0.0, 1.0), projection="exact",
             generator=gen)))
         out[f"{norm}_exact_box"] = float(loss_fn(box_worst_case(w[None], x, y, e, norm,
@@ -254,7 +254,7 @@ def check_inner_max(count: int = 40, seed: int = 2, samples: int = 400) -> Evide
             random_excess = max(random_excess,
                                 float((loss_fn(x0 + noise).max() - closed[0]) / closed[0]))
         _, loss_all = _feature_loss_fn(inst, inst.y)
-        x_adv = pgd(loss_all, xf, inst.eps, inst.norm, box=None, generator=gen,
+        x_adv = pgd_on_loss(loss_all, xf, inst.eps, inst.norm, box=None, generator=gen,
                     **pgd_settings(inst.eps, inst.norm))
         pgd_gap = max(pgd_gap, float((loss_all(x_adv) - closed).abs().max()))
         n += int(inst.x.shape[0])

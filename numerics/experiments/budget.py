@@ -154,7 +154,8 @@ def run_budget(cfg: BudgetConfig, progress: bool = True,
 
     def box_run(norm: str, eps: float, name: str) -> dict[str, Any]:
         # the linear model's analytic PGD, far cheaper than autograd on the whole training set
-        # (tests/test_linear_attack.py): under L2 the iterates of numerics.attacks.pgd to 1e-12;
+        # (tests/test_linear_attack.py): under L2 the iterates of numerics.attacks.pgd_on_loss to
+        # 1e-12;
         # under L-inf its limit clip(x - eps y sign(w)), which differs from the generic PGD only
         # where w_i = 0 (there the loss does not depend on delta_i: the generic PGD keeps its
         # random start, the limit keeps delta_i = 0; both are maximisers)

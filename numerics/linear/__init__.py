@@ -7,10 +7,18 @@ Its loss, margins and norms are those of :mod:`numerics.ops`.
 * :mod:`~numerics.linear.train`: the one training loop (:func:`train_models`);
 * :mod:`~numerics.linear.curvature`: closed-form gradients, Hessians, operators, eigenpairs;
 * :mod:`~numerics.linear.landscape`: filter-normalised 1-D landscapes;
-* :mod:`~numerics.linear.bounds`: eps* thresholds and Lipschitz bounds on data.
+* :mod:`~numerics.linear.bounds`: eps* thresholds and Lipschitz bounds on data;
+* :mod:`~numerics.linear.module`: a weight vector as a ``torch.nn`` classifier.
 """
 
-from numerics.linear.attack import accuracy, adversarial_loss, attacked_margins, budgets, perturb
+from numerics.linear.attack import (
+    accuracy,
+    adversarial_loss,
+    attacked_margins,
+    box_worst_case,
+    budgets,
+    perturb,
+)
 from numerics.linear.bounds import (
     best_bias_at_zero,
     budget_threshold,
@@ -37,17 +45,22 @@ from numerics.linear.curvature import (
     top_eigenvalue_per_point,
 )
 from numerics.linear.landscape import filter_normalized_direction, landscape_1d
+from numerics.linear.module import LinearLogits, as_module, class_labels
 from numerics.linear.train import TrainConfig, TrainResult, loss_gradient, train_models
 
 __all__ = [
+    "LinearLogits",
     "TrainConfig",
     "TrainResult",
     "accuracy",
     "adversarial_loss",
+    "as_module",
     "attacked_margins",
     "best_bias_at_zero",
+    "box_worst_case",
     "budget_threshold",
     "budgets",
+    "class_labels",
     "dlambda1_deps_per_point",
     "expected_hessian_approx",
     "filter_normalized_direction",

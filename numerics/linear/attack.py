@@ -10,7 +10,8 @@ on the current iterate: PGD needs no autograd and no margin inside its loop. Und
 ``steps * step_size >= 2 eps`` (Madry's 2.5 eps / K per step gives 2.5 eps), every coordinate is
 pushed to its bound whatever the start, so PGD ends exactly at the box-constrained maximiser
 :math:`\operatorname{clip}_{[0,1]}(x - \varepsilon y\, \operatorname{sign}(w))`;
-:func:`perturb` returns that limit directly (tests compare it with :func:`numerics.attacks.pgd`).
+:func:`perturb` returns that limit directly (tests compare it with
+:func:`numerics.attacks.pgd_on_loss`).
 The margins and losses are those of :mod:`numerics.ops` (the exact robust margin for ``"exact"``).
 """
 

@@ -1,10 +1,11 @@
 r"""Attacks on networks at the model level: PGD adversarial examples of a classifier.
 
-:func:`adversarial_examples` runs :func:`numerics.attacks.pgd` on the per-sample cross-entropy
-:math:`\mathrm{CE}(f(\theta; x_n + \delta_n), y_n)` of a ``torch.nn`` classifier, following an
-:class:`~numerics.attacks.AttackSpec` (``"pgd"``: projected ascent; ``"random"``: uniform noise in
-the ball; ``"clean"``: none) at the budget eps. BatchNorm's mode during the attack is a setting
-(``bn_mode``); the model's mode is restored afterwards.
+:func:`pgd` (``pgd(model, x, y, spec)``, the budget in the spec) and :func:`adversarial_examples`
+(the budget beside it, as the training loop varies it) run :func:`numerics.attacks.pgd_on_loss`
+on the per-sample cross-entropy :math:`\mathrm{CE}(f(\theta; x_n + \delta_n), y_n)` of a
+``torch.nn`` classifier, following an :class:`~numerics.attacks.AttackSpec` (``"pgd"``:
+projected ascent; ``"random"``: uniform noise in the ball; ``"clean"``: none). BatchNorm's mode
+during the attack is a setting (``bn_mode``); the model's mode is restored afterwards.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from contextlib import contextmanager, nullcontext
 import torch
 from torch import nn
 
-from numerics.attacks import AttackSpec, pgd, random_noise
+from numerics.attacks import AttackSpec, pgd_on_loss, random_noise
 from theory.errors import ConfigError
 
-__all__ = ["adversarial_examples", "frozen_weights"]
+__all__ = ["adversarial_examples", "frozen_weights", "pgd", "robust_accuracy"]
 
 
 @contextmanager
@@ -68,8 +69,51 @@ def adversarial_examples(
 
     try:
         with frozen_weights(model) if fast else nullcontext():
-            return pgd(per_sample_loss, x, eps, attack.norm, attack.steps, attack.alpha(eps),
-                       box=attack.box, start=attack.start, projection=attack.projection,
-                       restarts=attack.restarts, generator=generator)
+            return pgd_on_loss(per_sample_loss, x, eps, attack.norm, attack.steps,
+                               attack.alpha(eps), box=attack.box, start=attack.start,
+                               projection=attack.projection, restarts=attack.restarts,
+                               generator=generator)
     finally:
         model.train(was_training)
+
+
+def pgd(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: AttackSpec, *,
+    generator: torch.Generator | None = None, bn_mode: str = "eval",
+) -> torch.Tensor:
+    """Adversarial examples of ``model`` at the budget ``spec.eps``: ``x_adv`` with
+    ``||x_adv - x||_p <= eps`` in ``spec.box``, by the spec's PGD (or noise, or ``x`` itself).
+
+    ``spec.kind`` defaults to ``"clean"``: pass ``AttackSpec("pgd", norm, steps, eps=...)``.
+    The step is ``spec.alpha(eps)`` (relative to eps unless ``step_size`` is set).
+    """
+    if spec.eps is None:
+        raise ConfigError("pgd(model, x, y, spec) takes the budget from the spec: "
+                          "AttackSpec('pgd', norm, steps, eps=...)")
+    return adversarial_examples(model, x, y, spec.eps, spec, generator=generator,
+                                bn_mode=bn_mode)
+
+
+def robust_accuracy(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, specs: AttackSpec | list[AttackSpec],
+    *, generator: torch.Generator | None = None, batch_size: int = 500,
+) -> float:
+    """Accuracy (a fraction) of ``model`` when every example meets the strongest of ``specs``:
+    an example counts only if it is classified correctly under each attack (the worst case over
+    the configured variants, per example). BatchNorm in eval mode."""
+    specs = [specs] if isinstance(specs, AttackSpec) else list(specs)
+    if not specs:
+        raise ConfigError("robust_accuracy needs at least one AttackSpec")
+    correct = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+    was_training = model.training
+    model.eval()
+    try:
+        for s0 in range(0, x.shape[0], batch_size):
+            xb, yb = x[s0:s0 + batch_size], y[s0:s0 + batch_size]
+            for spec in specs:
+                xa = pgd(model, xb, yb, spec, generator=generator)
+                with torch.no_grad():
+                    correct[s0:s0 + batch_size] &= model(xa).argmax(1) == yb
+    finally:
+        model.train(was_training)
+    return float(correct.double().mean())

@@ -13,9 +13,13 @@ For an adversarially trained model the loss plotted is the **adversarial** loss:
 ``L_adv(θ') = (1/N) Σ_n CE(f(θ'; x_n + η_n^*(θ')), y_n)``. **BatchNorm convention:** eval mode
 (running statistics of the trained model, never updated), for the attack and the loss alike.
 
-Many points are evaluated at once: the parameters of ``P`` points are stacked and the network is
-mapped over them with ``torch.func.vmap`` of ``functional_call``, so one PGD run attacks all
-``P x B`` (point, sample) pairs together; ``points_per_batch`` trades memory for speed.
+Two ways to evaluate the points, the same numbers (the PGD starts are drawn per point on the
+one, per batch of points on the other): ``"vmap"`` stacks the parameters of ``points_per_batch``
+points and maps the network over them with ``torch.func.vmap`` of ``functional_call``, so one
+PGD run attacks all (point, sample) pairs together, which fills a GPU; ``"loop"`` evaluates one
+point at a time through ``functional_call``, which on the CPU is faster (batched convolutions
+over stacked weights cost more there than the loop saves: ``benchmarks/landscape_paths.py``,
+1.6x to 2.7x). ``path="auto"`` takes the loop on the CPU and vmap elsewhere.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
-from numerics.attacks import AttackSpec, pgd, random_noise
+from numerics.attacks import AttackSpec, pgd_on_loss, random_noise
 from theory.errors import ConfigError
 from theory.validate import check_eps
 
@@ -89,10 +93,13 @@ def _check_direction(model: nn.Module, direction: Params, stacked: bool = False)
                               f"parameter {tuple(p.shape)}")
 
 
+LANDSCAPE_PATHS = ("auto", "loop", "vmap")
+
+
 def evaluate_points(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, offsets: Params, *,
-    attack: AttackSpec | None = None, eps: float = 0.0, batch_size: int = 256,
-    points_per_batch: int = 8, seed: int = 0,
+    attack: AttackSpec | None = None, eps: float | None = None, batch_size: int = 256,
+    points_per_batch: int = 8, seed: int = 0, path: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Loss and accuracy at ``P`` points ``θ + Δ_p`` (``offsets[name]`` has shape ``(P, *shape)``).
 
@@ -100,16 +107,23 @@ def evaluate_points(
     (or for a ``"clean"`` one, or at ``eps = 0``), ``x_n' = PGD`` (``attack`` at budget ``eps``)
     against ``θ + Δ_p`` for ``"pgd"``, and ``x_n'`` = uniform noise in the eps-ball (clipped to
     the box) for ``"random"``; BN in eval mode. ``"exact"`` (a linear model's closed form) is
-    refused. Points are processed ``points_per_batch`` at a time through
-    ``vmap(functional_call)`` and the data in chunks of ``batch_size``; the PGD random start (or
-    the noise) comes from a generator seeded with ``seed`` for each (chunk of points, chunk of
-    data).
+    refused. ``eps`` defaults to ``attack.eps`` (else 0). The data go in chunks of
+    ``batch_size``; ``path`` (module docstring) evaluates ``points_per_batch`` points at a time
+    through ``vmap(functional_call)`` or one point at a time; the PGD start (or the noise)
+    comes from a generator seeded with ``seed`` for each (chunk of points, chunk of data).
 
     Returns:
         ``(loss, accuracy)``, two float64 arrays of length P.
     """
     _check_direction(model, offsets, stacked=True)
+    if eps is None:
+        eps = attack.eps if attack is not None and attack.eps is not None else 0.0
     eps = check_eps(eps)
+    if path not in LANDSCAPE_PATHS:
+        raise ConfigError(f"unknown landscape path {path!r}: use one of {LANDSCAPE_PATHS}")
+    if path == "auto":
+        path = "loop" if x.device.type == "cpu" else "vmap"
+    per_batch = 1 if path == "loop" else points_per_batch
     if attack is not None and attack.kind == "exact":
         raise ConfigError("the exact worst case is a linear model's: re-attack network "
                           "landscapes with 'pgd' (or 'random' noise)")
@@ -125,12 +139,13 @@ def evaluate_points(
     was_training = model.training
     model.eval()
     try:
-        for p0 in range(0, num_points, points_per_batch):
-            p1 = min(p0 + points_per_batch, num_points)
+        for p0 in range(0, num_points, per_batch):
+            p1 = min(p0 + per_batch, num_points)
             stacked = {k: base[k].unsqueeze(0) + offsets[k][p0:p1] for k in base}
             for s0 in range(0, n, batch_size):
                 ce, correct = _chunk(model, stacked, x[s0:s0 + batch_size],
-                                     y[s0:s0 + batch_size], attack, eps, seed)
+                                     y[s0:s0 + batch_size], attack, eps, seed,
+                                     vectorised=path == "vmap")
                 losses[p0:p1] += ce.sum(1).double().cpu().numpy() / n
                 accs[p0:p1] += correct.sum(1).double().cpu().numpy() / n
     finally:
@@ -140,9 +155,10 @@ def evaluate_points(
 
 def _chunk(
     model: nn.Module, stacked: Params, xb: torch.Tensor, yb: torch.Tensor,
-    attack: AttackSpec | None, eps: float, seed: int,
+    attack: AttackSpec | None, eps: float, seed: int, vectorised: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-(point, sample) losses and correctness ``(P, B)`` for one chunk of points and data."""
+    """Per-(point, sample) losses and correctness ``(P, B)`` for one chunk of points and data
+    (``vectorised``: vmap over the P points; else P = 1 and a plain call)."""
     buffers = {k: b.detach() for k, b in model.named_buffers()}
     npts, b = next(iter(stacked.values())).shape[0], xb.shape[0]
     ys = yb.unsqueeze(0).expand(npts, b).reshape(-1)
@@ -152,7 +168,9 @@ def _chunk(
 
     def logits_fn(xs: torch.Tensor) -> torch.Tensor:
         """xs: (P, B, ...) -> logits (P, B, K)."""
-        return vmap(single)(stacked, xs)
+        if vectorised:
+            return vmap(single)(stacked, xs)
+        return single({k: v[0] for k, v in stacked.items()}, xs[0])[None]
 
     def per_sample_loss(flat: torch.Tensor) -> torch.Tensor:
         lg = logits_fn(flat.reshape(npts, b, *flat.shape[1:]))
@@ -162,7 +180,7 @@ def _chunk(
     if attack is not None and attack.kind in ("pgd", "random") and eps > 0:
         gen = torch.Generator(device=xb.device).manual_seed(seed)
         if attack.kind == "pgd":
-            flat = pgd(per_sample_loss, flat, eps, attack.norm, attack.steps,
+            flat = pgd_on_loss(per_sample_loss, flat, eps, attack.norm, attack.steps,
                        attack.alpha(eps), box=attack.box, start=attack.start,
                        projection=attack.projection, restarts=attack.restarts,
                        generator=gen)
