@@ -119,7 +119,7 @@ def test_history_records_the_learning_rate_of_each_epoch() -> None:
 def test_evaluate_robust_below_clean_and_eps0_equal() -> None:
     x, y = _data()
     model = train_adversarial(_config(epochs=1), x, y, progress=False).model
-    pgd20 = _config().eval_attack()
+    pgd20 = _config().eval_attacks()
     clean = evaluate(model, x, y, 0.0, pgd20)
     assert clean["robust_acc"] == clean["clean_acc"]
     assert clean["robust_loss"] == pytest.approx(clean["clean_loss"], rel=1e-12)
@@ -132,6 +132,12 @@ def test_evaluate_robust_below_clean_and_eps0_equal() -> None:
     same = evaluate(model, x, y, 0.2, attack, batch_size=10,
                     generator=torch.Generator().manual_seed(7))
     assert same == evaluate(model, x, y, 0.2, attack, batch_size=10, seed=7)
+    # several attacks: robust only if robust under each, the largest loss per example
+    weak = AttackSpec("pgd", "linf", 1, step_size=0.01, start="none")
+    both = evaluate(model, x, y, 0.2, [attack, weak], batch_size=10, seed=7)
+    alone = [evaluate(model, x, y, 0.2, a, batch_size=10, seed=7) for a in (attack, weak)]
+    assert both["robust_acc"] <= min(a["robust_acc"] for a in alone)
+    assert both["robust_loss"] >= max(a["robust_loss"] for a in alone) - 1e-12
     # batch_size=None attacks everything at once
     whole = evaluate(model, x, y, 0.2, dataclasses.replace(attack, start="none"),
                      batch_size=None)
@@ -180,11 +186,16 @@ def test_presets_and_lr_schedule() -> None:
 
 def test_config_attacks_and_validation() -> None:
     cfg = _config(random_start=False)
-    train, ev = cfg.train_attack(), cfg.eval_attack()
+    train, evs = cfg.train_attack(), cfg.eval_attacks()
     assert (train.kind, train.norm, train.steps, train.step_size) == ("pgd", "linf", 2, 0.05)
-    assert train.start == "none"
+    assert (train.start, train.projection) == ("none", "ball_then_box")
     assert train.alpha(cfg.eps) == cfg.step_size
-    assert (ev.kind, ev.steps, ev.step_size) == ("pgd", 3, 0.05)
+    assert [(ev.kind, ev.steps, ev.step_size, ev.start, ev.projection) for ev in evs] == [
+        ("pgd", 3, 0.05, "none", "exact"), ("pgd", 3, 0.05, "radius", "exact")]
+    with pytest.raises(ConfigError, match="unknown start"):
+        _config(eval_starts=("sphere",))
+    with pytest.raises(ConfigError, match="at least one"):
+        _config(eval_starts=())
     assert cfg.to_dict()["train_steps"] == 2
     for name in ("train_steps", "eval_steps"):
         with pytest.raises(ConfigError, match=f"{name} must be >= 1"):

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from numerics.nets.attack import adversarial_examples
+from numerics.nets.attack import strongest_examples
 from numerics.nets.curvature import HessianOperator
 from numerics.nets.landscape import filter_normalized_direction, landscape_1d
 from numerics.nets.train import AdvTrainConfig, evaluate, train_adversarial
@@ -234,8 +234,7 @@ def _curvature(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
                cfg: ResNetExperimentConfig, tcfg: AdvTrainConfig) -> dict[str, Any]:
     """Top eigenvalues (eigsh and power iteration) and Hutchinson trace, examples held fixed."""
     gen = torch.Generator(device=x.device).manual_seed(tcfg.seed + 10)
-    xa = adversarial_examples(model, x, y, tcfg.eps, tcfg.eval_attack(), generator=gen,
-                              bn_mode="eval")
+    xa = strongest_examples(model, x, y, tcfg.eps, tcfg.eval_attacks(), generator=gen)
     start = time.perf_counter()
     op = HessianOperator(model, xa, y, batch_size=cfg.hvp_batch_size)
     pairs = top_hessian_eigs(op, k=cfg.top_k, tol=cfg.eig_tol, seed=tcfg.seed)
@@ -243,8 +242,9 @@ def _curvature(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     out: dict[str, Any] = {"top_eigs": pairs.values.tolist(), "eigsh_seconds": eig_time,
                            "eigsh_matvecs": pairs.matvecs,
                            "n_samples": int(x.shape[0]),
-                           "convention": "adversarial examples (PGD at the trained weights) "
-                                         "held fixed; BatchNorm in eval mode"}
+                           "convention": "adversarial examples (the evaluation PGD at the "
+                                         "trained weights, per example the start of largest "
+                                         "loss) held fixed; BatchNorm in eval mode"}
     if cfg.power_iters > 0:
         vals, iters = power_iteration(op, k=1, iters=cfg.power_iters, tol=1e-6, seed=tcfg.seed)
         out.update(power_top=float(vals[0]), power_iters=int(iters[0]))
@@ -303,8 +303,8 @@ def run_resnet_experiment(
         train_seconds = time.perf_counter() - t0
         model = outcome.model.eval()
         ev = dict(seed=tcfg.seed, fast=tcfg.fast)
-        tr_metrics = evaluate(model, x_tr, y_tr, eps, tcfg.eval_attack(), **ev)
-        te_metrics = evaluate(model, x_te, y_te, eps, tcfg.eval_attack(), **ev)
+        tr_metrics = evaluate(model, x_tr, y_tr, eps, tcfg.eval_attacks(), **ev)
+        te_metrics = evaluate(model, x_te, y_te, eps, tcfg.eval_attacks(), **ev)
         n_h = min(config.hessian_samples, x_tr.shape[0])
         curvature = _curvature(model, x_tr[:n_h], y_tr[:n_h], config, tcfg)
         n_l = min(config.landscape_samples, x_tr.shape[0])

@@ -13,7 +13,7 @@ findings (MLP on MNIST):
 Eigenvalues and traces of the Hessian operator: :mod:`numerics.spectra`.
 """
 
-from numerics.nets.attack import adversarial_examples, pgd, robust_accuracy
+from numerics.nets.attack import adversarial_examples, pgd, robust_accuracy, strongest_examples
 from numerics.nets.curvature import HessianOperator, dense_hessian, flatten, hvp, unflatten
 from numerics.nets.landscape import (
     evaluate_points,
@@ -57,6 +57,7 @@ __all__ = [
     "madry_cifar10",
     "pgd",
     "robust_accuracy",
+    "strongest_examples",
     "train_adversarial",
     "train_with_schedule",
     "unflatten",

@@ -19,7 +19,8 @@ from torch import nn
 from numerics.attacks import AttackSpec, pgd_on_loss, random_noise
 from theory.errors import ConfigError
 
-__all__ = ["adversarial_examples", "frozen_weights", "pgd", "robust_accuracy"]
+__all__ = ["adversarial_examples", "frozen_weights", "pgd", "robust_accuracy",
+           "strongest_examples"]
 
 
 @contextmanager
@@ -117,3 +118,33 @@ def robust_accuracy(
     finally:
         model.train(was_training)
     return float(correct.double().mean())
+
+
+def strongest_examples(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
+    attacks: AttackSpec | list[AttackSpec] | tuple[AttackSpec, ...], *,
+    generator: torch.Generator | None = None, bn_mode: str = "eval",
+) -> torch.Tensor:
+    """Per example, the adversarial example of largest cross-entropy among ``attacks`` (each
+    run at budget ``eps``; BatchNorm in ``bn_mode`` for the attack, eval mode for the loss)."""
+    attacks = [attacks] if isinstance(attacks, AttackSpec) else list(attacks)
+    if not attacks:
+        raise ConfigError("strongest_examples needs at least one AttackSpec")
+    best, best_loss = None, None
+    was_training = model.training
+    try:
+        for spec in attacks:
+            xa = adversarial_examples(model, x, y, eps, spec, generator=generator,
+                                      bn_mode=bn_mode)
+            model.eval()
+            with torch.no_grad():
+                loss = nn.functional.cross_entropy(model(xa), y, reduction="none")
+            if best is None:
+                best, best_loss = xa, loss
+            else:
+                better = (loss > best_loss).reshape(-1, *([1] * (x.dim() - 1)))
+                best = torch.where(better, xa, best)
+                best_loss = torch.maximum(loss, best_loss)
+    finally:
+        model.train(was_training)
+    return best

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,9 +80,14 @@ class AdvTrainConfig:
             image_size: shape of the data.
         eps, norm: the threat model (L-inf budgets as k/255). train_steps, step_size: PGD during
             training. eval_steps, eval_step_size: PGD at evaluation (PGD-20).
-        random_start: PGD starts uniformly in the ball. attack_bn_mode: BatchNorm mode while
-            the attack runs during training (``"train"``, as in Madry's and Rice et al.'s code,
-            or ``"eval"``). Evaluation always uses eval mode.
+        random_start: training PGD starts uniformly in the ball. train_projection: its step's
+            projection (``"ball_then_box"``, Madry et al.'s, or ``"exact"``, BOX-PROJ).
+            eval_starts, eval_projection: evaluation runs one PGD per start and counts an example
+            as robust only if it survives all (the strongest per example); default ``("none",
+            "radius")`` with the exact projection, the strongest measured in
+            ``benchmarks/attack_strength.py``. attack_bn_mode: BatchNorm mode while the attack
+            runs during training (``"train"``, as in Madry's and Rice et al.'s code, or
+            ``"eval"``). Evaluation always uses eval mode.
         epochs, batch_size, lr, momentum, weight_decay: SGD. lr_schedule: ``piecewise`` (x0.1 at
             50% and 75% of the epochs, Madry et al.), ``constant`` or ``cosine``.
         augment: random crop (4-pixel zero padding) and horizontal flip, CIFAR-style.
@@ -104,6 +109,9 @@ class AdvTrainConfig:
     eval_steps: int = 20
     eval_step_size: float = 2 / 255
     random_start: bool = True
+    train_projection: str = "ball_then_box"
+    eval_starts: tuple[str, ...] = ("none", "radius")
+    eval_projection: str = "exact"
     attack_bn_mode: str = "train"
     epochs: int = 100
     batch_size: int = 128
@@ -135,6 +143,8 @@ class AdvTrainConfig:
         if self.eps > 0:
             check_step_size(self.step_size, self.eps, "step_size")
             check_step_size(self.eval_step_size, self.eps, "eval_step_size")
+        self.eval_attacks()  # validates the starts and projections
+        self.train_attack()
         if self.lr_schedule not in _SCHEDULES:
             raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r}: use one of {_SCHEDULES}")
         if self.attack_bn_mode not in ("train", "eval"):
@@ -153,11 +163,17 @@ class AdvTrainConfig:
     def train_attack(self) -> AttackSpec:
         """The PGD of training: ``train_steps`` steps of ``step_size``."""
         return AttackSpec("pgd", self.norm, self.train_steps, step_size=self.step_size,
-                          start="ball" if self.random_start else "none")
+                          start="ball" if self.random_start else "none",
+                          projection=self.train_projection)
 
-    def eval_attack(self) -> AttackSpec:
-        """The PGD of evaluation: ``eval_steps`` steps of ``eval_step_size``."""
-        return AttackSpec("pgd", self.norm, self.eval_steps, step_size=self.eval_step_size)
+    def eval_attacks(self) -> tuple[AttackSpec, ...]:
+        """The PGDs of evaluation, one per start: ``eval_steps`` steps of ``eval_step_size``
+        (robust means surviving all of them)."""
+        if not self.eval_starts:
+            raise ConfigError("eval_starts must name at least one PGD start")
+        return tuple(AttackSpec("pgd", self.norm, self.eval_steps, step_size=self.eval_step_size,
+                                start=start, projection=self.eval_projection)
+                     for start in self.eval_starts)
 
 
 def madry_cifar10(eps_255: float = 8.0, **overrides: Any) -> AdvTrainConfig:
@@ -216,14 +232,17 @@ def lr_at_epoch(config: AdvTrainConfig, epoch: int) -> float:
 
 
 def evaluate(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, attack: AttackSpec, *,
-    batch_size: int | None = 256, seed: int = 0, generator: torch.Generator | None = None,
-    fast: bool = False,
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
+    attack: AttackSpec | Sequence[AttackSpec], *, batch_size: int | None = 256, seed: int = 0,
+    generator: torch.Generator | None = None, fast: bool = False,
 ) -> dict[str, float]:
     r"""Clean and robust accuracy and loss of ``model`` on ``(x, y)`` under ``attack``, BN in eval.
 
+    With several attacks an example is robust only if it is classified correctly under each,
+    and its robust loss is the largest of their cross-entropies (the strongest per example).
+
     Args:
-        eps, attack: the evaluation attack (e.g. :meth:`AdvTrainConfig.eval_attack`, PGD-20).
+        eps, attack: the evaluation attack(s) (e.g. :meth:`AdvTrainConfig.eval_attacks`).
         batch_size: images attacked at once (None: all). seed: seeds the attack's generator,
             unless ``generator`` (e.g. the training run's own stream) is given.
         fast: bf16 autocast (the fast path).
@@ -240,17 +259,27 @@ def evaluate(
         device=x.device).manual_seed(seed)
     size = batch_size or x.shape[0]
     totals = dict.fromkeys(("clean_acc", "robust_acc", "clean_loss", "robust_loss"), 0.0)
+    attacks = [attack] if isinstance(attack, AttackSpec) else list(attack)
     try:
         for s in range(0, x.shape[0], size):
             xb, yb = x[s:s + size], y[s:s + size]
-            xa = adversarial_examples(model, xb, yb, eps, attack, generator=gen, bn_mode="eval",
-                                      fast=fast)
             with torch.no_grad(), _autocast(fast, x.device):
-                for kind, inputs in (("clean", xb), ("robust", xa)):
-                    logits = model(inputs).float() if fast else model(inputs)
-                    totals[f"{kind}_loss"] += float(
-                        nn.functional.cross_entropy(logits, yb, reduction="sum"))
-                    totals[f"{kind}_acc"] += float((logits.argmax(1) == yb).sum())
+                logits = model(xb).float() if fast else model(xb)
+                totals["clean_loss"] += float(nn.functional.cross_entropy(logits, yb,
+                                                                          reduction="sum"))
+                totals["clean_acc"] += float((logits.argmax(1) == yb).sum())
+            robust = torch.ones_like(yb, dtype=torch.bool)
+            worst = torch.full(yb.shape, -torch.inf, device=x.device)
+            for spec in attacks:
+                xa = adversarial_examples(model, xb, yb, eps, spec, generator=gen,
+                                          bn_mode="eval", fast=fast)
+                with torch.no_grad(), _autocast(fast, x.device):
+                    logits = model(xa).float() if fast else model(xa)
+                    ce = nn.functional.cross_entropy(logits, yb, reduction="none")
+                    worst = torch.maximum(worst, ce.to(worst.dtype))
+                    robust &= logits.argmax(1) == yb
+            totals["robust_loss"] += float(worst.sum())
+            totals["robust_acc"] += float(robust.sum())
     finally:
         model.train(was_training)
     return {k: v / x.shape[0] for k, v in totals.items()}
