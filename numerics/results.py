@@ -1,8 +1,14 @@
-"""Results records: atomic writing, provenance, and loading for notebooks.
+"""Results records: atomic writing, provenance, and loading for notebooks; checkpoints.
 
 A results record is a JSON object ``{"config": ..., "results": ..., "provenance": ...}``. Files are
 written atomically (temporary file in the same directory, fsync, rename), so a reader never sees a
-half-written file, and an existing file is never overwritten unless asked for.
+half-written file, and an existing file is never overwritten unless asked for; a failed write
+(disk full) is one :class:`theory.errors.ResultWriteError` and leaves the old file as it was.
+
+Checkpoints (:func:`save_checkpoint`, :func:`read_checkpoint`, :func:`load_checkpoint`) hold
+tensors and plain containers only, are read with ``torch.load(weights_only=True)`` after their
+CRC-32s are checked, and record the :func:`code_version` that wrote them: one written by other
+code is refused (:class:`theory.errors.StaleCheckpointError`) unless resuming from it is asked for.
 """
 
 from __future__ import annotations
