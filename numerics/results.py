@@ -318,16 +318,20 @@ def _check_plain(obj: Any, where: str) -> None:
         "float(), .tolist() or torch.as_tensor, before checkpointing)")
 
 
-def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> Path:
+def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any], *,
+                    stale: str = "") -> Path:
     """Save a checkpoint atomically, replacing the previous one.
 
     Args:
         path: the checkpoint file.
         state: tensors, plain scalars (str, int, float, bool, None) and dicts, lists and tuples
             of them: what :func:`load_checkpoint` reads back with ``weights_only=True``.
+        stale: when ``state`` continues a stale checkpoint resumed anyway, what changed in the
+            code since that part was computed (:attr:`Checkpoint.history` of it); carried into
+            every later save, so that the record finally written can say so.
 
-    The file holds ``{"format": CHECKPOINT_FORMAT, "code": code_version(), "state": state}``
-    (``torch.save``'s zip layout, whose CRC-32s :func:`load_checkpoint` checks).
+    The file holds ``{"format": CHECKPOINT_FORMAT, "code": code_version(), "stale": stale,
+    "state": state}`` (``torch.save``'s zip layout, whose CRC-32s :func:`read_checkpoint` checks).
 
     Raises:
         TypeError: ``state`` holds anything else (named by its place in ``state``), before
@@ -338,7 +342,8 @@ def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> P
     state = dict(state)
     _check_plain(state, "state")
     buffer = io.BytesIO()
-    torch.save({"format": CHECKPOINT_FORMAT, "code": code_version(), "state": state}, buffer)
+    torch.save({"format": CHECKPOINT_FORMAT, "code": code_version(), "stale": str(stale),
+                "state": state}, buffer)
     return atomic_write_bytes(path, buffer.getvalue(), overwrite=True)
 
 
@@ -348,17 +353,25 @@ class Checkpoint:
 
     Attributes:
         path: the file. state: what was saved. code: the :func:`code_version` of the writer
-            (None for a file written before checkpoints recorded it).
+            (None for a file written before checkpoints recorded it). inherited: what changed in
+            the code before the writer resumed a stale checkpoint anyway (``""``: nothing).
     """
 
     path: Path
     state: dict[str, Any]
     code: dict[str, Any] | None
+    inherited: str = ""
 
     @property
     def stale(self) -> str:
         """What differs between the writer's code and this process's (``""``: nothing)."""
         return describe_code_change(self.code, code_version())
+
+    @property
+    def history(self) -> str:
+        """Every change of the code since any part of the state was computed: :attr:`inherited`
+        then :attr:`stale` (``""``: all of it computed by this code)."""
+        return "; ".join(part for part in (self.inherited, self.stale) if part)
 
     def require_current(self, accept_stale: bool = False) -> str:
         """Refuse a stale checkpoint unless ``accept_stale``; return :attr:`stale`.
@@ -369,11 +382,11 @@ class Checkpoint:
         """
         change = self.stale
         if change and not accept_stale:
-            raise stale_checkpoint_error(self.path, change)
+            raise _stale_error(self.path, change)
         return change
 
 
-def stale_checkpoint_error(path: str | os.PathLike[str], change: str) -> StaleCheckpointError:
+def _stale_error(path: str | os.PathLike[str], change: str) -> StaleCheckpointError:
     """The error refusing the checkpoint ``path`` written by other code; ``change`` says what
     changed (:func:`describe_code_change`), the message also how to go on."""
     return StaleCheckpointError(
@@ -429,8 +442,9 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint | None:
         raise ResultFileError(f"checkpoint {path} holds a {type(record).__name__}, not a "
                               f"checkpoint's dict; {fix}")
     if record.get("format") == CHECKPOINT_FORMAT and isinstance(record.get("state"), dict):
-        code = record.get("code")
-        return Checkpoint(path, record["state"], code if isinstance(code, dict) else None)
+        code, inherited = record.get("code"), record.get("stale")
+        return Checkpoint(path, record["state"], code if isinstance(code, dict) else None,
+                          inherited if isinstance(inherited, str) else "")
     return Checkpoint(path, record, None)  # the first layout: the state itself, no version
 
 

@@ -46,7 +46,7 @@ import pytest
 import torch
 
 from numerics.nets.train import AdvTrainConfig, train_adversarial
-from numerics.results import load_checkpoint, read_result, write_result
+from numerics.results import load_checkpoint, read_checkpoint, read_result, write_result
 from theory.errors import DivergenceError, ResultExistsError, ResultFileError
 
 KILL_SEED = 20260522
@@ -116,11 +116,11 @@ HOOKS = textwrap.dedent('''
         _replace(src, dst)
 
 
-    def _counting_save(path, state):
+    def _counting_save(path, state, **options):
         pause = _PAUSE[0] == "save" and int(_PAUSE[1]) == _COUNT["saves"] + 1
         os.replace = _paused_replace if pause else _replace
         try:
-            out = _save_checkpoint(path, state)
+            out = _save_checkpoint(path, state, **options)
         finally:
             os.replace = _replace
         _COUNT["saves"] += 1
@@ -984,3 +984,6 @@ def test_stale_training_checkpoint_is_refused_unless_accepted(
     assert resumed.history == straight.history
     for name, tensor in straight.model.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[name], tensor), name
+    carried = read_checkpoint(ckpt)  # the epoch saved since still says what its past was
+    assert carried.stale == ""
+    assert "changed: numerics/nets/train.py" in carried.inherited

@@ -258,9 +258,9 @@ def test_mnist2_edited_labels_fail_their_checksum(capsys: pytest.CaptureFixture[
 # --------------------------------------------------------------------------------------------
 # stale, damaged and unsafe checkpoints; --fresh and --resume-stale
 
-FINDINGS_TINY = dict(eps_grid=(0.0, 0.1), n_train=40, hidden=(8,), epochs=1, batch_size=20,
-                     n_hessian=20, logistic_ratios=(0.5,), logistic_n=40, logistic_steps=5,
-                     pgd_steps=2)
+FINDINGS_TINY = dict(eps_grid=(0.0, 0.1, 0.2), n_train=40, hidden=(8,), epochs=1,
+                     batch_size=20, n_hessian=20, logistic_ratios=(0.5,), logistic_n=40,
+                     logistic_steps=5, pgd_steps=2)
 
 
 @pytest.fixture
@@ -280,22 +280,28 @@ def test_liu_kanai_stale_or_unsafe_checkpoint_refused_then_resumed_or_discarded(
         tiny_findings: object, make_stale: Callable[[Path], None]) -> None:
     """A checkpoint of two finished runs, rewritten as other code would have written it: exit 2
     naming the checkpoint, the changed file, torch's version and both ways on, the checkpoint
-    untouched; `--resume-stale` resumes it (the provenance names the change) to the results of
-    an uninterrupted run. A checkpoint of the first layout holding numpy values: refused even
-    with --resume-stale; `--fresh` discards it and recomputes everything. The two options
-    together: refused."""
+    untouched; `--resume-stale` resumes it to the results of an uninterrupted run and the
+    provenance names the change, also when that resumed run is interrupted and finished by a
+    plain rerun (the change is carried by every later checkpoint). A checkpoint of the first
+    layout holding numpy values: refused even with --resume-stale; `--fresh` discards it and
+    recomputes everything. The two options together: refused."""
     from numerics.experiments.studies import run_study
-    from numerics.results import read_result, write_result
+    from numerics.results import read_checkpoint, read_result, write_result
 
     out, ckdir = tmp_path / "findings.json", tmp_path / ".findings.json.ckpt"
     ckpt = ckdir / "findings.ckpt"
     expected = read_result(write_result(tmp_path / "straight.json", tiny_findings, run_study(
         "findings", tiny_findings, progress=False)))["results"]
-    with pytest.raises(KeyboardInterrupt):
-        run_study("findings", tiny_findings, progress=False, checkpoint_dir=ckdir, stop_after=2)
-    make_stale(ckpt)
-    before = ckpt.read_bytes()
     argv = ["liu-kanai", "findings", "--out", str(out), "--no-progress"]
+
+    def stale_partial() -> bytes:  # two finished runs, checkpointed by "other code"
+        with pytest.raises(KeyboardInterrupt):
+            run_study("findings", tiny_findings, progress=False, checkpoint_dir=ckdir,
+                      stop_after=2)
+        make_stale(ckpt)
+        return ckpt.read_bytes()
+
+    before = stale_partial()
     _fails_cleanly(capsys, argv, str(ckpt), "changed: numerics/nets/train.py",
                    "torch 2.12.0 -> ", "--fresh", "--resume-stale")
     assert not out.exists()
@@ -308,6 +314,21 @@ def test_liu_kanai_stale_or_unsafe_checkpoint_refused_then_resumed_or_discarded(
     assert record["results"] == expected
     assert "numerics/nets/train.py" in record["provenance"]["resumed_stale_checkpoint"][str(ckpt)]
     assert not ckdir.exists()
+
+    stale_partial()  # resumed anyway, interrupted after one more run, finished by a plain rerun
+    with pytest.raises(KeyboardInterrupt):
+        run_study("findings", tiny_findings, progress=False, checkpoint_dir=ckdir, stop_after=1,
+                  accept_stale=True)
+    carried = read_checkpoint(ckpt)
+    assert carried.stale == ""
+    assert "changed: numerics/nets/train.py" in carried.inherited
+    assert main([*argv, "--overwrite"]) == 0
+    err = capsys.readouterr().err
+    assert "resuming 3 finished runs" in err
+    assert "--resume-stale" not in err
+    record = read_result(out)
+    assert record["results"] == expected
+    assert "numerics/nets/train.py" in record["provenance"]["resumed_stale_checkpoint"][str(ckpt)]
 
     ckdir.mkdir()
     torch.save({"key": f"findings:{tiny_findings!r}",

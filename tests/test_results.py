@@ -199,6 +199,22 @@ def test_stale_checkpoint_refused_unless_accepted(tmp_path: Path) -> None:
     assert "numerics/ops.py" in read_checkpoint(path).stale
 
 
+def test_accepted_staleness_is_carried_by_later_saves(tmp_path: Path) -> None:
+    """A state continuing a stale checkpoint is saved with what changed (stale=...): it reads
+    back as current code (nothing to refuse) whose history still names the change, and a
+    stale file's history adds its own change after the inherited one."""
+    path = save_checkpoint(tmp_path / "c.pt", {"epoch": 5}, stale="changed: numerics/ops.py")
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.stale == ""
+    assert checkpoint.inherited == "changed: numerics/ops.py"
+    assert checkpoint.history == "changed: numerics/ops.py"
+    assert load_checkpoint(path) == {"epoch": 5}
+    torch.save({"format": CHECKPOINT_FORMAT, "code": _other_code(), "stale": "changed: a.py",
+                "state": {}}, path)
+    history = read_checkpoint(path).history
+    assert history.startswith("changed: a.py; changed: numerics/ops.py")
+
+
 def test_checkpoint_of_the_first_layout_is_stale(tmp_path: Path) -> None:
     """A bare state (the layout before checkpoints recorded their code) is refused as stale
     and still readable with accept_stale."""

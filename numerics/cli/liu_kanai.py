@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the study (resuming from its checkpoint), write the record, print its verdict."""
     from numerics.experiments.studies import config_for, judge_summary, run_study
-    from numerics.experiments.units import RESULTS_DIR, checkpoint_path, resume_status
+    from numerics.experiments.units import RESULTS_DIR, checkpoint_path, matching_checkpoint
     from numerics.results import write_result
     from numerics.validate import check_writable_dir
 
@@ -69,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
         check_writable_dir(checkpoint_dir, "checkpoint directory", "--checkpoint-dir")
     where = checkpoint_path(args.study, checkpoint_dir)
     resume.discard(args, [where])
-    done, stale = resume_status(args.study, cfg, checkpoint_dir)
-    extra = resume.check_stale(args, {where: stale} if stale else {})
+    checkpoint = matching_checkpoint(args.study, cfg, checkpoint_dir)
+    extra = resume.check_stale(args, [checkpoint] if checkpoint is not None else [])
+    done = 0 if checkpoint is None else len(checkpoint.state["units"])
     if done:
         print(f"resuming {done} finished runs from {where}", file=sys.stderr)
     results = run_study(args.study, cfg, progress=not args.no_progress,

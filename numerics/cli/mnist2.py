@@ -66,15 +66,15 @@ def run(args: argparse.Namespace) -> int:
     ckpt_path = out / ".mnist2.ckpt"
     resume.discard(args, [ckpt_path])
     ckpt = read_checkpoint(ckpt_path)
-    done, extra = {}, {}
+    done, extra, stale = {}, {}, ""
     if ckpt is not None and ckpt.state.get("config") == repr(config):  # else: not this run's
-        extra = resume.check_stale(args, {ckpt_path: ckpt.stale} if ckpt.stale else {})
-        done = ckpt.state["tables"]
+        extra = resume.check_stale(args, [ckpt])
+        done, stale = ckpt.state["tables"], ckpt.history
         print(f"resuming: tables {sorted(done)} from {ckpt_path}", file=sys.stderr)
 
     def on_table(number: int, table: dict) -> None:
         done[str(number)] = table
-        save_checkpoint(ckpt_path, {"config": repr(config), "tables": done})
+        save_checkpoint(ckpt_path, {"config": repr(config), "tables": done}, stale=stale)
 
     results = run_mnist2(config, progress=True, on_table=on_table, done=done)
     written = write_mnist2(result_path, config, results, overwrite=args.overwrite, **extra)

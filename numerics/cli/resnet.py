@@ -109,7 +109,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
 def _run(args: argparse.Namespace) -> int:
     from numerics.experiments.resnet import (
         checkpoint_files,
-        resume_status,
+        existing_checkpoints,
         run_resnet_experiment,
         write_resnet_result,
     )
@@ -127,8 +127,8 @@ def _run(args: argparse.Namespace) -> int:
         check_writable_dir(checkpoint_dir, "checkpoint directory", "--checkpoint-dir")
     resume.discard(args, [p for files in checkpoint_files(config, checkpoint_dir).values()
                           for p in files])
-    extra = resume.check_stale(args, {checkpoint_dir / name: change for name, change
-                                      in resume_status(config, checkpoint_dir).items()})
+    extra = resume.check_stale(args, [c for found in existing_checkpoints(
+        config, checkpoint_dir).values() for c in found])
     results = run_resnet_experiment(config, root=args.data_dir,
                                     checkpoint_dir=checkpoint_dir,
                                     progress=not args.no_progress, accept_stale=args.resume_stale)

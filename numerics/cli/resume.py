@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from numerics.results import stale_checkpoint_error
+from numerics.results import Checkpoint
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,22 +40,23 @@ def discard(args: argparse.Namespace, paths: Iterable[Path]) -> None:
               + ", ".join(str(p) for p in gone), file=sys.stderr)
 
 
-def check_stale(args: argparse.Namespace, stale: Mapping[str | Path, str]) -> dict[str, Any]:
-    """Refuse stale checkpoints (``{path: what changed}``) unless ``--resume-stale``.
+def check_stale(args: argparse.Namespace, checkpoints: Iterable[Checkpoint]) -> dict[str, Any]:
+    """Refuse the stale ones among the checkpoints a command resumes, unless ``--resume-stale``.
 
     Returns:
-        the provenance fields to add to the record: ``{"resumed_stale_checkpoint": {path:
-        change}}`` when stale checkpoints are resumed, else ``{}``.
+        the provenance fields to add to the record: ``{"resumed_stale_checkpoint": {path: what
+        changed}}`` for every checkpoint resumed whose state was computed, in part, by other code
+        (stale now, or carrying a change accepted by an earlier ``--resume-stale``), else ``{}``.
 
     Raises:
         StaleCheckpointError: a stale checkpoint without ``--resume-stale`` (before any work).
     """
-    if not stale:
-        return {}
-    if not getattr(args, "resume_stale", False):
-        path, change = next(iter(stale.items()))
-        raise stale_checkpoint_error(path, change)
-    for path, change in stale.items():
-        print(f"--resume-stale: resuming from {path}, written by other code ({change})",
-              file=sys.stderr)
-    return {"resumed_stale_checkpoint": {str(k): v for k, v in stale.items()}}
+    checkpoints = list(checkpoints)
+    for checkpoint in checkpoints:
+        checkpoint.require_current(getattr(args, "resume_stale", False))
+    changes = {str(c.path): c.history for c in checkpoints if c.history}
+    for checkpoint in checkpoints:
+        if checkpoint.stale:
+            print(f"--resume-stale: resuming from {checkpoint.path}, written by other code "
+                  f"({checkpoint.stale})", file=sys.stderr)
+    return {"resumed_stale_checkpoint": changes} if changes else {}

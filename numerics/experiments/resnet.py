@@ -34,7 +34,7 @@ from numerics.nets.curvature import HessianOperator
 from numerics.nets.landscape import filter_normalized_direction, landscape_1d
 from numerics.nets.train import AdvTrainConfig, evaluate, train_adversarial
 from numerics.profiles import current_profile
-from numerics.results import read_checkpoint, save_checkpoint, write_result
+from numerics.results import Checkpoint, read_checkpoint, save_checkpoint, write_result
 from numerics.spectra import hutchinson_trace, power_iteration, top_hessian_eigs
 from theory.errors import ConfigError, DataError
 
@@ -42,9 +42,9 @@ __all__ = [
     "DATASETS",
     "ResNetExperimentConfig",
     "checkpoint_files",
+    "existing_checkpoints",
     "load_image_data",
     "profile_config",
-    "resume_status",
     "run_resnet_experiment",
     "write_resnet_result",
 ]
@@ -272,24 +272,16 @@ def checkpoint_files(config: ResNetExperimentConfig, checkpoint_dir: str | Path
     return files
 
 
-def resume_status(config: ResNetExperimentConfig, checkpoint_dir: str | Path | None
-                  ) -> dict[str, str]:
-    """What changed in the code since each existing checkpoint of the sweep was written.
-
-    Returns:
-        ``{file name: change}`` for every checkpoint of ``config`` in ``checkpoint_dir`` written
-        by other code (:meth:`numerics.results.Checkpoint.stale`); empty when all are current or
-        there are none. Never refuses.
-    """
+def existing_checkpoints(config: ResNetExperimentConfig, checkpoint_dir: str | Path | None
+                         ) -> dict[float, list[Checkpoint]]:
+    """The checkpoints of each budget of the sweep found in ``checkpoint_dir`` (read safely,
+    never refused: :meth:`numerics.results.Checkpoint.require_current` decides)."""
     if checkpoint_dir is None:
         return {}
-    stale = {}
-    for files in checkpoint_files(config, checkpoint_dir).values():
-        for path in files:
-            saved = read_checkpoint(path)
-            if saved is not None and saved.stale:
-                stale[path.name] = saved.stale
-    return stale
+    found: dict[float, list[Checkpoint]] = {}
+    for eps, files in checkpoint_files(config, checkpoint_dir).items():
+        found[eps] = [c for c in map(read_checkpoint, files) if c is not None]
+    return found
 
 
 def run_resnet_experiment(
@@ -316,11 +308,11 @@ def run_resnet_experiment(
     """
     start = time.perf_counter()
     files = checkpoint_files(config, checkpoint_dir) if checkpoint_dir is not None else {}
-    for paths in files.values():  # refuse stale checkpoints before any work
-        for path in paths:
-            saved = read_checkpoint(path)
-            if saved is not None:
-                saved.require_current(accept_stale)
+    stale: dict[float, str] = {}  # per budget: what changed since its checkpoints were computed
+    for eps, found in existing_checkpoints(config, checkpoint_dir).items():
+        for saved in found:  # refuse stale checkpoints before any work
+            saved.require_current(accept_stale)
+        stale[eps] = "; ".join(dict.fromkeys(c.history for c in found if c.history))
     note = "data passed by the caller"
     if data is None:
         data, note = load_image_data(config, root)
@@ -372,7 +364,8 @@ def run_resnet_experiment(
             "curvature": curvature, "landscape": curve,
         })
         if measured is not None:
-            save_checkpoint(measured, {"config": repr(config), "run": runs[-1]})
+            save_checkpoint(measured, {"config": repr(config), "run": runs[-1]},
+                            stale=stale.get(eps, ""))
     return {"label": config.label, "data_note": note, "runs": runs,
             "n_train": int(x_tr.shape[0]), "n_test": int(x_te.shape[0]),
             "seconds": time.perf_counter() - start}

@@ -46,9 +46,9 @@ __all__ = [
     "checkpoint_path",
     "finished_units",
     "load_record",
+    "matching_checkpoint",
     "mnist2_subset",
     "mnist_subset",
-    "resume_status",
     "scale",
     "unit_seed",
 ]
@@ -103,8 +103,11 @@ def checkpoint_path(study: str, checkpoint_dir: str | Path) -> Path:
     return Path(checkpoint_dir) / f"{study}.ckpt"
 
 
-def _matching(study: str, cfg: Any, checkpoint_dir: str | Path | None) -> Checkpoint | None:
-    """The checkpoint of ``study`` in ``checkpoint_dir`` if it was written for ``cfg``."""
+def matching_checkpoint(study: str, cfg: Any, checkpoint_dir: str | Path | None
+                        ) -> Checkpoint | None:
+    """The checkpoint of ``study`` in ``checkpoint_dir`` if it was written for ``cfg`` (None when
+    there is none, or when it is another config's and will be ignored). Never refuses a stale
+    one: the caller decides (:meth:`numerics.results.Checkpoint.require_current`)."""
     if checkpoint_dir is None:
         return None
     checkpoint = read_checkpoint(checkpoint_path(study, checkpoint_dir))
@@ -113,24 +116,11 @@ def _matching(study: str, cfg: Any, checkpoint_dir: str | Path | None) -> Checkp
     return checkpoint
 
 
-def resume_status(study: str, cfg: Any, checkpoint_dir: str | Path | None) -> tuple[int, str]:
-    """How many units of ``study`` at ``cfg`` the checkpoint in ``checkpoint_dir`` holds, and
-    what changed in the code since it was written (``""``: nothing).
-
-    ``(0, "")`` when there is no checkpoint, or when it was written for another config (it will
-    be ignored). Never refuses: the caller decides what a stale checkpoint means
-    (:meth:`numerics.results.Checkpoint.require_current`).
-    """
-    checkpoint = _matching(study, cfg, checkpoint_dir)
-    if checkpoint is None:
-        return 0, ""
-    return len(checkpoint.state["units"]), checkpoint.stale
-
-
 def finished_units(study: str, cfg: Any, checkpoint_dir: str | Path) -> int:
     """How many units of ``study`` at ``cfg`` the checkpoint in ``checkpoint_dir`` holds (0 when
     there is none, or when it was written for another config and will be ignored)."""
-    return resume_status(study, cfg, checkpoint_dir)[0]
+    checkpoint = matching_checkpoint(study, cfg, checkpoint_dir)
+    return 0 if checkpoint is None else len(checkpoint.state["units"])
 
 
 class Units:
@@ -152,10 +142,12 @@ class Units:
         self.key = f"{study}:{cfg!r}"
         self.path = None if checkpoint_dir is None else checkpoint_path(study, checkpoint_dir)
         self.done: dict[str, Any] = {}
-        checkpoint = _matching(study, cfg, checkpoint_dir)
+        self.stale = ""  # what changed since reused units were computed, carried by every save
+        checkpoint = matching_checkpoint(study, cfg, checkpoint_dir)
         if checkpoint is not None:
             checkpoint.require_current(accept_stale)
             self.done = dict(checkpoint.state["units"])
+            self.stale = checkpoint.history
         self.stop_after = stop_after
         self.computed = 0
         self.bar = tqdm(total=total, initial=len(self.done), desc=study, disable=not progress,
@@ -172,7 +164,7 @@ class Units:
         self.done[name] = value
         self.computed += 1
         if self.path is not None:
-            save_checkpoint(self.path, {"key": self.key, "units": self.done})
+            save_checkpoint(self.path, {"key": self.key, "units": self.done}, stale=self.stale)
         self.bar.update()
         return value
 

@@ -350,6 +350,7 @@ def train_adversarial(
     start_epoch = 0
     resumed = None
     ckpt_path = Path(checkpoint) if checkpoint is not None else None
+    stale = ""  # what changed since the epochs resumed were computed (carried by every save)
     if ckpt_path is not None:
         saved = read_checkpoint(ckpt_path)
         if saved is not None:
@@ -360,6 +361,7 @@ def train_adversarial(
                     "(CLI: --fresh) or choose another checkpoint path"
                 )
             saved.require_current(accept_stale)
+            stale = saved.history
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             shuffle_gen.set_state(state["shuffle_rng"])
@@ -375,7 +377,7 @@ def train_adversarial(
                 "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "history": history,
                 "shuffle_rng": shuffle_gen.get_state(), "data_rng": data_gen.get_state(),
-            })
+            }, stale=stale)
 
     def values(t: float) -> ScheduleValues:
         return ScheduleValues(config.eps, config.step_size, lr_at_epoch(config, int(t)))
