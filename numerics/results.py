@@ -217,7 +217,8 @@ def read_result(path: str | os.PathLike[str]) -> dict:
 # checkpoints
 
 #: Layout of the files :func:`save_checkpoint` writes: ``{"format": 2, "code": code_version(),
-#: "state": ...}`` through ``torch.save``, read back with ``torch.load(weights_only=True)``.
+#: "stale": ..., "state": ...}`` through ``torch.save``, read back with
+#: ``torch.load(weights_only=True)`` (layout 1, before it: the bare state).
 CHECKPOINT_FORMAT = 2
 #: The leaves a checkpoint may hold (besides tensors, and dicts, lists and tuples of them): what
 #: ``torch.load(weights_only=True)`` rebuilds without running code from the file. Exact types:
@@ -271,8 +272,8 @@ def describe_code_change(old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
 
     Names the changed, added and removed source files (the first five of each, then a count)
     and the libraries whose versions differ (``torch 2.12.0 -> 2.13.0``). ``old`` None (a
-    checkpoint that recorded no version) reads ``"written by a version that did not record its
-    code"``.
+    checkpoint that recorded no version) reads ``"written by a version of advlandscape that did
+    not record its code"``.
     """
     if not isinstance(old, Mapping) or not isinstance(old.get("sources"), Mapping):
         return "written by a version of advlandscape that did not record its code"
