@@ -44,15 +44,21 @@ def check_device(device: str | torch.device) -> torch.device:
     return dev
 
 
-def check_writable_dir(path: str | os.PathLike[str]) -> Path:
-    """Create ``path`` if needed and check that files can be written there."""
+def check_writable_dir(path: str | os.PathLike[str], what: str = "output directory",
+                       option: str = "--out") -> Path:
+    """Create ``path`` if needed and check that files can be written there.
+
+    Args:
+        path: the folder. what, option: how the message names it and the option that sets it.
+    """
     p = Path(path)
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"output directory {p} cannot be created: {exc.strerror}") from None
+        raise ConfigError(f"{what} {p} cannot be created: {exc.strerror}; choose another with "
+                          f"{option}") from None
     if not os.access(p, os.W_OK):
-        raise ConfigError(f"output directory {p} is not writable: choose another with --out")
+        raise ConfigError(f"{what} {p} is not writable: choose another with {option}")
     return p
 
 

@@ -10,7 +10,15 @@ What must hold (nothing lost, nothing silent):
 - a NaN/Inf loss stops training with the step, the last finite loss and the checkpoint to resume
   from (DivergenceError), and resuming from that checkpoint loses nothing;
 - bad configuration, data files and result files get one clear message (exit 2 from the CLI),
-  never a traceback from inside a library.
+  never a traceback from inside a library;
+- a checkpoint is read with ``torch.load(weights_only=True)`` after its CRC-32s are checked: a
+  file crafted to run code is refused without running it, a flipped bit is caught, and one
+  written by other code (sources or library versions) is refused unless resuming anyway is asked
+  for;
+- SIGINT, SIGTERM and a full disk (a file-size limit) lose nothing either.
+
+``ADVLANDSCAPE_TEST_LOAD=2`` (as in ``.ci/run``) runs these tests beside two CPU-bound processes
+(the ``cpu_load`` fixture of ``tests/conftest.py``); they must pass so.
 
 How the kills are timed: the tests wait on events, never on the clock. Each driver script starts
 with :data:`HOOKS`, which prints an event line for every checkpoint it saves and can stop the
@@ -38,11 +46,13 @@ import pytest
 import torch
 
 from numerics.nets.train import AdvTrainConfig, train_adversarial
-from numerics.results import load_checkpoint, read_result, write_result
+from numerics.results import load_checkpoint, read_checkpoint, read_result, write_result
 from theory.errors import DivergenceError, ResultExistsError, ResultFileError
 
 KILL_SEED = 20260522
 REPO = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.usefixtures("cpu_load")
 
 
 @pytest.fixture(autouse=True)
@@ -72,6 +82,8 @@ HOOKS = textwrap.dedent('''
     #                   save of this process (k = 0: from the start);
     #   "save:<k>"      inside the k-th checkpoint save, after its temporary file is written
     #                   and synced and before it replaces the old checkpoint.
+    # FAULT_FSIZE=<bytes>: no file this process writes may grow beyond that size (RLIMIT_FSIZE
+    # with SIGXFSZ ignored: a write past it fails with EFBIG, as writes fail on a full disk).
     import os
     import sys
 
@@ -80,6 +92,13 @@ HOOKS = textwrap.dedent('''
 
     import numerics.results  # before anything binds save_checkpoint by name
 
+    if os.environ.get("FAULT_FSIZE"):
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        _limit = int(os.environ["FAULT_FSIZE"])
+        resource.setrlimit(resource.RLIMIT_FSIZE, (_limit, _limit))
     torch.set_num_threads(1)
     _PAUSE = os.environ.get("FAULT_PAUSE", "").split(":")
     _COUNT = {"saves": 0, "steps": 0}
@@ -97,11 +116,11 @@ HOOKS = textwrap.dedent('''
         _replace(src, dst)
 
 
-    def _counting_save(path, state):
+    def _counting_save(path, state, **options):
         pause = _PAUSE[0] == "save" and int(_PAUSE[1]) == _COUNT["saves"] + 1
         os.replace = _paused_replace if pause else _replace
         try:
-            out = _save_checkpoint(path, state)
+            out = _save_checkpoint(path, state, **options)
         finally:
             os.replace = _replace
         _COUNT["saves"] += 1
@@ -158,6 +177,11 @@ class Driver:
         self.proc.wait()
         assert self.proc.returncode == -signal.SIGKILL, self.stderr
 
+    def stop(self, sig: signal.Signals) -> int:
+        """Send ``sig``, wait for the process to end, return its exit status."""
+        self.proc.send_signal(sig)
+        return self.proc.wait()
+
     def finish(self) -> str:
         """Wait for the driver to end by itself; it must succeed. Returns its stderr."""
         self.proc.wait()
@@ -194,6 +218,27 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., Driver]]:
         for stream in (driver.proc.stdin, driver.proc.stdout):
             if stream is not None:
                 stream.close()
+
+
+def test_cpu_load_is_busy(cpu_load: list[subprocess.Popen]) -> None:
+    """With ADVLANDSCAPE_TEST_LOAD=N the N load processes beside these tests are running and
+    using CPU (their user time grows); skipped when no load was asked for."""
+    if not cpu_load:
+        pytest.skip("ADVLANDSCAPE_TEST_LOAD is 0: these tests run without extra CPU load")
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("no /proc to read CPU times from")
+
+    def ticks(proc: subprocess.Popen) -> int:  # utime + stime, fields 14-15 of /proc/PID/stat
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    start = [ticks(p) for p in cpu_load]
+    for _ in range(200):  # a bounded sample (the load runs all along), not a deadline
+        if all(ticks(p) > t for p, t in zip(cpu_load, start, strict=True)):
+            break
+        time.sleep(0.05)
+    assert all(ticks(p) > t for p, t in zip(cpu_load, start, strict=True))
+    assert all(p.poll() is None for p in cpu_load)
 
 
 def _script(path: Path, body: str) -> Path:
@@ -633,7 +678,8 @@ def _strip_timings(obj: object) -> object:
 @pytest.mark.slow
 def test_kill9_during_mnist2_sweep_resumes_to_identical_results(
         tmp_path: Path, data_root: Path, spawn: Callable[..., Driver]) -> None:
-    """`advlandscape mnist2 --tables 1,2` (ci profile) killed with SIGKILL after table 1 is
+    """`advlandscape mnist2 --tables 1,2 --threads 1` (ci profile; one thread, as the run
+    beside it and any CPU load share the cores) killed with SIGKILL after table 1 is
     checkpointed (at a seeded step of table 2's training, or once table 2 is done but its
     checkpoint not yet renamed), then run again: it resumes from table 1 and writes the same
     tables, accuracies, eigenvalues and landscapes as an uninterrupted run."""
@@ -642,7 +688,7 @@ def test_kill9_during_mnist2_sweep_resumes_to_identical_results(
     script = _script(tmp_path / "cli.py", CLI_DRIVER)
 
     def args(out: Path) -> list[str]:
-        return ["mnist2", "--tables", "1,2", "--out", str(out)]
+        return ["mnist2", "--tables", "1,2", "--threads", "1", "--out", str(out)]
 
     straight_dir, killed_dir = tmp_path / "straight", tmp_path / "killed"
     reference = spawn(script, *args(straight_dir), env=env)  # alongside the killed one
@@ -797,3 +843,147 @@ def test_kill9_during_liu_kanai_study_resumes_to_identical_results(
     assert not ckpt.parent.exists()  # the default checkpoint folder goes once the record is written
     reference.finish()
     assert read_result(out)["results"] == read_result(straight)["results"]
+
+
+# --------------------------------------------------------------------------------------------
+# SIGINT, a full disk and SIGTERM in a row through the real CLI (liu-kanai findings, tiny)
+
+LK_SMALL = dict(eps_grid=(0.0, 0.1, 0.2), n_train=40, hidden=(8,), epochs=1, batch_size=20,
+                n_hessian=20, logistic_ratios=(0.5,), logistic_n=40, logistic_steps=5,
+                pgd_steps=2)
+
+
+def test_sigint_full_disk_and_sigterm_through_the_cli_lose_nothing(
+        tmp_path: Path, data_root: Path, spawn: Callable[..., Driver]) -> None:
+    """`advlandscape liu-kanai findings` (tiny) stopped three ways in a row, rerun each time
+    with the same command: SIGINT at a training step (exit 130, the message says to run it
+    again); a file-size limit under which the next checkpoint cannot be written, as on a full
+    disk (exit 2, one line naming the file; the previous checkpoint unchanged, no temporary
+    file left); SIGTERM at a training step. The last run resumes from the units saved and
+    writes the results of an uninterrupted run."""
+    script = _script(tmp_path / "lk.py", LK_DRIVER.format(tiny=LK_SMALL))
+    straight, out = tmp_path / "straight.json", tmp_path / "findings.json"
+    ckpt = tmp_path / ".findings.json.ckpt" / "findings.ckpt"
+    env = {**_env(), "ADVLANDSCAPE_DATA": str(data_root)}
+    reference = spawn(script, str(straight), env=env)  # alongside
+
+    driver = spawn(script, str(out), pause="step:1:1", env=env)  # in unit 2
+    driver.wait_for_pause()
+    assert driver.stop(signal.SIGINT) == 130
+    assert "interrupted; run the same command again to resume" in driver.stderr
+    assert len(load_checkpoint(ckpt)["units"]) == 1
+    before = ckpt.read_bytes()
+
+    full = spawn(script, str(out), env={**env, "FAULT_FSIZE": str(len(before) // 2)})
+    assert full.proc.wait() == 2, full.stderr
+    errors = [line for line in full.stderr.splitlines() if "error:" in line]
+    assert errors == [line for line in full.stderr.splitlines() if line.startswith("advl")]
+    assert len(errors) == 1, full.stderr
+    assert f"cannot write {ckpt}: File too large" in errors[0]
+    assert "Traceback" not in full.stderr
+    assert ckpt.read_bytes() == before  # the last good checkpoint, untouched
+    assert [p.name for p in ckpt.parent.iterdir()] == [ckpt.name]  # no temporary file
+
+    driver = spawn(script, str(out), pause="step:1:1", env=env)  # resumes 1, saves 2, in unit 3
+    driver.wait_for_pause()
+    assert driver.stop(signal.SIGTERM) == -signal.SIGTERM
+    assert len(load_checkpoint(ckpt)["units"]) == 2
+
+    err = spawn(script, str(out), env=env).finish()
+    assert "resuming 2 finished runs" in err
+    assert not ckpt.parent.exists()
+    reference.finish()
+    assert read_result(out)["results"] == read_result(straight)["results"]
+
+
+# --------------------------------------------------------------------------------------------
+# unsafe, damaged and stale checkpoints (numerics.results.read_checkpoint)
+
+
+class _Payload:
+    """Unpickled by a plain torch.load, this makes a directory: code run by reading a file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (os.mkdir, (str(self.marker),))
+
+
+def _train_one_epoch(tmp_path: Path) -> tuple[AdvTrainConfig, Path]:
+    config = AdvTrainConfig(**{**TRAIN_CONFIG, "epochs": 2})  # type: ignore[arg-type]
+    ckpt = tmp_path / "run.pt"
+    train_adversarial(config, *_train_data(), checkpoint=ckpt, progress=False,
+                      stop_after_epochs=1)
+    return config, ckpt
+
+
+def test_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path: Path) -> None:
+    """A checkpoint holding a pickled call (here os.mkdir): the plain torch.load of the old
+    loader runs it; load_checkpoint and a resumed training refuse the file with a message
+    saying to discard it (--fresh), and nothing runs."""
+    from numerics.results import CHECKPOINT_FORMAT, code_version
+
+    config, ckpt = _train_one_epoch(tmp_path)
+    marker = tmp_path / "payload-ran"
+    record = torch.load(ckpt, weights_only=True)
+    record["state"]["history"].append(_Payload(marker))
+    assert record["format"] == CHECKPOINT_FORMAT
+    assert record["code"] == code_version()
+    torch.save(record, ckpt)
+    for call in (lambda: load_checkpoint(ckpt),
+                 lambda: train_adversarial(config, *_train_data(), checkpoint=ckpt,
+                                           progress=False)):
+        with pytest.raises(ResultFileError, match="other than tensors") as info:
+            call()
+        assert "--fresh" in str(info.value)
+        assert not marker.exists()
+    torch.load(ckpt, weights_only=False)  # what loading it used to do
+    assert marker.is_dir()
+
+
+def test_flipped_bit_in_a_checkpoint_is_caught(tmp_path: Path) -> None:
+    """One bit of a weight flipped on disk: torch.load alone returns the wrong weight without
+    a word; load_checkpoint (and resuming) stops on the part's CRC-32 and says what to do."""
+    config, ckpt = _train_one_epoch(tmp_path)
+    weight = load_checkpoint(ckpt)["model"]["conv1.weight"]
+    raw = bytearray(ckpt.read_bytes())
+    offset = raw.find(weight.numpy().tobytes())
+    assert offset > 0
+    raw[offset + 3] ^= 0x08
+    ckpt.write_bytes(bytes(raw))
+    silently = torch.load(ckpt, weights_only=True)["state"]["model"]["conv1.weight"]
+    assert not torch.equal(silently, weight)
+    for call in (lambda: load_checkpoint(ckpt),
+                 lambda: train_adversarial(config, *_train_data(), checkpoint=ckpt,
+                                           progress=False)):
+        with pytest.raises(ResultFileError, match=r"damaged: its part .* fails its CRC-32"):
+            call()
+
+
+def test_stale_training_checkpoint_is_refused_unless_accepted(
+        tmp_path: Path, make_stale: Callable[[Path], None]) -> None:
+    """A training checkpoint written by other code (a source file and torch's version differ):
+    StaleCheckpointError naming both and the two ways on, the file untouched; accept_stale
+    resumes from it (here the code is the same, so bit-identical to an uninterrupted run)."""
+    from theory.errors import StaleCheckpointError
+
+    config, ckpt = _train_one_epoch(tmp_path)
+    make_stale(ckpt)
+    before = ckpt.read_bytes()
+    with pytest.raises(StaleCheckpointError) as info:
+        train_adversarial(config, *_train_data(), checkpoint=ckpt, progress=False)
+    for word in (str(ckpt), "changed: numerics/nets/train.py", "torch 2.12.0 -> ", "--fresh",
+                 "--resume-stale"):
+        assert word in str(info.value), word
+    assert ckpt.read_bytes() == before
+    resumed = train_adversarial(config, *_train_data(), checkpoint=ckpt, progress=False,
+                                accept_stale=True)
+    straight = train_adversarial(config, *_train_data(), progress=False)
+    assert resumed.resumed_from_epoch == 1
+    assert resumed.history == straight.history
+    for name, tensor in straight.model.state_dict().items():
+        assert torch.equal(resumed.model.state_dict()[name], tensor), name
+    carried = read_checkpoint(ckpt)  # the epoch saved since still says what its past was
+    assert carried.stale == ""
+    assert "changed: numerics/nets/train.py" in carried.inherited

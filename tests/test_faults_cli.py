@@ -1,20 +1,28 @@
-"""Fault injection through the ``advlandscape`` command: bad configuration, data and outputs.
+"""Fault injection through the ``advlandscape`` command: bad configuration, data, outputs and
+checkpoints.
 
 Every case must end before any work starts, with exit code 2 and one clean message
 (``advlandscape <command>: error: ...``) on stderr, no traceback. Where a case combines a bad
 value with a missing data root, the message must be about the value: validation comes first.
+A checkpoint that is stale (written by other code), damaged or unsafe is refused the same way;
+``--resume-stale`` resumes from a stale one, ``--fresh`` discards it.
 """
 
 from __future__ import annotations
 
 import gzip
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
-from numerics.cli import main
+from numerics.cli import build_parser, main
 from numerics.data.mnist import _load_mnist_cached
+
+pytestmark = pytest.mark.usefixtures("cpu_load")
 
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -245,3 +253,164 @@ def test_mnist2_edited_labels_fail_their_checksum(capsys: pytest.CaptureFixture[
         _load_mnist_cached.cache_clear()
         _verify_official.cache_clear()
     assert not (tmp_path / "o" / "mnist2.json").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# stale, damaged and unsafe checkpoints; --fresh and --resume-stale
+
+FINDINGS_TINY = dict(eps_grid=(0.0, 0.1, 0.2), n_train=40, hidden=(8,), epochs=1,
+                     batch_size=20, n_hessian=20, logistic_ratios=(0.5,), logistic_n=40,
+                     logistic_steps=5, pgd_steps=2)
+
+
+@pytest.fixture
+def tiny_findings(monkeypatch: pytest.MonkeyPatch) -> object:
+    """`liu-kanai findings` at tiny sizes (patched into the CLI's config); returns the config."""
+    from numerics.experiments import studies
+
+    real = studies.config_for
+    monkeypatch.setattr(studies, "config_for", lambda study, profile=None, **kw: real(
+        study, profile, **{**FINDINGS_TINY, **kw}))
+    return studies.config_for("findings", None, seed=0)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_liu_kanai_stale_or_unsafe_checkpoint_refused_then_resumed_or_discarded(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, data_root: Path,
+        tiny_findings: object, make_stale: Callable[[Path], None]) -> None:
+    """A checkpoint of two finished runs, rewritten as other code would have written it: exit 2
+    naming the checkpoint, the changed file, torch's version and both ways on, the checkpoint
+    untouched; `--resume-stale` resumes it to the results of an uninterrupted run and the
+    provenance names the change, also when that resumed run is interrupted and finished by a
+    plain rerun (the change is carried by every later checkpoint). A checkpoint of the first
+    layout holding numpy values: refused even with --resume-stale; `--fresh` discards it and
+    recomputes everything. The two options together: refused."""
+    from numerics.experiments.studies import run_study
+    from numerics.results import read_checkpoint, read_result, write_result
+
+    out, ckdir = tmp_path / "findings.json", tmp_path / ".findings.json.ckpt"
+    ckpt = ckdir / "findings.ckpt"
+    expected = read_result(write_result(tmp_path / "straight.json", tiny_findings, run_study(
+        "findings", tiny_findings, progress=False)))["results"]
+    argv = ["liu-kanai", "findings", "--out", str(out), "--no-progress"]
+
+    def stale_partial() -> bytes:  # two finished runs, checkpointed by "other code"
+        with pytest.raises(KeyboardInterrupt):
+            run_study("findings", tiny_findings, progress=False, checkpoint_dir=ckdir,
+                      stop_after=2)
+        make_stale(ckpt)
+        return ckpt.read_bytes()
+
+    before = stale_partial()
+    _fails_cleanly(capsys, argv, str(ckpt), "changed: numerics/nets/train.py",
+                   "torch 2.12.0 -> ", "--fresh", "--resume-stale")
+    assert not out.exists()
+    assert ckpt.read_bytes() == before
+    assert main([*argv, "--resume-stale"]) == 0
+    err = capsys.readouterr().err
+    assert "resuming 2 finished runs" in err
+    assert f"--resume-stale: resuming from {ckpt}" in err
+    record = read_result(out)
+    assert record["results"] == expected
+    assert "numerics/nets/train.py" in record["provenance"]["resumed_stale_checkpoint"][str(ckpt)]
+    assert not ckdir.exists()
+
+    stale_partial()  # resumed anyway, interrupted after one more run, finished by a plain rerun
+    with pytest.raises(KeyboardInterrupt):
+        run_study("findings", tiny_findings, progress=False, checkpoint_dir=ckdir, stop_after=1,
+                  accept_stale=True)
+    carried = read_checkpoint(ckpt)
+    assert carried.stale == ""
+    assert "changed: numerics/nets/train.py" in carried.inherited
+    assert main([*argv, "--overwrite"]) == 0
+    err = capsys.readouterr().err
+    assert "resuming 3 finished runs" in err
+    assert "--resume-stale" not in err
+    record = read_result(out)
+    assert record["results"] == expected
+    assert "numerics/nets/train.py" in record["provenance"]["resumed_stale_checkpoint"][str(ckpt)]
+
+    ckdir.mkdir()
+    torch.save({"key": f"findings:{tiny_findings!r}",
+                "units": {"mlp/0.0": {"top_eig": np.float64(1.0)}}}, ckpt)
+    for extra in ([], ["--resume-stale"]):
+        _fails_cleanly(capsys, [*argv, "--overwrite", *extra], str(ckpt), "other than tensors",
+                       "--fresh")
+    assert main([*argv, "--overwrite", "--fresh"]) == 0
+    err = capsys.readouterr().err
+    assert f"--fresh: discarded 1 checkpoint(s): {ckpt}" in err
+    assert "resuming" not in err
+    record = read_result(out)
+    assert record["results"] == expected
+    assert "resumed_stale_checkpoint" not in record["provenance"]
+    _fails_cleanly(capsys, [*argv, "--fresh", "--resume-stale"], "not allowed with")
+
+
+@pytest.mark.parametrize("fault", ["stale", "damaged", "empty"])
+def test_mnist2_bad_checkpoint_refused_before_any_work(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        empty_root: Path, make_stale: Callable[[Path], None], fault: str) -> None:
+    """`mnist2` with a checkpoint of its own config that is stale, has a flipped byte, or is
+    empty: exit 2 naming the checkpoint and the fault, before the data are looked for (the data
+    root here is empty)."""
+    from numerics.cli import mnist2 as cli
+    from numerics.results import save_checkpoint
+
+    monkeypatch.setenv("ADVLANDSCAPE_DATA", str(empty_root))
+    argv = ["mnist2", "--tables", "1", "--out", str(tmp_path / "o")]
+    config = cli.config_from_args(build_parser().parse_args(argv))
+    ckpt = save_checkpoint(tmp_path / "o" / ".mnist2.ckpt", {"config": repr(config), "tables": {}})
+    if fault == "stale":
+        make_stale(ckpt)
+        expect = ("other code", "torch 2.12.0")
+    elif fault == "damaged":
+        raw = bytearray(ckpt.read_bytes())
+        raw[raw.find(b"MNIST2Config") + 2] ^= 0x01
+        ckpt.write_bytes(bytes(raw))
+        expect = ("damaged", "CRC-32")
+    else:
+        ckpt.write_bytes(b"")
+        expect = ("torn", "0 bytes")
+    _fails_cleanly(capsys, argv, str(ckpt), *expect, "--fresh")
+
+
+def test_resnet_stale_checkpoint_refused_before_data_and_fresh_discards_it(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, empty_root: Path,
+        make_stale: Callable[[Path], None]) -> None:
+    """`resnet run` with a stale training checkpoint of its sweep: exit 2 about the checkpoint,
+    not about the missing data (it is checked first); with --fresh the checkpoint is deleted and
+    the run gets as far as the data (missing here: exit 2 saying so)."""
+    from numerics.cli import resnet as cli
+    from numerics.experiments.resnet import checkpoint_files
+    from numerics.results import save_checkpoint
+
+    out = tmp_path / "out.json"
+    argv = _resnet(out, empty_root)
+    config = cli.config_from_args(build_parser().parse_args(argv))
+    (train_ckpt, _), *_ = checkpoint_files(config, tmp_path / ".out.json.ckpt").values()
+    save_checkpoint(train_ckpt, {"config": {}, "epoch": 0})
+    make_stale(train_ckpt)
+    _fails_cleanly(capsys, argv, train_ckpt.name, "other code", "--resume-stale")
+    assert train_ckpt.exists()
+    assert main([*argv, "--fresh"]) == 2
+    notice, error, *_ = capsys.readouterr().err.splitlines()
+    assert notice == f"--fresh: discarded 1 checkpoint(s): {train_ckpt}"
+    assert error.startswith("advlandscape resnet: error: mnist: 2 file(s) missing")
+    assert not train_ckpt.exists()
+
+
+@pytest.mark.parametrize("command", ["liu-kanai", "resnet"])
+def test_checkpoint_dir_that_is_a_file_is_refused_before_any_work(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, empty_root: Path,
+        command: str) -> None:
+    """--checkpoint-dir naming a regular file: exit 2 naming the option, before any work (not
+    a traceback from the first checkpoint save after the first unit of work)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    if command == "resnet":
+        argv = _resnet(tmp_path / "o.json", empty_root, "--checkpoint-dir", str(blocker))
+    else:
+        argv = ["liu-kanai", "findings", "--out", str(tmp_path / "o.json"),
+                "--checkpoint-dir", str(blocker)]
+    _fails_cleanly(capsys, argv, "checkpoint directory", str(blocker), "--checkpoint-dir")
+    assert blocker.read_text() == "x"

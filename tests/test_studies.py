@@ -18,6 +18,7 @@ import torch
 from numerics.experiments import budget, findings, pas, smoothness, studies, units
 from numerics.linear.bounds import budget_threshold
 from numerics.ops import robust_loss, robust_loss_and_grad
+from numerics.results import load_checkpoint
 from theory.errors import ConfigError, ResultExistsError
 
 
@@ -292,7 +293,7 @@ def test_interrupted_after_every_unit_resumes_bit_identical(
             break
         except KeyboardInterrupt:
             interruptions += 1
-            done.append(len(torch.load(ckpt, weights_only=False)["units"]))
+            done.append(len(load_checkpoint(ckpt)["units"]))
     assert interruptions >= 1
     assert done == list(range(1, interruptions + 1))  # one new unit per call, none lost
     assert _same(resumed, straight)
@@ -304,7 +305,7 @@ def test_interrupted_after_every_unit_resumes_bit_identical(
 @pytest.mark.usefixtures("one_thread")
 def test_checkpoint_of_another_config_is_ignored(tmp_path: Path, data_root: Path) -> None:
     """L-BUDGET: a checkpoint holding a planted unit is used under its own config only."""
-    from numerics.results import load_checkpoint, save_checkpoint
+    from numerics.results import save_checkpoint
 
     cfg = studies.config_for("budget", "ci", **TINY["budget"])
     other = dataclasses.replace(cfg, steps=cfg.steps + 1)

@@ -25,3 +25,13 @@ class ResultExistsError(AdvLandscapeError, FileExistsError):
 
 class ResultFileError(AdvLandscapeError):
     """A result file cannot be read back (invalid JSON, missing keys)."""
+
+
+class ResultWriteError(AdvLandscapeError, OSError):
+    """A result or checkpoint file cannot be written (disk full, file too large, no permission);
+    the file it would have replaced is unchanged."""
+
+
+class StaleCheckpointError(ResultFileError):
+    """A checkpoint was written by other code (sources or library versions) than the running one;
+    the message names what changed, how to resume from it anyway and how to start afresh."""

@@ -8,7 +8,9 @@ config and provenance, and an existing file is replaced only with ``--overwrite`
 Every finished unit of work (one training run) is checkpointed, by default in ``.<out name>.ckpt/``
 beside the output file (or ``--checkpoint-dir``); after an interruption (``kill -9`` included) the
 same command continues from the last finished unit and gives the same results as an uninterrupted
-run. The default checkpoint folder is removed once the record is written.
+run. The default checkpoint folder is removed once the record is written. A checkpoint written by
+other code is refused unless ``--resume-stale``; ``--fresh`` discards it
+(:mod:`numerics.cli.resume`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from numerics.cli import resume
 from theory.errors import ResultExistsError
 
 
@@ -42,13 +45,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="checkpoint every finished run here and resume from it (default "
                         ".<out name>.ckpt/ beside --out, removed once the record is written)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    resume.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the study (resuming from its checkpoint), write the record, print its verdict."""
     from numerics.experiments.studies import config_for, judge_summary, run_study
-    from numerics.experiments.units import RESULTS_DIR, checkpoint_path, finished_units
+    from numerics.experiments.units import RESULTS_DIR, checkpoint_path, matching_checkpoint
     from numerics.results import write_result
     from numerics.validate import check_writable_dir
 
@@ -59,16 +63,22 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_for(args.study, args.profile, seed=args.seed)
     checkpoint_dir = getattr(args, "checkpoint_dir", None)
     default_dir = checkpoint_dir is None
-    if default_dir:
+    if default_dir:  # made by the first checkpoint, beside the --out checked above
         checkpoint_dir = out.parent / f".{out.name}.ckpt"
-    done = finished_units(args.study, cfg, checkpoint_dir)
+    else:
+        check_writable_dir(checkpoint_dir, "checkpoint directory", "--checkpoint-dir")
+    where = checkpoint_path(args.study, checkpoint_dir)
+    resume.discard(args, [where])
+    checkpoint = matching_checkpoint(args.study, cfg, checkpoint_dir)
+    extra = resume.check_stale(args, [checkpoint] if checkpoint is not None else [])
+    done = 0 if checkpoint is None else len(checkpoint.state["units"])
     if done:
-        where = checkpoint_path(args.study, checkpoint_dir)
         print(f"resuming {done} finished runs from {where}", file=sys.stderr)
     results = run_study(args.study, cfg, progress=not args.no_progress,
-                        checkpoint_dir=checkpoint_dir)
+                        checkpoint_dir=checkpoint_dir,
+                        accept_stale=getattr(args, "resume_stale", False))
     write_result(out, cfg, results, seed=args.seed, overwrite=args.overwrite,
-                 study=args.study)
+                 study=args.study, **extra)
     if default_dir:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     else:

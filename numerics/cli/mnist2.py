@@ -6,8 +6,10 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Any
 
-from numerics.results import load_checkpoint, save_checkpoint
+from numerics.cli import resume
+from numerics.results import read_checkpoint, save_checkpoint
 from numerics.validate import check_writable_dir
 from theory.errors import ConfigError, ResultExistsError
 
@@ -28,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="L2 penalty wd (loss + wd/2 ||w||^2); default: the profile's (0)")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch CPU threads (default 2; 1 is faster on a busy machine)")
+    resume.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -39,38 +42,42 @@ def _tables(text: str) -> tuple[int, ...]:
     return numbers
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run (resuming per table from a checkpoint in OUT), write results, tables and figures."""
-    from numerics.experiments.mnist2 import (
-        config_for,
-        render_tables,
-        run_mnist2,
-        save_figures,
-        write_mnist2,
-    )
-    from numerics.results import atomic_write_bytes
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The validated :class:`numerics.experiments.mnist2.MNIST2Config` the arguments ask for."""
+    from numerics.experiments.mnist2 import config_for
 
     config = config_for(args.profile, tables=_tables(args.tables), threads=args.threads)
     if args.weight_decay is not None:
         config = dataclasses.replace(
             config, train=dataclasses.replace(config.train, weight_decay=args.weight_decay))
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run (resuming per table from a checkpoint in OUT), write results, tables and figures."""
+    from numerics.experiments.mnist2 import render_tables, run_mnist2, save_figures, write_mnist2
+    from numerics.results import atomic_write_bytes
+
+    config = config_from_args(args)
     out = check_writable_dir(args.out)
     result_path = out / "mnist2.json"
     if result_path.exists() and not args.overwrite:
         raise ResultExistsError(f"{result_path} exists already: pass --overwrite or another --out")
     ckpt_path = out / ".mnist2.ckpt"
-    ckpt = load_checkpoint(ckpt_path)
-    done = {}
-    if ckpt is not None and ckpt.get("config") == repr(config):
-        done = ckpt["tables"]
+    resume.discard(args, [ckpt_path])
+    ckpt = read_checkpoint(ckpt_path)
+    done, extra, stale = {}, {}, ""
+    if ckpt is not None and ckpt.state.get("config") == repr(config):  # else: not this run's
+        extra = resume.check_stale(args, [ckpt])
+        done, stale = ckpt.state["tables"], ckpt.history
         print(f"resuming: tables {sorted(done)} from {ckpt_path}", file=sys.stderr)
 
     def on_table(number: int, table: dict) -> None:
         done[str(number)] = table
-        save_checkpoint(ckpt_path, {"config": repr(config), "tables": done})
+        save_checkpoint(ckpt_path, {"config": repr(config), "tables": done}, stale=stale)
 
     results = run_mnist2(config, progress=True, on_table=on_table, done=done)
-    written = write_mnist2(result_path, config, results, overwrite=args.overwrite)
+    written = write_mnist2(result_path, config, results, overwrite=args.overwrite, **extra)
     text = render_tables(results) + "\n" + render_tables(results, last=True)
     written.append(atomic_write_bytes(out / "tables.md", text.encode(), overwrite=args.overwrite))
     written += save_figures(results, out, overwrite=args.overwrite)

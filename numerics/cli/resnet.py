@@ -14,9 +14,11 @@ import argparse
 import dataclasses
 import shutil
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from numerics.cli import resume
 from numerics.results import read_result
 from numerics.validate import check_device, check_writable_dir
 from theory.errors import ConfigError
@@ -60,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--out", required=True, help="result JSON file")
     run.add_argument("--overwrite", action="store_true")
     run.add_argument("--no-progress", action="store_true")
+    resume.add_arguments(run)
     run.set_defaults(func=_run)
     show = sub.add_parser("show", help="print a result file as a table")
     show.add_argument("path")
@@ -67,12 +70,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from numerics.experiments.resnet import (
-        profile_config,
-        run_resnet_experiment,
-        write_resnet_result,
-    )
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The validated :class:`numerics.experiments.resnet.ResNetExperimentConfig` of ``resnet
+    run``'s arguments (the profile's, with the options' changes)."""
+    from numerics.experiments.resnet import profile_config
 
     config = profile_config(args.dataset, args.profile)
     train_changes: dict = {}
@@ -102,6 +103,18 @@ def _run(args: argparse.Namespace) -> int:
     except TypeError as exc:
         raise ConfigError(str(exc)) from None
     check_device(config.train.device)
+    return config
+
+
+def _run(args: argparse.Namespace) -> int:
+    from numerics.experiments.resnet import (
+        checkpoint_files,
+        existing_checkpoints,
+        run_resnet_experiment,
+        write_resnet_result,
+    )
+
+    config = config_from_args(args)
     out = Path(args.out)
     check_writable_dir(out.parent)  # before any work, not after training
     if out.exists() and not args.overwrite:
@@ -110,10 +123,16 @@ def _run(args: argparse.Namespace) -> int:
         torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
     # by default checkpoints go beside --out and are removed once the result is written
     checkpoint_dir = Path(args.checkpoint_dir or out.parent / f".{out.name}.ckpt")
+    if args.checkpoint_dir is not None:  # the default one is made beside the checked --out
+        check_writable_dir(checkpoint_dir, "checkpoint directory", "--checkpoint-dir")
+    resume.discard(args, [p for files in checkpoint_files(config, checkpoint_dir).values()
+                          for p in files])
+    extra = resume.check_stale(args, [c for found in existing_checkpoints(
+        config, checkpoint_dir).values() for c in found])
     results = run_resnet_experiment(config, root=args.data_dir,
                                     checkpoint_dir=checkpoint_dir,
-                                    progress=not args.no_progress)
-    write_resnet_result(out, config, results, overwrite=args.overwrite)
+                                    progress=not args.no_progress, accept_stale=args.resume_stale)
+    write_resnet_result(out, config, results, overwrite=args.overwrite, **extra)
     if args.checkpoint_dir is None:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     print(f"wrote {out}")

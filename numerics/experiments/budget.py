@@ -88,7 +88,8 @@ def _train_config(cfg: BudgetConfig, steps: int, bias: bool, **changes: Any) -> 
 
 def run_budget(cfg: BudgetConfig, progress: bool = True,
                checkpoint_dir: str | Path | None = None,
-               stop_after: int | None = None) -> dict[str, Any]:
+               stop_after: int | None = None,
+               accept_stale: bool = False) -> dict[str, Any]:
     """L-BUDGET on MNIST2: ||w_f|| at convergence versus eps/eps*, then the [0, 1] box with PGD.
 
     Exact part: for p in {2, inf} and bias in {no, yes}, eps* from
@@ -111,11 +112,12 @@ def run_budget(cfg: BudgetConfig, progress: bool = True,
     Args:
         cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
             checkpoint (None: none). stop_after: interrupt after this many new units (tests).
+            accept_stale: resume from a checkpoint written by other code (else refused).
     """
     combos = [(n, b) for n in ("l2", "linf") for b in (False, True)]
     total = len(combos) * len(cfg.ratios) + 1 + len(cfg.box_eps_l2) + len(cfg.box_eps_linf)
     units = Units("budget", cfg, total, checkpoint_dir=checkpoint_dir, stop_after=stop_after,
-                  progress=progress)
+                  progress=progress, accept_stale=accept_stale)
     exact: list[dict[str, Any]] = []
     thresholds: dict[str, float] = {}
     for norm, bias in combos:

@@ -106,7 +106,8 @@ def _full_gradient_norm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
 
 def run_findings(cfg: FindingsConfig, progress: bool = True,
                  checkpoint_dir: str | Path | None = None,
-                 stop_after: int | None = None) -> dict[str, Any]:
+                 stop_after: int | None = None,
+                 accept_stale: bool = False) -> dict[str, Any]:
     """L-FINDINGS on MNIST (MLP) and MNIST2 (logistic), per eps.
 
     MLP, per eps in ``eps_grid`` (same poor initialisation and batch order for every eps):
@@ -133,9 +134,11 @@ def run_findings(cfg: FindingsConfig, progress: bool = True,
     Args:
         cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
             checkpoint (None: none). stop_after: interrupt after this many new units (tests).
+            accept_stale: resume from a checkpoint written by other code (else refused).
     """
     units = Units("findings", cfg, len(cfg.eps_grid) + len(cfg.logistic_ratios),
-                  checkpoint_dir=checkpoint_dir, stop_after=stop_after, progress=progress)
+                  checkpoint_dir=checkpoint_dir, stop_after=stop_after, progress=progress,
+                  accept_stale=accept_stale)
     x, y = mnist_subset(cfg.n_train, cfg.seed, "train")
 
     def mlp_run(eps: float) -> dict[str, Any]:

@@ -349,11 +349,12 @@ def run_mnist2(
 
 
 def write_mnist2(path: str | Path, config: MNIST2Config, results: dict[str, Any],
-                 overwrite: bool = False) -> list[Path]:
-    """Write the results record (JSON, with provenance) and a CSV of every table row."""
+                 overwrite: bool = False, **provenance_extra: Any) -> list[Path]:
+    """Write the results record (JSON, with provenance plus ``provenance_extra``) and a CSV of
+    every table row."""
     path = Path(path)
     out = [write_result(path, config, results, seed=config.train.seed, device="cpu",
-                        overwrite=overwrite, threads=config.threads)]
+                        overwrite=overwrite, threads=config.threads, **provenance_extra)]
     lines = ["table,norm,training,eps,label,train_acc,test_acc,gap,best_epoch,last_train_acc,"
              "last_test_acc,clean_train,clean_test,robust_train,robust_test,paper_train,"
              "paper_test,paper_gap,top_fixed_1,top_robust_1,normalized_fixed_1"]

@@ -91,7 +91,8 @@ class PASConfig:
 
 
 def run_pas(cfg: PASConfig, progress: bool = True, checkpoint_dir: str | Path | None = None,
-            stop_after: int | None = None) -> dict[str, Any]:
+            stop_after: int | None = None,
+            accept_stale: bool = False) -> dict[str, Any]:
     """L-FINDINGS (PAS): PAS versus a fixed budget on MNIST (MLP), for every lr of the grid.
 
     Every run starts from the same initialisation (seed) and sees the same batches. Reported per
@@ -104,12 +105,13 @@ def run_pas(cfg: PASConfig, progress: bool = True, checkpoint_dir: str | Path | 
     Args:
         cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
             checkpoint (None: none). stop_after: interrupt after this many new units (tests).
+            accept_stale: resume from a checkpoint written by other code (else refused).
     """
-    x, y = mnist_subset(cfg.n_train, cfg.seed, "train")
-    xt, yt = mnist_subset(cfg.n_test, cfg.seed, "test")
     runs = [(k, lr, cfg.seed + s) for s in cfg.seeds for k in ("pas", "fixed") for lr in cfg.lrs]
     units = Units("pas", cfg, len(runs), checkpoint_dir=checkpoint_dir, stop_after=stop_after,
-                  progress=progress)
+                  progress=progress, accept_stale=accept_stale)
+    x, y = mnist_subset(cfg.n_train, cfg.seed, "train")
+    xt, yt = mnist_subset(cfg.n_test, cfg.seed, "test")
 
     def train_run(kind: str, lr: float, seed: int) -> dict[str, Any]:
         torch.manual_seed(seed)

@@ -34,13 +34,15 @@ from numerics.nets.curvature import HessianOperator
 from numerics.nets.landscape import filter_normalized_direction, landscape_1d
 from numerics.nets.train import AdvTrainConfig, evaluate, train_adversarial
 from numerics.profiles import current_profile
-from numerics.results import load_checkpoint, save_checkpoint, write_result
+from numerics.results import Checkpoint, read_checkpoint, save_checkpoint, write_result
 from numerics.spectra import hutchinson_trace, power_iteration, top_hessian_eigs
 from theory.errors import ConfigError, DataError
 
 __all__ = [
     "DATASETS",
     "ResNetExperimentConfig",
+    "checkpoint_files",
+    "existing_checkpoints",
     "load_image_data",
     "profile_config",
     "run_resnet_experiment",
@@ -254,9 +256,38 @@ def _curvature(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     return out
 
 
+def checkpoint_files(config: ResNetExperimentConfig, checkpoint_dir: str | Path
+                     ) -> dict[float, tuple[Path, Path]]:
+    """The checkpoint files of each budget of the sweep in ``checkpoint_dir``: the training's
+    (``.pt``, rewritten every epoch) and the measured record's (``.measured``).
+
+    The names carry a digest of the whole sweep config (data sizes, split, seed, ...), so a
+    checkpoint of another sweep is never resumed by mistake.
+    """
+    digest = hashlib.sha256(repr(config).encode()).hexdigest()[:12]
+    files = {}
+    for eps in config.eps:
+        ckpt = Path(checkpoint_dir) / f"{config.dataset}_{digest}_eps{eps:.6f}.pt"
+        files[eps] = (ckpt, ckpt.with_suffix(".measured"))
+    return files
+
+
+def existing_checkpoints(config: ResNetExperimentConfig, checkpoint_dir: str | Path | None
+                         ) -> dict[float, list[Checkpoint]]:
+    """The checkpoints of each budget of the sweep found in ``checkpoint_dir`` (read safely,
+    never refused: :meth:`numerics.results.Checkpoint.require_current` decides)."""
+    if checkpoint_dir is None:
+        return {}
+    found: dict[float, list[Checkpoint]] = {}
+    for eps, files in checkpoint_files(config, checkpoint_dir).items():
+        found[eps] = [c for c in map(read_checkpoint, files) if c is not None]
+    return found
+
+
 def run_resnet_experiment(
     config: ResNetExperimentConfig, data: ImageData | None = None, *,
     root: str | None = None, checkpoint_dir: str | Path | None = None, progress: bool = True,
+    accept_stale: bool = False,
 ) -> dict[str, Any]:
     """Run the sweep: for each eps, train, evaluate, measure curvature and the landscape.
 
@@ -265,7 +296,9 @@ def run_resnet_experiment(
             to use instead of loading ``config.dataset`` (tests pass tiny synthetic tensors).
         root: data root. checkpoint_dir: where each eps's training checkpoints (resumable)
             and, once measured, its record (``*.measured``): a rerun skips finished budgets.
-        progress: tqdm bars.
+        progress: tqdm bars. accept_stale: resume from checkpoints written by other code
+            (sources or library versions changed); without it they are refused, before any
+            data are loaded (:class:`theory.errors.StaleCheckpointError`).
 
     Returns:
         ``{"label", "data_note", "runs": [one dict per eps], "seconds"}``; each run has
@@ -274,6 +307,12 @@ def run_resnet_experiment(
         (``top_eigs``, ``power_top``, ``trace``, ``trace_se``) and ``landscape``.
     """
     start = time.perf_counter()
+    files = checkpoint_files(config, checkpoint_dir) if checkpoint_dir is not None else {}
+    stale: dict[float, str] = {}  # per budget: what changed since its checkpoints were computed
+    for eps, found in existing_checkpoints(config, checkpoint_dir).items():
+        for saved in found:  # refuse stale checkpoints before any work
+            saved.require_current(accept_stale)
+        stale[eps] = "; ".join(dict.fromkeys(c.history for c in found if c.history))
     note = "data passed by the caller"
     if data is None:
         data, note = load_image_data(config, root)
@@ -283,23 +322,21 @@ def run_resnet_experiment(
     x_tr, x_te = x_tr.to(device, dtype), x_te.to(device, dtype)
     y_tr, y_te = y_tr.to(device), y_te.to(device)
     runs = []
-    digest = hashlib.sha256(repr(config).encode()).hexdigest()[:12]
     for eps in config.eps:
         tcfg = config.train_config(eps)
-        # the name carries a digest of the whole sweep config (data sizes, split, seed, ...):
-        # a checkpoint of another sweep is never resumed by mistake
-        ckpt = (Path(checkpoint_dir) / f"{config.dataset}_{digest}_eps{eps:.6f}.pt"
-                if checkpoint_dir is not None else None)
-        measured = ckpt.with_suffix(".measured") if ckpt is not None else None
-        state = load_checkpoint(measured) if measured is not None else None
-        if state is not None:  # this budget was trained and measured before an interruption
-            if state["config"] != repr(config):
+        ckpt, measured = files.get(eps, (None, None))
+        saved = read_checkpoint(measured) if measured is not None else None
+        if saved is not None:  # this budget was trained and measured before an interruption
+            if saved.state["config"] != repr(config):
                 raise ConfigError(f"checkpoint {measured} was written with a different config: "
-                                  "delete it or choose another checkpoint directory")
-            runs.append(state["run"])
+                                  "delete it (CLI: --fresh) or choose another checkpoint "
+                                  "directory")
+            saved.require_current(accept_stale)
+            runs.append(saved.state["run"])
             continue
         t0 = time.perf_counter()
-        outcome = train_adversarial(tcfg, x_tr, y_tr, checkpoint=ckpt, progress=progress)
+        outcome = train_adversarial(tcfg, x_tr, y_tr, checkpoint=ckpt, progress=progress,
+                                    accept_stale=accept_stale)
         train_seconds = time.perf_counter() - t0
         model = outcome.model.eval()
         ev = dict(seed=tcfg.seed, fast=tcfg.fast)
@@ -327,15 +364,18 @@ def run_resnet_experiment(
             "curvature": curvature, "landscape": curve,
         })
         if measured is not None:
-            save_checkpoint(measured, {"config": repr(config), "run": runs[-1]})
+            save_checkpoint(measured, {"config": repr(config), "run": runs[-1]},
+                            stale=stale.get(eps, ""))
     return {"label": config.label, "data_note": note, "runs": runs,
             "n_train": int(x_tr.shape[0]), "n_test": int(x_te.shape[0]),
             "seconds": time.perf_counter() - start}
 
 
 def write_resnet_result(path: str | Path, config: ResNetExperimentConfig,
-                        results: dict[str, Any], overwrite: bool = False) -> Path:
-    """Write ``{config, results, provenance}`` atomically (refuses to overwrite unless asked)."""
+                        results: dict[str, Any], overwrite: bool = False,
+                        **provenance_extra: Any) -> Path:
+    """Write ``{config, results, provenance}`` atomically (refuses to overwrite unless asked);
+    ``provenance_extra`` joins the provenance."""
     return write_result(path, config, results, seed=config.train.seed,
                         device=config.train.device, overwrite=overwrite,
-                        profile=current_profile())
+                        profile=current_profile(), **provenance_extra)

@@ -237,7 +237,8 @@ def _optimiser_comparison(cfg: SmoothnessConfig, x: torch.Tensor, y: torch.Tenso
 
 def run_smoothness(cfg: SmoothnessConfig, progress: bool = True,
                    checkpoint_dir: str | Path | None = None,
-                   stop_after: int | None = None) -> dict[str, Any]:
+                   stop_after: int | None = None,
+                   accept_stale: bool = False) -> dict[str, Any]:
     """K-SMOOTH on MNIST2: gradient ratios near w = 0 (p = 2), jumps across w_i = 0 (p = inf).
 
     Units (checkpointed with ``checkpoint_dir``, :mod:`numerics.experiments.units`): the p = 2
@@ -247,14 +248,15 @@ def run_smoothness(cfg: SmoothnessConfig, progress: bool = True,
     Args:
         cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
             checkpoint (None: none). stop_after: interrupt after this many new units (tests).
+            accept_stale: resume from a checkpoint written by other code (else refused).
 
     Returns:
         ``{"l2": ..., "linf": ..., "optimisers": ...}`` (see :func:`_l2_ratios`,
         :func:`_linf_jumps`, :func:`_optimiser_comparison`).
     """
-    x, y = mnist2_subset(cfg.n_samples, cfg.seed)
     units = Units("smoothness", cfg, 6, checkpoint_dir=checkpoint_dir, stop_after=stop_after,
-                   progress=progress)
+                  progress=progress, accept_stale=accept_stale)
+    x, y = mnist2_subset(cfg.n_samples, cfg.seed)
     parts = {
         "l2": units("l2", lambda: _l2_ratios(cfg, x, y, torch.Generator().manual_seed(cfg.seed))),
         "linf": units("linf", lambda: _linf_jumps(

@@ -49,7 +49,7 @@ def config_for(study: str, profile: str | None = None, **overrides: Any) -> Any:
 
 def run_study(study: str, cfg: Any, progress: bool = True,
               checkpoint_dir: str | Path | None = None,
-              stop_after: int | None = None) -> dict[str, Any]:
+              stop_after: int | None = None, accept_stale: bool = False) -> dict[str, Any]:
     """Run one study on its config and return its results dict.
 
     Args:
@@ -58,9 +58,12 @@ def run_study(study: str, cfg: Any, progress: bool = True,
             saved there and reused by a later call with the same config (None: no checkpoint).
         stop_after: interrupt (KeyboardInterrupt) after this many newly computed units; for
             tests of resumption.
+        accept_stale: resume from a checkpoint of this config written by other code (sources or
+            library versions changed); without it such a checkpoint is refused
+            (:class:`theory.errors.StaleCheckpointError`).
     """
     return _RUNNERS[_check(study)](cfg, progress=progress, checkpoint_dir=checkpoint_dir,
-                                   stop_after=stop_after)
+                                   stop_after=stop_after, accept_stale=accept_stale)
 
 
 def judge_summary(study: str, results: dict[str, Any]) -> str:

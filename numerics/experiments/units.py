@@ -4,7 +4,9 @@ A study is a pure function from a frozen config dataclass to a JSON-ready result
 is a sequence of **units of work** (one training run: per eps, per learning rate and seed, per
 optimiser). :class:`Units` runs them: with a checkpoint folder the finished units are saved after
 each one to ``<checkpoint_dir>/<study>.ckpt``, keyed on the study and the full config (a
-checkpoint of another config is ignored), and a later call with the same config reuses them.
+checkpoint of another config is ignored), and a later call with the same config reuses them. A
+checkpoint of this config written by other code (:func:`numerics.results.code_version`: the
+sources or the library versions changed) is refused unless resuming from it is asked for.
 Every unit draws its random numbers from a generator seeded from the config and the unit's name
 alone (:func:`unit_seed`), so a resumed run, however often interrupted, equals an uninterrupted
 one bit for bit (CPU, same threads).
@@ -25,7 +27,13 @@ import torch
 from tqdm import tqdm
 
 from numerics.ops import augment
-from numerics.results import REPO_ROOT, load_checkpoint, read_result, save_checkpoint
+from numerics.results import (
+    REPO_ROOT,
+    Checkpoint,
+    read_checkpoint,
+    read_result,
+    save_checkpoint,
+)
 from theory.claims import Evidence
 from theory.errors import ConfigError
 
@@ -38,6 +46,7 @@ __all__ = [
     "checkpoint_path",
     "finished_units",
     "load_record",
+    "matching_checkpoint",
     "mnist2_subset",
     "mnist_subset",
     "scale",
@@ -94,13 +103,24 @@ def checkpoint_path(study: str, checkpoint_dir: str | Path) -> Path:
     return Path(checkpoint_dir) / f"{study}.ckpt"
 
 
+def matching_checkpoint(study: str, cfg: Any, checkpoint_dir: str | Path | None
+                        ) -> Checkpoint | None:
+    """The checkpoint of ``study`` in ``checkpoint_dir`` if it was written for ``cfg`` (None when
+    there is none, or when it is another config's and will be ignored). Never refuses a stale
+    one: the caller decides (:meth:`numerics.results.Checkpoint.require_current`)."""
+    if checkpoint_dir is None:
+        return None
+    checkpoint = read_checkpoint(checkpoint_path(study, checkpoint_dir))
+    if checkpoint is None or checkpoint.state.get("key") != f"{study}:{cfg!r}":
+        return None
+    return checkpoint
+
+
 def finished_units(study: str, cfg: Any, checkpoint_dir: str | Path) -> int:
     """How many units of ``study`` at ``cfg`` the checkpoint in ``checkpoint_dir`` holds (0 when
     there is none, or when it was written for another config and will be ignored)."""
-    state = load_checkpoint(checkpoint_path(study, checkpoint_dir))
-    if state is None or state.get("key") != f"{study}:{cfg!r}":
-        return 0
-    return len(state["units"])
+    checkpoint = matching_checkpoint(study, cfg, checkpoint_dir)
+    return 0 if checkpoint is None else len(checkpoint.state["units"])
 
 
 class Units:
@@ -108,21 +128,26 @@ class Units:
 
     The checkpoint ``{"key": "<study>:<repr(cfg)>", "units": {name: result}}`` is rewritten
     atomically after every unit (:func:`numerics.results.save_checkpoint`); a checkpoint whose key
-    differs (another config) is ignored and replaced. ``stop_after`` (tests of resumption) raises
-    KeyboardInterrupt, as an interruption would, before the unit after the first ``stop_after``
-    units computed by this call.
+    differs (another config) is ignored and replaced; one of this config written by other code is
+    refused (:class:`theory.errors.StaleCheckpointError`) unless ``accept_stale``. Unit results
+    are what a checkpoint holds (tensors, plain scalars, dicts, lists, tuples). ``stop_after``
+    (tests of resumption) raises KeyboardInterrupt, as an interruption would, before the unit
+    after the first ``stop_after`` units computed by this call.
     """
 
     def __init__(self, study: str, cfg: Any, total: int, *, checkpoint_dir: str | Path | None,
-                 stop_after: int | None, progress: bool) -> None:
+                 stop_after: int | None, progress: bool, accept_stale: bool = False) -> None:
         if stop_after is not None:
             check_int(stop_after, "stop_after", 0)
         self.key = f"{study}:{cfg!r}"
         self.path = None if checkpoint_dir is None else checkpoint_path(study, checkpoint_dir)
         self.done: dict[str, Any] = {}
-        state = load_checkpoint(self.path) if self.path is not None else None
-        if state is not None and state.get("key") == self.key:
-            self.done = dict(state["units"])
+        self.stale = ""  # what changed since reused units were computed, carried by every save
+        checkpoint = matching_checkpoint(study, cfg, checkpoint_dir)
+        if checkpoint is not None:
+            checkpoint.require_current(accept_stale)
+            self.done = dict(checkpoint.state["units"])
+            self.stale = checkpoint.history
         self.stop_after = stop_after
         self.computed = 0
         self.bar = tqdm(total=total, initial=len(self.done), desc=study, disable=not progress,
@@ -139,7 +164,7 @@ class Units:
         self.done[name] = value
         self.computed += 1
         if self.path is not None:
-            save_checkpoint(self.path, {"key": self.key, "units": self.done})
+            save_checkpoint(self.path, {"key": self.key, "units": self.done}, stale=self.stale)
         self.bar.update()
         return value
 

@@ -48,7 +48,7 @@ from numerics.attacks import AttackSpec
 from numerics.nets.attack import adversarial_examples
 from numerics.nets.models import build_model
 from numerics.nets.schedules import Schedule, ScheduleValues
-from numerics.results import load_checkpoint, save_checkpoint
+from numerics.results import read_checkpoint, save_checkpoint
 from numerics.validate import check_device, check_step_size
 from theory.errors import ConfigError, DivergenceError
 from theory.validate import check_eps, check_norm, check_positive
@@ -333,7 +333,7 @@ def _build(config: AdvTrainConfig, device: torch.device) -> nn.Module:
 def train_adversarial(
     config: AdvTrainConfig, x: torch.Tensor, y: torch.Tensor, *,
     checkpoint: str | Path | None = None, progress: bool = True,
-    stop_after_epochs: int | None = None,
+    stop_after_epochs: int | None = None, accept_stale: bool = False,
 ) -> TrainOutcome:
     r"""Adversarially train a network from scratch (or resume) on ``(x, y)``.
 
@@ -345,6 +345,8 @@ def train_adversarial(
             written with the same config, training resumes after its last epoch.
         progress: show a tqdm bar over the steps of each epoch.
         stop_after_epochs: stop (as if interrupted) once this many epochs are done in total.
+        accept_stale: resume from a checkpoint written by other code (sources or library
+            versions changed: :func:`numerics.results.code_version`) instead of refusing it.
 
     Returns:
         :class:`TrainOutcome` with the model (in eval mode) and, per epoch, the learning rate
@@ -353,6 +355,7 @@ def train_adversarial(
     Raises:
         DivergenceError: the loss became NaN or Inf (the message names epoch, step, checkpoint).
         ConfigError: bad config, or a checkpoint written with a different config.
+        StaleCheckpointError: a checkpoint written by other code, and not ``accept_stale``.
     """
     device = check_device(config.device)
     dtype = _DTYPES[config.dtype]
@@ -376,14 +379,18 @@ def train_adversarial(
     start_epoch = 0
     resumed = None
     ckpt_path = Path(checkpoint) if checkpoint is not None else None
+    stale = ""  # what changed since the epochs resumed were computed (carried by every save)
     if ckpt_path is not None:
-        state = load_checkpoint(ckpt_path)
-        if state is not None:
+        saved = read_checkpoint(ckpt_path)
+        if saved is not None:
+            state = saved.state
             if state.get("config") != config.to_dict():
                 raise ConfigError(
-                    f"checkpoint {ckpt_path} was written with a different config: delete it or "
-                    "choose another checkpoint path"
+                    f"checkpoint {ckpt_path} was written with a different config: delete it "
+                    "(CLI: --fresh) or choose another checkpoint path"
                 )
+            saved.require_current(accept_stale)
+            stale = saved.history
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             shuffle_gen.set_state(state["shuffle_rng"])
@@ -399,7 +406,7 @@ def train_adversarial(
                 "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "history": history,
                 "shuffle_rng": shuffle_gen.get_state(), "data_rng": data_gen.get_state(),
-            })
+            }, stale=stale)
 
     def values(t: float) -> ScheduleValues:
         return ScheduleValues(config.eps, config.step_size, lr_at_epoch(config, int(t)))
