@@ -46,6 +46,15 @@ def test_every_cell_is_compared_with_the_paper(small_run: tuple) -> None:
             assert 0 <= row["robust_test"] <= row["clean_test"] + 1e-9 <= 100 + 1e-9
             if table["training"] == "adversarial":
                 assert row["robust_train"] == row["train_acc"] <= row["clean_train"] + 1e-9
+            # BOX-MAX is the true worst case: no PGD finds fewer robust points
+            assert row["exact_test"] <= row["robust_test"] + 1e-9
+            assert row["attack_gap_test"] == pytest.approx(row["robust_test"]
+                                                           - row["exact_test"])
+        if table["training"] == "adversarial":
+            starts = [(a["start"], a["projection"]) for a in table["eval_attack"]]
+            assert starts == [("none", "exact"), ("radius", "exact")]
+            assert (table["train_attack"]["start"], table["train_attack"]["projection"]) == (
+                "ball", "ball_then_box")
     text = render_tables(results)
     assert "| 76.5/255 |" in text
     assert "95.40" in text  # the paper's train accuracy at 76.5/255 is shown beside ours
