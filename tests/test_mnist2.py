@@ -159,3 +159,45 @@ def test_y_t1_evidence_judges_regimes(small_run: tuple, tmp_path: Path) -> None:
     assert both.passed
     assert any("weight decay 0.001" in c for c in both.conditions)
     assert any("does not hold without" in c for c in both.conditions)
+
+
+def test_seeds_give_means_intervals_and_counts(data_root: Path, tmp_path: Path) -> None:
+    """Two seeds of table 1: every cell is the mean of the per-seed runs, with sd and a 95%
+    interval; the seeds differ (initialisation, order, starts) but share the data; the trends
+    are counted per seed; the markdown shows mean +- sd and whether the paper is inside."""
+    import statistics
+
+    from numerics.experiments.mnist2 import seed_trends
+
+    tiny = dict(SMALL, n_train=400, n_test=200, landscape_points=3, landscape_n=50, tables=(1,),
+                seeds=(0, 1))
+    config = config_for("ci", **tiny)
+    results = run_mnist2(config)
+    table = results["tables"]["1"]
+    assert results["seeds"] == table["seeds"] == [0, 1]
+    a, b = table["per_seed"]
+    assert (a["seed"], b["seed"]) == (0, 1)
+    assert a["rows"][1]["train_loss_last"] != b["rows"][1]["train_loss_last"]
+    for k, row in enumerate(table["rows"]):
+        for field in ("train_acc", "test_acc", "exact_test"):
+            values = [r["rows"][k][field] for r in (a, b)]
+            assert row[field] == pytest.approx(statistics.fmean(values))
+            st = row["stats"][field]
+            assert st["sd"] == pytest.approx(statistics.stdev(values))
+            assert st["ci95"][0] <= row[field] <= st["ci95"][1]
+        assert row["paper_inside"]["test_acc"] == (
+            row["stats"]["test_acc"]["ci95"][0] <= row["paper"]["test_acc"]
+            <= row["stats"]["test_acc"]["ci95"][1])
+    counts = seed_trends(results)["counts"]["t1_normalized_fixed"]
+    assert counts["n"] == 2
+    assert counts["k"] == sum(
+        trends({"tables": {"1": r}})["t1_normalized_fixed"]["increasing"] for r in (a, b))
+    text = render_tables(results)
+    assert "+-" in text
+    assert "over 2 seeds" in text
+    assert "paper in CI" in text
+    # one seed of the same config is the first unit of the two-seed run, bit for bit
+    single = run_mnist2(config_for("ci", **dict(tiny, seeds=(0,))))
+    assert single["tables"]["1"]["per_seed"][0]["rows"] == a["rows"]
+    with pytest.raises(ConfigError, match="seeds"):
+        config_for("ci", seeds=(1, 1))

@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tables", default="1,2,3,4", help="comma-separated table numbers")
     parser.add_argument("--weight-decay", type=float, default=None,
                         help="L2 penalty wd (loss + wd/2 ||w||^2); default: the profile's (0)")
+    parser.add_argument("--seeds", default=None,
+                        help="comma-separated seeds of the repetitions (default: the profile's; "
+                        "full: 0,1,2,3,4)")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch CPU threads (default 2; 1 is faster on a busy machine)")
     resume.add_arguments(parser)
@@ -47,6 +50,13 @@ def config_from_args(args: argparse.Namespace) -> Any:
     from numerics.experiments.mnist2 import config_for
 
     config = config_for(args.profile, tables=_tables(args.tables), threads=args.threads)
+    if args.seeds is not None:
+        try:
+            seeds = tuple(int(t) for t in args.seeds.split(",") if t.strip())
+        except ValueError:
+            raise ConfigError(f"--seeds must be comma-separated integers, got {args.seeds!r}") \
+                from None
+        config = dataclasses.replace(config, seeds=seeds)
     if args.weight_decay is not None:
         config = dataclasses.replace(
             config, train=dataclasses.replace(config.train, weight_decay=args.weight_decay))
@@ -70,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
     if ckpt is not None and ckpt.state.get("config") == repr(config):  # else: not this run's
         extra = resume.check_stale(args, [ckpt])
         done, stale = ckpt.state["tables"], ckpt.history
-        print(f"resuming: tables {sorted(done)} from {ckpt_path}", file=sys.stderr)
+        print(f"resuming: (table@seed) {sorted(done)} from {ckpt_path}", file=sys.stderr)
 
-    def on_table(number: int, table: dict) -> None:
-        done[str(number)] = table
+    def on_table(unit: str, table: dict) -> None:
+        done[unit] = table
         save_checkpoint(ckpt_path, {"config": repr(config), "tables": done}, stale=stale)
 
     results = run_mnist2(config, progress=True, on_table=on_table, done=done)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from numerics.attacks import AttackSpec
+from numerics.experiments import seeds as seeds_mod
 from numerics.experiments.paper_values import MNIST2_TABLES, eps_label
 from numerics.linear.attack import attacked_margins, perturb
 from numerics.linear.curvature import fixed_noise_operator, normalized_sharpness, robust_operator
@@ -97,7 +98,11 @@ class MNIST2Config:
         threads: torch CPU threads during the run (``None``: leave torch's setting). Two on a
             dedicated 2-core machine (the full sweep: 78 s against 108 s with one); on a machine
             shared with other jobs one thread can be much faster.
-        seed: seeds subsets, landscapes and evaluation attacks (training uses ``train.seed``).
+        seed: seeds the data subsets and the landscape points, and (offset per repetition) the
+            evaluation attacks and landscape directions.
+        seeds: the repetitions: each seeds the initial weights, the data order and the PGD
+            starts and noise (:func:`run_table`); every table cell is then the mean over them,
+            with its standard deviation and 95% interval. ``None``: ``(train.seed,)``.
     """
 
     profile: str = "full"
@@ -119,6 +124,7 @@ class MNIST2Config:
     eigs: int = 3
     threads: int | None = 2
     seed: int = 0
+    seeds: tuple[int, ...] | None = None
     interpretation: str = INTERPRETATION
     conventions: tuple[str, ...] = CONVENTIONS
 
@@ -131,6 +137,9 @@ class MNIST2Config:
         check_iterate_dtype(self.attack_dtype, "attack_dtype")
         if not self.eval_starts:
             raise ConfigError("eval_starts must name at least one PGD start")
+        if self.seeds is not None and (not self.seeds or len(set(self.seeds)) != len(self.seeds)
+                                       or any(int(x) != x or x < 0 for x in self.seeds)):
+            raise ConfigError(f"seeds must be distinct integers >= 0, got {self.seeds}")
         _attacks(self, "l2", "adversarial")  # validates starts and projections
         if self.landscape_points < 3 or self.landscape_n < 1:
             raise ConfigError("landscape_points must be >= 3 and landscape_n >= 1")
@@ -151,8 +160,13 @@ def config_for(profile: str | None = None, **overrides: Any) -> MNIST2Config:
             train_steps=5, eval_steps=10, landscape_points=11, landscape_n=300,
         )
     else:
-        base = MNIST2Config(profile=profile)
+        base = MNIST2Config(profile=profile, seeds=(0, 1, 2, 3, 4))
     return dataclasses.replace(base, **overrides)
+
+
+def repetitions(config: MNIST2Config) -> tuple[int, ...]:
+    """The seeds of the repetitions (``config.seeds``, else the training seed alone)."""
+    return tuple(config.seeds) if config.seeds is not None else (config.train.seed,)
 
 
 def _subset(X: np.ndarray, y: np.ndarray, n: int | None, seed: int) -> tuple[torch.Tensor, ...]:
@@ -214,9 +228,13 @@ def _top_eigs(operator: Any, k: int) -> np.ndarray:
 
 def run_table(
     number: int, config: MNIST2Config, data: tuple[torch.Tensor, ...],
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, seed: int | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate every model of one table; Hessian eigenvalues and landscapes.
+
+    ``seed`` (default ``config.train.seed``) seeds what varies between repetitions: the initial
+    weights, the data order, the PGD starts and noise of training and evaluation, the landscape
+    direction. The data subsets and the landscape's points stay those of ``config.seed``.
 
     Returns:
         ``{"rows": [...], "hessian": [...], "landscape": {...}, "seconds": {...}}``: per eps the
@@ -230,14 +248,17 @@ def run_table(
     eps = torch.tensor(eps_list, dtype=Xtr.dtype)
     train_attack, eval_attack = _attacks(config, spec.norm, spec.training)
     seconds: dict[str, float] = {}
+    seed = config.train.seed if seed is None else seed
+    train = dataclasses.replace(config.train, seed=seed)
+    base = config.seed + 1000 * (seed - config.train.seed)  # this repetition's other streams
 
     start = time.perf_counter()
     result = train_models(
-        Xtr, ytr, eps, train_attack, config.train,
-        select=lambda W: torch.tensor(_eval(W, Xte, yte, eps, eval_attack, config.seed + 11,
-                                            config.train.common_noise), dtype=W.dtype),
-        progress=(lambda e: progress(f"table {number}: epoch {e}/{config.train.epochs}"))
-        if progress else None,
+        Xtr, ytr, eps, train_attack, train,
+        select=lambda W: torch.tensor(_eval(W, Xte, yte, eps, eval_attack, base + 11,
+                                            train.common_noise), dtype=W.dtype),
+        progress=(lambda e: progress(f"table {number}, seed {seed}: epoch "
+                                     f"{e}/{train.epochs}")) if progress else None,
     )
     seconds["train"] = time.perf_counter() - start
 
@@ -255,8 +276,8 @@ def run_table(
         return [acc[i] for i in slot]
 
     exact = AttackSpec("exact", spec.norm)  # BOX-MAX: the worst case in the ball and the box
-    test_acc = evaluate(Xte, yte, eval_attack, config.seed + 11)
-    train_acc = evaluate(Xtr, ytr, eval_attack, config.seed + 12)
+    test_acc = evaluate(Xte, yte, eval_attack, base + 11)
+    train_acc = evaluate(Xtr, ytr, eval_attack, base + 12)
     clean_test = evaluate(Xte, yte, AttackSpec("clean"), 0)
     clean_train = evaluate(Xtr, ytr, AttackSpec("clean"), 0)
     exact_test = evaluate(Xte, yte, exact, 0)
@@ -265,7 +286,7 @@ def run_table(
     if spec.training == "adversarial":
         robust_test, robust_train = test_acc, train_acc
     else:  # how robust are the noise-trained models to the same PGD? (test set; not in the paper)
-        robust_test = evaluate(Xte, yte, _eval_pgd(config, spec.norm), config.seed + 11)
+        robust_test = evaluate(Xte, yte, _eval_pgd(config, spec.norm), base + 11)
         robust_train = [None] * len(slot)
     seconds["evaluate"] = time.perf_counter() - start
 
@@ -291,7 +312,7 @@ def run_table(
 
     start = time.perf_counter()
     W = result.best
-    gen = torch.Generator().manual_seed(config.seed + 21)
+    gen = torch.Generator().manual_seed(base + 21)
     wd = config.train.weight_decay
     eig_fixed, eig_rob = [], []
     for k, e in enumerate(eps_list):
@@ -325,15 +346,14 @@ def run_table(
     alphas = torch.linspace(-1.0, 1.0, config.landscape_points, dtype=Xtr.dtype)
     curves = {}
     for k, e in enumerate(eps_list):
-        direction = filter_normalized_direction(W[k], torch.Generator().manual_seed(config.seed))
-        curve = landscape_1d(W[k], direction, Xl, yl, e, train_attack, alphas,
-                             seed=config.seed + 41)
+        direction = filter_normalized_direction(W[k], torch.Generator().manual_seed(base))
+        curve = landscape_1d(W[k], direction, Xl, yl, e, train_attack, alphas, seed=base + 41)
         curves[eps_label(e, spec.norm)] = curve.tolist()
     seconds["landscape"] = time.perf_counter() - start
     if progress:
         progress(f"table {number}: done")
     return {
-        "number": number, "norm": spec.norm, "training": spec.training,
+        "number": number, "norm": spec.norm, "training": spec.training, "seed": seed,
         "train_attack": dataclasses.asdict(train_attack),
         "eval_attack": [dataclasses.asdict(a) for a in eval_attack],
         "rows": rows, "hessian": hess,
@@ -344,18 +364,21 @@ def run_table(
 
 def run_mnist2(
     config: MNIST2Config, progress: bool = False,
-    on_table: Callable[[int, dict[str, Any]], None] | None = None,
+    on_table: Callable[[str, dict[str, Any]], None] | None = None,
     done: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Reproduce the requested tables (and the data of figures 2-3) of Yamada et al.
+    """Reproduce the requested tables (and the data of figures 2-3) of Yamada et al., once per
+    seed of :func:`repetitions`, and summarise each table over the seeds (:func:`aggregate`).
 
     Args:
         config: :class:`MNIST2Config`. progress: show a tqdm bar.
-        on_table: called after each table (e.g. to checkpoint). done: tables already computed
-            (``{"1": {...}}``, from a checkpoint), which are not recomputed.
+        on_table: called with ``"<table>@<seed>"`` and the run after each (table, seed) unit
+            (e.g. to checkpoint). done: units already computed (same keys, from a checkpoint),
+            which are not recomputed.
 
     Returns:
-        ``{"tables": {"1": {...}, ...}, "seconds": total}`` (see :func:`run_table`).
+        ``{"seeds": [...], "tables": {"1": {...}, ...}, "seconds": total}``: each table the
+        mean over seeds in :func:`run_table`'s layout plus its spread and the runs.
     """
     from tqdm import tqdm
 
@@ -363,25 +386,80 @@ def run_mnist2(
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     start = time.perf_counter()
-    tables: dict[str, Any] = dict(done or {})
+    seeds = repetitions(config)
+    runs: dict[str, Any] = dict(done or {})
     try:
         data = load_data(config)
-        todo = [t for t in config.tables if str(t) not in tables]
+        todo = [(t, s) for t in config.tables for s in seeds if f"{t}@{s}" not in runs]
         total = len(todo) * config.train.epochs
         with tqdm(total=total, desc="mnist2", disable=not progress, leave=False) as bar:
-            for number in todo:
+            for number, seed in todo:
                 def tick(msg: str, bar: Any = bar) -> None:
                     bar.set_postfix_str(msg)
                     if "epoch" in msg:
                         bar.update(1)
 
-                tables[str(number)] = run_table(number, config, data, tick)
+                key = f"{number}@{seed}"
+                runs[key] = run_table(number, config, data, tick, seed=seed)
                 if on_table is not None:
-                    on_table(number, tables[str(number)])
+                    on_table(key, runs[key])
     finally:
         torch.set_num_threads(threads)
-    return {"tables": {k: tables[k] for k in sorted(tables)},
-            "seconds": time.perf_counter() - start}
+    tables = {str(t): aggregate([runs[f"{t}@{s}"] for s in seeds]) for t in sorted(config.tables)}
+    return {"seeds": list(seeds), "tables": tables, "seconds": time.perf_counter() - start}
+
+
+_ROW_FIELDS = ("train_acc", "test_acc", "gap", "clean_train", "clean_test", "robust_train",
+               "robust_test", "exact_train", "exact_test", "attack_gap_test", "train_loss_last",
+               "best_epoch")
+
+
+def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One table over its seeds: :func:`run_table`'s layout with every number the mean over the
+    runs (the gap the mean of the per-seed gaps), plus ``stats`` per row (mean, sd, 95%
+    interval of each number, and whether the paper's value lies inside), the landscape's
+    pointwise sd, ``seeds`` and the runs themselves (``per_seed``)."""
+    first = runs[0]
+    rows = []
+    for k, row in enumerate(first["rows"]):
+        per = [r["rows"][k] for r in runs]
+        stats = {f: seeds_mod.interval([p[f] for p in per]) for f in _ROW_FIELDS
+                 if row.get(f) is not None}
+        last = {f: seeds_mod.interval([p["last"][f] for p in per]) for f in row["last"]}
+        out = dict(row, **{f: st["mean"] for f, st in stats.items()})
+        out["last"] = {f: st["mean"] for f, st in last.items()}
+        paper = row["paper"]
+        out["diff"] = {"train_acc": out["train_acc"] - paper["train_acc"],
+                       "test_acc": out["test_acc"] - paper["test_acc"],
+                       "gap": out["gap"] - paper["gap"]}
+        out["stats"] = stats
+        out["stats_last"] = last
+        out["paper_inside"] = {f: seeds_mod.inside(paper[f], stats[f])
+                               for f in ("train_acc", "test_acc", "gap")}
+        rows.append(out)
+    hessian = []
+    for k, h in enumerate(first["hessian"]):
+        per = [r["hessian"][k] for r in runs]
+        out = dict(h)
+        stats = {}
+        for f in ("top_fixed", "normalized_fixed", "top_robust", "normalized_robust"):
+            if f in h:
+                out[f] = np.mean([p[f] for p in per], axis=0).tolist()
+                stats[f] = seeds_mod.interval([p[f][0] for p in per])
+        for f in ("w_norm", "w_feature_norm"):
+            stats[f] = seeds_mod.interval([p[f] for p in per])
+            out[f] = stats[f]["mean"]
+        out["stats"] = stats
+        hessian.append(out)
+    curves, sd = {}, {}
+    for label in first["landscape"]["curves"]:
+        curves[label], sd[label] = seeds_mod.mean_curve(
+            [r["landscape"]["curves"][label] for r in runs])
+    landscape = dict(first["landscape"], curves=curves, sd=sd)
+    seconds = {k: sum(r["seconds"][k] for r in runs) for k in first["seconds"]}
+    return {**{k: v for k, v in first.items() if k not in ("history", "seed", "per_seed")},
+            "rows": rows, "hessian": hessian, "landscape": landscape, "seconds": seconds,
+            "seeds": [r["seed"] for r in runs], "per_seed": runs}
 
 
 def write_mnist2(path: str | Path, config: MNIST2Config, results: dict[str, Any],
@@ -391,17 +469,23 @@ def write_mnist2(path: str | Path, config: MNIST2Config, results: dict[str, Any]
     path = Path(path)
     out = [write_result(path, config, results, seed=config.train.seed, device="cpu",
                         overwrite=overwrite, threads=config.threads, **provenance_extra)]
-    lines = ["table,norm,training,eps,label,train_acc,test_acc,gap,best_epoch,last_train_acc,"
-             "last_test_acc,clean_train,clean_test,robust_train,robust_test,paper_train,"
-             "paper_test,paper_gap,top_fixed_1,top_robust_1,normalized_fixed_1"]
+    lines = ["table,norm,training,eps,label,seeds,train_acc,train_acc_sd,test_acc,test_acc_sd,"
+             "gap,best_epoch,last_train_acc,last_test_acc,clean_train,clean_test,robust_train,"
+             "robust_test,exact_train,exact_test,attack_gap_test,paper_train,paper_test,"
+             "paper_gap,top_fixed_1,top_fixed_1_sd,top_robust_1,normalized_fixed_1"]
     for key, table in results["tables"].items():
         for row, h in zip(table["rows"], table["hessian"], strict=True):
+            st, hs = row.get("stats", {}), h.get("stats", {})
+            sd = [st[f]["sd"] if f in st else None for f in ("train_acc", "test_acc")]
             vals = [key, table["norm"], table["training"], row["eps"], row["label"],
-                    row["train_acc"], row["test_acc"], row["gap"], row["best_epoch"],
+                    len(table.get("seeds", [0])), row["train_acc"], sd[0], row["test_acc"],
+                    sd[1], row["gap"], row["best_epoch"],
                     row["last"]["train_acc"], row["last"]["test_acc"], row["clean_train"],
                     row["clean_test"], row["robust_train"], row["robust_test"],
+                    row.get("exact_train"), row.get("exact_test"), row.get("attack_gap_test"),
                     row["paper"]["train_acc"], row["paper"]["test_acc"], row["paper"]["gap"],
-                    h["top_fixed"][0], h.get("top_robust", [""])[0], h["normalized_fixed"][0]]
+                    h["top_fixed"][0], hs.get("top_fixed", {}).get("sd"),
+                    h.get("top_robust", [""])[0], h["normalized_fixed"][0]]
             lines.append(",".join("" if v is None else f"{v:.6g}" if isinstance(v, float)
                                   else str(v) for v in vals))
     out.append(atomic_write_bytes(path.with_suffix(".csv"), ("\n".join(lines) + "\n").encode(),
@@ -409,28 +493,65 @@ def write_mnist2(path: str | Path, config: MNIST2Config, results: dict[str, Any]
     return out
 
 
+def _cell(r: dict[str, Any], stats: dict[str, Any], field: str, many: bool) -> str:
+    """One number of a table: mean +- sd over seeds, or the value of the one seed."""
+    if many and field in stats:
+        return f"{stats[field]['mean']:.2f} +- {stats[field]['sd']:.2f}"
+    return f"{r[field]:.2f}"
+
+
 def render_tables(results: dict[str, Any], last: bool = False) -> str:
     """Tables 1-4 in the paper's layout (eps, train acc, test acc, gap), beside the paper's values
-    and the differences (ours - paper), as markdown. ``last``: the last epoch, not the selected."""
+    and the differences (ours - paper), as markdown. ``last``: the last epoch, not the selected.
+
+    Over several seeds each number is mean +- sd, and "in CI" says whether the paper's train /
+    test accuracy lies in the 95% interval of the mean; adversarial tables add the exact robust
+    test accuracy (BOX-MAX) and the attack gap (PGD minus exact).
+    """
     names = {1: "L2 adversarial (PGD)", 2: "L2 random noise", 3: "L-inf adversarial (PGD)",
              4: "L-inf random noise"}
     parts = []
     for key, table in results["tables"].items():
         n = int(key)
         which = "last epoch" if last else "early-stopped"
-        parts.append(f"Table {n}: {names[n]} ({which})\n")
-        parts.append("| eps | train acc | test acc | gap | paper train | paper test | paper gap "
-                     "| d train | d test | d gap |")
-        parts.append("|---|---|---|---|---|---|---|---|---|---|")
+        seeds = table.get("seeds", [])
+        many = len(seeds) > 1
+        adversarial = table["training"] == "adversarial"
+        parts.append(f"Table {n}: {names[n]} ({which}"
+                     + (f", mean +- sd over {len(seeds)} seeds" if many else "") + ")\n")
+        head = "| eps | train acc | test acc | gap | paper train | paper test | paper gap " \
+               "| d train | d test | d gap |"
+        if many:
+            head += " paper in CI (train, test) |"
+        if adversarial and not last:
+            head += " exact test | PGD - exact |"
+        parts.append(head)
+        parts.append("|" + "|".join("---" for _ in range(head.count("|") - 1)) + "|")
         for row in table["rows"]:
             r = row["last"] if last else row
+            stats = row.get("stats_last" if last else "stats", {})
             p = row["paper"]
-            gap = abs(r["train_acc"] - r["test_acc"])
-            parts.append(
-                f"| {row['label']} | {r['train_acc']:.2f} | {r['test_acc']:.2f} | {gap:.2f} "
-                f"| {p['train_acc']:.2f} | {p['test_acc']:.2f} | {p['gap']:.2f} "
-                f"| {r['train_acc'] - p['train_acc']:+.2f} | {r['test_acc'] - p['test_acc']:+.2f} "
-                f"| {gap - p['gap']:+.2f} |")
+
+            def cell(field: str, r: dict = r, stats: dict = stats, many: bool = many) -> str:
+                return _cell(r, stats, field, many)
+
+            gap = r["gap"] if "gap" in r else abs(r["train_acc"] - r["test_acc"])
+            line = (f"| {row['label']} | {cell('train_acc')} | {cell('test_acc')} | {cell('gap')}"
+                    f" | {p['train_acc']:.2f} | {p['test_acc']:.2f} | {p['gap']:.2f} "
+                    f"| {r['train_acc'] - p['train_acc']:+.2f} "
+                    f"| {r['test_acc'] - p['test_acc']:+.2f} | {gap - p['gap']:+.2f} |")
+            if many:
+                if last:
+                    inside = {f: seeds_mod.inside(p[f], stats[f]) for f in ("train_acc",
+                                                                            "test_acc")}
+                else:
+                    inside = row["paper_inside"]
+                line += " " + ", ".join("yes" if inside[f] else "no"
+                                        for f in ("train_acc", "test_acc")) + " |"
+            if adversarial and not last:
+                line += f" {cell('exact_test', row, row.get('stats', {}))} | " \
+                        f"{row['attack_gap_test']:+.2f} |"
+            parts.append(line)
         parts.append("")
     return "\n".join(parts)
 
@@ -465,8 +586,12 @@ def save_figures(results: dict[str, Any], out_dir: str | Path,
             for i, label in enumerate(labels):
                 color = cmap(i / max(1, len(labels) - 1))
                 kind = "adv" if style == "-" else "random"
-                ax.plot(land["alphas"], land["curves"][label], style, color=color,
-                        label=f"{kind} {label}")
+                mean = np.asarray(land["curves"][label])
+                ax.plot(land["alphas"], mean, style, color=color, label=f"{kind} {label}")
+                sd = np.asarray(land.get("sd", {}).get(label, np.zeros_like(mean)))
+                if sd.any():  # a band of one sd over the seeds
+                    ax.fill_between(land["alphas"], np.maximum(mean - sd, 1e-12), mean + sd,
+                                    color=color, alpha=0.15, linewidth=0)
         ax.set_title(f"Fig. 2: {'L2' if norm == 'l2' else 'L-inf'} (solid: adversarial, "
                      "dashed: random)", fontsize=9)
         ax.set_xlabel("a (w + a d, ||d|| = ||w||)")
@@ -484,6 +609,9 @@ def save_figures(results: dict[str, Any], out_dir: str | Path,
         top = np.array([h["top_fixed"] for h in hess])
         for j in range(top.shape[1]):
             ax.plot(eps, top[:, j], "o-", label=f"lambda_{j + 1} (fixed PGD examples)")
+        if len(tables[key].get("seeds", [])) > 1:  # lambda_1: mean +- sd over the seeds
+            sd = [h["stats"]["top_fixed"]["sd"] for h in hess]
+            ax.errorbar(eps, top[:, 0], yerr=sd, fmt="none", ecolor="C0", capsize=3)
         ax.plot(eps, [h["top_robust"][0] for h in hess], "k--", label="lambda_1 (exact robust)")
         if "2" in tables or "4" in tables:
             rkey = "2" if key == "1" else "4"
@@ -494,7 +622,10 @@ def save_figures(results: dict[str, Any], out_dir: str | Path,
                         label="lambda_1 random noise")
         ax.set_xlabel("eps" if key == "1" else "eps x 255")
         ax.set_ylabel("eigenvalue")
-        ax.set_title(f"Fig. 3: top Hessian eigenvalues, {title} PGD training", fontsize=9)
+        seeds = tables[key].get("seeds", [])
+        ax.set_title(f"Fig. 3: top Hessian eigenvalues, {title} PGD training"
+                     + (f" (mean +- sd, {len(seeds)} seeds)" if len(seeds) > 1 else ""),
+                     fontsize=9)
         ax.legend(fontsize=7)
     fig3.tight_layout()
 
@@ -558,6 +689,35 @@ def trends(results: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def seed_trends(results: dict[str, Any]) -> dict[str, Any]:
+    """:func:`trends` of each seed's runs and how many seeds each property holds in.
+
+    Returns ``{"seeds", "per_seed": [trends...], "counts": {name: {"k", "n", "text"}},
+    "spearman": {name: [per seed]}}`` for the eigenvalue series (strictly increasing), the
+    adversarial-vs-random comparisons and the large-eps L-inf gap. A record of one seed (or of
+    the layout before seeds) counts as one.
+    """
+    tables = results["tables"]
+    seeds = results.get("seeds") or [0]
+    per = []
+    for i in range(len(seeds)):
+        runs = {k: t["per_seed"][i] if "per_seed" in t else t for k, t in tables.items()}
+        per.append(trends({"tables": runs}))
+    counts, spear = {}, {}
+    for name in ("t1_normalized_fixed", "t1_top_fixed", "t1_top_robust", "t3_normalized_fixed",
+                 "t3_top_fixed", "t3_top_robust"):
+        if name in per[0]:
+            counts[name] = seeds_mod.count_true([p[name]["increasing"] for p in per])
+            spear[name] = [p[name]["spearman"] for p in per]
+    for name in ("adv_vs_random_l2", "adv_vs_random_linf"):
+        if name in per[0]:
+            counts[name] = seeds_mod.count_true([p[name]["adversarial_sharper"] for p in per])
+    if "gap_linf_large" in per[0]:
+        counts["gap_linf_large"] = seeds_mod.count_true(
+            [p["gap_linf_large"]["increasing"] for p in per])
+    return {"seeds": list(seeds), "per_seed": per, "counts": counts, "spearman": spear}
+
+
 def _load_committed(path: str | Path | None) -> dict[str, Any] | None:
     path = Path(path) if path is not None else RESULT_FILE
     if not path.exists():
@@ -570,7 +730,9 @@ def _regime(record: dict[str, Any]) -> str:
     wd = cfg["train"]["weight_decay"]
     losses = [r["train_loss_last"] for t in record["results"]["tables"].values()
               for r in t["rows"]]
+    seeds = record["results"].get("seeds") or [cfg["train"]["seed"]]
     return (f"{cfg['profile']} profile, weight decay {wd:g}, {cfg['train']['epochs']} epochs, "
+            f"{cfg['train']['optimizer']} lr {cfg['train']['lr']:g}, {len(seeds)} seed(s), "
             f"early stopping on test accuracy; final training losses "
             f"{min(losses):.3g}..{max(losses):.3g} (not near 0 at large eps)")
 
@@ -579,15 +741,21 @@ WEIGHT_DECAY_FILE = RESULT_DIR / "weight_decay" / "mnist2.json"
 
 
 def _t1_regime(record: dict[str, Any]) -> dict[str, Any]:
-    """Y-T1 trends of one run (table 1; table 3 when present), with the norms that explain them."""
+    """Y-T1 trends of one run (table 1; table 3 when present), with the norms that explain them:
+    the series of the means over seeds, and per seed (``seeds``)."""
     tr = trends(record["results"])
+    st = seed_trends(record["results"])
     hess = record["results"]["tables"]["1"]["hessian"]
+    spearman = st["spearman"]["t1_normalized_fixed"]
     out = {
         "regime": _regime(record),
         "weight_decay": record["config"]["train"]["weight_decay"],
         "normalized": tr["t1_normalized_fixed"], "raw": tr["t1_top_fixed"],
         "robust": tr["t1_top_robust"], "w_norm": [h["w_norm"] for h in hess],
         "eps": [h["eps"] for h in hess],
+        "seeds": {"n": len(st["seeds"]),
+                  "strictly_increasing": st["counts"]["t1_normalized_fixed"],
+                  "spearman": spearman, "rank_increasing_every_seed": min(spearman) > 0},
     }
     if "t3_normalized_fixed" in tr:
         out["linf_normalized"] = tr["t3_normalized_fixed"]
@@ -595,11 +763,20 @@ def _t1_regime(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _holds(r: dict[str, Any]) -> bool:
+    """Y-T1 (b) in a regime: the seed mean of ||w||^2 lambda_1 increases strictly with eps and
+    its rank correlation with eps is positive in every seed."""
+    return bool(r["normalized"]["increasing"] and r["seeds"]["rank_increasing_every_seed"])
+
+
 def _describe(r: dict[str, Any]) -> str:
-    n, raw = r["normalized"], r["raw"]
-    text = (f"weight decay {r['weight_decay']:g}: ||w||^2 lambda_1 "
+    n, raw, sd = r["normalized"], r["raw"], r["seeds"]
+    mean = "the mean over seeds of " if sd["n"] > 1 else ""
+    text = (f"weight decay {r['weight_decay']:g}: {mean}||w||^2 lambda_1 "
             f"{'increases strictly' if n['increasing'] else 'does NOT increase strictly'} with "
-            f"eps ({', '.join(f'{v:.3g}' for v in n['values'])}); raw lambda_1 "
+            f"eps ({', '.join(f'{v:.3g}' for v in n['values'])}), strictly in "
+            f"{sd['strictly_increasing']['text']}, Spearman per seed "
+            f"{', '.join(f'{v:.2f}' for v in sd['spearman'])}; raw lambda_1 "
             f"{'increases' if raw['increasing'] else 'does not increase'} strictly")
     if not n["increasing"]:
         drops = [i for i in range(1, len(n["values"])) if n["values"][i] <= n["values"][i - 1]]
@@ -617,7 +794,9 @@ def evidence_y_t1(path: str | Path | None = None,
                   weight_decay_path: str | Path | None = None) -> Evidence:
     """Y-T1 (b), data: does the filter-normalised top Hessian eigenvalue ||w||^2 lambda_1 at the
     trained weights (the claim's measure; the Hessian with the PGD examples held fixed, the
-    paper's Eq. 9) increase strictly with the L2 adversarial eps on MNIST2 (table 1 models)?
+    paper's Eq. 9) increase with the L2 adversarial eps on MNIST2 (table 1 models)? Over
+    several seeds: strictly in the mean, and in rank (Spearman > 0) in every seed; the count of
+    seeds with a strict increase is reported.
 
     Two regimes are judged where their committed runs exist: no weight decay
     (``results/mnist2/mnist2.json``) and weight decay (``results/mnist2/weight_decay/``). The
@@ -634,7 +813,7 @@ def evidence_y_t1(path: str | Path | None = None,
     wd_record = _load_committed(wd_path) if wd_path is not None and wd_path.exists() else None
     if wd_record is not None and "1" in wd_record["results"]["tables"]:
         regimes.append(_t1_regime(wd_record))
-    holding = [r for r in regimes if r["normalized"]["increasing"]]
+    holding = [r for r in regimes if _holds(r)]
     passed = bool(holding)
     conditions = tuple(
         [f"holds in the regime: {r['regime']}" for r in holding]
@@ -654,7 +833,8 @@ def evidence_y_t1(path: str | Path | None = None,
 def evidence_y_t2(path: str | Path | None = None) -> Evidence:
     """Y-T2, data: random-noise training sharpens far less than adversarial training: the growth
     lambda_1(eps)/lambda_1(0) of adversarially trained models exceeds that of noise-trained models
-    at the largest eps both tables share (L2: tables 1 vs 2, L-inf: tables 3 vs 4).
+    at the largest eps both tables share (L2: tables 1 vs 2, L-inf: tables 3 vs 4), in the mean
+    over seeds and in every seed.
 
     Reads the committed ``results/mnist2/mnist2.json``; ran=False when it is absent.
     """
@@ -664,17 +844,33 @@ def evidence_y_t2(path: str | Path | None = None) -> Evidence:
         return Evidence("data", False, "no MNIST2 results with tables 1-2 or 3-4: run "
                         "`advlandscape mnist2 --profile full --out results/mnist2`", ran=False)
     tr = trends(record["results"])
-    comps = {k: tr[k] for k in ("adv_vs_random_l2", "adv_vs_random_linf") if k in tr}
-    passed = all(c["adversarial_sharper"] for c in comps.values())
+    counts = seed_trends(record["results"])["counts"]
+    comps = {k: dict(tr[k], seeds=counts[k]) for k in ("adv_vs_random_l2", "adv_vs_random_linf")
+             if k in tr}
+    passed = all(c["adversarial_sharper"] and c["seeds"]["k"] == c["seeds"]["n"]
+                 for c in comps.values())
+    mean = "mean " if len(record["results"].get("seeds") or [0]) > 1 else ""
     summary = "; ".join(
-        f"{k.rsplit('_', 1)[1]}: lambda_1 growth at eps {c['eps']}: adversarial "
-        f"x{c['adversarial_growth']:.3g} vs random x{c['random_growth']:.3g}"
+        f"{k.rsplit('_', 1)[1]}: {mean}lambda_1 growth at eps {c['eps']}: adversarial "
+        f"x{c['adversarial_growth']:.3g} vs random x{c['random_growth']:.3g}, adversarial "
+        f"sharper in {c['seeds']['text']}"
         for k, c in comps.items())
     return Evidence("data", passed, summary, conditions=(f"regime: {_regime(record)}",),
                     counterexample=None if passed else comps, details=comps)
 
 
 __all__ = [
-    "MNIST2Config", "config_for", "evidence_y_t1", "evidence_y_t2", "render_tables",
-    "run_mnist2", "run_table", "save_figures", "trends", "write_mnist2",
+    "MNIST2Config",
+    "aggregate",
+    "config_for",
+    "evidence_y_t1",
+    "evidence_y_t2",
+    "render_tables",
+    "repetitions",
+    "run_mnist2",
+    "run_table",
+    "save_figures",
+    "seed_trends",
+    "trends",
+    "write_mnist2",
 ]
