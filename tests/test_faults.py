@@ -700,9 +700,9 @@ def test_kill9_during_mnist2_sweep_resumes_to_identical_results(
     driver.kill9()
     ckpt = killed_dir / ".mnist2.ckpt"
     assert not (killed_dir / "mnist2.json").exists()
-    assert set(load_checkpoint(ckpt)["tables"]) == {"1"}
+    assert set(load_checkpoint(ckpt)["tables"]) == {"1@0"}  # (table @ seed); ci: one seed
     err = spawn(script, *args(killed_dir), env=env).finish()
-    assert "resuming: tables ['1']" in err
+    assert "resuming: (table@seed) ['1@0']" in err
     assert not ckpt.exists()  # the checkpoint is removed once the results are written
     reference.finish()
     a = read_result(straight_dir / "mnist2.json")["results"]

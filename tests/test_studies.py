@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from numerics.experiments import budget, findings, pas, smoothness, studies, units
+from numerics.experiments import (
+    budget,
+    findings,
+    mnist2,
+    pas,
+    sensitivity,
+    smoothness,
+    studies,
+    units,
+)
 from numerics.linear.bounds import budget_threshold
 from numerics.ops import robust_loss, robust_loss_and_grad
 from numerics.results import load_checkpoint
@@ -267,6 +276,8 @@ TINY = {
                      pgd_steps=2),
     "pas": dict(lrs=(0.05, 0.2), epochs=1, periods=1, n_train=60, n_test=30, hidden=(8,),
                 batch_size=30, pgd_steps=2, eval_steps=2, seeds=(0, 1)),
+    "sensitivity": dict(settings=("default", "sgd"), seeds=(0, 1), tables=(1, 2), n_train=200,
+                        n_test=100),
 }
 
 
@@ -325,3 +336,46 @@ def test_checkpoint_of_another_config_is_ignored(tmp_path: Path, data_root: Path
     assert -123.0 not in [r["w_norm"] for r in res["exact"]]
     assert _same(res, studies.run_study("budget", other, progress=False))
     assert "steps=5" in load_checkpoint(ckpt)["key"]  # replaced by the new config's units
+
+
+# The MNIST2 sensitivity study (Y-T1, Y-T2 under the hyperparameters the paper lost)
+
+@pytest.mark.usefixtures("one_thread")
+def test_sensitivity_study_counts_what_it_reports(data_root: Path) -> None:
+    """Y-T1, Y-T2: every setting is an MNIST2 run under its overrides (the default setting is
+    exactly ``mnist2.run_table``); "reproduced" counts the rows whose paper train and test
+    accuracies lie in the seed interval; the judgement splits the settings into holds / fails."""
+    cfg = studies.config_for("sensitivity", "ci", **TINY["sensitivity"])
+    res = studies.run_study("sensitivity", cfg, progress=False)
+    assert set(res["settings"]) == {"default", "sgd"}
+    assert res["settings"]["sgd"]["train"]["optimizer"] == "sgd"
+    assert res["settings"]["default"]["train"]["optimizer"] == "adam"
+    mcfg = sensitivity.setting_config(cfg, "default")
+    direct = mnist2.run_table(1, mcfg, mnist2.load_data(mcfg), seed=1)
+    stored = res["settings"]["default"]["tables"]["1"]["per_seed"][1]
+    assert _same(stored["rows"], direct["rows"])
+    sgd_rows = res["settings"]["sgd"]["tables"]["1"]["per_seed"][1]["rows"]
+    assert not _same(sgd_rows, direct["rows"])  # the override reached the trainer
+    for name, setting in res["settings"].items():
+        for key, table in setting["tables"].items():
+            inside = sum(
+                all(row["stats"][f]["ci95"][0] <= row["paper"][f] <= row["stats"][f]["ci95"][1]
+                    for f in ("train_acc", "test_acc")) for row in table["rows"])
+            got = setting["summary"]["reproduced"][key]["early_stopped"]
+            assert (got["rows"], got["of"]) == (inside, len(table["rows"]))
+            assert res["judgement"]["reproduced"][name][key] == inside
+    for claim in ("y_t1", "y_t2"):
+        split = res["judgement"][claim]
+        assert sorted(split["holds_in"] + split["fails_in"]) == ["default", "sgd"]
+        for name in split["holds_in"]:
+            assert res["settings"][name]["summary"][claim]["holds"] is True
+    line = studies.judge_summary("sensitivity", res)
+    assert "Y-T1 (b) holds in" in line
+    assert "most rows reproduced" in line
+
+
+def test_sensitivity_config_refuses_unknown_settings() -> None:
+    with pytest.raises(ConfigError, match="unknown settings"):
+        sensitivity.SensitivityConfig(settings=("default", "rmsprop"))
+    with pytest.raises(ConfigError, match="seeds"):
+        sensitivity.SensitivityConfig(seeds=(0, 0))

@@ -1,9 +1,11 @@
 """``advlandscape liu-kanai STUDY``: run a Kanai/Liu data study and write its results record.
 
 Studies: ``smoothness`` (K-SMOOTH), ``budget`` (L-BUDGET), ``findings`` and ``pas``
-(L-FINDINGS). The scale comes from ``--profile`` (else ``$ADVLANDSCAPE_PROFILE``, else ``ci``);
-the record goes to ``results/liu_kanai/<study>.json`` (or ``--out``), written atomically with its
-config and provenance, and an existing file is replaced only with ``--overwrite``.
+(L-FINDINGS); and ``sensitivity`` (Yamada et al.'s MNIST2 tables under the hyperparameters their
+text lost, recorded in ``results/mnist2/sensitivity.json``). The scale comes from ``--profile``
+(else ``$ADVLANDSCAPE_PROFILE``, else ``ci``); the record goes to ``results/liu_kanai/<study>.json``
+(or ``--out``), written atomically with its config and provenance, and an existing file is
+replaced only with ``--overwrite``.
 
 Every finished unit of work (one training run) is checkpointed, by default in ``.<out name>.ckpt/``
 beside the output file (or ``--checkpoint-dir``); after an interruption (``kill -9`` included) the
@@ -56,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from numerics.results import write_result
     from numerics.validate import check_writable_dir
 
-    out = args.out or RESULTS_DIR / f"{args.study}.json"
+    default = (RESULTS_DIR.parent / "mnist2" if args.study == "sensitivity" else RESULTS_DIR)
+    out = args.out or default / f"{args.study}.json"
     if out.exists() and not args.overwrite:
         raise ResultExistsError(f"{out} exists already: pass --overwrite to replace it")
     check_writable_dir(out.parent)

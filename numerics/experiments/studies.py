@@ -1,7 +1,9 @@
 """The data studies of Kanai et al. and Liu et al. by name: configs at a profile, and running one.
 
 ``smoothness`` (K-SMOOTH), ``budget`` (L-BUDGET), ``findings`` and ``pas`` (L-FINDINGS), each a
-module of :mod:`numerics.experiments` with its config, runner, judge and evidence. The
+module of :mod:`numerics.experiments` with its config, runner, judge and evidence; and
+``sensitivity``, Yamada et al.'s MNIST2 tables under the hyperparameters their text lost (its
+record goes to ``results/mnist2/sensitivity.json``). The
 ``advlandscape liu-kanai`` command runs them through :func:`config_for` and :func:`run_study`.
 """
 
@@ -11,21 +13,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from numerics.experiments import budget, findings, pas, smoothness
+from numerics.experiments import budget, findings, pas, sensitivity, smoothness
 from numerics.profiles import current_profile
 from theory.claims import Evidence
 from theory.errors import ConfigError
 
 __all__ = ["STUDIES", "config_for", "judge_summary", "run_study"]
 
-_MODULES = {"smoothness": smoothness, "budget": budget, "findings": findings, "pas": pas}
+_MODULES = {"smoothness": smoothness, "budget": budget, "findings": findings, "pas": pas,
+            "sensitivity": sensitivity}
 STUDIES = tuple(_MODULES)
 _CONFIGS: dict[str, type] = {"smoothness": smoothness.SmoothnessConfig,
                              "budget": budget.BudgetConfig,
-                             "findings": findings.FindingsConfig, "pas": pas.PASConfig}
+                             "findings": findings.FindingsConfig, "pas": pas.PASConfig,
+                             "sensitivity": sensitivity.SensitivityConfig}
 _RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "smoothness": smoothness.run_smoothness, "budget": budget.run_budget,
     "findings": findings.run_findings, "pas": pas.run_pas,
+    "sensitivity": sensitivity.run_sensitivity,
 }
 
 
@@ -71,6 +76,7 @@ def judge_summary(study: str, results: dict[str, Any]) -> str:
     judges: dict[str, Callable[[dict[str, Any]], Evidence | dict[str, Any]]] = {
         "smoothness": smoothness.judge_smoothness, "budget": budget.judge_budget,
         "findings": findings.judge_findings, "pas": pas.judge_pas,
+        "sensitivity": sensitivity.summary_line,
     }
     verdict = judges[_check(study)](results)
     return verdict.summary if isinstance(verdict, Evidence) else str(verdict)

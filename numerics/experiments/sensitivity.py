@@ -1,0 +1,221 @@
+"""The hyperparameters Yamada et al.'s text lost, as a sensitivity study of MNIST2 tables 1-4.
+
+The paper gives no optimiser, learning rate, epochs or PGD settings for its logistic models. The
+suite's MNIST2 default (:mod:`numerics.experiments.mnist2`: Adam, lr 0.01, 10 epochs, PGD-10 in
+training with Madry's ball-then-box step, early stopping on test robust accuracy) is one choice.
+This study re-runs the tables under other choices (:data:`SETTINGS`), each over the same seeds,
+and reports for each setting:
+
+* which table cells reproduce the paper (its train and test accuracy inside the 95% seed
+  interval), at the early-stopped epoch and at the last one (every run records both, so "early
+  stopping vs last epoch" costs no extra run);
+* whether the qualitative claims hold: Y-T1 (b) (||w||^2 lambda_1 rises with the L2 eps: strictly
+  in the seed mean, in rank in every seed) and Y-T2 (adversarial training sharpens more than
+  random noise, in the mean and in every seed);
+* table 3's row at 76.5/255 and figure 3's L-inf series at 16/255 and 25.5/255 (the "dip"), with
+  the weight norms that explain them.
+
+Each (setting, table, seed) run is a unit of :class:`numerics.experiments.units.Units`
+(checkpointed, resumable). The record keeps the per-seed rows and eigenvalues, not the curves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from numerics.experiments import mnist2
+from numerics.experiments.seeds import count_true
+from numerics.experiments.units import Units
+from theory.errors import ConfigError
+
+__all__ = ["FULL", "SETTINGS", "SensitivityConfig", "judge_sensitivity", "run_sensitivity",
+           "setting_config", "summary_line"]
+
+#: name -> (what it changes, MNIST2Config overrides; "train" holds TrainConfig overrides).
+SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "default": ("the suite's MNIST2 default: Adam lr 0.01, 10 epochs, PGD-10 ball-then-box", {}),
+    "sgd": ("SGD with momentum 0.9, lr 0.1", {"train": {"optimizer": "sgd", "lr": 0.1}}),
+    "adam-lr-1e-3": ("Adam lr 0.001", {"train": {"lr": 1e-3}}),
+    "epochs-20": ("20 epochs", {"train": {"epochs": 20}}),
+    "pgd-5": ("PGD-5 in training", {"train_steps": 5}),
+    "pgd-20": ("PGD-20 in training", {"train_steps": 20}),
+    "step-1.25": ("PGD step 1.25 eps / K in training and evaluation", {"step_factor": 1.25}),
+    "exact-projection": ("training PGD projects exactly onto ball cap box (BOX-PROJ)",
+                         {"train_projection": "exact"}),
+}
+
+#: The full profile: the whole MNIST2 data, three seeds.
+FULL = {"n_train": None, "n_test": None, "seeds": (0, 1, 2)}
+
+
+@dataclass(frozen=True)
+class SensitivityConfig:
+    """The study: which settings, seeds and tables, at which data size.
+
+    Attributes:
+        profile: ``ci`` (a subset, two seeds) or ``full`` (:data:`FULL`).
+        settings: names in :data:`SETTINGS`. seeds: the repetitions of every setting (the same
+            for all, common random numbers). tables: Yamada et al.'s tables 1-4.
+        n_train, n_test: MNIST2 subset sizes (None: all). landscape_points: kept minimal, the
+            study reads no curves.
+        seed: the data subsets' seed.
+    """
+
+    profile: str = "ci"
+    settings: tuple[str, ...] = tuple(SETTINGS)
+    seeds: tuple[int, ...] = (0, 1)
+    tables: tuple[int, ...] = (1, 2, 3, 4)
+    n_train: int | None = 2000
+    n_test: int | None = 600
+    landscape_points: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.settings if s not in SETTINGS]
+        if unknown or not self.settings:
+            raise ConfigError(f"unknown settings {unknown}: use names from {sorted(SETTINGS)}")
+        for name in self.settings:
+            setting_config(self, name)  # each setting's MNIST2 config validates
+
+
+def setting_config(cfg: SensitivityConfig, name: str) -> mnist2.MNIST2Config:
+    """The MNIST2 configuration of one setting: the full profile's settings with the study's
+    data sizes and seeds and the setting's overrides."""
+    base = dataclasses.replace(
+        mnist2.config_for("full"), profile=cfg.profile, tables=cfg.tables, n_train=cfg.n_train,
+        n_test=cfg.n_test, seeds=cfg.seeds, landscape_points=cfg.landscape_points,
+        landscape_n=min(200, cfg.n_train or 200), seed=cfg.seed)
+    overrides = dict(SETTINGS[name][1])
+    train = overrides.pop("train", {})
+    if train:
+        overrides["train"] = dataclasses.replace(base.train, **train)
+    return dataclasses.replace(base, **overrides)
+
+
+def _compact(table: dict[str, Any]) -> dict[str, Any]:
+    """A table without curves and histories: means, seed statistics, per-seed rows and
+    eigenvalues (what the study reads)."""
+    keep = ("number", "norm", "training", "rows", "hessian", "seeds", "train_attack",
+            "eval_attack")
+    out = {k: table[k] for k in keep if k in table}
+    out["per_seed"] = [{"seed": r["seed"], "rows": r["rows"], "hessian": r["hessian"]}
+                       for r in table["per_seed"]]
+    return out
+
+
+def _summary(tables: dict[str, Any]) -> dict[str, Any]:
+    """What one setting shows (module docstring)."""
+    results = {"seeds": next(iter(tables.values()))["seeds"], "tables": tables}
+    trends = mnist2.trends(results)
+    counts = mnist2.seed_trends(results)
+    out: dict[str, Any] = {"reproduced": {}}
+    for key, table in tables.items():
+        for when, stats_key in (("early_stopped", "stats"), ("last", "stats_last")):
+            inside = []
+            for row in table["rows"]:
+                st = row[stats_key]
+                inside.append(all(
+                    st[f]["ci95"] is not None
+                    and st[f]["ci95"][0] <= row["paper"][f] <= st[f]["ci95"][1]
+                    for f in ("train_acc", "test_acc")))
+            out["reproduced"].setdefault(key, {})[when] = {
+                "rows": sum(inside), "of": len(inside),
+                "labels": [r["label"] for r, ok in zip(table["rows"], inside, strict=True)
+                           if ok]}
+    if "t1_normalized_fixed" in trends:
+        spear = counts["spearman"]["t1_normalized_fixed"]
+        out["y_t1"] = {"mean_increasing": trends["t1_normalized_fixed"]["increasing"],
+                       "strict_seeds": counts["counts"]["t1_normalized_fixed"],
+                       "spearman": spear,
+                       "holds": bool(trends["t1_normalized_fixed"]["increasing"]
+                                     and min(spear) > 0)}
+    comps = [k for k in ("adv_vs_random_l2", "adv_vs_random_linf") if k in trends]
+    if comps:
+        out["y_t2"] = {k: {"mean": trends[k]["adversarial_sharper"],
+                           "seeds": counts["counts"][k]} for k in comps}
+        out["y_t2"]["holds"] = all(trends[k]["adversarial_sharper"]
+                                   and counts["counts"][k]["k"] == counts["counts"][k]["n"]
+                                   for k in comps)
+    if "3" in tables:
+        t3 = tables["3"]
+        row = next((r for r in t3["rows"] if abs(r["eps"] - 76.5 / 255) < 1e-12), None)
+        if row is not None:
+            out["row_76.5"] = {
+                "early_stopped": {f: row["stats"][f] for f in ("train_acc", "test_acc")},
+                "last": {f: row["stats_last"][f] for f in ("train_acc", "test_acc")},
+                "paper": {f: row["paper"][f] for f in ("train_acc", "test_acc")}}
+        dip = {h["label"]: {"top_fixed": h["stats"]["top_fixed"], "w_norm": h["stats"]["w_norm"]}
+               for h in t3["hessian"] if h["label"] in ("16/255", "25.5/255")}
+        if len(dip) == 2:
+            per_seed = [
+                {h["label"]: h["top_fixed"][0] for h in run["hessian"]
+                 if h["label"] in ("16/255", "25.5/255")} for run in t3["per_seed"]]
+            out["figure3_dip"] = {
+                **dip, "dips": count_true([p["25.5/255"] < p["16/255"] for p in per_seed])}
+    return out
+
+
+def run_sensitivity(cfg: SensitivityConfig, progress: bool = True, checkpoint_dir: Any = None,
+                    stop_after: int | None = None, accept_stale: bool = False) -> dict[str, Any]:
+    """Run every (setting, table, seed) unit; summarise each setting and judge the study."""
+    first = setting_config(cfg, cfg.settings[0])
+    data = mnist2.load_data(first)
+    total = len(cfg.settings) * len(cfg.tables) * len(cfg.seeds)
+    units = Units("sensitivity", cfg, total, checkpoint_dir=checkpoint_dir,
+                  stop_after=stop_after, progress=progress, accept_stale=accept_stale)
+    settings: dict[str, Any] = {}
+    try:
+        for name in cfg.settings:
+            mcfg = setting_config(cfg, name)
+            tables = {}
+            for number in cfg.tables:
+                runs = [units(f"{name}/{number}@{seed}",
+                              lambda number=number, seed=seed, mcfg=mcfg:
+                              _strip(mnist2.run_table(number, mcfg, data, seed=seed)))
+                        for seed in cfg.seeds]
+                tables[str(number)] = _compact(mnist2.aggregate(runs))
+            settings[name] = {"what": SETTINGS[name][0], "overrides": SETTINGS[name][1],
+                              "train": dataclasses.asdict(mcfg.train),
+                              "tables": tables, "summary": _summary(tables)}
+    finally:
+        units.close()
+    out = {"seeds": list(cfg.seeds), "settings": settings}
+    out["judgement"] = judge_sensitivity(out)
+    return out
+
+
+def _strip(run: dict[str, Any]) -> dict[str, Any]:
+    """A unit's run without its training history (the study does not read it)."""
+    return {k: v for k, v in run.items() if k != "history"}
+
+
+def judge_sensitivity(results: dict[str, Any]) -> dict[str, Any]:
+    """In which settings Y-T1 (b) and Y-T2 hold on MNIST2, and which settings reproduce which
+    table rows (paper inside the seed interval)."""
+    settings = results["settings"]
+    out: dict[str, Any] = {}
+    for claim in ("y_t1", "y_t2"):
+        have = {n: s["summary"][claim]["holds"] for n, s in settings.items()
+                if claim in s["summary"]}
+        out[claim] = {"holds_in": [n for n, ok in have.items() if ok],
+                      "fails_in": [n for n, ok in have.items() if not ok]}
+    out["reproduced"] = {
+        n: {k: v["early_stopped"]["rows"] for k, v in s["summary"]["reproduced"].items()}
+        for n, s in settings.items()}
+    out["reproduced_last"] = {
+        n: {k: v["last"]["rows"] for k, v in s["summary"]["reproduced"].items()}
+        for n, s in settings.items()}
+    return out
+
+
+
+def summary_line(results: dict[str, Any]) -> str:
+    """One line: where Y-T1 (b) and Y-T2 hold, and the settings reproducing the most rows."""
+    j = results["judgement"]
+    best = max(j["reproduced"], key=lambda n: sum(j["reproduced"][n].values()))
+    return (f"Y-T1 (b) holds in {j['y_t1']['holds_in'] or 'no setting'}, not in "
+            f"{j['y_t1']['fails_in'] or 'none'}; Y-T2 holds in {j['y_t2']['holds_in'] or 'none'}"
+            f", not in {j['y_t2']['fails_in'] or 'none'}; most rows reproduced: {best} "
+            f"{j['reproduced'][best]} (early-stopped), {j['reproduced_last'][best]} (last epoch)")
