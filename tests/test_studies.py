@@ -379,3 +379,14 @@ def test_sensitivity_config_refuses_unknown_settings() -> None:
         sensitivity.SensitivityConfig(settings=("default", "rmsprop"))
     with pytest.raises(ConfigError, match="seeds"):
         sensitivity.SensitivityConfig(seeds=(0, 0))
+
+
+def test_budget_thresholds_are_mnist2_s_own(data_root: Path) -> None:
+    """L-BUDGET: the committed record states eps* on all 12,665 MNIST2 training images, equal
+    to budget_threshold recomputed here; with a bias the L2 threshold is larger, as the bias
+    absorbs the class imbalance."""
+    every = units.load_record("budget", None)["results"]["thresholds_all"]
+    assert every["n"] == 12665
+    assert every == budget.whole_data_thresholds()
+    assert every["l2_bias"] > every["l2"]
+    assert abs(every["l2"] - 3.6277) < 1e-4
