@@ -201,3 +201,108 @@ def test_seeds_give_means_intervals_and_counts(data_root: Path, tmp_path: Path) 
     assert single["tables"]["1"]["per_seed"][0]["rows"] == a["rows"]
     with pytest.raises(ConfigError, match="seeds"):
         config_for("ci", seeds=(1, 1))
+
+
+# CIFAR2 (frog vs ship): the same experiment on a second data set
+
+@pytest.fixture(scope="module")
+def cifar2_run(data_root: Path) -> tuple:
+    """A small CIFAR2 run of all four tables, two seeds (ci: 400 training, 200 test images)."""
+    config = config_for("ci", dataset="cifar2", seeds=(0, 1), train_steps=3, eval_steps=5,
+                        landscape_points=3, landscape_n=50,
+                        train=TrainConfig(epochs=2, batch_size=128, lr=1e-2))
+    return config, run_mnist2(config)
+
+
+def test_cifar2_tables_on_its_own_grid_without_paper_values(cifar2_run: tuple) -> None:
+    """CIFAR2 runs the MNIST2 code path on d = 3,072 dense pixels and the CIFAR budget grid; no
+    row carries a paper value (the paper prints no CIFAR2 table) and the markdown shows none."""
+    from numerics.experiments.paper_values import CIFAR2_TABLES
+
+    _, results = cifar2_run
+    assert results["dataset"] == "cifar2"
+    assert "frog and ship" in results["data"]
+    for key, table in results["tables"].items():
+        assert table["dataset"] == "cifar2"
+        assert [r["eps"] for r in table["rows"]] == list(CIFAR2_TABLES[int(key)].rows)
+        assert all(r["paper"] is None and r["diff"] is None for r in table["rows"])
+        assert table["landscape"]["n_points"] == 50
+    text = render_tables(results)
+    assert "Table 1 (CIFAR2)" in text
+    assert "paper" not in text
+    assert "8/255" in text
+
+
+def test_cifar2_margin_share_is_the_robust_margin_count(cifar2_run: tuple) -> None:
+    """Y-T1 (a)'s condition on data: share_above_m_star is the fraction of training points whose
+    robust margin y w.x - eps ||w_f||_q is >= m* at the trained weights; it cannot grow with eps
+    at fixed weights, and on CIFAR2 most points lie below m*."""
+    import torch
+
+    from numerics.experiments.mnist2 import load_data
+    from numerics.ops import robust_margin
+    from theory.theorem1 import margin_threshold
+
+    config, results = cifar2_run
+    Xtr, ytr, _, _ = load_data(config)
+    shares = [h["share_above_m_star"] for h in results["tables"]["1"]["hessian"]]
+    assert all(0.0 <= s <= 1.0 for s in shares)
+    assert shares[0] < 0.9  # far from separable by a margin of m*
+    # the definition, at eps = 0 (the clean margin): y (w.x + b) >= m*, from a model's weights
+    w = torch.zeros(Xtr.shape[1] + 1, dtype=Xtr.dtype)
+    w[0], w[-1] = 1.0, -0.2
+    m = robust_margin(w, torch.cat([Xtr, torch.ones(len(Xtr), 1, dtype=Xtr.dtype)], 1), ytr,
+                      0.0, "l2", bias=True)
+    assert torch.equal(m, ytr * (Xtr[:, 0] - 0.2))
+    assert float(margin_threshold()) == pytest.approx(2.3993572805, abs=1e-9)
+
+
+def test_cifar2_evidence_beside_mnist2(small_run: tuple, cifar2_run: tuple,
+                                       tmp_path: Path) -> None:
+    """Y-T1 and Y-T2 read CIFAR2 beside MNIST2: each data set is judged on its own and named; a
+    data set where the trend does not hold becomes a condition, not a failure, while another
+    holds."""
+    import copy
+
+    config, results = small_run
+    c_config, c_results = cifar2_run
+    rise = copy.deepcopy(results)
+    for i, h in enumerate(rise["tables"]["1"]["hessian"]):
+        h["normalized_fixed"][0] = 1.0 + i
+    fall = copy.deepcopy(c_results)
+    for run in [fall["tables"]["1"], *fall["tables"]["1"]["per_seed"]]:
+        for i, h in enumerate(run["hessian"]):
+            h["normalized_fixed"][0] = 10.0 - i
+    write_mnist2(tmp_path / "m.json", config, rise)
+    write_mnist2(tmp_path / "c.json", c_config, fall)
+    ev = evidence_y_t1(tmp_path / "m.json", cifar2_path=tmp_path / "c.json")
+    assert ev.passed
+    assert "CIFAR2" in ev.summary
+    assert "MNIST2" in ev.summary
+    assert any("does not hold without" in c and "CIFAR2" in c for c in ev.conditions)
+    assert "robust margin >= m*" in ev.summary
+    only_c = evidence_y_t1(tmp_path / "c.json")
+    assert not only_c.passed
+    ev2 = evidence_y_t2(tmp_path / "m.json", cifar2_path=tmp_path / "c.json")
+    assert ev2.ran
+    assert set(ev2.details) == {"mnist2", "cifar2"}
+    assert "CIFAR2:" in ev2.summary
+
+
+def test_cifar2_cli_option_and_refusals(capsys: pytest.CaptureFixture) -> None:
+    """`advlandscape mnist2 --dataset cifar2` asks for the CIFAR2 config; an unknown data set is
+    refused by the parser and by the config, each naming the choices."""
+    import argparse
+
+    from numerics.cli.mnist2 import config_from_args
+
+    args = argparse.Namespace(profile="ci", dataset="cifar2", tables="1,3", threads=1,
+                              seeds=None, weight_decay=None)
+    config = config_from_args(args)
+    assert (config.dataset, config.tables, config.n_train) == ("cifar2", (1, 3), 400)
+    with pytest.raises(ConfigError, match="unknown dataset"):
+        config_for("ci", dataset="cifar100")
+    with pytest.raises(SystemExit) as stop:
+        main(["mnist2", "--dataset", "svhn"])
+    assert stop.value.code == 2
+    assert "cifar2" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""``advlandscape mnist2``: Yamada et al.'s MNIST2 tables 1-4 and figures 2-3."""
+"""``advlandscape mnist2``: Yamada et al.'s MNIST2 tables 1-4 and figures 2-3 (``--dataset cifar2``:
+the same tables on CIFAR2, frog vs ship, into ``results/cifar2``)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--profile", choices=("ci", "full"), default=None,
                         help="scale (default: $ADVLANDSCAPE_PROFILE, else ci)")
-    parser.add_argument("--out", default="results/mnist2", help="output directory")
+    parser.add_argument("--dataset", choices=("mnist2", "cifar2"), default="mnist2",
+                        help="mnist2 (the paper's tables) or cifar2 (frog vs ship, the same "
+                        "tables on a CIFAR budget grid; the paper prints none)")
+    parser.add_argument("--out", default=None,
+                        help="output directory (default results/<dataset>)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing results")
     parser.add_argument("--tables", default="1,2,3,4", help="comma-separated table numbers")
     parser.add_argument("--weight-decay", type=float, default=None,
@@ -49,7 +54,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
     """The validated :class:`numerics.experiments.mnist2.MNIST2Config` the arguments ask for."""
     from numerics.experiments.mnist2 import config_for
 
-    config = config_for(args.profile, tables=_tables(args.tables), threads=args.threads)
+    config = config_for(args.profile, dataset=getattr(args, "dataset", "mnist2"),
+                        tables=_tables(args.tables), threads=args.threads)
     if args.seeds is not None:
         try:
             seeds = tuple(int(t) for t in args.seeds.split(",") if t.strip())
@@ -69,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from numerics.results import atomic_write_bytes
 
     config = config_from_args(args)
-    out = check_writable_dir(args.out)
+    out = check_writable_dir(args.out or f"results/{config.dataset}")
     result_path = out / "mnist2.json"
     if result_path.exists() and not args.overwrite:
         raise ResultExistsError(f"{result_path} exists already: pass --overwrite or another --out")

@@ -1,5 +1,10 @@
 """MNIST2 logistic regression: Yamada et al.'s tables 1-4 and figures 2-3, and evidence Y-T1/Y-T2.
 
+The same experiment runs on CIFAR2 (frog vs ship, the paper's appendix C; ``dataset="cifar2"``,
+``results/cifar2/``): the same trainer, attacks, Hessians and landscapes on a budget grid suited
+to CIFAR (:data:`numerics.experiments.paper_values.CIFAR2_TABLES`; the paper prints no CIFAR2
+table), dense pixels and d = 3,072, far from separable by a linear model.
+
 :func:`run_mnist2` trains every model of the requested tables (all budgets of one table in one
 batched call), evaluates them as the paper's tables report them, computes the exact Hessians at the
 trained weights with their top eigenvalues (figure 3) and the filter-normalised 1-D landscapes
@@ -22,11 +27,12 @@ import torch
 
 from numerics.attacks import AttackSpec
 from numerics.experiments import seeds as seeds_mod
-from numerics.experiments.paper_values import MNIST2_TABLES, eps_label
+from numerics.experiments.paper_values import TABLES_BY_DATASET, TableSpec, eps_label
 from numerics.linear.attack import attacked_margins, perturb
 from numerics.linear.curvature import fixed_noise_operator, normalized_sharpness, robust_operator
 from numerics.linear.landscape import filter_normalized_direction, landscape_1d
 from numerics.linear.train import TrainConfig, train_models
+from numerics.ops import robust_margin
 from numerics.profiles import current_profile
 from numerics.results import REPO_ROOT, atomic_write_bytes, read_result, write_result
 from numerics.spectra import top_hessian_eigs
@@ -34,9 +40,22 @@ from numerics.stats import increasing, spearman
 from numerics.validate import check_iterate_dtype
 from theory.claims import Evidence
 from theory.errors import ConfigError
+from theory.theorem1 import margin_threshold
 
 RESULT_DIR = REPO_ROOT / "results" / "mnist2"
 RESULT_FILE = RESULT_DIR / "mnist2.json"
+CIFAR2_RESULT_FILE = REPO_ROOT / "results" / "cifar2" / "mnist2.json"
+RESULT_FILES = {"mnist2": RESULT_FILE, "cifar2": CIFAR2_RESULT_FILE}
+DATASETS = tuple(TABLES_BY_DATASET)
+
+#: Which images each data set's train and test splits hold (recorded in every results file).
+DATA_SPLITS = {
+    "mnist2": "train: the 12,665 MNIST training images of digits 0 and 1; test: the 2,115 "
+              "official MNIST test images of digits 0 and 1",
+    "cifar2": "train: the frog and ship images (8,017) of CIFAR-10 training parts 1-4; test: "
+              "the frog and ship images of training part 5 (1,983, held out) and of the 1,000 "
+              "official test images available here (218), 2,201 in all",
+}
 
 INTERPRETATION = (
     "Tables 1 and 3 (adversarial training): 'train acc' and 'test acc' are robust accuracies under "
@@ -81,6 +100,9 @@ class MNIST2Config:
 
     Attributes:
         profile: ``ci`` or ``full`` (the scale; the code path is the same).
+        dataset: ``"mnist2"`` (Yamada et al.'s tables) or ``"cifar2"`` (the same tables on
+            CIFAR2, frog vs ship, on :data:`numerics.experiments.paper_values.CIFAR2_TABLES`'s
+            budgets; :data:`DATA_SPLITS` says which images train and test).
         tables: which of Yamada et al.'s tables 1-4 to reproduce.
         n_train, n_test: sizes of seeded random subsets (``None``: the whole split).
         train: optimisation settings (:class:`numerics.linear.train.TrainConfig`).
@@ -111,6 +133,7 @@ class MNIST2Config:
     """
 
     profile: str = "full"
+    dataset: str = "mnist2"
     tables: tuple[int, ...] = (1, 2, 3, 4)
     n_train: int | None = None
     n_test: int | None = None
@@ -135,7 +158,9 @@ class MNIST2Config:
     conventions: tuple[str, ...] = CONVENTIONS
 
     def __post_init__(self) -> None:
-        bad = [t for t in self.tables if t not in MNIST2_TABLES]
+        if self.dataset not in TABLES_BY_DATASET:
+            raise ConfigError(f"unknown dataset {self.dataset!r}: use one of {list(DATASETS)}")
+        bad = [t for t in self.tables if t not in TABLES_BY_DATASET[self.dataset]]
         if bad or not self.tables:
             raise ConfigError(f"tables must be among 1, 2, 3, 4; got {self.tables}")
         if self.train_steps < 1 or self.eval_steps < 1:
@@ -157,19 +182,28 @@ class MNIST2Config:
                 raise ConfigError(f"{name} must be >= 10 or None (whole split), got {value}")
 
 
-def config_for(profile: str | None = None, **overrides: Any) -> MNIST2Config:
+def config_for(profile: str | None = None, dataset: str = "mnist2",
+               **overrides: Any) -> MNIST2Config:
     """The configuration of a profile (``ci``: a small subset, same code; ``full``: the paper's
-    data), with ``overrides`` applied."""
+    data) for a data set (``mnist2``, or ``cifar2``: ci on 400 training and 200 test images),
+    with ``overrides`` applied."""
     profile = current_profile(profile)
     if profile == "ci":
+        small = {"mnist2": (2000, 600), "cifar2": (400, 200)}.get(dataset, (2000, 600))
         base = MNIST2Config(
-            profile="ci", n_train=2000, n_test=600,
+            profile="ci", dataset=dataset, n_train=small[0], n_test=small[1],
             train=TrainConfig(epochs=3, batch_size=128, optimizer="adam", lr=1e-2, seed=0),
             train_steps=5, eval_steps=10, landscape_points=11, landscape_n=300,
         )
     else:
-        base = MNIST2Config(profile=profile, seeds=(0, 1, 2, 3, 4))
+        base = MNIST2Config(profile=profile, dataset=dataset, seeds=(0, 1, 2, 3, 4))
     return dataclasses.replace(base, **overrides)
+
+
+def table_spec(config: MNIST2Config, number: int) -> TableSpec:
+    """Table ``number`` of the config's data set: norm, training and budgets (with the paper's
+    rows for MNIST2; None for CIFAR2, which the paper prints no table of)."""
+    return TABLES_BY_DATASET[config.dataset][number]
 
 
 def repetitions(config: MNIST2Config) -> tuple[int, ...]:
@@ -186,11 +220,20 @@ def _subset(X: np.ndarray, y: np.ndarray, n: int | None, seed: int) -> tuple[tor
 
 
 def load_data(config: MNIST2Config) -> tuple[torch.Tensor, ...]:
-    """MNIST2 train and test tensors (float64), subsets as the config says."""
-    from numerics.data import load_mnist2
+    """Train and test tensors (float64) of the config's data set (:data:`DATA_SPLITS`), subsets
+    as the config says."""
+    if config.dataset == "cifar2":
+        from numerics.data import load_cifar2
 
-    Xtr, ytr = load_mnist2("train")
-    Xte, yte = load_mnist2("test")
+        train = load_cifar2("train", holdout_part=5)
+        held, official = load_cifar2("test", holdout_part=5), load_cifar2("test")
+        Xtr, ytr = train.x, train.y
+        Xte, yte = np.concatenate([held.x, official.x]), np.concatenate([held.y, official.y])
+    else:
+        from numerics.data import load_mnist2
+
+        Xtr, ytr = load_mnist2("train")
+        Xte, yte = load_mnist2("test")
     return (*_subset(Xtr, ytr, config.n_train, config.seed),
             *_subset(Xte, yte, config.n_test, config.seed + 1))
 
@@ -250,7 +293,7 @@ def run_table(
         accuracies, the paper's row and the differences; top eigenvalues (raw and ||w||^2
         normalised) of both Hessians; the landscape curves.
     """
-    spec = MNIST2_TABLES[number]
+    spec = table_spec(config, number)
     Xtr, ytr, Xte, yte = data
     eps_list = list(spec.rows)
     eps = torch.tensor(eps_list, dtype=Xtr.dtype)
@@ -303,7 +346,7 @@ def run_table(
 
     rows = []
     for k, e in enumerate(eps_list):
-        paper = spec.rows[e]
+        paper = spec.rows[e]  # None: the paper prints no such table (CIFAR2)
         tr, te = train_acc[k], test_acc[k]
         rows.append({
             "eps": e, "label": eps_label(e, spec.norm),
@@ -316,9 +359,11 @@ def run_table(
             "exact_train": exact_train[k], "exact_test": exact_test[k],
             "attack_gap_test": robust_test[k] - exact_test[k],
             "train_loss_last": result.history["loss"][-1][k],
-            "paper": {"train_acc": paper.train, "test_acc": paper.test, "gap": paper.gap},
-            "diff": {"train_acc": tr - paper.train, "test_acc": te - paper.test,
-                     "gap": abs(tr - te) - paper.gap},
+            "paper": None if paper is None else {
+                "train_acc": paper.train, "test_acc": paper.test, "gap": paper.gap},
+            "diff": None if paper is None else {
+                "train_acc": tr - paper.train, "test_acc": te - paper.test,
+                "gap": abs(tr - te) - paper.gap},
         })
 
     start = time.perf_counter()
@@ -336,9 +381,14 @@ def run_table(
         if spec.training == "adversarial":
             eig_rob.append(_top_eigs(robust_operator(W[k], Xtr, ytr, e, spec.norm, wd),
                                      config.eigs))
+    # Y-T1 (a)'s condition: the share of training points whose robust margin (no box) at the
+    # trained weights is at least m*, where the per-point lambda_1 provably rises with eps
+    m_star = float(margin_threshold())
+    above = (robust_margin(W, Xtr, ytr, eps, spec.norm, bias=True) >= m_star).to(W.dtype)
     hess = []
     for k, e in enumerate(eps_list):
         entry = {"eps": e, "label": eps_label(e, spec.norm), "w_norm": float(W[k].norm()),
+                 "share_above_m_star": float(above[k].mean()),
                  "w_feature_norm": float(W[k, :-1].norm()),
                  "top_fixed": eig_fixed[k].tolist(),
                  "normalized_fixed": normalized_sharpness(W[k:k + 1], eig_fixed[k][None])[0]
@@ -364,7 +414,8 @@ def run_table(
     if progress:
         progress(f"table {number}: done")
     return {
-        "number": number, "norm": spec.norm, "training": spec.training, "seed": seed,
+        "number": number, "dataset": config.dataset, "norm": spec.norm,
+        "training": spec.training, "seed": seed,
         "train_attack": dataclasses.asdict(train_attack),
         "eval_attack": [dataclasses.asdict(a) for a in eval_attack],
         "select_attack": [dataclasses.asdict(a) for a in
@@ -420,7 +471,8 @@ def run_mnist2(
     finally:
         torch.set_num_threads(threads)
     tables = {str(t): aggregate([runs[f"{t}@{s}"] for s in seeds]) for t in sorted(config.tables)}
-    return {"seeds": list(seeds), "tables": tables, "seconds": time.perf_counter() - start}
+    return {"dataset": config.dataset, "data": DATA_SPLITS[config.dataset],
+            "seeds": list(seeds), "tables": tables, "seconds": time.perf_counter() - start}
 
 
 _ROW_FIELDS = ("train_acc", "test_acc", "gap", "clean_train", "clean_test", "robust_train",
@@ -443,13 +495,14 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
         out = dict(row, **{f: st["mean"] for f, st in stats.items()})
         out["last"] = {f: st["mean"] for f, st in last.items()}
         paper = row["paper"]
-        out["diff"] = {"train_acc": out["train_acc"] - paper["train_acc"],
-                       "test_acc": out["test_acc"] - paper["test_acc"],
-                       "gap": out["gap"] - paper["gap"]}
         out["stats"] = stats
         out["stats_last"] = last
-        out["paper_inside"] = {f: seeds_mod.inside(paper[f], stats[f])
-                               for f in ("train_acc", "test_acc", "gap")}
+        if paper is not None:
+            out["diff"] = {"train_acc": out["train_acc"] - paper["train_acc"],
+                           "test_acc": out["test_acc"] - paper["test_acc"],
+                           "gap": out["gap"] - paper["gap"]}
+            out["paper_inside"] = {f: seeds_mod.inside(paper[f], stats[f])
+                                   for f in ("train_acc", "test_acc", "gap")}
         rows.append(out)
     hessian = []
     for k, h in enumerate(first["hessian"]):
@@ -460,9 +513,10 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
             if f in h:
                 out[f] = np.mean([p[f] for p in per], axis=0).tolist()
                 stats[f] = seeds_mod.interval([p[f][0] for p in per])
-        for f in ("w_norm", "w_feature_norm"):
-            stats[f] = seeds_mod.interval([p[f] for p in per])
-            out[f] = stats[f]["mean"]
+        for f in ("w_norm", "w_feature_norm", "share_above_m_star"):
+            if f in h:
+                stats[f] = seeds_mod.interval([p[f] for p in per])
+                out[f] = stats[f]["mean"]
         out["stats"] = stats
         hessian.append(out)
     curves, sd = {}, {}
@@ -490,6 +544,7 @@ def write_mnist2(path: str | Path, config: MNIST2Config, results: dict[str, Any]
     for key, table in results["tables"].items():
         for row, h in zip(table["rows"], table["hessian"], strict=True):
             st, hs = row.get("stats", {}), h.get("stats", {})
+            paper = row["paper"] or {"train_acc": None, "test_acc": None, "gap": None}
             sd = [st[f]["sd"] if f in st else None for f in ("train_acc", "test_acc")]
             vals = [key, table["norm"], table["training"], row["eps"], row["label"],
                     len(table.get("seeds", [0])), row["train_acc"], sd[0], row["test_acc"],
@@ -497,9 +552,10 @@ def write_mnist2(path: str | Path, config: MNIST2Config, results: dict[str, Any]
                     row["last"]["train_acc"], row["last"]["test_acc"], row["clean_train"],
                     row["clean_test"], row["robust_train"], row["robust_test"],
                     row.get("exact_train"), row.get("exact_test"), row.get("attack_gap_test"),
-                    row["paper"]["train_acc"], row["paper"]["test_acc"], row["paper"]["gap"],
+                    paper["train_acc"], paper["test_acc"], paper["gap"],
                     h["top_fixed"][0], hs.get("top_fixed", {}).get("sd"),
-                    h.get("top_robust", [""])[0], h["normalized_fixed"][0]]
+                    h.get("top_robust", [""])[0], h["normalized_fixed"][0],
+                    h.get("share_above_m_star")]
             lines.append(",".join("" if v is None else f"{v:.6g}" if isinstance(v, float)
                                   else str(v) for v in vals))
     out.append(atomic_write_bytes(path.with_suffix(".csv"), ("\n".join(lines) + "\n").encode(),
@@ -520,7 +576,8 @@ def render_tables(results: dict[str, Any], last: bool = False) -> str:
 
     Over several seeds each number is mean +- sd, and "in CI" says whether the paper's train /
     test accuracy lies in the 95% interval of the mean; adversarial tables add the exact robust
-    test accuracy (BOX-MAX) and the attack gap (PGD minus exact).
+    test accuracy (BOX-MAX) and the attack gap (PGD minus exact). Tables the paper does not
+    print (CIFAR2) have no paper columns; their data set is named in the title.
     """
     names = {1: "L2 adversarial (PGD)", 2: "L2 random noise", 3: "L-inf adversarial (PGD)",
              4: "L-inf random noise"}
@@ -531,11 +588,15 @@ def render_tables(results: dict[str, Any], last: bool = False) -> str:
         seeds = table.get("seeds", [])
         many = len(seeds) > 1
         adversarial = table["training"] == "adversarial"
-        parts.append(f"Table {n}: {names[n]} ({which}"
+        printed = table["rows"][0]["paper"] is not None
+        dataset = table.get("dataset", "mnist2")
+        parts.append(f"Table {n}{'' if dataset == 'mnist2' else f' ({dataset.upper()})'}: "
+                     f"{names[n]} ({which}"
                      + (f", mean +- sd over {len(seeds)} seeds" if many else "") + ")\n")
-        head = "| eps | train acc | test acc | gap | paper train | paper test | paper gap " \
-               "| d train | d test | d gap |"
-        if many:
+        head = "| eps | train acc | test acc | gap |"
+        if printed:
+            head += " paper train | paper test | paper gap | d train | d test | d gap |"
+        if many and printed:
             head += " paper in CI (train, test) |"
         if adversarial and not last:
             head += " exact test | PGD - exact |"
@@ -550,11 +611,12 @@ def render_tables(results: dict[str, Any], last: bool = False) -> str:
                 return _cell(r, stats, field, many)
 
             gap = r["gap"] if "gap" in r else abs(r["train_acc"] - r["test_acc"])
-            line = (f"| {row['label']} | {cell('train_acc')} | {cell('test_acc')} | {cell('gap')}"
-                    f" | {p['train_acc']:.2f} | {p['test_acc']:.2f} | {p['gap']:.2f} "
-                    f"| {r['train_acc'] - p['train_acc']:+.2f} "
-                    f"| {r['test_acc'] - p['test_acc']:+.2f} | {gap - p['gap']:+.2f} |")
-            if many:
+            line = f"| {row['label']} | {cell('train_acc')} | {cell('test_acc')} | {cell('gap')} |"
+            if printed:
+                line += (f" {p['train_acc']:.2f} | {p['test_acc']:.2f} | {p['gap']:.2f} "
+                         f"| {r['train_acc'] - p['train_acc']:+.2f} "
+                         f"| {r['test_acc'] - p['test_acc']:+.2f} | {gap - p['gap']:+.2f} |")
+            if many and printed:
                 if last:
                     inside = {f: seeds_mod.inside(p[f], stats[f]) for f in ("train_acc",
                                                                             "test_acc")}
@@ -587,6 +649,9 @@ def save_figures(results: dict[str, Any], out_dir: str | Path,
     tables = results["tables"]
     out_dir = Path(out_dir)
     written = []
+    dataset = next(iter(tables.values())).get("dataset", "mnist2")
+    fig_name = {2: "Fig. 2", 3: "Fig. 3"} if dataset == "mnist2" else {
+        2: f"{dataset.upper()} (as fig. 2)", 3: f"{dataset.upper()} (as fig. 3)"}
 
     fig2, axes = plt.subplots(1, 2, figsize=(10, 4), squeeze=False)
     for ax, norm, (adv, rnd) in zip(axes[0], ("l2", "linf"), (("1", "2"), ("3", "4")),
@@ -606,7 +671,7 @@ def save_figures(results: dict[str, Any], out_dir: str | Path,
                 if sd.any():  # a band of one sd over the seeds
                     ax.fill_between(land["alphas"], np.maximum(mean - sd, 1e-12), mean + sd,
                                     color=color, alpha=0.15, linewidth=0)
-        ax.set_title(f"Fig. 2: {'L2' if norm == 'l2' else 'L-inf'} (solid: adversarial, "
+        ax.set_title(f"{fig_name[2]}: {'L2' if norm == 'l2' else 'L-inf'} (solid: adversarial, "
                      "dashed: random)", fontsize=9)
         ax.set_xlabel("a (w + a d, ||d|| = ||w||)")
         ax.set_ylabel("training loss")
@@ -637,7 +702,7 @@ def save_figures(results: dict[str, Any], out_dir: str | Path,
         ax.set_xlabel("eps" if key == "1" else "eps x 255")
         ax.set_ylabel("eigenvalue")
         seeds = tables[key].get("seeds", [])
-        ax.set_title(f"Fig. 3: top Hessian eigenvalues, {title} PGD training"
+        ax.set_title(f"{fig_name[3]}: top Hessian eigenvalues, {title} PGD training"
                      + (f" (mean +- sd, {len(seeds)} seeds)" if len(seeds) > 1 else ""),
                      fontsize=9)
         ax.legend(fontsize=7)
@@ -692,8 +757,8 @@ def trends(results: dict[str, Any]) -> dict[str, Any]:
                 "adversarial_sharper": bool(ga > gr),
                 "per_eps": {lab: ha[lab] / hr[lab] for lab in shared},
             }
-    if "3" in t:
-        large = [r for r in t["3"]["rows"] if r["eps"] >= 25.5 / 255 - 1e-12]
+    large = [r for r in t["3"]["rows"] if r["eps"] >= 25.5 / 255 - 1e-12] if "3" in t else []
+    if len(large) >= 2:
         gaps = [r["gap"] for r in large]
         out["gap_linf_large"] = {"labels": [r["label"] for r in large], "gaps": gaps,
                                  "increasing": increasing(gaps)}
@@ -745,7 +810,8 @@ def _regime(record: dict[str, Any]) -> str:
     losses = [r["train_loss_last"] for t in record["results"]["tables"].values()
               for r in t["rows"]]
     seeds = record["results"].get("seeds") or [cfg["train"]["seed"]]
-    return (f"{cfg['profile']} profile, weight decay {wd:g}, {cfg['train']['epochs']} epochs, "
+    return (f"{cfg.get('dataset', 'mnist2').upper()}, {cfg['profile']} profile, weight decay "
+            f"{wd:g}, {cfg['train']['epochs']} epochs, "
             f"{cfg['train']['optimizer']} lr {cfg['train']['lr']:g}, {len(seeds)} seed(s), "
             f"early stopping on test accuracy; final training losses "
             f"{min(losses):.3g}..{max(losses):.3g} (not near 0 at large eps)")
@@ -763,6 +829,8 @@ def _t1_regime(record: dict[str, Any]) -> dict[str, Any]:
     spearman = st["spearman"]["t1_normalized_fixed"]
     out = {
         "regime": _regime(record),
+        "dataset": record["config"].get("dataset", "mnist2"),
+        "share_above_m_star": [h.get("share_above_m_star") for h in hess],
         "weight_decay": record["config"]["train"]["weight_decay"],
         "normalized": tr["t1_normalized_fixed"], "raw": tr["t1_top_fixed"],
         "robust": tr["t1_top_robust"], "w_norm": [h["w_norm"] for h in hess],
@@ -786,7 +854,8 @@ def _holds(r: dict[str, Any]) -> bool:
 def _describe(r: dict[str, Any]) -> str:
     n, raw, sd = r["normalized"], r["raw"], r["seeds"]
     mean = "the mean over seeds of " if sd["n"] > 1 else ""
-    text = (f"weight decay {r['weight_decay']:g}: {mean}||w||^2 lambda_1 "
+    text = (f"{r.get('dataset', 'mnist2').upper()}, weight decay {r['weight_decay']:g}: "
+            f"{mean}||w||^2 lambda_1 "
             f"{'increases strictly' if n['increasing'] else 'does NOT increase strictly'} with "
             f"eps ({', '.join(f'{v:.3g}' for v in n['values'])}), strictly in "
             f"{sd['strictly_increasing']['text']}, Spearman per seed "
@@ -797,6 +866,10 @@ def _describe(r: dict[str, Any]) -> str:
         text += "; drops at eps " + ", ".join(
             f"{r['eps'][i - 1]:g}->{r['eps'][i]:g} (||w|| {r['w_norm'][i - 1]:.3g}->"
             f"{r['w_norm'][i]:.3g})" for i in drops)
+    shares = [v for v in r.get("share_above_m_star", []) if v is not None]
+    if shares:
+        text += (f"; training points with robust margin >= m* (Y-T1 (a)'s condition): "
+                 f"{100 * shares[0]:.0f}% at eps 0 to {100 * shares[-1]:.0f}% at the largest eps")
     if "linf_normalized" in r:
         text += (f"; L-inf: ||w||^2 lambda_1 "
                  f"{'increases' if r['linf_normalized']['increasing'] else 'does not increase'}"
@@ -805,17 +878,21 @@ def _describe(r: dict[str, Any]) -> str:
 
 
 def evidence_y_t1(path: str | Path | None = None,
-                  weight_decay_path: str | Path | None = None) -> Evidence:
+                  weight_decay_path: str | Path | None = None,
+                  cifar2_path: str | Path | None = None) -> Evidence:
     """Y-T1 (b), data: does the filter-normalised top Hessian eigenvalue ||w||^2 lambda_1 at the
     trained weights (the claim's measure; the Hessian with the PGD examples held fixed, the
     paper's Eq. 9) increase with the L2 adversarial eps on MNIST2 (table 1 models)? Over
     several seeds: strictly in the mean, and in rank (Spearman > 0) in every seed; the count of
     seeds with a strict increase is reported.
 
-    Two regimes are judged where their committed runs exist: no weight decay
-    (``results/mnist2/mnist2.json``) and weight decay (``results/mnist2/weight_decay/``). The
-    claim holds under the conditions of the regimes where the trend is strict; it fails when it
-    holds in none. Raw lambda_1 and L-inf (table 3) are reported. ran=False without results.
+    The regimes are judged where their committed runs exist: MNIST2 without weight decay
+    (``results/mnist2/mnist2.json``) and with it (``results/mnist2/weight_decay/``), and CIFAR2
+    (``results/cifar2/mnist2.json``, the same experiment on frog vs ship). The claim holds under
+    the conditions of the regimes where the trend is strict (a data set where it does not hold
+    is named in the conditions: a finding about the data, not a failure); it fails when it
+    holds in none. Raw lambda_1, L-inf (table 3) and the share of training points with robust
+    margin >= m* (Y-T1 (a)'s sufficient condition) are reported. ran=False without results.
     """
     record = _load_committed(path)
     if record is None or "1" not in record["results"]["tables"]:
@@ -827,6 +904,11 @@ def evidence_y_t1(path: str | Path | None = None,
     wd_record = _load_committed(wd_path) if wd_path is not None and wd_path.exists() else None
     if wd_record is not None and "1" in wd_record["results"]["tables"]:
         regimes.append(_t1_regime(wd_record))
+    c2_path = Path(cifar2_path) if cifar2_path is not None else (
+        CIFAR2_RESULT_FILE if path is None else None)
+    c2_record = _load_committed(c2_path) if c2_path is not None and c2_path.exists() else None
+    if c2_record is not None and "1" in c2_record["results"]["tables"]:
+        regimes.append(_t1_regime(c2_record))
     holding = [r for r in regimes if _holds(r)]
     passed = bool(holding)
     conditions = tuple(
@@ -844,33 +926,64 @@ def evidence_y_t1(path: str | Path | None = None,
                     details={"regimes": regimes})
 
 
-def evidence_y_t2(path: str | Path | None = None) -> Evidence:
+def _t2_comparisons(record: dict[str, Any]) -> dict[str, Any]:
+    """Y-T2 on one record: adversarial vs random lambda_1 growth per threat, with seed counts."""
+    tr = trends(record["results"])
+    counts = seed_trends(record["results"])["counts"]
+    return {k: dict(tr[k], seeds=counts[k]) for k in ("adv_vs_random_l2", "adv_vs_random_linf")
+            if k in tr}
+
+
+def _t2_holds(comps: dict[str, Any]) -> bool:
+    return all(c["adversarial_sharper"] and c["seeds"]["k"] == c["seeds"]["n"]
+               for c in comps.values())
+
+
+def _t2_text(record: dict[str, Any], comps: dict[str, Any]) -> str:
+    mean = "mean " if len(record["results"].get("seeds") or [0]) > 1 else ""
+    name = record["config"].get("dataset", "mnist2").upper()
+    return f"{name}: " + "; ".join(
+        f"{k.rsplit('_', 1)[1]}: {mean}lambda_1 growth at eps {c['eps']}: adversarial "
+        f"x{c['adversarial_growth']:.3g} vs random x{c['random_growth']:.3g}, adversarial "
+        f"sharper in {c['seeds']['text']}"
+        for k, c in comps.items())
+
+
+def evidence_y_t2(path: str | Path | None = None,
+                  cifar2_path: str | Path | None = None) -> Evidence:
     """Y-T2, data: random-noise training sharpens far less than adversarial training: the growth
     lambda_1(eps)/lambda_1(0) of adversarially trained models exceeds that of noise-trained models
     at the largest eps both tables share (L2: tables 1 vs 2, L-inf: tables 3 vs 4), in the mean
     over seeds and in every seed.
 
-    Reads the committed ``results/mnist2/mnist2.json``; ran=False when it is absent.
+    Reads the committed ``results/mnist2/mnist2.json`` (ran=False when it is absent) and, where
+    it exists, ``results/cifar2/mnist2.json``: the claim holds on the data sets where the
+    comparison does (named in the conditions, with any where it does not) and fails when it
+    holds on none.
     """
     record = _load_committed(path)
     tables = set(record["results"]["tables"]) if record else set()
     if record is None or not ({"1", "2"} <= tables or {"3", "4"} <= tables):
         return Evidence("data", False, "no MNIST2 results with tables 1-2 or 3-4: run "
                         "`advlandscape mnist2 --profile full --out results/mnist2`", ran=False)
-    tr = trends(record["results"])
-    counts = seed_trends(record["results"])["counts"]
-    comps = {k: dict(tr[k], seeds=counts[k]) for k in ("adv_vs_random_l2", "adv_vs_random_linf")
-             if k in tr}
-    passed = all(c["adversarial_sharper"] and c["seeds"]["k"] == c["seeds"]["n"]
-                 for c in comps.values())
-    mean = "mean " if len(record["results"].get("seeds") or [0]) > 1 else ""
-    summary = "; ".join(
-        f"{k.rsplit('_', 1)[1]}: {mean}lambda_1 growth at eps {c['eps']}: adversarial "
-        f"x{c['adversarial_growth']:.3g} vs random x{c['random_growth']:.3g}, adversarial "
-        f"sharper in {c['seeds']['text']}"
-        for k, c in comps.items())
-    return Evidence("data", passed, summary, conditions=(f"regime: {_regime(record)}",),
-                    counterexample=None if passed else comps, details=comps)
+    records = [record]
+    c2_path = Path(cifar2_path) if cifar2_path is not None else (
+        CIFAR2_RESULT_FILE if path is None else None)
+    c2 = _load_committed(c2_path) if c2_path is not None and c2_path.exists() else None
+    if c2 is not None and _t2_comparisons(c2):
+        records.append(c2)
+    judged = [(r, _t2_comparisons(r)) for r in records]
+    holding = [(r, c) for r, c in judged if _t2_holds(c)]
+    passed = bool(holding)
+    summary = " | ".join(_t2_text(r, c) for r, c in judged)
+    conditions = tuple(
+        [f"holds in the regime: {_regime(r)}" for r, _ in holding]
+        + [f"does not hold there: {_t2_text(r, c)}" for r, c in judged
+           if not _t2_holds(c) and holding])
+    first = judged[0][1]
+    return Evidence("data", passed, summary, conditions=conditions,
+                    counterexample=None if passed else first,
+                    details={r["config"].get("dataset", "mnist2"): c for r, c in judged})
 
 
 __all__ = [

@@ -86,6 +86,29 @@ MNIST2_TABLES: MappingProxyType = MappingProxyType({
 })
 """Tables 1-4 of Yamada et al. (MNIST2, linear logistic regression)."""
 
+CIFAR2_L2_EPS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""The L2 budgets of the CIFAR2 tables (the suite's grid: the paper prints no CIFAR2 table)."""
+
+CIFAR2_LINF_EPS: tuple[float, ...] = tuple(k / 255 for k in (0.0, 1.0, 2.0, 4.0, 8.0))
+"""The L-inf budgets of the CIFAR2 tables, {0, 1, 2, 4, 8}/255 (the suite's grid)."""
+
+
+def _unprinted(eps: tuple[float, ...]) -> MappingProxyType:
+    return MappingProxyType({e: None for e in eps})
+
+
+CIFAR2_TABLES: MappingProxyType = MappingProxyType({
+    1: TableSpec(1, "l2", "adversarial", _unprinted(CIFAR2_L2_EPS)),
+    2: TableSpec(2, "l2", "random", _unprinted(CIFAR2_L2_EPS)),
+    3: TableSpec(3, "linf", "adversarial", _unprinted(CIFAR2_LINF_EPS)),
+    4: TableSpec(4, "linf", "random", _unprinted(CIFAR2_LINF_EPS)),
+})
+"""Tables 1-4 in the MNIST2 layout on CIFAR2 (frog vs ship, Yamada et al.'s appendix C): the
+paper uses the data set but prints no table for it, so every row's paper value is None."""
+
+TABLES_BY_DATASET: MappingProxyType = MappingProxyType({"mnist2": MNIST2_TABLES,
+                                                         "cifar2": CIFAR2_TABLES})
+
 RESNET_TABLES: MappingProxyType = MappingProxyType({5: TABLE5_RESNET18, 6: TABLE6_RESNET18})
 """Tables 5-6 of Yamada et al. (ResNet18, L-inf PGD, eps in {0, 4, 8, 12, 16}/255)."""
 
