@@ -358,8 +358,9 @@ def test_sensitivity_study_counts_what_it_reports(data_root: Path) -> None:
     assert not _same(sgd_rows, direct["rows"])  # the override reached the trainer
     for name, setting in res["settings"].items():
         for key, table in setting["tables"].items():
-            inside = sum(
-                all(row["stats"][f]["ci95"][0] <= row["paper"][f] <= row["stats"][f]["ci95"][1]
+            inside = sum(  # the paper's value as printed, +- 0.005, meets the seed interval
+                all(row["stats"][f]["ci95"][0] <= row["paper"][f] + 0.005
+                    and row["paper"][f] - 0.005 <= row["stats"][f]["ci95"][1]
                     for f in ("train_acc", "test_acc")) for row in table["rows"])
             got = setting["summary"]["reproduced"][key]["early_stopped"]
             assert (got["rows"], got["of"]) == (inside, len(table["rows"]))

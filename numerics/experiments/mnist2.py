@@ -27,7 +27,12 @@ import torch
 
 from numerics.attacks import AttackSpec
 from numerics.experiments import seeds as seeds_mod
-from numerics.experiments.paper_values import TABLES_BY_DATASET, TableSpec, eps_label
+from numerics.experiments.paper_values import (
+    PRINTED_RESOLUTION,
+    TABLES_BY_DATASET,
+    TableSpec,
+    eps_label,
+)
 from numerics.linear.attack import attacked_margins, perturb
 from numerics.linear.curvature import fixed_noise_operator, normalized_sharpness, robust_operator
 from numerics.linear.landscape import filter_normalized_direction, landscape_1d
@@ -501,7 +506,7 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
             out["diff"] = {"train_acc": out["train_acc"] - paper["train_acc"],
                            "test_acc": out["test_acc"] - paper["test_acc"],
                            "gap": out["gap"] - paper["gap"]}
-            out["paper_inside"] = {f: seeds_mod.inside(paper[f], stats[f])
+            out["paper_inside"] = {f: seeds_mod.inside(paper[f], stats[f], PRINTED_RESOLUTION)
                                    for f in ("train_acc", "test_acc", "gap")}
         rows.append(out)
     hessian = []
@@ -575,9 +580,10 @@ def render_tables(results: dict[str, Any], last: bool = False) -> str:
     and the differences (ours - paper), as markdown. ``last``: the last epoch, not the selected.
 
     Over several seeds each number is mean +- sd, and "in CI" says whether the paper's train /
-    test accuracy lies in the 95% interval of the mean; adversarial tables add the exact robust
-    test accuracy (BOX-MAX) and the attack gap (PGD minus exact). Tables the paper does not
-    print (CIFAR2) have no paper columns; their data set is named in the title.
+    test accuracy (as printed, to 0.01) lies in the 95% interval of the mean; adversarial
+    tables add the exact robust test accuracy (BOX-MAX) and the attack gap (PGD minus exact).
+    Tables the paper does not print (CIFAR2) have no paper columns; their data set is named in
+    the title.
     """
     names = {1: "L2 adversarial (PGD)", 2: "L2 random noise", 3: "L-inf adversarial (PGD)",
              4: "L-inf random noise"}
@@ -618,8 +624,8 @@ def render_tables(results: dict[str, Any], last: bool = False) -> str:
                          f"| {r['test_acc'] - p['test_acc']:+.2f} | {gap - p['gap']:+.2f} |")
             if many and printed:
                 if last:
-                    inside = {f: seeds_mod.inside(p[f], stats[f]) for f in ("train_acc",
-                                                                            "test_acc")}
+                    inside = {f: seeds_mod.inside(p[f], stats[f], PRINTED_RESOLUTION)
+                              for f in ("train_acc", "test_acc")}
                 else:
                     inside = row["paper_inside"]
                 line += " " + ", ".join("yes" if inside[f] else "no"

@@ -12,6 +12,9 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import NamedTuple
 
+PRINTED_RESOLUTION = 0.01
+"""The paper prints accuracies and gaps in percent to two decimals."""
+
 
 class PaperRow(NamedTuple):
     """One row of a table: accuracies in percent and the gap |train - test|."""

@@ -33,10 +33,17 @@ def interval(values: Sequence[float]) -> dict[str, Any]:
     return {"mean": mean, "sd": sd, "n": n, "ci95": ci, "values": v.tolist()}
 
 
-def inside(value: float, stats: dict[str, Any]) -> bool | None:
-    """Whether ``value`` lies in the seed interval (None with one seed)."""
+def inside(value: float, stats: dict[str, Any], resolution: float = 0.0) -> bool | None:
+    """Whether ``value`` lies in the seed interval (None with one seed).
+
+    ``resolution``: the precision ``value`` was printed to (the paper's 0.01 points); the
+    printed value then stands for [value - resolution/2, value + resolution/2], and it lies in
+    the interval when the two overlap (a cell whose seeds all agree has an interval of width 0,
+    which a rounded value would otherwise miss by its rounding alone).
+    """
     ci = stats["ci95"]
-    return None if ci is None else bool(ci[0] <= value <= ci[1])
+    half = resolution / 2
+    return None if ci is None else bool(ci[0] <= value + half and value - half <= ci[1])
 
 
 def mean_curve(curves: Sequence[Sequence[float]]) -> tuple[list[float], list[float]]:
