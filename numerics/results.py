@@ -186,10 +186,23 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     """Read a JSON file, with a clear error when it is missing or not valid JSON."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ResultFileError(
             f"result file {path} does not exist: run the experiment first"
+        ) from None
+    except IsADirectoryError:
+        raise ResultFileError(f"result file {path} is a folder, not a file: pass the path of "
+                              "its .json record") from None
+    except UnicodeDecodeError as exc:
+        raise ResultFileError(
+            f"result file {path} is not text (byte {exc.start} is not UTF-8): it is damaged or "
+            "not a record; re-create it by running the experiment again with --overwrite"
+        ) from None
+    except OSError as exc:
+        raise ResultFileError(
+            f"result file {path} cannot be read ({exc.strerror or exc}): fix its permissions "
+            "or the disk, or re-create it by running the experiment again with --overwrite"
         ) from None
     try:
         return json.loads(text)
