@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -61,6 +62,40 @@ def check_writable_dir(path: str | os.PathLike[str], what: str = "output directo
     if not os.access(p, os.W_OK):
         raise ConfigError(f"{what} {p} is not writable: choose another with {option}")
     return p
+
+
+def check_outputs(paths: Iterable[str | os.PathLike[str]], *, overwrite: bool,
+                  option: str = "--out") -> list[Path]:
+    """Check, before any work, every file a run will write: return them as paths.
+
+    Each must not be a folder, its folder must be (made) writable, and, unless ``overwrite``,
+    none may exist: a run that would stop at its last write after hours of work stops now, and
+    with ``overwrite`` it replaces all of them (never some).
+
+    Args:
+        paths: the files the run writes. overwrite: whether existing ones are replaced (the
+            CLI's ``--overwrite``). option: the option that sets them, for the messages.
+
+    Raises:
+        ConfigError: a path is a folder, or its folder cannot be written.
+        ResultExistsError: some exist and ``overwrite`` is False (all of them named).
+    """
+    from theory.errors import ResultExistsError
+
+    files = [Path(p) for p in paths]
+    for path in files:
+        if path.is_dir():
+            raise ConfigError(f"{option} {path} is a folder, but the run writes a file there: "
+                              f"give a file name (e.g. {path / 'result.json'})")
+    for parent in dict.fromkeys(path.parent for path in files):
+        check_writable_dir(parent, "output folder", option)
+    existing = [str(path) for path in files if path.exists()]
+    if existing and not overwrite:
+        raise ResultExistsError(
+            f"{', '.join(existing)} exist{'s' if len(existing) == 1 else ''} already (this run "
+            f"writes {len(files)} file(s)): pass --overwrite to replace all of them, or choose "
+            f"another {option}; nothing was run")
+    return files
 
 
 class PrecisionWarning(UserWarning):
