@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from numerics.validate import check_iterate_dtype
+from numerics.validate import check_box, check_data, check_iterate_dtype
 from theory.errors import ConfigError
 from theory.validate import check_eps, check_norm, check_positive
 
@@ -84,8 +84,7 @@ class AttackSpec:
         if isinstance(self.restarts, bool) or not isinstance(self.restarts, int) \
                 or self.restarts < 1:
             raise ConfigError(f"restarts must be an integer >= 1, got {self.restarts!r}")
-        if self.box is not None and not (len(self.box) == 2 and self.box[0] < self.box[1]):
-            raise ConfigError(f"box must be (low, high) with low < high, got {self.box!r}")
+        check_box(self.box)
         if self.eps is not None:
             check_eps(self.eps)
         if self.kind == "pgd":
@@ -291,6 +290,7 @@ def random_noise(
     box: tuple[float, float] | None = (0.0, 1.0), generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """``x`` plus noise uniform in the eps-ball, then clipped to ``box`` (Yamada et al. 5.1)."""
+    box = check_box(box)
     noise = uniform_ball_noise(x.shape, eps, norm, generator=generator, dtype=x.dtype,
                                device=x.device)
     out = x + noise
@@ -327,11 +327,29 @@ def pgd_on_loss(
             ``"ball"`` (module docstring). projection: ``"exact"`` or ``"ball_then_box"``.
         restarts: runs (>= 1), the worst kept per sample.
         generator: random source for the starts (determinism).
+
+    Raises:
+        ConfigError: ``x`` empty, not floating or holding NaN/Inf; a reversed box; bad settings
+            (checked once, before the first step; a training loop calls :func:`_pgd_on_loss`,
+            which skips the data checks).
     """
+    check_data(x, name="x (PGD inputs)")
+    box = check_box(box)
+    return _pgd_on_loss(loss_fn, x, eps, norm, steps, step_size, box=box, start=start,
+                        projection=projection, restarts=restarts, generator=generator)
+
+
+def _pgd_on_loss(
+    loss_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float, norm: str,
+    steps: int, step_size: float, *, box: tuple[float, float] | None, start: str,
+    projection: str, restarts: int, generator: torch.Generator | None,
+) -> torch.Tensor:
+    """:func:`pgd_on_loss` without the one pass over the data that checks ``x`` (for callers
+    that checked their data once, e.g. per training run, not per batch)."""
     norm = check_norm(norm)
     eps = check_eps(eps)
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    if isinstance(steps, bool) or int(steps) != steps or steps < 0:
+        raise ConfigError(f"steps must be an integer >= 0, got {steps!r}")
     if start not in STARTS or projection not in PROJECTIONS or restarts < 1:
         raise ConfigError(f"bad PGD settings: start {start!r} (use {STARTS}), projection "
                           f"{projection!r} (use {PROJECTIONS}), restarts {restarts!r} (>= 1)")

@@ -7,8 +7,10 @@ says what is accepted. The checks every formula needs (norm, budget, positive co
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -62,6 +64,40 @@ def check_writable_dir(path: str | os.PathLike[str], what: str = "output directo
     return p
 
 
+def check_outputs(paths: Iterable[str | os.PathLike[str]], *, overwrite: bool,
+                  option: str = "--out") -> list[Path]:
+    """Check, before any work, every file a run will write: return them as paths.
+
+    Each must not be a folder, its folder must be (made) writable, and, unless ``overwrite``,
+    none may exist: a run that would stop at its last write after hours of work stops now, and
+    with ``overwrite`` it replaces all of them (never some).
+
+    Args:
+        paths: the files the run writes. overwrite: whether existing ones are replaced (the
+            CLI's ``--overwrite``). option: the option that sets them, for the messages.
+
+    Raises:
+        ConfigError: a path is a folder, or its folder cannot be written.
+        ResultExistsError: some exist and ``overwrite`` is False (all of them named).
+    """
+    from theory.errors import ResultExistsError
+
+    files = [Path(p) for p in paths]
+    for path in files:
+        if path.is_dir():
+            raise ConfigError(f"{option} {path} is a folder, but the run writes a file there: "
+                              f"give a file name (e.g. {path / 'result.json'})")
+    for parent in dict.fromkeys(path.parent for path in files):
+        check_writable_dir(parent, "output folder", option)
+    existing = [str(path) for path in files if path.exists()]
+    if existing and not overwrite:
+        raise ResultExistsError(
+            f"{', '.join(existing)} exist{'s' if len(existing) == 1 else ''} already (this run "
+            f"writes {len(files)} file(s)): pass --overwrite to replace all of them, or choose "
+            f"another {option}; nothing was run")
+    return files
+
+
 class PrecisionWarning(UserWarning):
     """A computation runs in float32 (or lower) where a verification needs float64."""
 
@@ -106,3 +142,84 @@ def check_step_size(step_size: float, eps: float, name: str = "step_size") -> fl
             "so it cannot change the attack: use at most 2 eps (Madry et al.: 2.5 eps / steps)"
         )
     return alpha
+
+
+def check_box(box: tuple[float, float] | None, name: str = "box") -> tuple[float, float] | None:
+    """Return the valid input range ``box = (low, high)`` as two floats, or ``None`` (no box).
+
+    Refuses anything but two numbers, NaN, and a reversed or empty range (``low >= high``):
+    clipping into a reversed box maps every input onto one value, silently.
+    """
+    if box is None:
+        return None
+    try:
+        low, high = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be (low, high), two numbers, or None for no box; got "
+                          f"{box!r}") from None
+    if math.isnan(low) or math.isnan(high) or not low < high:
+        raise ConfigError(f"{name} must be (low, high) with low < high (pixels: (0.0, 1.0)); got "
+                          f"{box!r}: swap the bounds, or pass None for no box")
+    return low, high
+
+
+#: What :func:`check_data` accepts as labels: ``"pm1"`` (-1/+1, as the linear formulas need),
+#: ``"classes"`` (integer class indices 0..C-1, as cross-entropy needs).
+LABEL_KINDS = ("pm1", "classes")
+
+
+def check_data(x: torch.Tensor, y: torch.Tensor | None = None, *, name: str = "x",
+               labels: str | None = None, ndim: int | tuple[int, ...] | None = None,
+               classes: int | None = None) -> None:
+    """Check inputs (and labels) once, at a public function's entry; raise :class:`ConfigError`.
+
+    One pass over the data: ``x`` is a non-empty floating tensor holding no NaN/Inf, of ``ndim``
+    dimensions when given; ``y`` (when given) has one label per sample (``x.shape[0]``) and holds
+    the ``labels`` kind: ``"pm1"`` every label -1 or +1 (the closed forms need y^2 = 1), or
+    ``"classes"`` integer class indices in ``0..classes-1``.
+
+    Args:
+        x: inputs, first dimension the samples. y: labels, or None.
+        name: how the message names ``x``. labels: one of :data:`LABEL_KINDS`, or None (not
+            checked beyond their count). ndim: the accepted number(s) of dimensions of ``x``.
+        classes: the number of classes, for ``labels="classes"`` (None: not bounded above).
+    """
+    if not isinstance(x, torch.Tensor):
+        raise ConfigError(f"{name} must be a torch.Tensor, got {type(x).__name__}: convert it with "
+                          "torch.as_tensor(..., dtype=torch.float64)")
+    if not x.is_floating_point():
+        raise ConfigError(f"{name} has dtype {x.dtype}: pass floating inputs (convert with "
+                          ".double(); uint8 pixels as x / 255.0)")
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if allowed is not None and x.dim() not in allowed:
+        raise ConfigError(f"{name} must have {' or '.join(map(str, allowed))} dimensions "
+                          f"(samples first), got shape {tuple(x.shape)}")
+    if x.dim() == 0 or x.shape[0] == 0 or x.numel() == 0:
+        raise ConfigError(f"{name} is empty (shape {tuple(x.shape)}): pass at least one sample")
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise ConfigError(f"{name} holds {bad} NaN/Inf value(s) of {x.numel()}: every result on "
+                          "it would be NaN; clean the data (e.g. drop or impute those samples)")
+    if y is None:
+        return
+    if labels is not None and labels not in LABEL_KINDS:
+        raise ConfigError(f"unknown label kind {labels!r}: use one of {LABEL_KINDS}")
+    if not isinstance(y, torch.Tensor):
+        raise ConfigError(f"labels of {name} must be a torch.Tensor, got {type(y).__name__}")
+    if y.dim() != 1 or y.shape[0] != x.shape[0]:
+        raise ConfigError(f"labels of {name} must have shape ({x.shape[0]},), one per sample, got "
+                          f"{tuple(y.shape)}")
+    if labels == "pm1":
+        if not bool(((y == 1) | (y == -1)).all()):
+            found = sorted({float(v) for v in torch.unique(y[(y != 1) & (y != -1)])[:5]})
+            raise ConfigError(f"labels of {name} must be -1 or +1 (the formulas need y^2 = 1), "
+                              f"found {found}: map classes {{0, 1}} with y = 2 c - 1")
+    elif labels == "classes":
+        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise ConfigError(f"labels of {name} have dtype {y.dtype}: pass class indices as "
+                              "int64 (y.long()); -1/+1 labels map to classes with (y + 1) // 2")
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or (classes is not None and high >= classes):
+            bound = f"0..{classes - 1}" if classes is not None else ">= 0"
+            raise ConfigError(f"labels of {name} must be class indices {bound}, found {low}.."
+                              f"{high}: -1/+1 labels map to classes with (y + 1) // 2")

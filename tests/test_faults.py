@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,12 +43,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from numerics.nets.train import AdvTrainConfig, train_adversarial
 from numerics.results import load_checkpoint, read_checkpoint, read_result, write_result
-from theory.errors import DivergenceError, ResultExistsError, ResultFileError
+from theory.errors import ConfigError, DivergenceError, ResultExistsError, ResultFileError
 
 KILL_SEED = 20260522
 REPO = Path(__file__).resolve().parent.parent
@@ -987,3 +989,197 @@ def test_stale_training_checkpoint_is_refused_unless_accepted(
     carried = read_checkpoint(ckpt)  # the epoch saved since still says what its past was
     assert carried.stale == ""
     assert "changed: numerics/nets/train.py" in carried.inherited
+
+
+# --------------------------------------------------------------------------------------------
+# bad data refused at the library's entry; verified data paths; one run per output
+
+
+def _pm1_problem() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(40, 5, generator=g, dtype=torch.float64)
+    return x, torch.where(x[:, 0] > 0.5, 1.0, -1.0).to(torch.float64)
+
+
+def _quadratic(z: torch.Tensor) -> torch.Tensor:
+    return (z ** 2).sum(dim=1)
+
+
+@pytest.mark.parametrize(("case", "expect"), [
+    ("labels 0/1", "2 c - 1"),
+    ("labels of another length", "one per sample"),
+    ("integer inputs", "floating"),
+    ("no samples", "empty"),
+    ("a NaN input", "NaN/Inf"),
+])
+def test_train_models_refuses_bad_data_before_the_first_step(case: str, expect: str) -> None:
+    """train_models on 0/1 labels used to train silently (50.5% instead of 96.5% on MNIST2):
+    each bad input is one ConfigError saying what to do, raised before any step; and the
+    checks change no result (the same run on valid data equals itself with the checks)."""
+    from numerics.attacks import AttackSpec
+    from numerics.linear import TrainConfig, train_models
+
+    x, y = _pm1_problem()
+    attack, config = AttackSpec("pgd", "l2", steps=3), TrainConfig(epochs=2, batch_size=10)
+    steps: list[int] = []
+    bad = {"labels 0/1": (x, (y + 1) / 2), "labels of another length": (x, y[:-1]),
+           "integer inputs": ((x * 255).long(), y), "no samples": (x[:0], y[:0]),
+           "a NaN input": (x.clone().index_put_((torch.tensor([7]), torch.tensor([2])),
+                                                torch.tensor(float("nan"))), y)}[case]
+    with pytest.raises(ConfigError, match=expect):
+        train_models(*bad, 0.1, attack, config, progress=steps.append)
+    assert steps == []  # refused before the first epoch
+    first = train_models(x, y, 0.1, attack, config)
+    again = train_models(x, y, 0.1, attack, config)
+    assert torch.equal(first.last, again.last)
+    assert torch.isfinite(first.last).all()
+
+
+def test_pgd_refuses_a_reversed_box_and_nan_inputs() -> None:
+    """A reversed box (1, 0) clipped every input onto one value, and a NaN input gave an all-NaN
+    output, both silently: now ConfigErrors (also for networks' pgd, AttackSpec and noise); a
+    valid call is unchanged."""
+    from numerics.attacks import AttackSpec, pgd_on_loss, random_noise
+    from numerics.nets.attack import pgd
+    from theory.errors import ConfigError
+
+    x, _ = _pm1_problem()
+    with pytest.raises(ConfigError, match="low < high"):
+        pgd_on_loss(_quadratic, x, 0.1, "l2", 3, 0.05, box=(1.0, 0.0))
+    with pytest.raises(ConfigError, match="low < high"):
+        AttackSpec("pgd", "l2", box=(1.0, 0.0))
+    with pytest.raises(ConfigError, match="low < high"):
+        random_noise(x, 0.1, "l2", box=(0.5, 0.5))
+    nan = x.clone()
+    nan[0, 0] = float("nan")
+    with pytest.raises(ConfigError, match="1 NaN/Inf"):
+        pgd_on_loss(_quadratic, nan, 0.1, "l2", 3, 0.05)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 3)).double()
+    spec = AttackSpec("pgd", "linf", 2, eps=0.1)
+    with pytest.raises(ConfigError, match="class indices"):
+        pgd(model, x, torch.where(x[:, 0] > 0.5, 1.0, -1.0), spec)
+    with pytest.raises(ConfigError, match="NaN/Inf"):
+        pgd(model, nan, torch.zeros(40, dtype=torch.long), spec)
+    g = [torch.Generator().manual_seed(5) for _ in range(2)]
+    out = pgd_on_loss(_quadratic, x, 0.1, "l2", 3, 0.05, generator=g[0])
+    assert torch.isfinite(out).all()
+    assert ((out - x).norm(dim=1) <= 0.1 + 1e-12).all()
+    assert torch.equal(out, pgd_on_loss(_quadratic, x, 0.1, "l2", 3, 0.05, generator=g[1]))
+
+
+def test_flipped_byte_in_a_derived_cache_entry_is_rebuilt_not_returned(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A byte flipped in a cached label array (the derived CIFAR-10 cache) used to change y[0]
+    silently: the entry's stored sha256 catches it, the arrays are rebuilt from the source and
+    stored again, with a warning naming the file."""
+    import logging
+
+    from numerics.data import cache
+
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "derived"))
+    y = np.arange(10, dtype=np.uint8)
+    builds: list[int] = []
+
+    def build() -> dict[str, np.ndarray]:
+        builds.append(1)
+        return {"x": np.full((10, 4), 7, dtype=np.uint8), "y": y.copy()}
+
+    assert np.array_equal(cache.load_or_build("k", ("x", "y"), build)["y"], y)
+    assert np.array_equal(cache.load_or_build("k", ("x", "y"), build)["y"], y)
+    assert builds == [1]  # the second load read the cache
+    labels = tmp_path / "derived" / "k.y.npy"
+    raw = bytearray(labels.read_bytes())
+    raw[-10] ^= 0x05  # y[0]: 0 -> 5, a valid .npy still
+    labels.write_bytes(bytes(raw))
+    assert np.load(labels)[0] == 5
+    with caplog.at_level(logging.WARNING, logger=cache.__name__):
+        again = cache.load_or_build("k", ("x", "y"), build)
+    assert again["y"][0] == 0
+    assert np.array_equal(again["y"], y)
+    assert builds == [1, 1]
+    assert "k.y.npy differs from its stored sha256" in caplog.text
+    assert np.load(labels)[0] == 0  # stored again, intact
+    cache.digest_path("k", tmp_path / "derived").unlink()  # no digests: not trusted either
+    cache.load_or_build("k", ("x", "y"), build)
+    assert builds == [1, 1, 1]
+
+
+def test_load_mnist_verifies_the_files_digests(tmp_path: Path, data_root: Path) -> None:
+    """10-class MNIST (load_mnist, load_mnist_float) used to read an edited label file without
+    a word; now, as load_mnist2, it checks the files' size, md5 and sha256 first."""
+    import gzip
+
+    from numerics.data.mnist import _load_mnist_cached, _verify_official, load_mnist
+    from theory.errors import DataError
+
+    root = tmp_path / "root"
+    (root / "mnist").mkdir(parents=True)
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        shutil.copy(data_root / "mnist" / name, root / "mnist" / name)
+    target = root / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    labels = bytearray(gzip.decompress(target.read_bytes()))
+    labels[8] = 3 if labels[8] != 3 else 4  # the first test label, edited; the file stays valid
+    target.write_bytes(gzip.compress(bytes(labels)))
+    _load_mnist_cached.cache_clear()
+    _verify_official.cache_clear()
+    try:
+        with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz .*(md5|truncated|long)"):
+            load_mnist("test", root)
+        _, y = load_mnist("test", root, verify=False)  # what it used to return
+        assert y[0] == labels[8]
+    finally:
+        _load_mnist_cached.cache_clear()
+        _verify_official.cache_clear()
+
+
+LOCK_HOLDER = """
+import sys
+from numerics.results import output_lock
+with output_lock(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.readline()  # holds the lock until the test says or kills it
+"""
+
+
+def test_second_run_on_the_same_output_stops_at_once_and_a_dead_owners_lock_is_taken_over(
+        tmp_path: Path, spawn: Callable[..., Driver], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Row 19 of docs/faults.md: two runs on one --out used to run side by side. A holder of
+    the output's lock (pid inside) makes a second `resnet run` on it stop at once, exit 2,
+    naming the pid; after `kill -9` of the holder its lock is stale and the next run takes it
+    over (and goes on to report the missing data), removing the lock when it ends."""
+    from numerics.cli import main
+    from numerics.results import lock_path
+
+    script = tmp_path / "hold.py"
+    script.write_text(LOCK_HOLDER)
+    out = tmp_path / "out" / "sweep.json"
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    argv = ["resnet", "run", "--dataset", "mnist", "--epochs", "1", "--width", "2",
+            "--n-train", "16", "--n-test", "16", "--no-progress", "--data-dir", str(empty),
+            "--out", str(out)]
+    holder = spawn(script, str(out), events=True)
+    holder.wait_for_event("locked")
+    assert lock_path(out).read_text().strip() == str(holder.proc.pid)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"pid {holder.proc.pid}" in err, err
+    assert "another advlandscape run" in err, err
+    assert "Traceback" not in err
+    assert err.count("error:") == 1
+    holder.kill9()
+    assert lock_path(out).read_text().strip() == str(holder.proc.pid)  # left behind, stale
+    assert main(argv) == 2  # now past the lock: the data are missing
+    err = capsys.readouterr().err
+    assert f"stale lock {lock_path(out)} of pid {holder.proc.pid}" in err, err
+    assert "another advlandscape run" not in err, err
+    assert "missing" in err, err
+    assert not lock_path(out).exists()
+    assert not out.exists()
+    ended = spawn(script, str(out), events=True)  # a lock released normally is removed
+    ended.wait_for_event("locked")
+    ended.proc.stdin.write("\n")
+    ended.proc.stdin.flush()
+    ended.finish()
+    assert not lock_path(out).exists()

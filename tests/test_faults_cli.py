@@ -414,3 +414,120 @@ def test_checkpoint_dir_that_is_a_file_is_refused_before_any_work(
                 "--checkpoint-dir", str(blocker)]
     _fails_cleanly(capsys, argv, "checkpoint directory", str(blocker), "--checkpoint-dir")
     assert blocker.read_text() == "x"
+
+
+# --------------------------------------------------------------------------------------------
+# unknown claim ids; outputs checked before any work; full disk; unreadable records
+
+
+def test_unknown_claim_id_is_an_error_listing_the_known_ones(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`verify --claim Y-EQ99` used to verify nothing and exit 0: now exit 2, one line listing
+    the known ids. Ids are case-insensitive (`y-eq7` is Y-EQ7), which is unambiguous because
+    every id is upper case and unique."""
+    from theory.claims import CLAIMS, claim_ids
+
+    err = _fails_cleanly(capsys, ["verify", "--claim", "Y-EQ99"], "Y-EQ99", "Y-EQ7", "L-FINDINGS")
+    assert len([line for line in err.splitlines() if line.strip()]) == 1
+    _fails_cleanly(capsys, ["verify", "--claim", "y-eq7", "--claim", "nope"], "nope")
+    ids = [c.id for c in CLAIMS]
+    assert all(i == i.upper() for i in ids)
+    assert len({i.casefold() for i in ids}) == len(ids)
+    assert claim_ids(["y-eq7", "Y-EQ7", " box-max "]) == ["Y-EQ7", "BOX-MAX"]
+    assert main(["verify", "--claim", "y-eq7"]) == 0
+    assert capsys.readouterr().out.startswith("Y-EQ7")
+
+
+def test_output_problems_are_refused_before_any_work(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """`liu-kanai budget --out <folder> --overwrite` used to fail with IsADirectoryError after
+    the whole study; `mnist2` with only mnist2.json deleted trained, then refused because
+    mnist2.csv existed. Both, and `resnet run --out <folder>`, now stop before any work; with
+    --overwrite mnist2 passes the check (and replaces all seven files)."""
+    import numerics.experiments.mnist2 as mnist2_experiment
+    import numerics.experiments.studies as studies
+    from numerics.cli.mnist2 import OUTPUTS
+    from numerics.validate import check_outputs
+
+    def no_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("work started before the outputs were checked")
+
+    monkeypatch.setattr(studies, "run_study", no_work)
+    monkeypatch.setattr(mnist2_experiment, "run_mnist2", no_work)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    _fails_cleanly(capsys, ["liu-kanai", "budget", "--out", str(folder), "--overwrite"],
+                   "is a folder", str(folder))
+    _fails_cleanly(capsys, _resnet(folder, tmp_path), "is a folder")
+    out = tmp_path / "mnist2"
+    out.mkdir()
+    for name in OUTPUTS:
+        (out / name).write_text("earlier run\n")
+    (out / "mnist2.json").unlink()
+    err = _fails_cleanly(capsys, ["mnist2", "--tables", "1", "--out", str(out)],
+                         "mnist2.csv", "tables.md", "--overwrite")
+    assert "mnist2.json" not in err
+    assert (out / "mnist2.csv").read_text() == "earlier run\n"
+    assert check_outputs([out / n for n in OUTPUTS], overwrite=True) == [out / n for n in OUTPUTS]
+    assert not list(tmp_path.glob("**/.*.lock"))
+
+
+def test_full_disk_at_the_lock_or_elsewhere_is_one_clear_line(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, empty_root: Path) -> None:
+    """ENOSPC while writing the output's lock: exit 2 naming the lock file and what to do, no
+    traceback; an ENOSPC OSError from a write outside numerics.results (here the report's
+    build) is printed the same way by the CLI."""
+    import errno
+    import os
+
+    import numerics.report as report
+
+    real_fsync = os.fsync
+
+    def full(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".lock"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full)
+    out = tmp_path / "o.json"
+    _fails_cleanly(capsys, _resnet(out, empty_root), "cannot write", ".o.json.lock",
+                   "No space left on device", "free space")
+    monkeypatch.setattr(os, "fsync", real_fsync)
+
+    def build_report(**kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "site" / "x.html"))
+
+    monkeypatch.setattr(report, "build_report", build_report)
+    _fails_cleanly(capsys, ["report", "--out", str(tmp_path / "site"), "--no-ledger"],
+                   "x.html", "No space left on device", "free space")
+    assert not (tmp_path / ".site.lock").exists()
+
+
+@pytest.mark.parametrize("damage", ["not JSON", "not UTF-8", "no results key", "a folder"])
+def test_invalid_record_is_not_verified_never_fails(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, damage: str) -> None:
+    """A data study's record that cannot be read (invalid JSON, bytes that are not text, keys
+    missing, a folder in its place) makes the data evidence 'not verified (invalid data file
+    ...)' naming the file and the fix; the claim is not judged 'fails'."""
+    import numerics.experiments.units as units
+    from numerics.results import read_result
+    from theory.claims import Verdict, get_claim, run_check, verdict
+    from theory.errors import ResultFileError
+
+    record = tmp_path / "budget.json"
+    if damage == "a folder":
+        record.mkdir()
+    else:
+        record.write_bytes({"not JSON": b'{"config": {', "not UTF-8": b'{"config": "\xff\xfe"}',
+                            "no results key": b'{"config": {}, "provenance": {}}'}[damage])
+    with pytest.raises(ResultFileError, match=str(record)):
+        read_result(record)
+    monkeypatch.setattr(units, "RESULTS_DIR", tmp_path)
+    evidence = run_check("data", get_claim("L-BUDGET").data)
+    assert evidence.summary.startswith("not verified (invalid data file: result file"), evidence
+    assert str(record) in evidence.summary
+    assert not evidence.ran
+    assert verdict([evidence]) == Verdict.NOT_VERIFIED

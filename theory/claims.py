@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from theory.errors import ConfigError, DataError, ResultFileError
+
 
 class Verdict(StrEnum):
     """The possible verdicts of a claim."""
@@ -377,6 +379,31 @@ def get_claim(claim_id: str) -> Claim:
     raise KeyError(f"unknown claim id {claim_id!r}; known: {[c.id for c in CLAIMS]}")
 
 
+def claim_ids(ids: Iterable[str]) -> list[str]:
+    """The claim ids ``ids`` as ``docs/claims.md`` spells them, in the order given, duplicates
+    dropped.
+
+    Ids are matched case-insensitively (``y-eq7`` is ``Y-EQ7``): every id is upper case, and no
+    two differ only in case (``tests/test_claims.py`` checks it), so nothing is ambiguous.
+
+    Raises:
+        ConfigError: an id that names no claim (all such ids, and the known ones).
+    """
+    known = {c.id.upper(): c.id for c in CLAIMS}
+    wanted, unknown = [], []
+    for claim_id in ids:
+        canonical = known.get(str(claim_id).strip().upper())
+        if canonical is None:
+            unknown.append(str(claim_id))
+        elif canonical not in wanted:
+            wanted.append(canonical)
+    if unknown:
+        raise ConfigError(
+            f"unknown claim id{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: use one of "
+            f"{', '.join(c.id for c in CLAIMS)} (case does not matter)")
+    return wanted
+
+
 def resolve(path: str) -> Callable[[], Evidence]:
     """Import ``"module:function"``."""
     module_name, _, func_name = path.partition(":")
@@ -384,7 +411,14 @@ def resolve(path: str) -> Callable[[], Evidence]:
 
 
 def run_check(kind: str, path: str) -> Evidence:
-    """Run one check; a check that is missing or crashes yields evidence that says so."""
+    """Run one check; a check that is missing or crashes yields evidence that says so.
+
+    A check stopped by a data file it cannot use (a results record that is not valid JSON or
+    lacks its keys, :class:`theory.errors.ResultFileError`; a data set file that fails its
+    checksum, :class:`theory.errors.DataError`) did not run: its evidence reads ``not verified
+    (invalid data file: ...)`` with ``ran=False``, so the claim is never judged ``fails`` on a
+    damaged file.
+    """
     try:
         func = resolve(path)
     except (ImportError, AttributeError) as exc:
@@ -396,6 +430,8 @@ def run_check(kind: str, path: str) -> Evidence:
         )
     try:
         evidence = func()
+    except (ResultFileError, DataError) as exc:  # the data, not the claim, are at fault
+        return Evidence(kind, False, f"not verified (invalid data file: {exc})", ran=False)
     except Exception as exc:  # a crashing check is a failed check, reported, not hidden
         return Evidence(
             kind, False, f"check crashed: {type(exc).__name__}: {exc}",
@@ -470,8 +506,13 @@ def build_ledger(
     include_data: bool = False, ids: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[LedgerRow]:
-    """Run the checks of every claim (or of ``ids``) and return the ledger rows."""
-    wanted = set(ids) if ids is not None else None
+    """Run the checks of every claim (or of ``ids``, see :func:`claim_ids`) and return the
+    ledger rows.
+
+    Raises:
+        ConfigError: an id in ``ids`` names no claim (before any check runs).
+    """
+    wanted = set(claim_ids(ids)) if ids is not None else None
     rows = []
     for claim in CLAIMS:
         if wanted is not None and claim.id not in wanted:

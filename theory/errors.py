@@ -35,3 +35,8 @@ class ResultWriteError(AdvLandscapeError, OSError):
 class StaleCheckpointError(ResultFileError):
     """A checkpoint was written by other code (sources or library versions) than the running one;
     the message names what changed, how to resume from it anyway and how to start afresh."""
+
+
+class OutputLockedError(AdvLandscapeError):
+    """Another run holds the lock of the same output (its pid is in the lock file); the message
+    says to wait for it or choose another output."""

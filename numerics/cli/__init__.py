@@ -8,6 +8,7 @@ exit code.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -24,6 +25,11 @@ SUBCOMMANDS: dict[str, str] = {
     "mnist2": "numerics.cli.mnist2",
     "resnet": "numerics.cli.resnet",
 }
+
+
+#: errno values of a full disk, an exhausted quota and a file-size limit: printed as one line
+#: (the file, what is wrong, what to do) wherever a write outside numerics.results meets them.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,6 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except AdvLandscapeError as exc:
         print(f"advlandscape {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in _DISK_ERRNOS:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"advlandscape {args.command}: error: cannot write{where}: "
+              f"{exc.strerror or exc}; free space (or raise the quota) and run the same command "
+              "again, which resumes from the last checkpoint", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"advlandscape {args.command}: interrupted; run the same command again to resume "

@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 from numerics.cli import resume
-from theory.errors import ResultExistsError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,18 +51,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the study (resuming from its checkpoint), write the record, print its verdict."""
-    from numerics.experiments.studies import config_for, judge_summary, run_study
-    from numerics.experiments.units import RESULTS_DIR, checkpoint_path, matching_checkpoint
-    from numerics.results import write_result
-    from numerics.validate import check_writable_dir
+    """Run the study (resuming from its checkpoint), write the record, print its verdict.
+
+    The output is checked (not a folder, writable, absent unless ``--overwrite``) and locked
+    (:func:`numerics.results.output_lock`) before any work.
+    """
+    from numerics.experiments.studies import config_for
+    from numerics.experiments.units import RESULTS_DIR
+    from numerics.results import output_lock
+    from numerics.validate import check_outputs
 
     default = (RESULTS_DIR.parent / "mnist2" if args.study == "sensitivity" else RESULTS_DIR)
     out = args.out or default / f"{args.study}.json"
-    if out.exists() and not args.overwrite:
-        raise ResultExistsError(f"{out} exists already: pass --overwrite to replace it")
-    check_writable_dir(out.parent)
+    check_outputs([out], overwrite=args.overwrite)  # before any work, not after the study
     cfg = config_for(args.study, args.profile, seed=args.seed)
+    with output_lock(out):  # a second run on this --out stops here, at once
+        check_outputs([out], overwrite=args.overwrite)  # a run that held the lock wrote it?
+        return _run_locked(args, out, cfg)
+
+
+def _run_locked(args: argparse.Namespace, out: Path, cfg: object) -> int:
+    """:func:`run` once ``out`` is checked and its lock held."""
+    from numerics.experiments.studies import judge_summary, run_study
+    from numerics.experiments.units import checkpoint_path, matching_checkpoint
+    from numerics.results import write_result
+    from numerics.validate import check_writable_dir
+
     checkpoint_dir = getattr(args, "checkpoint_dir", None)
     default_dir = checkpoint_dir is None
     if default_dir:  # made by the first checkpoint, beside the --out checked above

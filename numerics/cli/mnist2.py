@@ -10,9 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from numerics.cli import resume
-from numerics.results import read_checkpoint, save_checkpoint
-from numerics.validate import check_writable_dir
-from theory.errors import ConfigError, ResultExistsError
+from numerics.results import output_lock, read_checkpoint, save_checkpoint
+from numerics.validate import check_outputs, check_writable_dir
+from theory.errors import ConfigError
+
+#: Every file ``mnist2`` writes in its --out folder (checked before any work).
+OUTPUTS = ("mnist2.json", "mnist2.csv", "tables.md", "figure2_landscapes.png",
+           "figure2_landscapes.svg", "figure3_eigenvalues.png", "figure3_eigenvalues.svg")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,15 +74,27 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run (resuming per table from a checkpoint in OUT), write results, tables and figures."""
+    """Run (resuming per table from a checkpoint in OUT), write results, tables and figures.
+
+    Every file of :data:`OUTPUTS` is checked before any work: none may exist unless
+    ``--overwrite`` (which replaces them all); the folder is locked for the run
+    (:func:`numerics.results.output_lock`).
+    """
+    config = config_from_args(args)
+    out = check_writable_dir(args.out or f"results/{config.dataset}")
+    files = [out / name for name in OUTPUTS]
+    check_outputs(files, overwrite=args.overwrite)  # all of them, before any training
+    with output_lock(out):  # a second run on this --out stops here, at once
+        check_outputs(files, overwrite=args.overwrite)  # a run that held the lock wrote them?
+        return _run_locked(args, config, out)
+
+
+def _run_locked(args: argparse.Namespace, config: Any, out: Path) -> int:
+    """:func:`run` once every output is checked and the folder's lock held."""
     from numerics.experiments.mnist2 import render_tables, run_mnist2, save_figures, write_mnist2
     from numerics.results import atomic_write_bytes
 
-    config = config_from_args(args)
-    out = check_writable_dir(args.out or f"results/{config.dataset}")
     result_path = out / "mnist2.json"
-    if result_path.exists() and not args.overwrite:
-        raise ResultExistsError(f"{result_path} exists already: pass --overwrite or another --out")
     ckpt_path = out / ".mnist2.ckpt"
     resume.discard(args, [ckpt_path])
     ckpt = read_checkpoint(ckpt_path)
@@ -97,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
     text = render_tables(results) + "\n" + render_tables(results, last=True)
     written.append(atomic_write_bytes(out / "tables.md", text.encode(), overwrite=args.overwrite))
     written += save_figures(results, out, overwrite=args.overwrite)
+    unlisted = sorted({p.name for p in written} - set(OUTPUTS))
+    if unlisted:  # OUTPUTS must name every file, or the check before the run misses some
+        raise RuntimeError(f"mnist2 wrote files not in numerics.cli.mnist2.OUTPUTS: {unlisted}")
     Path(ckpt_path).unlink(missing_ok=True)
     print(render_tables(results))
     print(f"{results['seconds']:.1f} s; wrote " + ", ".join(str(p) for p in written))

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from numerics.profiles import PROFILES, current_profile
+from theory.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +48,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the site, print the summary; exit 1 when a notebook failed."""
+    from pathlib import Path
+
+    from numerics.results import output_lock
+    from numerics.validate import check_writable_dir
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():  # the build says so too, after the lock
+        raise ConfigError(f"--out {out} is a file: give a folder for the site")
+    check_writable_dir(out.resolve().parent, "folder of the site", "--out")
+    with output_lock(out.resolve()):  # a second build of this --out stops here, at once
+        return _build(args)
+
+
+def _build(args: argparse.Namespace) -> int:
+    """Build the site (its folder locked), print the summary."""
     from numerics.report import build_report
 
     summary = build_report(

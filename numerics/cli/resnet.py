@@ -19,8 +19,8 @@ from typing import Any
 import torch
 
 from numerics.cli import resume
-from numerics.results import read_result
-from numerics.validate import check_device, check_writable_dir
+from numerics.results import output_lock, read_result
+from numerics.validate import check_device, check_outputs, check_writable_dir
 from theory.errors import ConfigError
 
 
@@ -107,6 +107,18 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """``resnet run``: the output checked (not a folder, writable, absent unless
+    ``--overwrite``) and locked before any work, then the sweep."""
+    config = config_from_args(args)
+    out = Path(args.out)
+    check_outputs([out], overwrite=args.overwrite)  # before any work, not after training
+    with output_lock(out):  # a second run on this --out stops here, at once
+        check_outputs([out], overwrite=args.overwrite)  # a run that held the lock wrote it?
+        return _run_locked(args, config, out)
+
+
+def _run_locked(args: argparse.Namespace, config: Any, out: Path) -> int:
+    """``resnet run`` once ``out`` is checked and its lock held."""
     from numerics.experiments.resnet import (
         checkpoint_files,
         existing_checkpoints,
@@ -114,11 +126,6 @@ def _run(args: argparse.Namespace) -> int:
         write_resnet_result,
     )
 
-    config = config_from_args(args)
-    out = Path(args.out)
-    check_writable_dir(out.parent)  # before any work, not after training
-    if out.exists() and not args.overwrite:
-        raise ConfigError(f"{out} exists already: pass --overwrite or choose another --out")
     if config.train.device == "cpu":
         torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
     # by default checkpoints go beside --out and are removed once the result is written

@@ -8,7 +8,7 @@ import sys
 
 from tqdm import tqdm
 
-from theory.claims import CLAIMS, build_ledger, format_ledger
+from theory.claims import CLAIMS, build_ledger, claim_ids, format_ledger
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,13 +22,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", action="store_true",
                         help="also use the data experiments' results where they exist")
     parser.add_argument("--claim", action="append", metavar="ID",
-                        help=f"only this claim (repeatable): {', '.join(c.id for c in CLAIMS)}")
+                        help="only this claim (repeatable; case-insensitive): "
+                        f"{', '.join(c.id for c in CLAIMS)}")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the ledger; exit 1 when a check crashed or is missing, never for a computed 'fails'."""
-    ids = args.claim
+    """Build the ledger; exit 1 when a check crashed or is missing, never for a computed 'fails'.
+
+    An unknown ``--claim`` id is a :class:`theory.errors.ConfigError` (exit 2) before any check
+    runs.
+    """
+    ids = claim_ids(args.claim) if args.claim else None
     bar = tqdm(total=len(ids) if ids else len(CLAIMS), desc="verify", unit="claim",
                file=sys.stderr, disable=None)
 

@@ -66,7 +66,7 @@ def _load_mnist_cached(split: str, root: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_mnist(
-    split: str, root: str | os.PathLike[str] | None = None
+    split: str, root: str | os.PathLike[str] | None = None, *, verify: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return MNIST ``(images, labels)``: uint8 ``(N, 28, 28)`` and int64 ``(N,)`` in 0..9,
     writable copies of the arrays cached in memory (read-only there).
@@ -74,16 +74,25 @@ def load_mnist(
     Args:
         split: ``"train"`` (60,000 images) or ``"test"`` (10,000).
         root: data root (see :func:`numerics.data.paths.data_dir`); files in ``root/mnist/``.
+        verify: check the split's two files against their registered size, md5 and sha256
+            (once a process, as :func:`load_mnist2` does): an edited file stops with a
+            :class:`DataError` naming it instead of training on it. ``False`` only for IDX
+            files that are not the official ones (tests writing their own).
     """
-    images, labels = _cached(split, root)
+    images, labels = _cached(split, root, verify=verify)
     return images.copy(), labels.copy()
 
 
-def _cached(split: str, root: str | os.PathLike[str] | None) -> tuple[np.ndarray, np.ndarray]:
-    """The read-only arrays cached in memory (callers that only read them skip the copy)."""
+def _cached(split: str, root: str | os.PathLike[str] | None, *, verify: bool = True
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The read-only arrays cached in memory (callers that only read them skip the copy),
+    after the files' digests are checked (``verify``)."""
     if split not in MNIST_FILES:
         raise DataError(f"unknown MNIST split {split!r}: use 'train' or 'test'")
-    return _load_mnist_cached(split, str(data_dir(root)))
+    arrays = _load_mnist_cached(split, str(data_dir(root)))
+    if verify:
+        _verify_official(split, str(data_dir(root)))
+    return arrays
 
 
 def load_mnist2(
@@ -94,7 +103,7 @@ def load_mnist2(
     ``x`` is float64 ``(N, 784)`` with pixels in [0, 1]; ``y`` is float64 ``(N,)`` with -1 for digit
     0 and +1 for digit 1. N is 12,665 for ``train`` and 2,115 for ``test`` (checked).
     """
-    images, labels = _cached(split, root)
+    images, labels = _cached(split, root, verify=False)  # verified below, after the counts
     keep = labels <= 1
     x = images[keep].reshape(-1, 28 * 28).astype(np.float64) / 255.0
     y = np.where(labels[keep] == 1, 1.0, -1.0)

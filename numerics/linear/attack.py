@@ -21,6 +21,7 @@ import torch
 
 from numerics.attacks import AttackSpec, scaled_clip, uniform_ball_noise
 from numerics.ops import margins, robust_margin, zeta
+from numerics.validate import check_data
 from theory.errors import ConfigError
 
 __all__ = ["accuracy", "adversarial_loss", "attacked_margins", "box_worst_case", "budgets",
@@ -117,7 +118,20 @@ def perturb(
 
     Returns:
         ``(K, N, d)`` perturbed inputs.
+
+    Raises:
+        ConfigError: ``X`` not a non-empty finite floating ``(N, d)`` tensor, ``y`` not ``N``
+            labels -1/+1 (checked once; the training loop calls :func:`_perturb`, unchecked).
     """
+    check_data(X, y, name="X", labels="pm1", ndim=2)
+    return _perturb(W, X, y, eps, attack, generator, common_noise)
+
+
+def _perturb(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+    attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
+) -> torch.Tensor:
+    """:func:`perturb` on data checked by the caller."""
     K, (N, d) = W.shape[0], X.shape
     w = _pixel_weights(W, d)
     if attack.step_size is not None:
@@ -244,6 +258,7 @@ def attacked_margins(
     For ``exact`` without a box this is the robust margin m in closed form (no (K, N, d) tensor
     is formed); with a box, the margin at the exact worst case inside it (BOX-MAX).
     """
+    check_data(X, y, name="X", labels="pm1", ndim=2)
     K, (N, d) = W.shape[0], X.shape
     if attack.kind == "clean":
         return margins(W, X, y)
@@ -253,7 +268,7 @@ def attacked_margins(
     out = []
     for start in range(0, N, rows):
         sl = slice(start, start + rows)
-        xa = perturb(W, X[sl], y[sl], eps, attack, generator, common_noise)
+        xa = _perturb(W, X[sl], y[sl], eps, attack, generator, common_noise)
         out.append(margins(W, xa, y[sl]))
     return torch.cat(out, dim=1)
 

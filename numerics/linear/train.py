@@ -32,8 +32,9 @@ import scipy.optimize
 import torch
 
 from numerics.attacks import AttackSpec
-from numerics.linear.attack import budgets, perturb
-from numerics.ops import check_labels, margins, robust_gradient, robust_loss, zeta
+from numerics.linear.attack import _perturb, budgets
+from numerics.ops import margins, robust_gradient, robust_loss, zeta
+from numerics.validate import check_data
 from theory.adversarial_loss import ROBUST_LOSS_TORCH
 from theory.errors import ConfigError, DivergenceError
 from theory.validate import check_eps, check_positive
@@ -149,7 +150,7 @@ def _objective(
         loss = robust_loss(W, xb, yb, eps, attack.norm).mean(dim=1)
         grad = robust_gradient(W, xb, yb, eps, attack.norm, mean=True)
     else:
-        xk = perturb(W, xb, yb, e, attack, noise_gen, config.common_noise)
+        xk = _perturb(W, xb, yb, e, attack, noise_gen, config.common_noise)
         loss, grad = loss_gradient(W, xk, yb, config.bias)
     if config.weight_decay:
         decayed = W if config.decay_bias or not config.bias else torch.cat(
@@ -180,11 +181,13 @@ def train_models(
         :class:`TrainResult`.
 
     Raises:
-        ConfigError: labels other than +-1, or initial weights of the wrong shape.
+        ConfigError: labels other than +-1 (0/1 labels: y = 2 c - 1), ``X`` not a non-empty
+            finite floating ``(N, d)`` tensor, ``y`` not one label per row, or initial weights
+            of the wrong shape (all checked once, before the first step).
         DivergenceError: a non-finite loss or weight.
     """
+    check_data(X, y, name="X (training inputs)", labels="pm1", ndim=2)
     N, d = X.shape
-    check_labels(y, "y of the training data")
     K = torch.as_tensor(eps).reshape(-1).numel()
     e = budgets(eps, K, X).reshape(-1)
     # two streams: initial weights and data order (``gen``), perturbations (``noise_gen``), so

@@ -16,7 +16,8 @@ from contextlib import contextmanager, nullcontext
 import torch
 from torch import nn
 
-from numerics.attacks import AttackSpec, pgd_on_loss, random_noise
+from numerics.attacks import AttackSpec, _pgd_on_loss, random_noise
+from numerics.validate import check_data
 from theory.errors import ConfigError
 
 __all__ = ["adversarial_examples", "frozen_weights", "pgd", "robust_accuracy",
@@ -51,6 +52,9 @@ def adversarial_examples(
         bn_mode: BatchNorm's mode during the attack, ``"eval"`` (running statistics) or
             ``"train"`` (batch statistics, as in Madry's and Rice et al.'s training code).
         fast: forward passes under bf16 autocast with the weights' gradients switched off.
+
+    The training loop calls this once per batch, so the data are not checked here (one pass per
+    batch); :func:`pgd` and :func:`numerics.attacks.pgd_on_loss` check them.
     """
     if attack.kind == "exact":
         raise ConfigError("the exact worst case is a linear model's: attack networks with 'pgd'")
@@ -70,10 +74,10 @@ def adversarial_examples(
 
     try:
         with frozen_weights(model) if fast else nullcontext():
-            return pgd_on_loss(per_sample_loss, x, eps, attack.norm, attack.steps,
-                               attack.alpha(eps), box=attack.box, start=attack.start,
-                               projection=attack.projection, restarts=attack.restarts,
-                               generator=generator)
+            return _pgd_on_loss(per_sample_loss, x, eps, attack.norm, attack.steps,
+                                attack.alpha(eps), box=attack.box, start=attack.start,
+                                projection=attack.projection, restarts=attack.restarts,
+                                generator=generator)
     finally:
         model.train(was_training)
 
@@ -91,6 +95,7 @@ def pgd(
     if spec.eps is None:
         raise ConfigError("pgd(model, x, y, spec) takes the budget from the spec: "
                           "AttackSpec('pgd', norm, steps, eps=...)")
+    check_data(x, y, name="x (PGD inputs)", labels="classes")
     return adversarial_examples(model, x, y, spec.eps, spec, generator=generator,
                                 bn_mode=bn_mode)
 
