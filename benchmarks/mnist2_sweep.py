@@ -3,14 +3,19 @@
 (a) the suite: ``numerics.experiments.mnist2.run_mnist2`` (K models per table in one weight
 matrix, analytic PGD, the L-inf PGD limit in closed form), timed as a whole (tables, Hessians,
 landscapes) and for its training + evaluation part alone;
-(b) a reference written the way common adversarial-training code is: one ``nn.Linear`` at a time,
-PGD through autograd (``numerics.attacks.pgd``), ``torch.optim.Adam``, the same data, budgets,
-steps, epochs, batch size, initial weights and early stopping; training + evaluation only.
+(b) a reference written the way common adversarial-training code is: one float32 ``nn.Linear``
+at a time, PGD through autograd (``numerics.attacks.pgd_on_loss``: random start in the ball,
+ball-then-box steps), ``torch.optim.Adam``, the same data, budgets, steps, epochs, batch size,
+initial weights and early stopping on the PGD test accuracy; training + evaluation only. The
+suite runs with the same attack conventions (``eval_projection="ball_then_box"``,
+``eval_starts=("ball",)``, ``select_on="pgd"``), so both do the same work.
 
 It checks that both give the same table accuracies (within --tolerance points) and prints the time
-ratio of the training + evaluation parts. With ``--ref-models k`` the reference trains only the
-eps = 0 model and the k largest budgets of each table; the mean time of its attacked models stands
-for every attacked model of the table (it says so; smaller budgets cost the same PGD steps).
+ratio of the training + evaluation parts, per table and per model; with ``--seeds n`` the suite
+runs n seeds against one seed of the reference. With ``--ref-models k`` the reference trains only
+the eps = 0 model and the k largest budgets of each table; the mean time of its attacked models
+stands for every attacked model of the table (it says so; smaller budgets cost the same PGD
+steps).
 
     python benchmarks/mnist2_sweep.py --profile ci
     python benchmarks/mnist2_sweep.py --profile full --ref-models 2
@@ -26,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
-from numerics.attacks import pgd, random_noise
+from numerics.attacks import pgd_on_loss, random_noise
 from numerics.experiments.mnist2 import config_for, load_data, run_mnist2
 from numerics.experiments.paper_values import MNIST2_TABLES
 
@@ -37,20 +42,20 @@ def _accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, eps: float, no
         def loss_fn(xx: torch.Tensor) -> torch.Tensor:
             return softplus(-y * model(xx).squeeze(1))
 
-        X = pgd(loss_fn, X, eps, norm, steps, factor * eps / steps,
-                generator=torch.Generator().manual_seed(seed))
+        X = pgd_on_loss(loss_fn, X, eps, norm, steps, factor * eps / steps,
+                        generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         return 100.0 * float((y * model(X).squeeze(1) > 0).double().mean())
 
 
 def reference_model(config, data, norm: str, training: str, eps: float) -> dict:
     """Train one model the common way; return its table accuracies (selected and last)."""
-    Xtr, ytr, Xte, yte = data
+    Xtr, ytr, Xte, yte = (t.float() for t in data)
     cfg = config.train
     gen = torch.Generator().manual_seed(cfg.seed)  # initial weights and data order, as the suite
     noise_gen = torch.Generator().manual_seed(cfg.seed + 1)
-    w0 = cfg.init_scale * torch.randn((1, Xtr.shape[1] + 1), generator=gen, dtype=Xtr.dtype)
-    model = nn.Linear(Xtr.shape[1], 1).double()
+    w0 = cfg.init_scale * torch.randn((1, Xtr.shape[1] + 1), generator=gen, dtype=torch.float64)
+    model = nn.Linear(Xtr.shape[1], 1)
     with torch.no_grad():
         model.weight.copy_(w0[:, :-1])
         model.bias.copy_(w0[0, -1:])
@@ -67,8 +72,9 @@ def reference_model(config, data, norm: str, training: str, eps: float) -> dict:
                 def loss_fn(xx: torch.Tensor, yb: torch.Tensor = yb) -> torch.Tensor:
                     return softplus(-yb * model(xx).squeeze(1))
 
-                xb = pgd(loss_fn, xb, eps, norm, config.train_steps,
-                         config.step_factor * eps / config.train_steps, generator=noise_gen)
+                xb = pgd_on_loss(loss_fn, xb, eps, norm, config.train_steps,
+                                 config.step_factor * eps / config.train_steps,
+                                 generator=noise_gen)
             elif not adversarial and eps > 0:
                 xb = random_noise(xb, eps, norm, generator=noise_gen)
             loss = softplus(-yb * model(xb).squeeze(1)).mean()
@@ -98,10 +104,14 @@ def main() -> None:
                         help="reference: only the k largest budgets per table (0: all)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tolerance", type=float, default=0.1, help="accuracy points")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="seeds of the suite's run (the reference runs one)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     tables = tuple(int(t) for t in args.tables.split(","))
-    config = config_for(args.profile, tables=tables, threads=args.threads)
+    config = config_for(args.profile, tables=tables, threads=args.threads,
+                        eval_projection="ball_then_box", eval_starts=("ball",), select_on="pgd",
+                        seeds=tuple(range(args.seeds)))
 
     start = time.perf_counter()
     suite = run_mnist2(config)
@@ -118,7 +128,7 @@ def main() -> None:
     ref_time, worst, extrapolated = 0.0, 0.0, False
     for number in tables:
         spec = MNIST2_TABLES[number]
-        rows = suite["tables"][str(number)]["rows"]
+        rows = suite["tables"][str(number)]["per_seed"][0]["rows"]  # seed 0, as the reference
         # subset: the eps = 0 model (no attack, cheaper) and the k largest budgets; the time of
         # the attacked models is extrapolated to all attacked models of the table
         chosen = rows if args.ref_models <= 0 else [rows[0], *rows[-args.ref_models:]]
@@ -146,9 +156,14 @@ def main() -> None:
     print(f"reference training + evaluation: {ref_time:.1f} s{note}")
     print(f"largest accuracy difference: {worst:.3f} points "
           f"({'within' if worst <= args.tolerance else 'OUTSIDE'} {args.tolerance})")
-    print(f"speed-up (training + evaluation): {ref_time / suite_tables:.1f}x; "
-          f"reference vs whole suite run incl. Hessians and landscapes: "
-          f"{ref_time / suite_total:.1f}x")
+    n_models = sum(len(suite["tables"][str(t)]["rows"]) for t in tables) * args.seeds
+    per_model = ref_time * args.seeds / suite_tables
+    print(f"speed-up (training + evaluation) per model: {per_model:.1f}x "
+          f"({n_models} models: {args.seeds} seed(s) x the tables' budgets; reference "
+          f"{ref_time / (n_models / args.seeds):.2f} s a model, suite "
+          f"{suite_tables / n_models:.2f} s); "
+          f"{args.seeds} suite seed(s) incl. Hessians and landscapes vs one reference seed: "
+          f"{ref_time / suite_total:.2f}x")
 
 
 if __name__ == "__main__":

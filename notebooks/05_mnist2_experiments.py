@@ -193,3 +193,79 @@ assert tr["test_acc_range"]["2"] <= tr["test_acc_range"]["1"]
 assert tr["test_acc_range"]["4"] <= tr["test_acc_range"]["3"]
 assert ev_t2.ran, ev_t2.summary
 assert ev_t2.passed, ev_t2.summary
+
+# %% [markdown]
+# ## Seeds: agreement or noise
+#
+# Every cell of the committed tables is the mean over the seeds of the full profile (each seeds
+# the initial weights, the data order and the PGD starts; the data, budgets and landscape
+# points are shared, common random numbers). The trends are counted seed by seed; the ledger's
+# data evidence requires the mean trend and every seed's rank trend.
+
+# %%
+from numerics.experiments.mnist2 import seed_trends
+
+if full is not None:
+    counted = seed_trends(full["results"])
+    print(f"{len(counted['seeds'])} seeds: {counted['seeds']}")
+    for name, c in counted["counts"].items():
+        extra = (f", Spearman per seed {[round(v, 2) for v in counted['spearman'][name]]}"
+                 if name in counted["spearman"] else "")
+        print(f"  {name:22s} holds in {c['text']}{extra}")
+    inside = [(key, r["label"], r["paper_inside"]) for key, t in full["results"]["tables"].items()
+              for r in t["rows"]]
+    both = sum(1 for _, _, p in inside if p["train_acc"] and p["test_acc"])
+    print(f"cells whose paper train and test accuracy lie in the 95% seed interval: {both} of "
+          f"{len(inside)} rows")
+
+# %% [markdown]
+# ## The lost hyperparameters: a sensitivity study (Y-T1, Y-T2)
+#
+# The paper's optimiser, learning rate, epochs and PGD settings were lost from its text. The
+# study (`advlandscape liu-kanai sensitivity`, `numerics.experiments.sensitivity`) re-runs tables
+# 1-4 on the whole MNIST2 data under each setting below, over three seeds, and reports which
+# rows reproduce the paper (its printed train and test accuracy inside the 95% seed interval),
+# at the early-stopped and at the last epoch, and whether Y-T1 (b) and Y-T2 hold on the data
+# in that setting. Those settings are the conditions of the ledger's data evidence.
+
+# %%
+from numerics.experiments.sensitivity import summary_line
+
+SENSITIVITY_FILE = RESULT_DIR / "sensitivity.json"
+sens = read_result(SENSITIVITY_FILE)["results"] if SENSITIVITY_FILE.exists() else None
+if sens is None:
+    print("no committed study: `advlandscape liu-kanai sensitivity --profile full`")
+else:
+    print(summary_line(sens))
+    print()
+    print(f"{'setting':<18} {'rows reproduced (early-stopped / last), tables 1-4':<52} "
+          f"{'Y-T1 (b)':<9} Y-T2")
+    for name, setting in sens["settings"].items():
+        rep = setting["summary"]["reproduced"]
+        cells = "  ".join(f"{k}: {v['early_stopped']['rows']}/{v['last']['rows']} of "
+                          f"{v['early_stopped']['of']}" for k, v in rep.items())
+        y1 = setting["summary"].get("y_t1", {}).get("holds")
+        y2 = setting["summary"].get("y_t2", {}).get("holds")
+        print(f"{name:<18} {cells:<52} {y1!s:<9} {y2}")
+
+# %% [markdown]
+# Table 3's row at 76.5/255 (the paper: 95.40 train, 96.64 test) and figure 3's $L_\infty$
+# series at 16/255 and 25.5/255, per setting: train and test robust accuracy (mean over the
+# seeds, early-stopped and last epoch), and the top eigenvalue and $\|w\|$ at the two budgets
+# with the number of seeds where $\lambda_1$ drops from 16/255 to 25.5/255.
+
+# %%
+if sens is not None:
+    for name, setting in sens["settings"].items():
+        s = setting["summary"]
+        row, dip = s.get("row_76.5"), s.get("figure3_dip")
+        if row is None or dip is None:
+            continue
+        es, la = row["early_stopped"], row["last"]
+        print(f"{name:<18} 76.5/255: early-stopped {es['train_acc']['mean']:.2f} / "
+              f"{es['test_acc']['mean']:.2f}, last {la['train_acc']['mean']:.2f} / "
+              f"{la['test_acc']['mean']:.2f};  lambda_1 16/255 "
+              f"{dip['16/255']['top_fixed']['mean']:.4f} (||w|| "
+              f"{dip['16/255']['w_norm']['mean']:.2f}) -> 25.5/255 "
+              f"{dip['25.5/255']['top_fixed']['mean']:.4f} (||w|| "
+              f"{dip['25.5/255']['w_norm']['mean']:.2f}), drops in {dip['dips']['text']}")
