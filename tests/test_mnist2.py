@@ -306,3 +306,23 @@ def test_cifar2_cli_option_and_refusals(capsys: pytest.CaptureFixture) -> None:
         main(["mnist2", "--dataset", "svhn"])
     assert stop.value.code == 2
     assert "cifar2" in capsys.readouterr().err
+
+
+def test_sensitivity_settings_become_conditions(tmp_path: Path) -> None:
+    """Y-T1, Y-T2: the committed sensitivity study's settings where a claim holds and where it
+    does not are named as conditions of the data evidence; no study, no condition."""
+    from numerics.experiments.mnist2 import sensitivity_conditions
+    from numerics.results import write_result
+
+    path = tmp_path / "sensitivity.json"
+    write_result(path, {"study": "sensitivity"}, {
+        "seeds": [0, 1, 2],
+        "judgement": {"y_t1": {"holds_in": ["default", "sgd"], "fails_in": ["pgd-5"]},
+                      "y_t2": {"holds_in": ["default", "sgd", "pgd-5"], "fails_in": []}}})
+    (t1,) = sensitivity_conditions("y_t1", path)
+    assert "3 seeds" in t1
+    assert "default, sgd" in t1
+    assert "NOT in pgd-5" in t1
+    (t2,) = sensitivity_conditions("y_t2", path)
+    assert "NOT" not in t2
+    assert sensitivity_conditions("y_t1", tmp_path / "absent.json") == ()

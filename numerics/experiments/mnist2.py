@@ -824,6 +824,24 @@ def _regime(record: dict[str, Any]) -> str:
 
 
 WEIGHT_DECAY_FILE = RESULT_DIR / "weight_decay" / "mnist2.json"
+SENSITIVITY_FILE = RESULT_DIR / "sensitivity.json"
+
+
+def sensitivity_conditions(claim: str, path: str | Path | None = None) -> tuple[str, ...]:
+    """The settings of the committed sensitivity study (``results/mnist2/sensitivity.json``,
+    :mod:`numerics.experiments.sensitivity`) in which ``claim`` (``"y_t1"`` or ``"y_t2"``)
+    holds on MNIST2 and those in which it does not, as conditions; () without the study."""
+    record = _load_committed(path if path is not None else SENSITIVITY_FILE)
+    if record is None:
+        return ()
+    split = record["results"]["judgement"][claim]
+    n = len(record["results"]["seeds"])
+    name = {"y_t1": "Y-T1 (b)", "y_t2": "Y-T2"}[claim]
+    text = (f"sensitivity study (whole MNIST2, {n} seeds per setting): {name} holds on the data "
+            f"in the settings {', '.join(split['holds_in']) or 'none'}")
+    if split["fails_in"]:
+        text += f", NOT in {', '.join(split['fails_in'])}"
+    return (text,)
 
 
 def _t1_regime(record: dict[str, Any]) -> dict[str, Any]:
@@ -923,6 +941,7 @@ def evidence_y_t1(path: str | Path | None = None,
            for r in regimes if r not in holding and holding]
         + ["sharpness = ||w||^2 lambda_1 (filter normalisation ||d|| = ||w||) of the Hessian "
            "with the PGD examples held fixed"]
+        + list(sensitivity_conditions("y_t1") if path is None else ())
     ) if passed else ()
     summary = " | ".join(_describe(r) for r in regimes)
     counter = None if passed else {"regimes": [
@@ -985,7 +1004,8 @@ def evidence_y_t2(path: str | Path | None = None,
     conditions = tuple(
         [f"holds in the regime: {_regime(r)}" for r, _ in holding]
         + [f"does not hold there: {_t2_text(r, c)}" for r, c in judged
-           if not _t2_holds(c) and holding])
+           if not _t2_holds(c) and holding]
+        + list(sensitivity_conditions("y_t2") if path is None and holding else ()))
     first = judged[0][1]
     return Evidence("data", passed, summary, conditions=conditions,
                     counterexample=None if passed else first,
@@ -1004,6 +1024,7 @@ __all__ = [
     "run_table",
     "save_figures",
     "seed_trends",
+    "sensitivity_conditions",
     "trends",
     "write_mnist2",
 ]
