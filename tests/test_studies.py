@@ -354,6 +354,9 @@ def test_sensitivity_study_counts_what_it_reports(data_root: Path) -> None:
     direct = mnist2.run_table(1, mcfg, mnist2.load_data(mcfg), seed=1)
     stored = res["settings"]["default"]["tables"]["1"]["per_seed"][1]
     assert _same(stored["rows"], direct["rows"])
+    # the study measures robust accuracy by the exact worst case (eval_method="exact")
+    assert all(r["test_acc"] == r["exact_test"] for r in direct["rows"])
+    assert direct["eval_attack"][0]["kind"] == "exact"
     sgd_rows = res["settings"]["sgd"]["tables"]["1"]["per_seed"][1]["rows"]
     assert not _same(sgd_rows, direct["rows"])  # the override reached the trainer
     for name, setting in res["settings"].items():
