@@ -80,13 +80,23 @@ def device_description(device: str | None = None) -> str:
            f"{torch.get_num_threads()} torch threads"
 
 
+@functools.cache
+def started_commit() -> str:
+    """:func:`git_commit` as it was when this process first asked (the ``advlandscape`` command
+    asks as it starts): the commit of the code that ran, even when the tree changes while a
+    long run is under way."""
+    return git_commit()
+
+
 def provenance(seed: int | None = None, device: str | None = None, **extra: Any) -> dict:
-    """Provenance written beside every result: seed, versions, device, git commit, time, command."""
+    """Provenance written beside every result: seed, versions, device, the git commit and the
+    source digest (:func:`code_version`) of the code as the process started, time, command."""
     record = {
         "seed": seed,
         "device": device_description(device),
         "versions": library_versions(),
-        "git_commit": git_commit(),
+        "git_commit": started_commit(),
+        "code_digest": code_version()["digest"],
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
         "host": platform.node(),

@@ -273,3 +273,15 @@ def test_failed_write_is_one_clear_error(tmp_path: Path, monkeypatch) -> None:
 def test_provenance_extra_fields() -> None:
     prov = provenance(seed=1, profile="ci")
     assert prov["profile"] == "ci"
+
+
+def test_provenance_names_the_code_as_the_process_started() -> None:
+    """The commit and the source digest in a record are those of the code that ran: fixed when
+    the process first asks (the command does as it starts), not read again at write time."""
+    from numerics.results import code_version, provenance, started_commit
+
+    first = started_commit()
+    record = provenance(seed=1)
+    assert record["git_commit"] == first == started_commit()
+    assert record["code_digest"] == code_version()["digest"]
+    assert len(record["code_digest"]) == 16

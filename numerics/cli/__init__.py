@@ -66,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from numerics.results import code_version, started_commit
+
+    started_commit(), code_version()  # the code that runs, fixed now for the provenance
     try:
         return int(args.func(args) or 0)
     except AdvLandscapeError as exc:
