@@ -35,3 +35,8 @@ class ResultWriteError(AdvLandscapeError, OSError):
 class StaleCheckpointError(ResultFileError):
     """A checkpoint was written by other code (sources or library versions) than the running one;
     the message names what changed, how to resume from it anyway and how to start afresh."""
+
+
+class UnitsFailedError(AdvLandscapeError):
+    """Units of a sweep raised or lost their workers; the message names each with its config and
+    where its traceback is, and running the sweep again runs only the units not yet finished."""
