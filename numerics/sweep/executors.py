@@ -122,7 +122,7 @@ def check_reachable(address: str, timeout: float) -> None:
             pass
     except OSError as exc:
         raise ConfigError(
-            f"cannot reach a Ray cluster at {address} ({exc.strerror or exc} within "
+            f"cannot reach a Ray cluster at {address} ({exc.strerror or exc}; waited at most "
             f"{timeout:g} s): start one there (`ray start --head --port={target[1]}`), or fix "
             "--ray-address / $RAY_ADDRESS, or leave both unset to start a local Ray instance"
         ) from None
@@ -142,10 +142,10 @@ class RayExecutor(Executor):
         self.ray, self.max_parallel, self.max_retries = ray, max_parallel, max_retries
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.started = False
-        if ray.is_initialized():  # this process is connected already (e.g. a notebook, tests)
-            return
         if self.address is not None:
             check_reachable(self.address, connect_timeout)
+        if ray.is_initialized():  # this process is connected already (e.g. a notebook, tests)
+            return
         try:
             ray.init(address=self.address, log_to_driver=False, include_dashboard=False,
                      configure_logging=False)

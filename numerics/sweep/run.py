@@ -104,10 +104,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor, *, overwrite
         lines = [f"{len(failures)} of {len(units)} units failed ({len(records)} finished ones "
                  f"kept in {store.root / 'units'}; run the sweep again to run only the rest):"]
         for unit, outcome in failures:
-            last = outcome["traceback"].strip().splitlines()[-3:] if outcome["traceback"] else []
-            lines.append(f"  unit {unit.name}: {outcome['error']} (config {unit.config!r}; "
-                         f"traceback in {store.failure_path(unit.digest)})")
-            lines.extend(f"    {line}" for line in last)
+            error = outcome["error"].strip().splitlines()[0] if outcome["error"] else "?"
+            lines.append(f"  unit {unit.name}: {error} (its config and traceback: "
+                         f"{store.failure_path(unit.digest)})")
         raise UnitsFailedError("\n".join(lines))
     ordered = [records[u.digest] for u in units]
     results, config = experiment.merge(spec, units, [r["results"] for r in ordered])
