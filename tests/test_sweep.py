@@ -363,3 +363,16 @@ def test_failed_unit_is_reported_and_finished_units_are_kept(
     with pytest.raises(UnitsFailedError, match="1 finished ones kept"):
         run_sweep(spec, out, LocalExecutor(), progress=False, say=notes.append)
     assert "2 units, 1 reused" in notes[0]
+
+
+@pytest.mark.parametrize("name", ["pas", "mnist2_sensitivity", "resnet"])
+def test_example_sweep_files_are_valid(name: str) -> None:
+    """The sweep files under sweeps/ (the README's examples) validate, every unit's config
+    included, and their units are distinct (distinct digests)."""
+    spec = load_spec(REPO / "sweeps" / f"{name}.yaml")
+    units = plan(spec)
+    expected = 1
+    for _key, values in spec.grid:
+        expected *= len(values)
+    assert len(units) == expected
+    assert len({u.digest for u in units}) == len(units)
