@@ -376,3 +376,17 @@ def test_example_sweep_files_are_valid(name: str) -> None:
         expected *= len(values)
     assert len(units) == expected
     assert len({u.digest for u in units}) == len(units)
+
+
+def test_local_process_pool_equals_in_process(tmp_path: Path,
+                                              local_runs: dict[str, Path]) -> None:
+    """`--max-parallel 2` on the local executor (a pool of two spawned processes) writes the
+    records of the in-process run, from processes other than this one."""
+    out = tmp_path / "pool"
+    outcome = run_sweep(parse_spec(PAS_SPEC, "pas"), out, make_executor("local", max_parallel=2),
+                        progress=False, say=lambda _m: None)
+    assert outcome.ran == 4
+    assert _records(out) == _records(local_runs["pas"])
+    assert _merged(out)["results"] == _merged(local_runs["pas"])["results"]
+    pids = {read_result(p)["provenance"]["worker"]["pid"] for p in (out / "units").iterdir()}
+    assert os.getpid() not in pids
