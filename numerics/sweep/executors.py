@@ -150,8 +150,11 @@ class RayExecutor(Executor):
             ray.init(address=self.address, log_to_driver=False, include_dashboard=False,
                      configure_logging=False)
         except ConnectionError as exc:
-            raise ConfigError(f"cannot connect to Ray at {self.address}: {exc}; start a "
-                              "cluster (`ray start --head`) or fix --ray-address") from None
+            raise ConfigError(
+                f"cannot connect to Ray at {self.address}: {exc}; start a cluster (`ray start "
+                "--head`) or fix --ray-address; a cluster with token authentication (`ray "
+                "start`'s default) needs RAY_AUTH_MODE=token and its token (~/.ray/auth_token "
+                "or $RAY_AUTH_TOKEN) here") from None
         self.started = True
 
     def run(self, tasks: Sequence[Task], on_outcome: OnOutcome) -> None:
