@@ -68,7 +68,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         start = time.perf_counter()
-        ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False,
+        ray.init(address="local", num_cpus=args.cpus, include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
         t_init = time.perf_counter() - start
         try:

@@ -88,7 +88,7 @@ def ray_address() -> Iterator[str]:
     ray = pytest.importorskip("ray", reason="the [cluster] extra (Ray) is not installed")
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              configure_logging=False)
     try:
         yield ray.get_runtime_context().gcs_address

@@ -147,8 +147,9 @@ class RayExecutor(Executor):
         if ray.is_initialized():  # this process is connected already (e.g. a notebook, tests)
             return
         try:
-            ray.init(address=self.address, log_to_driver=False, include_dashboard=False,
-                     configure_logging=False)
+            # "local": a new instance, even where `ray start` left one (or its address file)
+            ray.init(address=self.address or "local", log_to_driver=False,
+                     include_dashboard=False, configure_logging=False)
         except ConnectionError as exc:
             raise ConfigError(
                 f"cannot connect to Ray at {self.address}: {exc}; start a cluster (`ray start "
