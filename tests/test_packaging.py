@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CONDA_TO_PYPI = {"pytorch": "torch"}
+CONDA_TO_PYPI = {"pytorch": "torch", "ray-core": "ray"}
 
 
 def _split(spec: str) -> tuple[str, str]:
@@ -21,7 +21,8 @@ def _split(spec: str) -> tuple[str, str]:
 def test_environment_yml_mirrors_pyproject() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pypi = dict(_split(s) for s in pyproject["dependencies"])
-    pypi.update(_split(s) for s in pyproject["optional-dependencies"]["test"])
+    for extra in ("test", "cluster"):
+        pypi.update(_split(s) for s in pyproject["optional-dependencies"][extra])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = {}
     for item in env["dependencies"]:

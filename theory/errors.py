@@ -40,3 +40,8 @@ class StaleCheckpointError(ResultFileError):
 class OutputLockedError(AdvLandscapeError):
     """Another run holds the lock of the same output (its pid is in the lock file); the message
     says to wait for it or choose another output."""
+
+
+class UnitsFailedError(AdvLandscapeError):
+    """Units of a sweep raised or lost their workers; the message names each with its config and
+    where its traceback is, and running the sweep again runs only the units not yet finished."""

@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, str] = {
     "liu-kanai": "numerics.cli.liu_kanai",
     "mnist2": "numerics.cli.mnist2",
     "resnet": "numerics.cli.resnet",
+    "sweep": "numerics.cli.sweep",
 }
 
 

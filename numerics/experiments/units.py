@@ -49,7 +49,9 @@ __all__ = [
     "matching_checkpoint",
     "mnist2_subset",
     "mnist_subset",
+    "save_unit_results",
     "scale",
+    "unit_results",
     "unit_seed",
 ]
 
@@ -103,6 +105,11 @@ def checkpoint_path(study: str, checkpoint_dir: str | Path) -> Path:
     return Path(checkpoint_dir) / f"{study}.ckpt"
 
 
+def _key(study: str, cfg: Any) -> str:
+    """What a study's checkpoint is keyed on: the study and the full config."""
+    return f"{study}:{cfg!r}"
+
+
 def matching_checkpoint(study: str, cfg: Any, checkpoint_dir: str | Path | None
                         ) -> Checkpoint | None:
     """The checkpoint of ``study`` in ``checkpoint_dir`` if it was written for ``cfg`` (None when
@@ -111,9 +118,29 @@ def matching_checkpoint(study: str, cfg: Any, checkpoint_dir: str | Path | None
     if checkpoint_dir is None:
         return None
     checkpoint = read_checkpoint(checkpoint_path(study, checkpoint_dir))
-    if checkpoint is None or checkpoint.state.get("key") != f"{study}:{cfg!r}":
+    if checkpoint is None or checkpoint.state.get("key") != _key(study, cfg):
         return None
     return checkpoint
+
+
+def unit_results(study: str, cfg: Any, checkpoint_dir: str | Path,
+                 accept_stale: bool = False) -> dict[str, Any]:
+    """The finished units ``{name: result}`` of ``study`` at ``cfg`` in ``checkpoint_dir`` (empty
+    when there is no checkpoint of this config); a stale one is refused unless ``accept_stale``."""
+    checkpoint = matching_checkpoint(study, cfg, checkpoint_dir)
+    if checkpoint is None:
+        return {}
+    checkpoint.require_current(accept_stale)
+    return dict(checkpoint.state["units"])
+
+
+def save_unit_results(study: str, cfg: Any, checkpoint_dir: str | Path,
+                      results: dict[str, Any]) -> Path:
+    """Write ``results`` (``{name: result}``) as the checkpoint of ``study`` at ``cfg`` in
+    ``checkpoint_dir``, as :class:`Units` would have after computing them: a later run of the
+    study at ``cfg`` reuses them (how a sweep merges units computed elsewhere)."""
+    path = checkpoint_path(study, checkpoint_dir)
+    return save_checkpoint(path, {"key": _key(study, cfg), "units": dict(results)})
 
 
 def finished_units(study: str, cfg: Any, checkpoint_dir: str | Path) -> int:
@@ -139,7 +166,7 @@ class Units:
                  stop_after: int | None, progress: bool, accept_stale: bool = False) -> None:
         if stop_after is not None:
             check_int(stop_after, "stop_after", 0)
-        self.key = f"{study}:{cfg!r}"
+        self.key = _key(study, cfg)
         self.path = None if checkpoint_dir is None else checkpoint_path(study, checkpoint_dir)
         self.done: dict[str, Any] = {}
         self.stale = ""  # what changed since reused units were computed, carried by every save
