@@ -90,6 +90,10 @@ def show_record(path: Path) -> dict:
     """Print a committed record as a table (robust and clean accuracy, eigenvalues, trace)."""
     record = read_result(path)
     res = record["results"]
+    if "per_seed" in res:  # a seed sweep: its table is in the Y-T1 (b) section below
+        display(Markdown(f"**{path.name}**: {res['label']} (seeds {res['seeds']}; the seed "
+                         "statistics are in the Y-T1 (b) section below)"))
+        return record
     lines = [f"**{path.name}**: {res['label']} ({res['n_train']} train / {res['n_test']} test "
              f"images; {res['data_note']}; device {record['provenance']['device']}; commit "
              f"{record['provenance']['git_commit'][:12]})", "",

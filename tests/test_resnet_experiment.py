@@ -279,3 +279,13 @@ def test_cli_cpu_profile_and_seeds() -> None:
     cfg = config_from_args(args)
     assert cfg.seeds == (3, 4)
     assert cfg.train.dtype == "float32"  # --device cpu keeps the cpu profile's precision
+
+
+def test_ledger_figure_of_y_t1_draws_mnist2_not_the_deep_evidence(tmp_path: Path) -> None:
+    from numerics.report.ledger_figures import y_t1_mnist2_series
+    from theory.claims import LedgerRow, Verdict
+
+    deep = evidence_y_t1_deep(_seed_record(tmp_path, [[1, 2, 3, 4]] * 3))
+    row = LedgerRow(get_claim("Y-T1"), (deep,), Verdict.CONDITIONAL, 0.0)
+    with pytest.raises(LookupError, match="mnist2"):
+        y_t1_mnist2_series(row)
