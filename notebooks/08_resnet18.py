@@ -44,8 +44,15 @@ from IPython.display import Markdown, display
 
 from numerics import hutchinson_trace, power_iteration, top_hessian_eigs
 from numerics.experiments.paper_values import RESNET_TABLE_DATASET, RESNET_TABLES
-from numerics.experiments.resnet import profile_config, run_resnet_experiment
+from numerics.experiments.resnet import (
+    CPU_RESULT_FILE,
+    evidence_y_t1_deep,
+    profile_config,
+    run_resnet_experiment,
+    seed_summary,
+)
 from numerics.nets import HessianOperator, SmallCNN, dense_hessian
+from numerics.report import show_claim
 from numerics.results import REPO_ROOT, read_result
 
 torch.set_num_threads(1)  # tiny models: one thread is fastest and leaves the other core free
@@ -115,7 +122,11 @@ records = {f.name: show_record(f) for f in files}
 
 # %% [markdown]
 # ## Y-T1 (b), deep net: the CPU-scale seed sweep beside the missing GPU scale
-#
+
+# %%
+show_claim("Y-T1")
+
+# %% [markdown]
 # Section 5.2's claim for deep nets: a larger PGD budget gives a sharper landscape, a larger
 # top Hessian eigenvalue $\lambda_1$ at the trained weights. Without a GPU the suite runs the same
 # machinery at CPU scale (`advlandscape resnet run --profile cpu`, `results/resnet/mnist_cpu.json`):
@@ -130,8 +141,6 @@ records = {f.name: show_record(f) for f in files}
 # still missing.
 
 # %%
-from numerics.experiments.resnet import CPU_RESULT_FILE, evidence_y_t1_deep, seed_summary
-
 if not gpu_files:
     display(Markdown("**GPU scale: missing.** No `results/resnet/*_gpu.json`; the paper-scale "
                      "deep evidence for Y-T1 (b) does not exist yet."))

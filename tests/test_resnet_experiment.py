@@ -214,7 +214,8 @@ def _seed_record(tmp_path: Path, tops: list[list[float]], name: str = "mnist_cpu
                 for e, v in zip(eps, values, strict=True)]
         per_seed.append({"seed": seed, "runs": runs, "seconds": 1.0})
     results = {"label": cfg.label, "data_note": "synthetic", "seeds": list(range(len(tops))),
-               "per_seed": per_seed, "n_train": cfg.n_train, "n_test": cfg.n_test}
+               "per_seed": per_seed, "summary": seed_summary(per_seed), "n_train": cfg.n_train,
+               "n_test": cfg.n_test}
     return write_result(tmp_path / name, cfg, results, profile="cpu")
 
 
@@ -268,8 +269,14 @@ def test_seed_summary_refuses_mismatched_budgets() -> None:
         seed_summary([{"seed": 0, "runs": runs}, {"seed": 1, "runs": runs[:1]}])
 
 
-def test_cli_cpu_profile_and_seeds() -> None:
+def test_cli_cpu_profile_and_seeds(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from numerics.cli import build_parser
+
+    path = _seed_record(tmp_path, [[1, 2, 3, 4], [1, 3, 2, 5]])
+    assert main(["resnet", "show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "strictly increasing in eps: 1 of 2 seeds" in out
+    assert "Spearman > 0: 2 of 2 seeds" in out
 
     args = build_parser().parse_args(["resnet", "run", "--profile", "cpu", "--out", "x.json"])
     cfg = config_from_args(args)
