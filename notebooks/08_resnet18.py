@@ -88,8 +88,9 @@ print("result files:", [f.name for f in files])
 if not gpu_files:
     display(Markdown("**No GPU result exists yet.** The paper-scale runs (CIFAR-10 and SVHN, "
                      "width 64, PGD-10 training, PGD-20 evaluation, top-3 eigenvalues on 10k "
-                     "images, 51-point landscapes) have not been run; only CPU smoke runs are "
-                     "committed, and they are not the paper's experiment."))
+                     "images, 51-point landscapes) have not been run; only CPU-scale runs (the ci "
+                     "smoke run, the cpu seed sweep) are committed, and they are not the "
+                     "paper's experiment."))
 
 
 # %%
