@@ -12,14 +12,20 @@ import pytest
 import torch
 
 from numerics.cli import main
+from numerics.cli.resnet import config_from_args
 from numerics.experiments.resnet import (
     ResNetExperimentConfig,
     _to_tensor,
+    evidence_y_t1_deep,
     profile_config,
     run_resnet_experiment,
+    run_resnet_seeds,
+    seed_checkpoint_files,
+    seed_summary,
     write_resnet_result,
 )
-from numerics.results import read_result
+from numerics.results import read_result, write_result
+from theory.claims import get_claim, run_check
 from theory.errors import ConfigError, ResultExistsError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -130,3 +136,163 @@ def test_cli_show_and_refusals(tmp_path: Path, capsys: pytest.CaptureFixture) ->
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"x": 1}))
     assert main(["resnet", "show", str(bad)]) == 2
+
+
+# --- the cpu profile: a seed sweep (Y-T1 (b), deep net) -----------------------------------
+
+
+def test_cpu_profile_is_a_seed_sweep_in_float32_measured_in_float64() -> None:
+    cpu = profile_config("mnist", "cpu")
+    assert cpu.profile == "cpu"
+    assert cpu.seeds == (0, 1, 2)
+    assert cpu.eps == (0.0, 0.1, 0.2, 0.3)
+    assert (cpu.train.model, cpu.train.in_channels, cpu.train.image_size) == ("resnet18", 1, 28)
+    assert cpu.train.width < 64
+    assert cpu.n_train > 0
+    assert (cpu.train.dtype, cpu.curvature_dtype, cpu.train.device) == ("float32", "float64",
+                                                                         "cpu")
+    # the evaluation attack is the suite's default (two PGD starts, the strongest per example)
+    default = profile_config("mnist", "gpu").train
+    assert cpu.train.eval_starts == default.eval_starts == ("none", "radius")
+    assert cpu.train.eval_projection == default.eval_projection
+    assert "not the paper's GPU scale" in cpu.label
+    assert profile_config("mnist", "ci").profile == "ci"
+    with pytest.raises(ConfigError, match="mnist only"):
+        profile_config("cifar10", "cpu")
+    with pytest.raises(ConfigError, match="seeds"):
+        dataclasses.replace(cpu, seeds=(0, 0))
+    with pytest.raises(ConfigError, match="curvature_dtype"):
+        dataclasses.replace(cpu, curvature_dtype="float16")
+
+
+def test_seed_sweep_units_resume_and_statistics(tmp_path: Path) -> None:
+    base = _tiny_config(eps=(0.0, 0.2), power_iters=0, top_k=1)
+    cfg = dataclasses.replace(base, seeds=(0, 1), curvature_dtype="float64",
+                              train=dataclasses.replace(base.train, dtype="float32"))
+    data = tuple(t.float() if t.is_floating_point() else t for t in _tiny_data())
+    res = run_resnet_seeds(cfg, data, checkpoint_dir=tmp_path, progress=False)
+    assert res["seeds"] == [0, 1]
+    # one measured unit per (eps, seed), each with its own checkpoint files
+    measured = sorted(tmp_path.glob("*.measured"))
+    assert len(measured) == 4
+    assert {p for p in seed_checkpoint_files(cfg, tmp_path) if p.exists()} >= set(measured)
+    for s in res["per_seed"]:
+        for r in s["runs"]:
+            assert r["train_config"]["seed"] == s["seed"]
+            assert r["curvature"]["dtype"] == "float64"
+            c = r["curvature"]
+            assert c["top_normalized"] == pytest.approx(c["top_eigs"][0] * c["weight_norm"] ** 2)
+    # seeds drive the initialisation: different weights, different curvature
+    tops = [[r["curvature"]["top_eigs"][0] for r in s["runs"]] for s in res["per_seed"]]
+    assert tops[0] != tops[1]
+    summary = res["summary"]
+    for i, row in enumerate(summary["per_eps"]):
+        assert row["top_eig"]["mean"] == pytest.approx(np.mean([t[i] for t in tops]))
+        assert row["top_eig"]["n"] == 2
+    # a rerun reads every unit back from its checkpoint: the same record
+    again = run_resnet_seeds(cfg, data, checkpoint_dir=tmp_path, progress=False)
+    for s_again, s_first in zip(again["per_seed"], res["per_seed"], strict=True):
+        for r_again, r_first in zip(s_again["runs"], s_first["runs"], strict=True):
+            assert r_again["curvature"] == r_first["curvature"]
+            assert r_again["train"] == r_first["train"]
+    out = write_resnet_result(tmp_path / "r.json", cfg, res)
+    record = read_result(out)
+    assert record["provenance"]["profile"] == "ci"  # the tiny config's, not the environment's
+    assert record["provenance"]["seeds"] == [0, 1]
+
+
+def _seed_record(tmp_path: Path, tops: list[list[float]], name: str = "mnist_cpu.json",
+                 eps: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3)) -> Path:
+    """A synthetic cpu-profile record whose seed s has top eigenvalues ``tops[s]``."""
+    cfg = profile_config("mnist", "cpu", seeds=tuple(range(len(tops))))
+    per_seed = []
+    for seed, values in enumerate(tops):
+        runs = [{"eps": e, "curvature": {"top_eigs": [v, v / 2], "top_normalized": 10 * v,
+                                         "weight_norm": 10 ** 0.5, "trace": 3 * v},
+                 "train": {"clean_acc": 0.9, "robust_acc": 0.5},
+                 "test": {"clean_acc": 0.8, "robust_acc": 0.4}, "gap_robust": 0.1}
+                for e, v in zip(eps, values, strict=True)]
+        per_seed.append({"seed": seed, "runs": runs, "seconds": 1.0})
+    results = {"label": cfg.label, "data_note": "synthetic", "seeds": list(range(len(tops))),
+               "per_seed": per_seed, "summary": seed_summary(per_seed), "n_train": cfg.n_train,
+               "n_test": cfg.n_test}
+    return write_result(tmp_path / name, cfg, results, profile="cpu")
+
+
+def test_evidence_y_t1_deep_holds_on_an_increasing_record(tmp_path: Path) -> None:
+    path = _seed_record(tmp_path, [[1, 2, 3, 4], [1, 3, 2, 5], [2, 2.5, 4, 6]])
+    ev = evidence_y_t1_deep(path)
+    assert ev.ran
+    assert ev.passed
+    assert ev.kind == "data"
+    width = profile_config("mnist", "cpu").train.width
+    scale = f"CPU scale: ResNet18 width {width} on"
+    assert ev.summary.startswith(scale)
+    assert "3 seeds; not the paper's GPU scale" in ev.summary
+    assert any(c.startswith(scale) for c in ev.conditions)
+    # seed 1 dips at eps 0.2: strictly increasing in 2 of 3 seeds, yet rank-positive in all
+    assert "strictly increasing in 2 of 3 seeds" in ev.summary
+    assert "Spearman > 0 in 3 of 3 seeds" in ev.summary
+    assert ev.details["summary"]["per_eps"][0]["top_eig"]["mean"] == pytest.approx(4 / 3)
+
+
+def test_evidence_y_t1_deep_fails_when_the_mean_or_a_seed_disagrees(tmp_path: Path) -> None:
+    flat_mean = evidence_y_t1_deep(_seed_record(tmp_path, [[1, 2, 3, 4], [4, 3, 2, 1],
+                                                           [1, 2, 3, 4]], "a.json"))
+    assert flat_mean.ran
+    assert not flat_mean.passed
+    assert flat_mean.counterexample["per_seed"][1]["spearman"] == pytest.approx(-1.0)
+    falling = evidence_y_t1_deep(_seed_record(tmp_path, [[4, 3, 2, 1]] * 3, "b.json"))
+    assert not falling.passed
+    assert "not increasing" in falling.summary
+    constant = evidence_y_t1_deep(_seed_record(tmp_path, [[1, 1, 1, 1]] * 3, "c.json"))
+    assert not constant.passed  # Spearman is undefined (NaN), never counted as positive
+
+
+def test_evidence_y_t1_deep_absent_record_does_not_run(tmp_path: Path) -> None:
+    ev = evidence_y_t1_deep(tmp_path / "missing.json")
+    assert not ev.ran
+    assert not ev.passed
+    assert "--profile cpu" in ev.summary
+    # the ledger's Y-T1 row runs the deep check beside the MNIST2 one
+    paths = [p for kind, p in get_claim("Y-T1").checks(include_data=True) if kind == "data"]
+    assert "numerics.experiments.resnet:evidence_y_t1_deep" in paths
+    assert run_check("data", "numerics.experiments.resnet:evidence_y_t1_deep").kind == "data"
+
+
+def test_seed_summary_refuses_mismatched_budgets() -> None:
+    runs = [{"eps": e, "curvature": {"top_eigs": [1.0], "trace": 1.0},
+             "train": {"clean_acc": 1, "robust_acc": 1}, "test": {"clean_acc": 1,
+                                                                  "robust_acc": 1},
+             "gap_robust": 0} for e in (0.0, 0.1)]
+    with pytest.raises(ConfigError, match="budgets"):
+        seed_summary([{"seed": 0, "runs": runs}, {"seed": 1, "runs": runs[:1]}])
+
+
+def test_cli_cpu_profile_and_seeds(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from numerics.cli import build_parser
+
+    path = _seed_record(tmp_path, [[1, 2, 3, 4], [1, 3, 2, 5]])
+    assert main(["resnet", "show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "strictly increasing in eps: 1 of 2 seeds" in out
+    assert "Spearman > 0: 2 of 2 seeds" in out
+
+    args = build_parser().parse_args(["resnet", "run", "--profile", "cpu", "--out", "x.json"])
+    cfg = config_from_args(args)
+    assert (cfg.profile, cfg.seeds, cfg.train.dtype) == ("cpu", (0, 1, 2), "float32")
+    args = build_parser().parse_args(["resnet", "run", "--profile", "cpu", "--seeds", "3,4",
+                                      "--device", "cpu", "--out", "x.json"])
+    cfg = config_from_args(args)
+    assert cfg.seeds == (3, 4)
+    assert cfg.train.dtype == "float32"  # --device cpu keeps the cpu profile's precision
+
+
+def test_ledger_figure_of_y_t1_draws_mnist2_not_the_deep_evidence(tmp_path: Path) -> None:
+    from numerics.report.ledger_figures import y_t1_mnist2_series
+    from theory.claims import LedgerRow, Verdict
+
+    deep = evidence_y_t1_deep(_seed_record(tmp_path, [[1, 2, 3, 4]] * 3))
+    row = LedgerRow(get_claim("Y-T1"), (deep,), Verdict.CONDITIONAL, 0.0)
+    with pytest.raises(LookupError, match="mnist2"):
+        y_t1_mnist2_series(row)

@@ -82,12 +82,15 @@ class Claim:
     numeric: str | None = None
     data: str | None = None
     latex: str = ""
+    extra_data: tuple[str, ...] = ()
 
     def checks(self, include_data: bool = False) -> list[tuple[str, str]]:
-        """The (kind, import path) pairs to run."""
+        """The (kind, import path) pairs to run: ``extra_data`` are further data checks (another
+        model family or scale), each its own evidence in the claim's row."""
         pairs = [("symbolic", self.symbolic), ("numeric", self.numeric)]
         if include_data:
             pairs.append(("data", self.data))
+            pairs += [("data", p) for p in self.extra_data]
         return [(k, p) for k, p in pairs if p]
 
 
@@ -267,6 +270,7 @@ CLAIMS: tuple[Claim, ...] = (
         symbolic="theory.theorem1:verify_y_t1",
         numeric="numerics.checks.theorem1:check_y_t1",
         data="numerics.experiments.mnist2:evidence_y_t1",
+        extra_data=("numerics.experiments.resnet:evidence_y_t1_deep",),
         latex=(
             r"Theorem 1: the weight-loss landscape is sharper (larger top Hessian eigenvalue "
             r"$\lambda_1$, filter-normalised weights) for models trained with a larger $L_2$ "
@@ -358,6 +362,7 @@ def claims_markdown() -> str:
     ]
     for c in CLAIMS:
         cells = [f"`{p}`" if p else "" for p in (c.symbolic, c.numeric, c.data)]
+        cells[2] += "".join(f"<br>`{p}`" for p in c.extra_data)
         statement = c.statement.replace("|", "\\|")
         lines.append(f"| {c.id} | {c.paper} | {statement} | " + " | ".join(cells) + " |")
     lines += ["", "## Tolerances", "", "| name | value | what it bounds |", "| --- | --- | --- |"]

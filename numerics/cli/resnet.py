@@ -33,6 +33,15 @@ def _eps_list(text: str) -> tuple[float, ...]:
             f"--eps takes comma-separated numbers, got {text!r}") from None
 
 
+def _seed_list(text: str) -> tuple[int, ...]:
+    """``"0,1,2"`` -> (0, 1, 2)."""
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--seeds takes comma-separated integers, got {text!r}") from None
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``resnet run`` and ``resnet show``."""
     parser = subparsers.add_parser("resnet", help="ResNet18 adversarial training sweep: "
@@ -40,8 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="resnet_command", metavar="ACTION")
     run = sub.add_parser("run", help="train one network per eps and measure it")
     run.add_argument("--dataset", choices=("mnist", "cifar10", "svhn"), default="mnist")
-    run.add_argument("--profile", choices=("ci", "full", "gpu"), default=None,
-                     help="scale (default: $ADVLANDSCAPE_PROFILE or ci)")
+    run.add_argument("--profile", choices=("ci", "cpu", "full", "gpu"), default=None,
+                     help="scale (default: $ADVLANDSCAPE_PROFILE or ci); 'cpu': the MNIST seed "
+                     "sweep of a reduced-width ResNet18 for 2 CPU cores (Y-T1 (b), deep part)")
     run.add_argument("--eps", type=_eps_list, default=None,
                      help="comma-separated budgets (default: the profile's)")
     run.add_argument("--eps-unit", choices=("1", "255"), default="1",
@@ -54,7 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--device", default=None, help="cpu or cuda[:N]")
     run.add_argument("--no-fast", action="store_true", help="fp32 eager reference path on CUDA")
     run.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
-    run.add_argument("--seed", type=int, default=None)
+    run.add_argument("--seed", type=int, default=None,
+                     help="the seed (with --seeds: the one that draws the data subset)")
+    run.add_argument("--seeds", type=_seed_list, default=None,
+                     help="comma-separated seeds: one network per eps and seed (default: the "
+                     "profile's; the cpu profile's are 0,1,2)")
     run.add_argument("--data-dir", default=None)
     run.add_argument("--checkpoint-dir", default=None,
                      help="write a checkpoint per epoch and per measured budget here and resume "
@@ -80,7 +94,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     if args.device is not None:
         dev = check_device(args.device)
         train_changes["device"] = str(dev)
-        if dev.type == "cpu":
+        if dev.type == "cpu" and config.train.device != "cpu":  # the GPU profiles on a CPU
             train_changes.update(fast=False, compile=False, dtype="float64")
     if args.no_fast:
         train_changes.update(fast=False)
@@ -97,6 +111,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         changes["n_train"] = args.n_train
     if args.n_test is not None:
         changes["n_test"] = args.n_test
+    if args.seeds is not None:
+        changes["seeds"] = args.seeds
     try:
         train = dataclasses.replace(config.train, **train_changes)
         config = dataclasses.replace(config, train=train, **changes)
@@ -120,9 +136,10 @@ def _run(args: argparse.Namespace) -> int:
 def _run_locked(args: argparse.Namespace, config: Any, out: Path) -> int:
     """``resnet run`` once ``out`` is checked and its lock held."""
     from numerics.experiments.resnet import (
-        checkpoint_files,
-        existing_checkpoints,
         run_resnet_experiment,
+        run_resnet_seeds,
+        seed_checkpoint_files,
+        seed_existing_checkpoints,
         write_resnet_result,
     )
 
@@ -132,13 +149,11 @@ def _run_locked(args: argparse.Namespace, config: Any, out: Path) -> int:
     checkpoint_dir = Path(args.checkpoint_dir or out.parent / f".{out.name}.ckpt")
     if args.checkpoint_dir is not None:  # the default one is made beside the checked --out
         check_writable_dir(checkpoint_dir, "checkpoint directory", "--checkpoint-dir")
-    resume.discard(args, [p for files in checkpoint_files(config, checkpoint_dir).values()
-                          for p in files])
-    extra = resume.check_stale(args, [c for found in existing_checkpoints(
-        config, checkpoint_dir).values() for c in found])
-    results = run_resnet_experiment(config, root=args.data_dir,
-                                    checkpoint_dir=checkpoint_dir,
-                                    progress=not args.no_progress, accept_stale=args.resume_stale)
+    resume.discard(args, seed_checkpoint_files(config, checkpoint_dir))
+    extra = resume.check_stale(args, seed_existing_checkpoints(config, checkpoint_dir))
+    run = run_resnet_seeds if config.seeds else run_resnet_experiment
+    results = run(config, root=args.data_dir, checkpoint_dir=checkpoint_dir,
+                  progress=not args.no_progress, accept_stale=args.resume_stale)
     write_resnet_result(out, config, results, overwrite=args.overwrite, **extra)
     if args.checkpoint_dir is None:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
@@ -149,6 +164,9 @@ def _run_locked(args: argparse.Namespace, config: Any, out: Path) -> int:
 
 def _print_table(record: dict) -> None:
     res = record["results"]
+    if "per_seed" in res:
+        _print_seed_table(res)
+        return
     print(res["label"])
     print(f"{'eps*255':>8} {'train rob':>9} {'test rob':>9} {'gap rob':>8} {'train cln':>9} "
           f"{'test cln':>9} {'lambda_1..k':>30} {'trace':>12}")
@@ -159,6 +177,23 @@ def _print_table(record: dict) -> None:
               f"{100 * r['test']['robust_acc']:9.2f} {100 * r['gap_robust']:8.2f} "
               f"{100 * r['train']['clean_acc']:9.2f} {100 * r['test']['clean_acc']:9.2f} "
               f"{eigs:>30} {c['trace']:8.4g}±{c['trace_se']:.2g}")
+
+
+def _print_seed_table(res: dict) -> None:
+    """A seed sweep's table: per eps the seed mean +- sd, then the trend counts."""
+    print(f"{res['label']} (seeds {res['seeds']})")
+    print(f"{'eps':>6} {'test rob %':>14} {'test cln %':>14} {'lambda_1':>18} "
+          f"{'||theta||^2 lambda_1':>22} {'trace':>18}")
+    for row in res["summary"]["per_eps"]:
+        def pm(name: str, scale: float = 1.0, row: dict = row) -> str:
+            q = row.get(name)
+            return "-" if q is None else f"{scale * q['mean']:.4g} ± {scale * q['sd']:.2g}"
+        print(f"{row['eps']:6.3g} {pm('test_robust_acc', 100):>14} {pm('test_clean_acc', 100):>14} "
+              f"{pm('top_eig'):>18} {pm('top_normalized'):>22} {pm('trace'):>18}")
+    counts = res["summary"]["counts"]
+    print(f"lambda_1 strictly increasing in eps: {counts['increasing']['text']}; Spearman > 0: "
+          f"{counts['spearman_positive']['text']}; seed mean increasing: "
+          f"{res['summary']['mean_increasing']}")
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -75,7 +75,8 @@ def y_t1_sign_diagram(row: LedgerRow) -> LedgerFigure:
 
 def y_t1_mnist2_series(row: LedgerRow) -> LedgerFigure:
     """Y-T1 (b): the trained models' sharpness against eps, per training regime."""
-    data = _evidence(row, "data")
+    data = next((e for e in row.evidence if e.kind == "data" and e.ran
+                 and "regimes" in e.details), None)  # MNIST2's, not the deep net's
     if data is None:
         raise LookupError("the data evidence did not run (results/mnist2/ absent?)")
     regimes = data.details["regimes"]

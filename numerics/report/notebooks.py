@@ -181,9 +181,11 @@ class ClaimSection:
 
 def _role_names(claim: Any) -> dict[str, tuple[str, ...]]:
     """Function names whose call in a section says what it shows, per role."""
-    name = {kind: path.partition(":")[2] for kind, path in claim.checks(include_data=True)}
+    checks = claim.checks(include_data=True)
+    name = {kind: path.partition(":")[2] for kind, path in checks}
     derivation = tuple(n for n in (name.get("symbolic"), name.get("numeric")) if n)
-    return {"derivation": derivation, "data": (name["data"],) if "data" in name else ()}
+    return {"derivation": derivation,
+            "data": tuple(path.partition(":")[2] for kind, path in checks if kind == "data")}
 
 
 def section_map(nb: Any, claims: Sequence[Any] | None = None) -> list[ClaimSection]:
