@@ -254,10 +254,35 @@ def test_evidence_y_t1_deep_absent_record_does_not_run(tmp_path: Path) -> None:
     assert not ev.ran
     assert not ev.passed
     assert "--profile cpu" in ev.summary
-    # the ledger's Y-T1 row runs the deep check beside the MNIST2 one
-    paths = [p for kind, p in get_claim("Y-T1").checks(include_data=True) if kind == "data"]
-    assert "numerics.experiments.resnet:evidence_y_t1_deep" in paths
-    assert run_check("data", "numerics.experiments.resnet:evidence_y_t1_deep").kind == "data"
+
+
+def test_y_t1_data_evidence_names_the_deep_regime(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Y-T1: the ledger's data evidence (numerics.experiments.mnist2.evidence_y_t1) reads the
+    deep net at CPU scale as one more regime: a falling deep trend is named as a condition
+    ("does NOT hold") beside the MNIST2 regimes, a rising one as "holds"; the verdict is not
+    decided by the toy scale alone."""
+    from numerics.experiments import mnist2, resnet
+
+    (kind, path), = [(k, p) for k, p in get_claim("Y-T1").checks(include_data=True)
+                     if k == "data"]
+    assert path == "numerics.experiments.mnist2:evidence_y_t1"
+    falling = _seed_record(tmp_path, [[4, 3, 2, 1]] * 3, "falling.json")
+    monkeypatch.setattr(resnet, "CPU_RESULT_FILE", falling)
+    ev = mnist2.evidence_y_t1()
+    assert ev.ran
+    deep = [c for c in ev.conditions if c.startswith("deep net")]
+    assert len(deep) == 1
+    assert "does NOT hold" in deep[0]
+    assert "CPU scale" in deep[0]
+    assert ev.details["deep"]["passed"] is False
+    assert ev.passed == any(c.startswith("holds in the regime") for c in ev.conditions)
+    rising = _seed_record(tmp_path, [[1, 2, 3, 4]] * 3, "rising.json")
+    monkeypatch.setattr(resnet, "CPU_RESULT_FILE", rising)
+    ev = mnist2.evidence_y_t1()
+    assert ev.passed
+    assert any(c.startswith("deep net") and ": holds:" in c for c in ev.conditions)
+    assert run_check(kind, path).kind == "data"
 
 
 def test_seed_summary_refuses_mismatched_budgets() -> None:

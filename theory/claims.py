@@ -270,7 +270,6 @@ CLAIMS: tuple[Claim, ...] = (
         symbolic="theory.theorem1:verify_y_t1",
         numeric="numerics.checks.theorem1:check_y_t1",
         data="numerics.experiments.mnist2:evidence_y_t1",
-        extra_data=("numerics.experiments.resnet:evidence_y_t1_deep",),
         latex=(
             r"Theorem 1: the weight-loss landscape is sharper (larger top Hessian eigenvalue "
             r"$\lambda_1$, filter-normalised weights) for models trained with a larger $L_2$ "
