@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from numerics.attacks import AttackSpec
@@ -115,7 +116,8 @@ def run_budget(cfg: BudgetConfig, progress: bool = True,
             accept_stale: resume from a checkpoint written by other code (else refused).
     """
     combos = [(n, b) for n in ("l2", "linf") for b in (False, True)]
-    total = len(combos) * len(cfg.ratios) + 1 + len(cfg.box_eps_l2) + len(cfg.box_eps_linf)
+    total = (len(combos) * len(cfg.ratios) + 1 + len(cfg.box_eps_l2) + len(cfg.box_eps_linf)
+             + 2 * len(CIFAR2_RATIOS))
     units = Units("budget", cfg, total, checkpoint_dir=checkpoint_dir, stop_after=stop_after,
                   progress=progress, accept_stale=accept_stale)
     exact: list[dict[str, Any]] = []
@@ -178,9 +180,59 @@ def run_budget(cfg: BudgetConfig, progress: bool = True,
         collapsed = [r["eps"] for r in rows if r["w_norm"] < cfg.collapse_tol * ref]
         box[norm] = {"rows": rows, "eps_star_no_box": thresholds[norm],
                      "collapse_eps": collapsed[0] if collapsed else None}
+    cifar2 = _cifar2_part(cfg, units)
     units.close()
     return {"thresholds": thresholds, "thresholds_all": whole_data_thresholds(), "exact": exact,
-            "box": box, "gradient_bound": gradient_bound}
+            "box": box, "gradient_bound": gradient_bound, "cifar2": cifar2}
+
+
+#: eps / eps* of the CIFAR2 check: just below and just above the threshold.
+CIFAR2_RATIOS = (0.95, 1.05)
+
+
+def _cifar2_subset(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """n seeded CIFAR2 training images (frog -1, ship +1; parts 1-5), float64 in [0, 1]."""
+    from numerics.data import load_cifar2
+
+    data = load_cifar2("train")
+    idx = np.sort(np.random.default_rng(seed).permutation(data.x.shape[0])[:n])
+    return torch.as_tensor(data.x[idx], dtype=DTYPE), torch.as_tensor(data.y[idx], dtype=DTYPE)
+
+
+def _cifar2_part(cfg: BudgetConfig, units: Any) -> dict[str, Any]:
+    """L-BUDGET on a second data set, CIFAR2 (dense pixels, d = 3,072, far from separable):
+    eps* on all 10,000 training images (without and with a bias), and the collapse check of
+    the exact part (no bias) on ``n_samples`` of them at eps = (0.95, 1.05) eps* of that subset."""
+    from numerics.data import load_cifar2
+
+    data = load_cifar2("train")
+    xa, ya = torch.as_tensor(data.x, dtype=DTYPE), torch.as_tensor(data.y, dtype=DTYPE)
+    every = {f"{norm}{'_bias' if bias else ''}": budget_threshold(xa, ya, norm, bias)
+             for norm in ("l2", "linf") for bias in (False, True)}
+    every["n"] = int(ya.shape[0])
+    x, y = _cifar2_subset(cfg.n_samples, cfg.seed)
+    rows = []
+    for norm in ("l2", "linf"):
+        eps_star = budget_threshold(x, y, norm, False)
+        for ratio in CIFAR2_RATIOS:
+            eps = ratio * eps_star
+
+            def run(norm: str = norm, eps: float = eps, ratio: float = ratio,
+                    eps_star: float = eps_star) -> dict[str, Any]:
+                if norm == "l2":
+                    w = train_models(x, y, eps, AttackSpec("exact", norm, box=None),
+                                     _train_config(cfg, cfg.steps, False)).last[0]
+                else:
+                    w, _ = fit_linf_split(x, y, eps, cfg.weight_decay, False, 5 * cfg.steps)
+                w_ref = torch.zeros_like(w)  # the trivial model
+                gain = float(robust_loss(w, x, y, eps, norm, False).mean()
+                             - robust_loss(w_ref, x, y, eps, norm, False).mean())
+                return {"norm": norm, "bias": False, "ratio": ratio, "eps": eps,
+                        "eps_star": eps_star, "w_norm": float(w.norm()),
+                        "loss_minus_reference": gain}
+
+            rows.append(units(f"cifar2/{norm}/{ratio!r}", run))
+    return {"thresholds_all": every, "exact": rows, "n_samples": int(y.shape[0])}
 
 
 def whole_data_thresholds() -> dict[str, Any]:
@@ -243,6 +295,25 @@ def judge_budget(results: dict[str, Any], rel_tol: float = BUDGET_COLLAPSE_RTOL)
             nonzero = r["w_norm"] > rel_tol * scale and gain < -BUDGET_GAIN_TOL
             if (r["ratio"] > 1 and not zero) or (r["ratio"] < 1 and not nonzero):
                 bad.append(r)
+    cifar2_bad, cifar2_text = [], ""
+    if "cifar2" in results:  # the same criterion on CIFAR2, each norm its own scale
+        c2 = results["cifar2"]
+        for norm in ("l2", "linf"):
+            rows = [r for r in c2["exact"] if r["norm"] == norm]
+            scale = max(r["w_norm"] for r in rows)
+            for r in rows:
+                gain = r["loss_minus_reference"]
+                zero = r["w_norm"] <= rel_tol * scale and gain >= -BUDGET_GAIN_TOL
+                nonzero = r["w_norm"] > rel_tol * scale and gain < -BUDGET_GAIN_TOL
+                if (r["ratio"] > 1 and not zero) or (r["ratio"] < 1 and not nonzero):
+                    cifar2_bad.append(r)
+        every = c2["thresholds_all"]
+        cifar2_text = (
+            "; CIFAR2: eps* " + ", ".join(f"{k}={v:.4g}" for k, v in every.items() if k != "n")
+            + f" on all {every['n']} training images; w_f -> 0 above and not below eps* in "
+            f"{len(c2['exact']) - len(cifar2_bad)}/{len(c2['exact'])} runs on "
+            f"{c2['n_samples']} of them")
+    bad += cifar2_bad
     box = results["box"]
     box_text = "; ".join(
         f"{n} box+PGD collapse at eps={b['collapse_eps']} vs eps*={b['eps_star_no_box']:.3g}"
@@ -259,12 +330,14 @@ def judge_budget(results: dict[str, Any], rel_tol: float = BUDGET_COLLAPSE_RTOL)
         "data", passed,
         f"eps*: {th}; gradient bound: max ||dg||/(A||dw|| + B eps) = {gb['max_ratio']:.3f} over "
         f"{gb['pairs']} pairs; w_f -> 0 above and not below eps* in "
-        f"{len(results['exact']) - len(bad)}/{len(results['exact'])} runs; {box_text}",
+        f"{len(results['exact']) - len(bad) + len(cifar2_bad)}/{len(results['exact'])} runs; "
+        f"{box_text}{cifar2_text}",
         conditions=("closed-form inner max without the [0, 1] box (with the box the collapse "
                     "happens at a different, measured budget)",),
         counterexample={"runs": bad[:4]} if bad else None,
         details={"thresholds": results["thresholds"],
-                 "thresholds_all": results.get("thresholds_all"), "box": box},
+                 "thresholds_all": results.get("thresholds_all"), "box": box,
+                 "cifar2": results.get("cifar2")},
     )
 
 
