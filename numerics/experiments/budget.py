@@ -117,7 +117,7 @@ def run_budget(cfg: BudgetConfig, progress: bool = True,
     """
     combos = [(n, b) for n in ("l2", "linf") for b in (False, True)]
     total = (len(combos) * len(cfg.ratios) + 1 + len(cfg.box_eps_l2) + len(cfg.box_eps_linf)
-             + 2 * len(CIFAR2_RATIOS))
+             + 2 * len(cfg.ratios))
     units = Units("budget", cfg, total, checkpoint_dir=checkpoint_dir, stop_after=stop_after,
                   progress=progress, accept_stale=accept_stale)
     exact: list[dict[str, Any]] = []
@@ -186,10 +186,6 @@ def run_budget(cfg: BudgetConfig, progress: bool = True,
             "box": box, "gradient_bound": gradient_bound, "cifar2": cifar2}
 
 
-#: eps / eps* of the CIFAR2 check: just below and just above the threshold.
-CIFAR2_RATIOS = (0.95, 1.05)
-
-
 def _cifar2_subset(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """n seeded CIFAR2 training images (frog -1, ship +1; parts 1-5), float64 in [0, 1]."""
     from numerics.data import load_cifar2
@@ -202,7 +198,8 @@ def _cifar2_subset(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def _cifar2_part(cfg: BudgetConfig, units: Any) -> dict[str, Any]:
     """L-BUDGET on a second data set, CIFAR2 (dense pixels, d = 3,072, far from separable):
     eps* on all 10,000 training images (without and with a bias), and the collapse check of
-    the exact part (no bias) on ``n_samples`` of them at eps = (0.95, 1.05) eps* of that subset."""
+    the exact part (no bias) on ``n_samples`` of them at the same ratios eps / eps* (the
+    subset's eps*)."""
     from numerics.data import load_cifar2
 
     data = load_cifar2("train")
@@ -214,7 +211,7 @@ def _cifar2_part(cfg: BudgetConfig, units: Any) -> dict[str, Any]:
     rows = []
     for norm in ("l2", "linf"):
         eps_star = budget_threshold(x, y, norm, False)
-        for ratio in CIFAR2_RATIOS:
+        for ratio in cfg.ratios:
             eps = ratio * eps_star
 
             def run(norm: str = norm, eps: float = eps, ratio: float = ratio,
