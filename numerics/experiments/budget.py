@@ -273,37 +273,39 @@ def _gradient_bound_on_data(x: torch.Tensor, y: torch.Tensor, eps_star: float,
     return {"max_ratio": worst, "pairs": count}
 
 
+def _collapse_failures(rows: list[dict[str, Any]], rel_tol: float) -> list[dict[str, Any]]:
+    """The runs of one (norm, bias) series that contradict L-BUDGET (see :func:`judge_budget`)."""
+    scale = max(r["w_norm"] for r in rows)
+    bad = []
+    for r in rows:
+        gain = r["loss_minus_reference"]
+        zero = r["w_norm"] <= rel_tol * scale and gain >= -BUDGET_GAIN_TOL
+        beaten = gain < -BUDGET_GAIN_TOL
+        if (r["ratio"] > 1 and not zero) or (r["ratio"] < 1 and not beaten):
+            bad.append(r)
+    return bad
+
+
 def judge_budget(results: dict[str, Any], rel_tol: float = BUDGET_COLLAPSE_RTOL) -> Evidence:
     """L-BUDGET verdict: w_f -> 0 exactly above eps*, not below, and the gradient bound holds.
 
-    For each (norm, bias): every ratio > 1 run ends with ||w_f|| <= rel_tol ||w_f(ratio_min)||
-    and no loss gain over the reference (>= -BUDGET_GAIN_TOL); every ratio < 1 run ends with
-    ||w_f|| larger than that and a strict gain (< -BUDGET_GAIN_TOL). The box/PGD collapse point
-    is reported alongside.
+    For each (norm, bias), MNIST2 and CIFAR2: every ratio > 1 run ends with
+    ||w_f|| <= rel_tol max ||w_f|| (the largest trained norm of the series) and no loss gain over
+    the trivial model (>= -BUDGET_GAIN_TOL): w = 0 is optimal; every ratio < 1 run ends with a
+    strict gain (< -BUDGET_GAIN_TOL): something beats w = 0 (its norm may be small: the minimiser
+    tends to 0 as eps rises to eps*). The box/PGD collapse point is reported alongside.
     """
     bad = []
     for key in results["thresholds"]:
         norm, bias = key.split("_")[0], key.endswith("_bias")
-        rows = [r for r in results["exact"] if r["norm"] == norm and r["bias"] == bias]
-        scale = max(r["w_norm"] for r in rows)
-        for r in rows:
-            gain = r["loss_minus_reference"]
-            zero = r["w_norm"] <= rel_tol * scale and gain >= -BUDGET_GAIN_TOL
-            nonzero = r["w_norm"] > rel_tol * scale and gain < -BUDGET_GAIN_TOL
-            if (r["ratio"] > 1 and not zero) or (r["ratio"] < 1 and not nonzero):
-                bad.append(r)
+        bad += _collapse_failures(
+            [r for r in results["exact"] if r["norm"] == norm and r["bias"] == bias], rel_tol)
     cifar2_bad, cifar2_text = [], ""
-    if "cifar2" in results:  # the same criterion on CIFAR2, each norm its own scale
+    if "cifar2" in results:  # the same criterion on CIFAR2
         c2 = results["cifar2"]
         for norm in ("l2", "linf"):
-            rows = [r for r in c2["exact"] if r["norm"] == norm]
-            scale = max(r["w_norm"] for r in rows)
-            for r in rows:
-                gain = r["loss_minus_reference"]
-                zero = r["w_norm"] <= rel_tol * scale and gain >= -BUDGET_GAIN_TOL
-                nonzero = r["w_norm"] > rel_tol * scale and gain < -BUDGET_GAIN_TOL
-                if (r["ratio"] > 1 and not zero) or (r["ratio"] < 1 and not nonzero):
-                    cifar2_bad.append(r)
+            cifar2_bad += _collapse_failures([r for r in c2["exact"] if r["norm"] == norm],
+                                             rel_tol)
         every = c2["thresholds_all"]
         cifar2_text = (
             "; CIFAR2: eps* " + ", ".join(f"{k}={v:.4g}" for k, v in every.items() if k != "n")
