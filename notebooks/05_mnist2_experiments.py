@@ -269,3 +269,23 @@ if sens is not None:
               f"{dip['16/255']['w_norm']['mean']:.2f}) -> 25.5/255 "
               f"{dip['25.5/255']['top_fixed']['mean']:.4f} (||w|| "
               f"{dip['25.5/255']['w_norm']['mean']:.2f}), drops in {dip['dips']['text']}")
+
+# %% [markdown]
+# **What the study shows** (committed run, three seeds per setting, printed above):
+#
+# - *Table 3 at 76.5/255.* With the default (Adam, learning rate 0.01, 10 epochs) the row is
+#   94.35 / 96.01 against the paper's 95.40 / 96.64. Longer training (20 epochs: 95.62 / 97.10)
+#   or SGD with momentum (95.56 / 96.94) closes the gap: the default under-trains the largest
+#   L-inf budget. The PGD settings cannot move it: at $K\alpha = 2.5\varepsilon \ge 2\varepsilon$
+#   the L-inf PGD reaches its closed-form limit whatever the steps or the projection.
+# - *Figure 3's L-inf dip from 16/255 to 25.5/255.* With the default it appears in 2 of 3 seeds
+#   (not in the mean of these three: 0.1525 to 0.1760), with $\|w\|$ jumping from 3.72 to 4.86;
+#   with SGD in none (0.0909 to 0.1513): an effect of the optimiser on the weight norm, not of
+#   the budget.
+# - *Y-T1 (b)* holds with SGD and with Adam at learning rate $10^{-3}$ (Spearman 1.00 in every
+#   seed), not with the default, where the $\varepsilon = 0$ model's larger norm puts its
+#   normalised sharpness above the $\varepsilon = 0.2$ model's. *Y-T2* holds in every setting.
+#
+# The suite keeps Adam with learning rate 0.01 as its default for now, so the committed 5-seed
+# tables above stay comparable with their history. The study favours SGD with momentum: it
+# reproduces the most rows and gives a monotone eigenvalue series.
