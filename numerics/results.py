@@ -124,6 +124,13 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it, and set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically; refuse to replace an existing file unless asked."""
     path = Path(path)
@@ -138,6 +145,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: boo
     except OSError as exc:
         raise _write_error(path, exc) from exc
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private; a result is to be shared
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

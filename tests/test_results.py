@@ -285,3 +285,16 @@ def test_provenance_names_the_code_as_the_process_started() -> None:
     assert record["git_commit"] == first == started_commit()
     assert record["code_digest"] == code_version()["digest"]
     assert len(record["code_digest"]) == 16
+
+
+def test_results_are_written_with_the_usual_permissions(tmp_path: Path) -> None:
+    """A record written atomically is readable as a file created by open() would be (the
+    temporary file mkstemp makes is private, 0o600)."""
+    import stat
+
+    from numerics.results import atomic_write_bytes
+
+    path = atomic_write_bytes(tmp_path / "r.json", b"{}")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
