@@ -87,6 +87,19 @@ def _train_config(cfg: BudgetConfig, steps: int, bias: bool, **changes: Any) -> 
                        init_scale=0.0, lr_schedule="cosine", seed=cfg.seed, **changes)
 
 
+def _fit_exact(cfg: BudgetConfig, x: torch.Tensor, y: torch.Tensor, eps: float, norm: str,
+               bias: bool) -> torch.Tensor:
+    """The trained weights of the exact part at one budget (``x`` with its constant-1 column when
+    ``bias``): p = 2 by full-batch Adam on the closed-form robust loss, p = inf by the exact
+    smooth split form (Adam cannot settle on the many kinks)."""
+    if norm == "l2":
+        feats = x[:, :-1] if bias else x
+        return train_models(feats, y, eps, AttackSpec("exact", norm, box=None),
+                            _train_config(cfg, cfg.steps, bias)).last[0]
+    w, _ = fit_linf_split(x, y, eps, cfg.weight_decay, bias, 5 * cfg.steps)
+    return w
+
+
 def run_budget(cfg: BudgetConfig, progress: bool = True,
                checkpoint_dir: str | Path | None = None,
                stop_after: int | None = None,
@@ -137,12 +150,7 @@ def run_budget(cfg: BudgetConfig, progress: bool = True,
             def exact_run(eps: float = eps, norm: str = norm, bias: bool = bias,
                           x: torch.Tensor = x, y: torch.Tensor = y, w_ref: torch.Tensor = w_ref,
                           ratio: float = ratio, eps_star: float = eps_star) -> dict[str, Any]:
-                if norm == "l2":
-                    feats = x[:, :-1] if bias else x
-                    w = train_models(feats, y, eps, AttackSpec("exact", norm, box=None),
-                                     _train_config(cfg, cfg.steps, bias)).last[0]
-                else:
-                    w, _ = fit_linf_split(x, y, eps, cfg.weight_decay, bias, 5 * cfg.steps)
+                w = _fit_exact(cfg, x, y, eps, norm, bias)
                 wf = w[:-1] if bias else w
                 gain = float(robust_loss(w, x, y, eps, norm, bias).mean()
                              - robust_loss(w_ref, x, y, eps, norm, bias).mean())
@@ -216,11 +224,7 @@ def _cifar2_part(cfg: BudgetConfig, units: Any) -> dict[str, Any]:
 
             def run(norm: str = norm, eps: float = eps, ratio: float = ratio,
                     eps_star: float = eps_star) -> dict[str, Any]:
-                if norm == "l2":
-                    w = train_models(x, y, eps, AttackSpec("exact", norm, box=None),
-                                     _train_config(cfg, cfg.steps, False)).last[0]
-                else:
-                    w, _ = fit_linf_split(x, y, eps, cfg.weight_decay, False, 5 * cfg.steps)
+                w = _fit_exact(cfg, x, y, eps, norm, False)
                 w_ref = torch.zeros_like(w)  # the trivial model
                 gain = float(robust_loss(w, x, y, eps, norm, False).mean()
                              - robust_loss(w_ref, x, y, eps, norm, False).mean())
