@@ -353,7 +353,10 @@ def test_sensitivity_study_counts_what_it_reports(data_root: Path) -> None:
     mcfg = sensitivity.setting_config(cfg, "default")
     direct = mnist2.run_table(1, mcfg, mnist2.load_data(mcfg), seed=1)
     stored = res["settings"]["default"]["tables"]["1"]["per_seed"][1]
-    assert _same(stored["rows"], direct["rows"])
+    kept = [{k: r[k] for k in stored["rows"][0]} for r in direct["rows"]]
+    assert _same(stored["rows"], kept)  # the study keeps these fields of each run, unchanged
+    assert set(stored["rows"][0]) == {"eps", "label", "train_acc", "test_acc", "gap",
+                                      "exact_test"}
     # the study measures robust accuracy by the exact worst case (eval_method="exact")
     assert all(r["test_acc"] == r["exact_test"] for r in direct["rows"])
     assert direct["eval_attack"][0]["kind"] == "exact"

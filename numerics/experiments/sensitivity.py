@@ -101,13 +101,34 @@ def setting_config(cfg: SensitivityConfig, name: str) -> mnist2.MNIST2Config:
     return dataclasses.replace(base, **overrides)
 
 
-def _compact(table: dict[str, Any]) -> dict[str, Any]:
-    """A table without curves and histories: means, seed statistics, per-seed rows and
-    eigenvalues (what the study reads)."""
-    keep = ("number", "norm", "training", "rows", "hessian", "seeds", "train_attack",
-            "eval_attack")
+#: What the study keeps of a table (:func:`compact`): the fields its summary and trends read.
+_ROW_KEEP = ("eps", "label", "train_acc", "test_acc", "gap", "exact_test", "best_epoch", "last",
+             "paper", "paper_inside")
+_ROW_STATS = ("train_acc", "test_acc", "gap")
+_HESS_KEEP = ("eps", "label", "w_norm", "top_fixed", "normalized_fixed", "top_robust",
+              "normalized_robust")
+
+
+def _pick(d: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: d[k] for k in keys if k in d}
+
+
+def compact(table: dict[str, Any]) -> dict[str, Any]:
+    """A table of :func:`numerics.experiments.mnist2.aggregate` cut to what the study reads:
+    per row the accuracies, gap, exact test accuracy, paper values and their seed intervals;
+    per budget the eigenvalues and ||w|| (with the intervals of lambda_1 and ||w||); the same
+    for each seed's run. No curves, histories or unused columns."""
+    keep = ("number", "norm", "training", "seeds", "train_attack", "eval_attack")
     out = {k: table[k] for k in keep if k in table}
-    out["per_seed"] = [{"seed": r["seed"], "rows": r["rows"], "hessian": r["hessian"]}
+    out["rows"] = [dict(_pick(r, _ROW_KEEP), stats=_pick(r["stats"], _ROW_STATS),
+                        stats_last=_pick(r["stats_last"], ("train_acc", "test_acc")))
+                   for r in table["rows"]]
+    out["hessian"] = [dict(_pick(h, _HESS_KEEP), stats=_pick(h["stats"], ("top_fixed", "w_norm")))
+                      for h in table["hessian"]]
+    out["per_seed"] = [{"seed": r["seed"],
+                        "rows": [_pick(x, ("eps", "label", "train_acc", "test_acc", "gap",
+                                           "exact_test")) for x in r["rows"]],
+                        "hessian": [_pick(h, _HESS_KEEP) for h in r["hessian"]]}
                        for r in table["per_seed"]]
     return out
 
@@ -181,7 +202,7 @@ def run_sensitivity(cfg: SensitivityConfig, progress: bool = True, checkpoint_di
                               lambda number=number, seed=seed, mcfg=mcfg:
                               _strip(mnist2.run_table(number, mcfg, data, seed=seed)))
                         for seed in cfg.seeds]
-                tables[str(number)] = _compact(mnist2.aggregate(runs))
+                tables[str(number)] = compact(mnist2.aggregate(runs))
             settings[name] = {"what": SETTINGS[name][0], "overrides": SETTINGS[name][1],
                               "train": dataclasses.asdict(mcfg.train),
                               "tables": tables, "summary": _summary(tables)}
