@@ -21,6 +21,8 @@ SUBCOMMANDS: dict[str, str] = {
     "data": "numerics.cli.data",
     "verify": "numerics.cli.verify",
     "report": "numerics.cli.report",
+    "study": "numerics.cli.study",
+    "reproduce": "numerics.cli.reproduce",
     "liu-kanai": "numerics.cli.liu_kanai",
     "mnist2": "numerics.cli.mnist2",
     "resnet": "numerics.cli.resnet",

@@ -4,7 +4,7 @@
 :mod:`theory.budget` (exact inner max, p = 2 and inf, with and without a bias), measures the
 gradient bound ||g(w1) - g(w2)|| <= A ||w1 - w2|| + B eps on data, and finds where PGD training
 inside the [0, 1] pixel box collapses to w = 0. :func:`judge_budget` turns a record into evidence;
-:func:`evidence_l_budget` reads the committed ``results/liu_kanai/budget.json``.
+:func:`evidence_l_budget` reads the committed ``results/budget/budget.json``.
 """
 
 from __future__ import annotations
@@ -36,10 +36,23 @@ from theory.claims import BUDGET_COLLAPSE_RTOL, BUDGET_GAIN_TOL, Evidence
 from theory.errors import ConfigError
 from theory.validate import check_eps
 
-__all__ = ["FULL", "BudgetConfig", "evidence_l_budget", "judge_budget", "run_budget"]
-
-#: Sizes of the ``full`` profile (``ci`` uses the dataclass defaults).
-FULL: dict[str, Any] = {"n_samples": 12665, "steps": 3000, "box_train_steps": 600}
+__all__ = [
+    "CLAIMS",
+    "EVIDENCE",
+    "MINUTES",
+    "NAME",
+    "RESULT",
+    "SCALES",
+    "TITLE",
+    "BudgetConfig",
+    "Config",
+    "evidence_l_budget",
+    "judge",
+    "judge_budget",
+    "run",
+    "run_budget",
+    "unit_names",
+]
 
 
 @dataclass(frozen=True)
@@ -57,18 +70,18 @@ class BudgetConfig:
             collapse_tol * ||w_f(eps=0)|| counts as collapsed. seed, profile: as usual.
     """
 
-    n_samples: int = 400
+    n_samples: int = 12665
     ratios: tuple[float, ...] = (0.5, 0.95, 1.05, 2.0)
     weight_decay: float = 1e-3
-    steps: int = 400
+    steps: int = 3000
     lr: float = 0.05
     box_eps_l2: tuple[float, ...] = (1.0, 2.0, 3.0, 3.5, 4.0, 5.0)
     box_eps_linf: tuple[float, ...] = (0.1, 0.3, 0.45, 0.5, 0.55, 0.6, 0.8)
     pgd_steps: int = 5
-    box_train_steps: int = 100
+    box_train_steps: int = 600
     collapse_tol: float = 1e-2
     seed: int = 0
-    profile: str = "ci"
+    profile: str = "full"
 
     def __post_init__(self) -> None:
         check_int(self.n_samples, "n_samples", 2)
@@ -100,10 +113,7 @@ def _fit_exact(cfg: BudgetConfig, x: torch.Tensor, y: torch.Tensor, eps: float, 
     return w
 
 
-def run_budget(cfg: BudgetConfig, progress: bool = True,
-               checkpoint_dir: str | Path | None = None,
-               stop_after: int | None = None,
-               accept_stale: bool = False) -> dict[str, Any]:
+def run_budget(cfg: BudgetConfig, units: Units | None = None) -> dict[str, Any]:
     """L-BUDGET on MNIST2: ||w_f|| at convergence versus eps/eps*, then the [0, 1] box with PGD.
 
     Exact part: for p in {2, inf} and bias in {no, yes}, eps* from
@@ -124,15 +134,11 @@ def run_budget(cfg: BudgetConfig, progress: bool = True,
     generator seeded with ``unit_seed(seed, "box/<norm>/<eps>")``).
 
     Args:
-        cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
-            checkpoint (None: none). stop_after: interrupt after this many new units (tests).
-            accept_stale: resume from a checkpoint written by other code (else refused).
+        cfg: the config. units: runs each unit, checkpointing and resuming it
+            (:func:`numerics.experiments.protocol.execute` builds it; default: none kept).
     """
     combos = [(n, b) for n in ("l2", "linf") for b in (False, True)]
-    total = (len(combos) * len(cfg.ratios) + 1 + len(cfg.box_eps_l2) + len(cfg.box_eps_linf)
-             + 2 * len(cfg.ratios))
-    units = Units("budget", cfg, total, checkpoint_dir=checkpoint_dir, stop_after=stop_after,
-                  progress=progress, accept_stale=accept_stale)
+    units = units if units is not None else Units(NAME, cfg, len(unit_names(cfg)))
     exact: list[dict[str, Any]] = []
     thresholds: dict[str, float] = {}
     for norm, bias in combos:
@@ -345,9 +351,41 @@ def judge_budget(results: dict[str, Any], rel_tol: float = BUDGET_COLLAPSE_RTOL)
 
 
 def evidence_l_budget(results_dir: Path | None = None) -> Evidence:
-    """L-BUDGET data evidence from ``results/liu_kanai/budget.json`` (see judge_budget)."""
+    """L-BUDGET data evidence from ``results/budget/budget.json`` (see judge_budget)."""
     record = load_record("budget", results_dir)
     if record is None:
         return absent("budget", "L-BUDGET")
     ev = judge_budget(record["results"])
     return dataclasses.replace(ev, summary=f"{ev.summary} ({scale(record)})")
+
+
+# -- the study protocol (numerics.experiments.protocol) ---------------------------------------
+
+NAME = "budget"
+TITLE = "L-BUDGET on MNIST2 and CIFAR2: w_f -> 0 exactly above eps*, and the box with PGD"
+CLAIMS = ("L-BUDGET",)
+Config = BudgetConfig
+#: The paper's scale is the Config's defaults (all of MNIST2); ``ci`` a 400-image subset.
+SCALES: dict[str, dict[str, Any]] = {
+    "ci": {"n_samples": 400, "steps": 400, "box_train_steps": 100},
+    "full": {},
+}
+MINUTES = {"ci": 2.0, "full": 45.0}
+RESULT = "budget.json"
+run = run_budget
+EVIDENCE = {"L-BUDGET": evidence_l_budget}
+
+
+def unit_names(cfg: BudgetConfig) -> list[str]:
+    """The units of :func:`run_budget`, in its order."""
+    names = [f"exact/{n}{'_bias' if b else ''}/{r!r}" for n in ("l2", "linf")
+             for b in (False, True) for r in cfg.ratios]
+    names.append("gradient_bound")
+    names += [f"box/{n}/{e!r}" for n, grid in (("l2", cfg.box_eps_l2),
+                                                ("linf", cfg.box_eps_linf)) for e in grid]
+    return names + [f"cifar2/{n}/{r!r}" for n in ("l2", "linf") for r in cfg.ratios]
+
+
+def judge(results: dict[str, Any]) -> str:
+    """One line: :func:`judge_budget`'s summary."""
+    return judge_budget(results).summary

@@ -42,11 +42,23 @@ from numerics.stats import spearman
 from theory.claims import Evidence
 from theory.errors import ConfigError, ResultFileError
 
-__all__ = ["FULL", "FindingsConfig", "evidence_l_findings", "judge_findings", "run_findings"]
-
-#: Sizes of the ``full`` profile (``ci`` uses the dataclass defaults).
-FULL: dict[str, Any] = {"n_train": 10000, "epochs": 10, "pgd_steps": 10, "n_hessian": 1000,
-                        "hidden": (128,), "logistic_n": 12665, "logistic_steps": 1000}
+__all__ = [
+    "CLAIMS",
+    "EVIDENCE",
+    "MINUTES",
+    "NAME",
+    "RESULT",
+    "SCALES",
+    "TITLE",
+    "Config",
+    "FindingsConfig",
+    "evidence_l_findings",
+    "judge",
+    "judge_findings",
+    "run",
+    "run_findings",
+    "unit_names",
+]
 
 
 @dataclass(frozen=True)
@@ -68,21 +80,21 @@ class FindingsConfig:
     """
 
     eps_grid: tuple[float, ...] = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
-    n_train: int = 1000
-    hidden: tuple[int, ...] = (32,)
+    n_train: int = 10000
+    hidden: tuple[int, ...] = (128,)
     init_scale: float = 0.5
-    epochs: int = 8
+    epochs: int = 10
     batch_size: int = 50
     lr: float = 0.05
     momentum: float = 0.9
-    pgd_steps: int = 5
+    pgd_steps: int = 10
     escape_fraction: float = 0.9
-    n_hessian: int = 300
+    n_hessian: int = 1000
     logistic_ratios: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 0.9)
-    logistic_n: int = 1000
-    logistic_steps: int = 500
+    logistic_n: int = 12665
+    logistic_steps: int = 1000
     seed: int = 0
-    profile: str = "ci"
+    profile: str = "full"
 
     def __post_init__(self) -> None:
         if not self.eps_grid or any(e < 0 for e in self.eps_grid):
@@ -104,10 +116,7 @@ def _full_gradient_norm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
     return math.sqrt(total)
 
 
-def run_findings(cfg: FindingsConfig, progress: bool = True,
-                 checkpoint_dir: str | Path | None = None,
-                 stop_after: int | None = None,
-                 accept_stale: bool = False) -> dict[str, Any]:
+def run_findings(cfg: FindingsConfig, units: Units | None = None) -> dict[str, Any]:
     """L-FINDINGS on MNIST (MLP) and MNIST2 (logistic), per eps.
 
     MLP, per eps in ``eps_grid`` (same poor initialisation and batch order for every eps):
@@ -132,13 +141,10 @@ def run_findings(cfg: FindingsConfig, progress: bool = True,
     eps) and one per logistic ratio (deterministic).
 
     Args:
-        cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
-            checkpoint (None: none). stop_after: interrupt after this many new units (tests).
-            accept_stale: resume from a checkpoint written by other code (else refused).
+        cfg: the config. units: runs each unit, checkpointing and resuming it
+            (:func:`numerics.experiments.protocol.execute` builds it; default: none kept).
     """
-    units = Units("findings", cfg, len(cfg.eps_grid) + len(cfg.logistic_ratios),
-                  checkpoint_dir=checkpoint_dir, stop_after=stop_after, progress=progress,
-                  accept_stale=accept_stale)
+    units = units if units is not None else Units(NAME, cfg, len(unit_names(cfg)))
     x, y = mnist_subset(cfg.n_train, cfg.seed, "train")
 
     def mlp_run(eps: float) -> dict[str, Any]:
@@ -285,3 +291,36 @@ def evidence_l_findings(results_dir: Path | None = None) -> Evidence:
         counterexample={"not_reproduced": failed} if failed else None,
         details={"findings": f, "pas": p},
     )
+
+
+# -- the study protocol (numerics.experiments.protocol) ---------------------------------------
+
+NAME = "findings"
+TITLE = "L-FINDINGS: escape, non-vanishing gradients and sharpness against the budget"
+CLAIMS = ("L-FINDINGS",)
+Config = FindingsConfig
+#: The paper's scale is the Config's defaults (10k MNIST images); ``ci`` a 1k subset.
+SCALES: dict[str, dict[str, Any]] = {
+    "ci": {"n_train": 1000, "epochs": 8, "pgd_steps": 5, "n_hessian": 300, "hidden": (32,),
+           "logistic_n": 1000, "logistic_steps": 500},
+    "full": {},
+}
+MINUTES = {"ci": 1.5, "full": 25.0}
+RESULT = "findings.json"
+run = run_findings
+EVIDENCE = {"L-FINDINGS": evidence_l_findings}
+
+
+def unit_names(cfg: FindingsConfig) -> list[str]:
+    """The units of :func:`run_findings`: one per MLP budget, one per logistic ratio."""
+    return ([f"mlp/{eps!r}" for eps in cfg.eps_grid]
+            + [f"logistic/{ratio!r}" for ratio in cfg.logistic_ratios])
+
+
+def judge(results: dict[str, Any]) -> str:
+    """One line: what each finding's Spearman correlation with the budget is."""
+    return "; ".join(
+        f"{model}: " + ", ".join(f"{finding} rho {v['rho']:.2f} "
+                                 f"({'holds' if v['holds'] else 'does not hold'})"
+                                 for finding, v in findings.items())
+        for model, findings in judge_findings(results).items())

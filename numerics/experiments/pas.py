@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,11 +25,23 @@ from numerics.nets.train import evaluate, train_with_schedule
 from theory.errors import ConfigError, DivergenceError
 from theory.validate import check_eps
 
-__all__ = ["FULL", "PASConfig", "judge_pas", "pas_table", "run_pas"]
-
-#: Sizes of the ``full`` profile (``ci`` uses the dataclass defaults).
-FULL: dict[str, Any] = {"n_train": 10000, "n_test": 2000, "epochs": 10, "periods": 2,
-                        "pgd_steps": 10, "eval_steps": 20, "lrs": (0.003, 0.01, 0.03, 0.1, 0.3)}
+__all__ = [
+    "CLAIMS",
+    "EVIDENCE",
+    "MINUTES",
+    "NAME",
+    "RESULT",
+    "SCALES",
+    "TITLE",
+    "Config",
+    "PASConfig",
+    "judge",
+    "judge_pas",
+    "pas_table",
+    "run",
+    "run_pas",
+    "unit_names",
+]
 
 
 @dataclass(frozen=True)
@@ -51,22 +62,22 @@ class PASConfig:
     """
 
     eps: float = 0.1
-    lrs: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
-    epochs: int = 8
+    lrs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3)
+    epochs: int = 10
     periods: int = 2
-    n_train: int = 1000
-    n_test: int = 500
+    n_train: int = 10000
+    n_test: int = 2000
     hidden: tuple[int, ...] = (64,)
     batch_size: int = 50
     momentum: float = 0.9
-    pgd_steps: int = 5
-    eval_steps: int = 10
+    pgd_steps: int = 10
+    eval_steps: int = 20
     fixed_lr_shape: str = "cosine"
     peak_factor: float = 1.5
     ramp: str = "cosine"
     seeds: tuple[int, ...] = (0, 1)
     seed: int = 0
-    profile: str = "ci"
+    profile: str = "full"
 
     def __post_init__(self) -> None:
         check_eps(self.eps, "eps")
@@ -90,9 +101,7 @@ class PASConfig:
                              lr_shape=self.fixed_lr_shape, step_ratio=step_ratio)
 
 
-def run_pas(cfg: PASConfig, progress: bool = True, checkpoint_dir: str | Path | None = None,
-            stop_after: int | None = None,
-            accept_stale: bool = False) -> dict[str, Any]:
+def run_pas(cfg: PASConfig, units: Units | None = None) -> dict[str, Any]:
     """L-FINDINGS (PAS): PAS versus a fixed budget on MNIST (MLP), for every lr of the grid.
 
     Every run starts from the same initialisation (seed) and sees the same batches. Reported per
@@ -103,13 +112,11 @@ def run_pas(cfg: PASConfig, progress: bool = True, checkpoint_dir: str | Path | 
     schedule, lr), its initialisation, batches and PGD starts seeded with ``seed + s``.
 
     Args:
-        cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
-            checkpoint (None: none). stop_after: interrupt after this many new units (tests).
-            accept_stale: resume from a checkpoint written by other code (else refused).
+        cfg: the config. units: runs each unit, checkpointing and resuming it
+            (:func:`numerics.experiments.protocol.execute` builds it; default: none kept).
     """
     runs = [(k, lr, cfg.seed + s) for s in cfg.seeds for k in ("pas", "fixed") for lr in cfg.lrs]
-    units = Units("pas", cfg, len(runs), checkpoint_dir=checkpoint_dir, stop_after=stop_after,
-                  progress=progress, accept_stale=accept_stale)
+    units = units if units is not None else Units(NAME, cfg, len(runs))
     x, y = mnist_subset(cfg.n_train, cfg.seed, "train")
     xt, yt = mnist_subset(cfg.n_test, cfg.seed, "test")
 
@@ -168,3 +175,33 @@ def judge_pas(results: dict[str, Any]) -> dict[str, Any]:
     out["better"] = out["pas"]["mean"] > out["fixed"]["mean"]
     out["less_sensitive"] = out["pas"]["spread"] < out["fixed"]["spread"]
     return out
+
+
+# -- the study protocol (numerics.experiments.protocol) ---------------------------------------
+
+NAME = "pas"
+TITLE = "L-FINDINGS (PAS): periodic adversarial scheduling against a fixed budget, per lr"
+CLAIMS = ("L-FINDINGS",)
+Config = PASConfig
+#: The paper's scale is the Config's defaults (10k/2k MNIST images); ``ci`` a subset.
+SCALES: dict[str, dict[str, Any]] = {
+    "ci": {"n_train": 1000, "n_test": 500, "epochs": 8, "pgd_steps": 5, "eval_steps": 10,
+           "lrs": (0.01, 0.03, 0.1, 0.3)},
+    "full": {},
+}
+MINUTES = {"ci": 1.5, "full": 30.0}
+RESULT = "pas.json"
+run = run_pas
+#: PAS's record is read by L-FINDINGS's evidence (:mod:`numerics.experiments.findings`).
+EVIDENCE: dict[str, Any] = {}
+
+
+def unit_names(cfg: PASConfig) -> list[str]:
+    """The units of :func:`run_pas`: one per (seed, schedule, lr)."""
+    return [f"{kind}/{lr!r}/{cfg.seed + s}" for s in cfg.seeds for kind in ("pas", "fixed")
+            for lr in cfg.lrs]
+
+
+def judge(results: dict[str, Any]) -> str:
+    """One line: :func:`judge_pas`'s comparison."""
+    return str(judge_pas(results))

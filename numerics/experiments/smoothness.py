@@ -5,7 +5,7 @@ L_eps(w) = mean_n zeta(-y_n w.x_n + eps ||w||_q) (attack depending on w, closed 
 (p = 2) against the bound K(r) of :mod:`theory.smoothness`, the jumps of the gradient across the
 hyperplanes w_i = 0 (p = inf) against 2 eps mean s(-m), and smooth (L-BFGS) versus subgradient
 optimisation of the L-inf loss. :func:`judge_smoothness` turns a record into evidence and
-:func:`evidence_k_smooth` reads the committed ``results/liu_kanai/smoothness.json``.
+:func:`evidence_k_smooth` reads the committed ``results/smoothness/smoothness.json``.
 
 Units of work (checkpointed, :mod:`numerics.experiments.units`): the p = 2 ratios, the p = inf
 jumps, and each optimiser run.
@@ -41,11 +41,23 @@ from theory.claims import SMOOTH_BLOWUP_TOL, SMOOTH_GROWTH_MIN, SMOOTH_JUMP_RTOL
 from theory.errors import ConfigError
 from theory.validate import check_eps
 
-__all__ = ["FULL", "SmoothnessConfig", "evidence_k_smooth", "judge_smoothness", "run_smoothness"]
-
-#: Sizes of the ``full`` profile (``ci`` uses the dataclass defaults).
-FULL: dict[str, Any] = {"n_samples": 12665, "n_directions": 8, "n_coordinates": 12,
-                        "opt_iters": 1000}
+__all__ = [
+    "CLAIMS",
+    "EVIDENCE",
+    "MINUTES",
+    "NAME",
+    "RESULT",
+    "SCALES",
+    "TITLE",
+    "Config",
+    "SmoothnessConfig",
+    "evidence_k_smooth",
+    "judge",
+    "judge_smoothness",
+    "run",
+    "run_smoothness",
+    "unit_names",
+]
 
 
 @dataclass(frozen=True)
@@ -63,18 +75,18 @@ class SmoothnessConfig:
         opt_iters: iteration budget of each optimiser. seed: random seed. profile: the scale.
     """
 
-    n_samples: int = 500
+    n_samples: int = 12665
     eps_l2: float = 1.0
     eps_linf: float = 0.1
     radii: tuple[float, ...] = (1.0, 0.1, 1e-2, 1e-3, 1e-4, 1e-5)
     rel_step: float = 1e-3
-    n_directions: int = 4
+    n_directions: int = 8
     linf_steps: tuple[float, ...] = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
-    n_coordinates: int = 6
+    n_coordinates: int = 12
     opt_weight_decay: float = 1e-3
-    opt_iters: int = 300
+    opt_iters: int = 1000
     seed: int = 0
-    profile: str = "ci"
+    profile: str = "full"
 
     def __post_init__(self) -> None:
         check_int(self.n_samples, "n_samples", 2)
@@ -235,10 +247,7 @@ def _optimiser_comparison(cfg: SmoothnessConfig, x: torch.Tensor, y: torch.Tenso
             "subgradient": sub, "split_reference": split, "lbfgs_l2": lbfgs_l2}
 
 
-def run_smoothness(cfg: SmoothnessConfig, progress: bool = True,
-                   checkpoint_dir: str | Path | None = None,
-                   stop_after: int | None = None,
-                   accept_stale: bool = False) -> dict[str, Any]:
+def run_smoothness(cfg: SmoothnessConfig, units: Units | None = None) -> dict[str, Any]:
     """K-SMOOTH on MNIST2: gradient ratios near w = 0 (p = 2), jumps across w_i = 0 (p = inf).
 
     Units (checkpointed with ``checkpoint_dir``, :mod:`numerics.experiments.units`): the p = 2
@@ -246,16 +255,14 @@ def run_smoothness(cfg: SmoothnessConfig, progress: bool = True,
     ``unit_seed(seed, "linf")``), and each of the four optimiser runs.
 
     Args:
-        cfg: the config. progress: show a progress bar. checkpoint_dir: folder of the
-            checkpoint (None: none). stop_after: interrupt after this many new units (tests).
-            accept_stale: resume from a checkpoint written by other code (else refused).
+        cfg: the config. units: runs each unit, checkpointing and resuming it
+            (:func:`numerics.experiments.protocol.execute` builds it; default: none kept).
 
     Returns:
         ``{"l2": ..., "linf": ..., "optimisers": ...}`` (see :func:`_l2_ratios`,
         :func:`_linf_jumps`, :func:`_optimiser_comparison`).
     """
-    units = Units("smoothness", cfg, 6, checkpoint_dir=checkpoint_dir, stop_after=stop_after,
-                  progress=progress, accept_stale=accept_stale)
+    units = units if units is not None else Units(NAME, cfg, len(unit_names(cfg)))
     x, y = mnist2_subset(cfg.n_samples, cfg.seed)
     parts = {
         "l2": units("l2", lambda: _l2_ratios(cfg, x, y, torch.Generator().manual_seed(cfg.seed))),
@@ -312,9 +319,37 @@ def judge_smoothness(results: dict[str, Any]) -> Evidence:
 
 
 def evidence_k_smooth(results_dir: Path | None = None) -> Evidence:
-    """K-SMOOTH data evidence from ``results/liu_kanai/smoothness.json`` (see judge_smoothness)."""
+    """K-SMOOTH data evidence from ``results/smoothness/smoothness.json`` (see judge_smoothness)."""
     record = load_record("smoothness", results_dir)
     if record is None:
         return absent("smoothness", "K-SMOOTH")
     ev = judge_smoothness(record["results"])
     return dataclasses.replace(ev, summary=f"{ev.summary} ({scale(record)})")
+
+
+# -- the study protocol (numerics.experiments.protocol) ---------------------------------------
+
+NAME = "smoothness"
+TITLE = "K-SMOOTH on MNIST2: gradient ratios near w = 0 (L2), jumps across w_i = 0 (L-inf)"
+CLAIMS = ("K-SMOOTH",)
+Config = SmoothnessConfig
+#: The paper's scale is the Config's defaults (all of MNIST2); ``ci`` a subset.
+SCALES: dict[str, dict[str, Any]] = {
+    "ci": {"n_samples": 500, "n_directions": 4, "n_coordinates": 6, "opt_iters": 300},
+    "full": {},
+}
+MINUTES = {"ci": 0.5, "full": 3.0}
+RESULT = "smoothness.json"
+run = run_smoothness
+EVIDENCE = {"K-SMOOTH": evidence_k_smooth}
+
+
+def unit_names(cfg: SmoothnessConfig) -> list[str]:
+    """The units of :func:`run_smoothness`: the two parts and the four optimiser runs."""
+    return ["l2", "linf", "optimisers/lbfgs", "optimisers/subgradient",
+            "optimisers/split_reference", "optimisers/lbfgs_l2"]
+
+
+def judge(results: dict[str, Any]) -> str:
+    """One line: :func:`judge_smoothness`'s summary."""
+    return judge_smoothness(results).summary

@@ -39,7 +39,7 @@ from theory.errors import ConfigError
 
 __all__ = [
     "DTYPE",
-    "RESULTS_DIR",
+    "RESULTS_ROOT",
     "Units",
     "absent",
     "check_int",
@@ -55,8 +55,8 @@ __all__ = [
     "unit_seed",
 ]
 
-#: Where the committed records of the Kanai and Liu et al. studies live.
-RESULTS_DIR = REPO_ROOT / "results" / "liu_kanai"
+#: Where the committed records live: ``results/<study>/<study>.json``.
+RESULTS_ROOT = REPO_ROOT / "results"
 DTYPE = torch.float64
 
 
@@ -162,8 +162,9 @@ class Units:
     after the first ``stop_after`` units computed by this call.
     """
 
-    def __init__(self, study: str, cfg: Any, total: int, *, checkpoint_dir: str | Path | None,
-                 stop_after: int | None, progress: bool, accept_stale: bool = False) -> None:
+    def __init__(self, study: str, cfg: Any, total: int, *,
+                 checkpoint_dir: str | Path | None = None, stop_after: int | None = None,
+                 progress: Any = False, accept_stale: bool = False) -> None:
         if stop_after is not None:
             check_int(stop_after, "stop_after", 0)
         self.key = _key(study, cfg)
@@ -177,15 +178,20 @@ class Units:
             self.stale = checkpoint.history
         self.stop_after = stop_after
         self.computed = 0
-        self.bar = tqdm(total=total, initial=len(self.done), desc=study, disable=not progress,
-                        leave=False)
+        self.own_bar = isinstance(progress, bool)
+        if self.own_bar:
+            self.bar = tqdm(total=total, initial=len(self.done), desc=study,
+                            disable=not progress, leave=False)
+        else:  # an outer bar over several studies (reproduce): reused units count as done
+            self.bar = progress
+            self.bar.update(min(len(self.done), total))
 
     def __call__(self, name: str, compute: Callable[[], Any]) -> Any:
         """The result of unit ``name``: from the checkpoint, else ``compute()`` (then saved)."""
         if name in self.done:
             return self.done[name]
         if self.stop_after is not None and self.computed >= self.stop_after:
-            self.bar.close()
+            self.close()
             raise KeyboardInterrupt(f"stopped after {self.computed} units (stop_after)")
         value = compute()
         self.done[name] = value
@@ -196,14 +202,15 @@ class Units:
         return value
 
     def close(self) -> None:
-        """Close the progress bar."""
-        self.bar.close()
+        """Close the progress bar (not an outer one, which its owner closes)."""
+        if self.own_bar:
+            self.bar.close()
 
 
 def load_record(study: str, results_dir: Path | None) -> dict[str, Any] | None:
-    """The committed record ``<results_dir>/<study>.json`` (default :data:`RESULTS_DIR`), or
-    None when it is absent."""
-    path = (results_dir or RESULTS_DIR) / f"{study}.json"
+    """The committed record ``results/<study>/<study>.json`` (or ``<results_dir>/<study>.json``),
+    or None when it is absent."""
+    path = (results_dir or RESULTS_ROOT / study) / f"{study}.json"
     if not path.exists():
         return None
     return read_result(path)
@@ -212,7 +219,7 @@ def load_record(study: str, results_dir: Path | None) -> dict[str, Any] | None:
 def absent(study: str, claim: str) -> Evidence:
     """Data evidence that could not run: the study's record is absent (says how to make it)."""
     return Evidence("data", False,
-                    f"{claim}: no results/liu_kanai/{study}.json; run `advlandscape liu-kanai "
+                    f"{claim}: no results/{study}/{study}.json; run `advlandscape study "
                     f"{study}`", ran=False)
 
 

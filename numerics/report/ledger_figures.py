@@ -100,7 +100,7 @@ def l_budget_collapse(row: LedgerRow) -> LedgerFigure:
     """L-BUDGET on data: ||w_f|| of the trained models against eps, beside the threshold eps*."""
     data = _evidence(row, "data")
     if data is None:
-        raise LookupError("the data evidence did not run (results/liu_kanai/budget.json absent?)")
+        raise LookupError("the data evidence did not run (results/budget/budget.json absent?)")
     box = data.details["box"]
     fig, ax = _figure()
     for (norm, runs), colour in zip(box.items(), ("C0", "C1"), strict=False):

@@ -1,0 +1,198 @@
+"""One protocol for every study: a validated config in, resumable units of work, a record out.
+
+A **study** is a module (or package) of :mod:`numerics.experiments` that declares, as module
+attributes, the same face (``docs/adding_a_study.md`` lists the steps; a test checks each
+registered study has them all):
+
+==============  ===============================================================================
+``NAME``        the study's name: ``advlandscape study NAME``, its records in ``results/NAME/``
+``TITLE``       one line: what it measures, in the papers' terms
+``CLAIMS``      the claim ids its evidence bears on
+``Config``      a frozen dataclass; its defaults are the paper's scale; ``profile`` names the scale
+``SCALES``      ``{"ci": {...}, "full": {}, ...}``: overrides of ``Config``'s defaults (sizes and
+                steps, never a code path); ``full`` is always the defaults themselves
+``MINUTES``     ``{scale: minutes}``: the estimated wall time on 2 idle CPU cores
+``RESULT``      the record's file name inside ``results/NAME/``
+``unit_names``  ``unit_names(cfg) -> list[str]``: its units of work, one per (table, seed),
+                (eps, seed), (lr, seed) ..., each resumable on its own
+``run``         ``run(cfg, units) -> dict``: the results; every unit computed through
+                ``units(name, compute)`` (:class:`numerics.experiments.units.Units`), which
+                checkpoints it and skips it when resumed, and seeds nothing from the process
+``judge``       ``judge(results) -> str``: one line saying what the results show, computed
+``EVIDENCE``    ``{claim id: callable() -> Evidence}``: what the ledger calls (reading the
+                committed record)
+``OUTPUTS``     (optional) files written beside the record by ``present``
+``present``     (optional) ``present(results, folder, overwrite) -> list[Path]``: tables, figures
+``REPRODUCE``   (optional) ``{"ci": scale, "full": scale}``: the study's own scale that
+                ``advlandscape reproduce --scale`` runs (default: the same name)
+``TOLERANCE``   (optional) ``{"rtol", "atol"}``: how far a rerun's numbers may move
+                (:data:`numerics.experiments.reproduce.DEFAULT_TOLERANCE` otherwise)
+==============  ===============================================================================
+
+:func:`execute` is the one way a study runs from the command line (``advlandscape study``, its
+aliases, ``reproduce``): it checks every output before any work, holds the output lock, resumes
+finished units from the checkpoint beside the record, writes the record with its provenance and
+the presentation files, and removes the checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from numerics.experiments.units import Units, checkpoint_path, matching_checkpoint
+from numerics.results import REPO_ROOT, output_lock, write_result
+from numerics.validate import check_outputs, check_writable_dir
+from theory.claims import Evidence
+from theory.errors import ConfigError
+
+__all__ = ["RESULTS_ROOT", "Study", "default_record", "execute"]
+
+#: Where every study's committed records live: ``results/<study>/``.
+RESULTS_ROOT = REPO_ROOT / "results"
+
+#: The module attributes every study declares (``OUTPUTS`` and ``present`` are optional).
+REQUIRED = ("NAME", "TITLE", "CLAIMS", "Config", "SCALES", "MINUTES", "RESULT", "unit_names",
+            "run", "judge", "EVIDENCE")
+
+
+@dataclass(frozen=True)
+class Study:
+    """A study's face, read from the attributes its module declares (see the module docstring)."""
+
+    name: str
+    title: str
+    claims: tuple[str, ...]
+    config: type
+    scales: Mapping[str, Mapping[str, Any]]
+    minutes: Mapping[str, float]
+    result: str
+    unit_names: Callable[[Any], list[str]]
+    run: Callable[[Any, Units], dict[str, Any]]
+    judge: Callable[[dict[str, Any]], str]
+    evidence: Mapping[str, Callable[[], Evidence]]
+    outputs: tuple[str, ...] = ()
+    present: Callable[..., list[Path]] | None = None
+    reproduce: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    tolerance: Mapping[str, float] | None = None
+    module: str = ""
+
+    @classmethod
+    def from_module(cls, module: ModuleType) -> Study:
+        """The study a module declares; a ConfigError naming every missing attribute."""
+        missing = [a for a in REQUIRED if not hasattr(module, a)]
+        if missing:
+            raise ConfigError(f"study module {module.__name__} lacks {missing}: see "
+                              "docs/adding_a_study.md")
+        if "full" not in module.SCALES or module.SCALES["full"]:
+            raise ConfigError(f"study {module.NAME}: SCALES['full'] must be {{}} (the Config's "
+                              "defaults are the paper's scale)")
+        return cls(
+            name=module.NAME, title=module.TITLE, claims=tuple(module.CLAIMS),
+            config=module.Config, scales=dict(module.SCALES), minutes=dict(module.MINUTES),
+            result=module.RESULT, unit_names=module.unit_names, run=module.run,
+            judge=module.judge, evidence=dict(module.EVIDENCE),
+            outputs=tuple(getattr(module, "OUTPUTS", ())),
+            present=getattr(module, "present", None),
+            reproduce=dict(getattr(module, "REPRODUCE", {})),
+            tolerance=getattr(module, "TOLERANCE", None), module=module.__name__)
+
+    def config_for(self, scale: str = "full", **overrides: Any) -> Any:
+        """The validated config at ``scale`` (the Config's defaults plus that scale's overrides,
+        its name in ``profile``), then ``overrides``."""
+        if scale not in self.scales:
+            raise ConfigError(f"study {self.name} has no scale {scale!r}: use one of "
+                              f"{sorted(self.scales)}")
+        values = {**self.scales[scale], "profile": scale, **overrides}
+        try:
+            return self.config(**values)
+        except TypeError as exc:  # an unknown field: say which fields exist
+            fields = sorted(f.name for f in dataclasses.fields(self.config))
+            raise ConfigError(f"study {self.name}: {exc}; its config fields are {fields}") \
+                from None
+
+    def record_path(self, root: Path | None = None) -> Path:
+        """The committed record: ``results/<name>/<RESULT>`` (or under ``root``)."""
+        return (root or RESULTS_ROOT) / self.name / self.result
+
+    def estimate(self, scale: str) -> float | None:
+        """Estimated minutes at ``scale`` on 2 idle cores (None: not estimated)."""
+        return self.minutes.get(scale)
+
+
+def default_record(study: Study, out: str | Path | None) -> Path:
+    """The record a run writes: ``<out>/<RESULT>`` (``out`` a folder; default the committed
+    ``results/<study>/``)."""
+    folder = Path(out) if out is not None else RESULTS_ROOT / study.name
+    return folder / study.result
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = False,
+            checkpoint_dir: str | Path | None = None, fresh: bool = False,
+            resume_stale: bool = False, progress: Any = True, stop_after: int | None = None,
+            say: Callable[[str], None] = _say) -> dict[str, Any]:
+    """Run ``study`` at ``cfg`` into the record file ``record``, resuming finished units.
+
+    Every file (the record and ``study.outputs`` beside it) is checked before any work and the
+    record's folder is locked for the run (:func:`numerics.results.output_lock`). Units are
+    checkpointed in ``checkpoint_dir`` (default ``.<record name>.ckpt/`` beside the record,
+    removed once the record is written); ``fresh`` discards the checkpoint first;
+    ``resume_stale`` resumes from one written by other code (the provenance says so).
+
+    Args:
+        progress: show a bar (True), or a tqdm bar to advance by one per unit (``reproduce``'s
+            overall bar), or False.
+        stop_after: interrupt (KeyboardInterrupt) after this many new units (tests).
+
+    Returns:
+        the results dict (also written, with config and provenance, to ``record``).
+    """
+    record = Path(record)
+    files = [record] + [record.parent / name for name in study.outputs]
+    check_outputs(files, overwrite=overwrite)
+    default_dir = checkpoint_dir is None
+    ckpt_dir = record.parent / f".{record.name}.ckpt" if default_dir else Path(checkpoint_dir)
+    if not default_dir:
+        check_writable_dir(ckpt_dir, "checkpoint directory", "--checkpoint-dir")
+    with output_lock(record):
+        check_outputs(files, overwrite=overwrite)  # a run that held the lock wrote them?
+        where = checkpoint_path(study.name, ckpt_dir)
+        if fresh and where.is_file():
+            where.unlink()
+            say(f"--fresh: discarded the checkpoint {where}")
+        found = matching_checkpoint(study.name, cfg, ckpt_dir)
+        extra: dict[str, Any] = {}
+        if found is not None:
+            found.require_current(resume_stale)
+            if found.stale:
+                say(f"--resume-stale: resuming from {where}, written by other code "
+                    f"({found.stale})")
+            if found.history:
+                extra["resumed_stale_checkpoint"] = {str(where): found.history}
+            say(f"resuming {len(found.state['units'])} finished unit(s) from {where}")
+        units = Units(study.name, cfg, len(study.unit_names(cfg)), checkpoint_dir=ckpt_dir,
+                      stop_after=stop_after, progress=progress, accept_stale=resume_stale)
+        try:
+            results = study.run(cfg, units)
+        finally:
+            units.close()
+        write_result(record, cfg, results, seed=getattr(cfg, "seed", None),
+                     device=getattr(cfg, "device", None) or "cpu", overwrite=overwrite,
+                     study=study.name, scale=getattr(cfg, "profile", None), **extra)
+        if study.present is not None:
+            study.present(results, record.parent, overwrite=overwrite)
+        if default_dir:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+        else:
+            where.unlink(missing_ok=True)
+    return results
