@@ -461,42 +461,49 @@ def test_notebook_key_counts_sources_not_outputs() -> None:
     assert all(other != key for other in others)
 
 
-def test_code_state_tracks_commit_and_uncommitted_changes(tmp_path: Path) -> None:
+def test_code_state_follows_the_code_and_records_not_the_commit(tmp_path: Path) -> None:
+    """The code's state is the records package's code identity over theory/, numerics/ (the
+    report included), notebooks/ and results/: it follows their files, whatever git says, and
+    leaves out the stored notebooks, hidden files (a build's own checkpoints) and other folders."""
     repo = tmp_path / "repo"
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-                              cwd=repo, check=True, capture_output=True, text=True).stdout
-
-    (repo / "numerics").mkdir(parents=True)
+    (repo / "numerics" / "report").mkdir(parents=True)
     (repo / "notebooks").mkdir()
-    git("init", "-q")
+    (repo / "results").mkdir()
     (repo / "numerics" / "m.py").write_text("x = 1\n")
     (repo / "notebooks" / "01_a.ipynb").write_text("{}")
-    git("add", ".")
-    git("commit", "-q", "-m", "one")
-    head = git("rev-parse", "HEAD").strip()
-    assert report_mod.code_state(repo) == head
-    # a stored notebook (keyed by its own cells) and a build's checkpoints are not code
+    (repo / "results" / "r.json").write_text("{}")
+    first = report_mod.code_state(repo)
+    assert first is not None
+    # a stored notebook (keyed by its own cells), a build's checkpoints, caches and other
+    # folders are not code
     (repo / "notebooks" / "01_a.ipynb").write_text('{"outputs": 1}')
+    (repo / "notebooks" / "01_a.py").write_text("# %%\n")
     (repo / ".site.partial").mkdir()
     (repo / ".site.partial" / "01_a.json").write_text("{}")
-    assert report_mod.code_state(repo) == head
+    (repo / "results" / ".r.json.lock").write_text("1\n")
+    (repo / "numerics" / "__pycache__").mkdir()
+    (repo / "numerics" / "__pycache__" / "m.pyc").write_bytes(b"\0")
+    (repo / "tests").mkdir()
+    (repo / "tests" / "t.py").write_text("")
+    assert report_mod.code_state(repo) == first
     (repo / "numerics" / "m.py").write_text("x = 2\n")
     edited = report_mod.code_state(repo)
-    assert edited is not None
-    assert edited.startswith(f"{head}+dirty:")
+    assert edited not in (first, None)
     (repo / "numerics" / "m.py").write_text("x = 3\n")
-    assert report_mod.code_state(repo) not in (edited, head)
+    assert report_mod.code_state(repo) not in (edited, first)
     (repo / "numerics" / "m.py").write_text("x = 2\n")
-    assert report_mod.code_state(repo) == edited  # the same change, the same state
+    assert report_mod.code_state(repo) == edited  # the same files, the same state
     (repo / "numerics" / "m.py").write_text("x = 1\n")
-    (repo / "numerics" / "new.py").write_text("y = 1\n")  # untracked code counts too
-    assert report_mod.code_state(repo) not in (edited, head, None)
+    assert report_mod.code_state(repo) == first
+    for changed in (repo / "numerics" / "new.py", repo / "numerics" / "report" / "pages.py",
+                    repo / "notebooks" / "helper.py", repo / "results" / "r.json"):
+        changed.write_text('{"y": 1}\n')  # new code, the report's own, a record the notebooks read
+        assert report_mod.code_state(repo) != first, changed
+        changed.unlink()
+    (repo / "results" / "r.json").write_text("{}")
+    assert report_mod.code_state(repo) == first
     (tmp_path / "plain").mkdir()
-    if subprocess.run(["git", "rev-parse"], cwd=tmp_path / "plain", capture_output=True
-                      ).returncode != 0:  # the temporary folder is not inside a checkout
-        assert report_mod.code_state(tmp_path / "plain") is None
+    assert report_mod.code_state(tmp_path / "plain") is None  # none of the code's folders
 
 
 # --- headless Chromium: the pages render offline, math typeset, not blank -------------------

@@ -248,6 +248,25 @@ def test_code_version_follows_every_source_file(tmp_path: Path) -> None:
     assert change == "changed: numerics/ops.py; added: numerics/new.py"
 
 
+def test_code_version_of_other_roots_is_computed_afresh(tmp_path: Path) -> None:
+    """Given roots (the report's), code_version digests the files matching the pattern there,
+    exclusions, hidden files and caches left out, each time it is asked; the default's options
+    cannot be changed."""
+    root = tmp_path / "results"
+    (root / "__pycache__").mkdir(parents=True)
+    (root / "r.json").write_text("{}")
+    (root / "notebooks.pt").write_bytes(b"x")
+    (root / ".r.json.lock").write_text("1")
+    (root / "__pycache__" / "m.pyc").write_bytes(b"x")
+    first = code_version([root], exclude=["*.pt"], pattern="*")
+    assert list(first["sources"]) == ["results/r.json"]
+    assert first["libraries"] == code_version()["libraries"]
+    (root / "r.json").write_text("[]")
+    assert code_version([root], exclude=["*.pt"], pattern="*")["digest"] != first["digest"]
+    with pytest.raises(ValueError, match="roots"):
+        code_version(pattern="*")
+
+
 def test_failed_write_is_one_clear_error(tmp_path: Path, monkeypatch) -> None:
     """An OSError while writing (disk full): ResultWriteError (still an OSError) naming the file,
     the cause and what to do; the old file is unchanged and no temporary file is left."""

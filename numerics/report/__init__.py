@@ -17,8 +17,9 @@ The build is resumable: each notebook that passes is checkpointed (the executed 
 key) in ``.<out>.partial/`` beside the site, and a build started again after an interruption
 (``kill -9`` included) reuses every checkpointed notebook whose key is unchanged and executes the
 rest. The key (:func:`notebook_key`) is what determines a notebook's outputs: the digest of its
-cells' sources, the profile, the code (:func:`code_state`: commit plus a digest of uncommitted
-changes), Python and library versions, and the ``ADVLANDSCAPE_*`` environment the kernel inherits.
+cells' sources, the profile, the code and records it reads (:func:`code_state`: a digest of the
+files of ``theory/``, ``numerics/``, ``notebooks/`` and ``results/``, stored notebooks excepted),
+Python and library versions, and the ``ADVLANDSCAPE_*`` environment the kernel inherits.
 The checkpoint folder is removed once the site is swapped in; ``fresh=True`` discards it first.
 
 The submodules, one job each (every name below is importable from ``numerics.report`` itself):

@@ -128,7 +128,8 @@ def build_report(
         checkpoints.discard()
     code = code_state() if execute else None
     if execute and code is None:
-        say(f"{REPO_ROOT} is not a git checkout: notebooks are not reused from checkpoints")
+        say(f"{REPO_ROOT} holds none of the code's folders: notebooks are not reused from "
+            "checkpoints")
     checkpoints.folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=checkpoints.folder))
     tmp.chmod(0o755)  # mkdtemp makes it private; a site is to be read

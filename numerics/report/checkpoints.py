@@ -3,9 +3,10 @@
 Each notebook that passes is checkpointed (the executed notebook and its key) in
 ``.<out>.partial/`` beside the site (:func:`checkpoint_folder`); a build started again reuses every
 checkpointed notebook whose key is unchanged. The key (:func:`notebook_key`) is what determines a
-notebook's outputs: the digest of its cells' sources, the profile, the code (:func:`code_state`:
-commit plus a digest of uncommitted changes), Python and library versions, and the
-``ADVLANDSCAPE_*`` environment the kernel inherits.
+notebook's outputs: the digest of its cells' sources, the profile, the code and the records it
+reads (:func:`code_state`: the :func:`numerics.records.code_version` digest of ``theory/``,
+``numerics/``, ``notebooks/`` and ``results/``, the stored notebooks excepted), Python and library
+versions, and the ``ADVLANDSCAPE_*`` environment the kernel inherits.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,49 +23,41 @@ from typing import Any
 
 import nbformat
 
-from numerics.results import REPO_ROOT, atomic_write_bytes, library_versions
+from numerics.records import REPO_ROOT, atomic_write_bytes, code_version, library_versions
 
-CHECKPOINT_FORMAT = 1
+#: Layout of a checkpoint's key (2: ``code`` is :func:`code_state`'s source digest; 1, before it:
+#: the commit plus a digest of uncommitted changes).
+CHECKPOINT_FORMAT = 2
+#: The folders of the checkout whose files a notebook's outputs depend on: the code it imports
+#: (the report's own ``numerics/report/`` included: notebooks display through it), the notebooks'
+#: folder, and the committed records the notebooks read.
+CODE_ROOTS = ("theory", "numerics", "notebooks", "results")
 # Notebooks are keyed by their own cells; their files are left out of the code's state, so that
-# editing (or --store writing back) one notebook does not invalidate the others.
-_NOT_CODE = (":(exclude)notebooks/[0-9][0-9]_*.ipynb", ":(exclude)notebooks/[0-9][0-9]_*.py",
-             # a build's own checkpoints, and a site set aside by a build that was killed
-             ":(exclude,glob)**/.*.partial/**", ":(exclude,glob)**/.*.old-*/**")
+# editing (or --store writing back) one notebook does not invalidate the others. Nor do the
+# artefacts git ignores (weights, arrays, checkpoints); hidden files and folders (a build's own
+# .<out>.partial/, a run's .<out>.ckpt/ and lock, a write's temporary file) never count.
+_NOT_CODE = ("notebooks/[0-9][0-9]_*.ipynb", "notebooks/[0-9][0-9]_*.py", "*.pt", "*.npz",
+             "*.ckpt")
 
 
 def code_state(repo: str | os.PathLike[str] = REPO_ROOT) -> str | None:
-    """The state of the code a notebook imports: the commit, and a digest of what differs from it.
+    """The state of the code and records a notebook reads: one digest of their files.
 
     Args:
-        repo: the git checkout.
+        repo: the checkout.
 
     Returns:
-        ``<commit>`` for a clean tree, ``<commit>+dirty:<sha256 prefix>`` when tracked files differ
-        from the commit (``git diff HEAD``) or untracked, unignored files exist (names and
-        contents are digested), the stored notebooks ``notebooks/NN_*`` and the report's own
-        ``.<out>.partial/`` folders excepted; ``None`` when
-        ``repo`` is not a git checkout (then no checkpoint can be trusted).
+        The digest of :func:`numerics.records.code_version` over every file of
+        :data:`CODE_ROOTS` under ``repo``, the stored notebooks ``notebooks/NN_*`` and the
+        ignored artefacts (``*.pt``, ``*.npz``, ``*.ckpt``) excepted (the library versions are in
+        :func:`notebook_key` beside it): equal for equal files, whatever
+        the commit, so a commit that changes none of them keeps the checkpoints; ``None`` when
+        ``repo`` has none of those folders (then no checkpoint can be trusted).
     """
-    def git(*args: str) -> bytes:
-        return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=True,
-                              timeout=60).stdout
-
-    try:
-        head = git("rev-parse", "HEAD").decode().strip()
-        diff = git("diff", "HEAD", "--binary", "--", ".", *_NOT_CODE)
-        untracked = git("ls-files", "--others", "--exclude-standard", "-z", "--", ".",
-                        *_NOT_CODE).split(b"\0")
-    except (OSError, subprocess.SubprocessError):
+    roots = [Path(repo) / name for name in CODE_ROOTS]
+    if not any(root.is_dir() for root in roots):
         return None
-    if not diff and not any(untracked):
-        return head
-    digest = hashlib.sha256(diff)
-    for name in sorted(n for n in untracked if n):
-        file = Path(repo) / os.fsdecode(name)
-        digest.update(b"\0" + name + b"\0")
-        if file.is_file():
-            digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return f"{head}+dirty:{digest.hexdigest()[:16]}"
+    return str(code_version(roots, exclude=_NOT_CODE, pattern="*")["digest"])
 
 
 def notebook_key(nb: Any, profile: str, code: str) -> dict[str, Any]:
