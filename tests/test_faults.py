@@ -798,12 +798,10 @@ def test_kill9_during_resnet_sweep_keeps_measured_budgets(tmp_path: Path,
 # kill -9 during a Liu/Kanai study through the real CLI (checkpoint after every training run)
 
 LK_DRIVER = """
-    import numerics.experiments.studies as studies
+    import numerics.experiments.findings as findings
     from numerics.cli import main
 
-    real = studies.config_for
-    studies.config_for = lambda study, profile=None, **kw: real(study, profile,
-                                                                **{{**{tiny!r}, **kw}})
+    findings.SCALES["ci"].update({tiny!r})  # the registry reads this scale's overrides
     sys.exit(main(["liu-kanai", "findings", "--profile", "ci", "--out", sys.argv[1],
                    "--no-progress"]))
 """

@@ -266,12 +266,11 @@ FINDINGS_TINY = dict(eps_grid=(0.0, 0.1, 0.2), n_train=40, hidden=(8,), epochs=1
 @pytest.fixture
 def tiny_findings(monkeypatch: pytest.MonkeyPatch) -> object:
     """`liu-kanai findings` at tiny sizes (patched into the CLI's config); returns the config."""
-    from numerics.experiments import studies
+    from numerics.experiments import findings, registry
 
-    real = studies.config_for
-    monkeypatch.setattr(studies, "config_for", lambda study, profile=None, **kw: real(
-        study, profile, **{**FINDINGS_TINY, **kw}))
-    return studies.config_for("findings", None, seed=0)
+    monkeypatch.setitem(findings.SCALES, "ci", {**findings.SCALES["ci"], **FINDINGS_TINY})
+    monkeypatch.setitem(registry.STUDIES, "findings", registry.Study.from_module(findings))
+    return registry.config_for("findings", "ci", seed=0)
 
 
 @pytest.mark.usefixtures("one_thread")
@@ -285,7 +284,7 @@ def test_liu_kanai_stale_or_unsafe_checkpoint_refused_then_resumed_or_discarded(
     plain rerun (the change is carried by every later checkpoint). A checkpoint of the first
     layout holding numpy values: refused even with --resume-stale; `--fresh` discards it and
     recomputes everything. The two options together: refused."""
-    from numerics.experiments.studies import run_study
+    from numerics.experiments.registry import run_study
     from numerics.results import read_checkpoint, read_result, write_result
 
     out, ckdir = tmp_path / "findings.json", tmp_path / ".findings.json.ckpt"
@@ -446,14 +445,14 @@ def test_output_problems_are_refused_before_any_work(
     mnist2.csv existed. Both, and `resnet run --out <folder>`, now stop before any work; with
     --overwrite mnist2 passes the check (and replaces all seven files)."""
     import numerics.experiments.mnist2 as mnist2_experiment
-    import numerics.experiments.studies as studies
+    import numerics.experiments.budget as budget
     from numerics.cli.mnist2 import OUTPUTS
     from numerics.validate import check_outputs
 
     def no_work(*args: object, **kwargs: object) -> None:
         raise AssertionError("work started before the outputs were checked")
 
-    monkeypatch.setattr(studies, "run_study", no_work)
+    monkeypatch.setattr(budget, "run_budget", no_work)
     monkeypatch.setattr(mnist2_experiment, "run_mnist2", no_work)
     folder = tmp_path / "a-folder"
     folder.mkdir()
@@ -517,7 +516,8 @@ def test_invalid_record_is_not_verified_never_fails(
     from theory.claims import Verdict, get_claim, run_check, verdict
     from theory.errors import ResultFileError
 
-    record = tmp_path / "budget.json"
+    record = tmp_path / "budget" / "budget.json"
+    record.parent.mkdir()
     if damage == "a folder":
         record.mkdir()
     else:
@@ -525,7 +525,7 @@ def test_invalid_record_is_not_verified_never_fails(
                             "no results key": b'{"config": {}, "provenance": {}}'}[damage])
     with pytest.raises(ResultFileError, match=str(record)):
         read_result(record)
-    monkeypatch.setattr(units, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(units, "RESULTS_ROOT", tmp_path)
     evidence = run_check("data", get_claim("L-BUDGET").data)
     assert evidence.summary.startswith("not verified (invalid data file: result file"), evidence
     assert str(record) in evidence.summary

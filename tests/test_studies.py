@@ -22,7 +22,7 @@ from numerics.experiments import (
     pas,
     sensitivity,
     smoothness,
-    studies,
+    registry,
     units,
 )
 from numerics.linear.bounds import budget_threshold
@@ -93,11 +93,11 @@ def test_configs_reject_bad_values() -> None:
     with pytest.raises(ConfigError, match="seeds"):
         pas.PASConfig(seeds=())
     with pytest.raises(ConfigError, match="unknown study"):
-        studies.config_for("nope", "ci")
+        registry.config_for("nope", "ci")
 
 
 def test_full_profile_changes_sizes_only() -> None:
-    ci, full = studies.config_for("pas", "ci"), studies.config_for("pas", "full")
+    ci, full = registry.config_for("pas", "ci"), registry.config_for("pas", "full")
     assert full.n_train > ci.n_train
     assert (full.profile, ci.profile) == ("full", "ci")
     assert full.eps == ci.eps
@@ -105,10 +105,10 @@ def test_full_profile_changes_sizes_only() -> None:
 
 @pytest.fixture(scope="module")
 def smoothness_results(data_root: Path) -> dict:
-    cfg = studies.config_for("smoothness", "ci", n_samples=200, radii=(1.0, 1e-2, 1e-5),
+    cfg = registry.config_for("smoothness", "ci", n_samples=200, radii=(1.0, 1e-2, 1e-5),
                         linf_steps=(1e-3, 1e-5, 1e-6), n_directions=2, n_coordinates=3,
                         opt_iters=60)
-    return smoothness.run_smoothness(cfg, progress=False)
+    return smoothness.run_smoothness(cfg)
 
 
 def test_k_smooth_l2_ratios_below_bound_and_blow_up(smoothness_results: dict) -> None:
@@ -195,7 +195,7 @@ def test_evidence_without_results_does_not_run(tmp_path: Path) -> None:
 def test_committed_results_give_computed_evidence(func: object, files: tuple[str, ...]) -> None:
     """The committed records (K-SMOOTH, L-BUDGET, L-FINDINGS) are present and support their
     claims: the evidence ran and passed, without a counterexample."""
-    assert all((units.RESULTS_DIR / f"{f}.json").exists() for f in files)
+    assert all((units.RESULTS_ROOT / f / f"{f}.json").exists() for f in files)
     ev = func()  # type: ignore[operator]
     assert ev.ran
     assert ev.kind == "data"
@@ -231,7 +231,7 @@ def test_budget_study_collapses_exactly_above_threshold_on_a_small_run(data_root
     and below it training beats the trivial model."""
     cfg = budget.BudgetConfig(n_samples=150, ratios=(0.5, 1.5), steps=150, box_eps_l2=(1.0,),
                           box_eps_linf=(0.1,), box_train_steps=5, pgd_steps=2)
-    res = budget.run_budget(cfg, progress=False)
+    res = budget.run_budget(cfg)
     for r in res["exact"]:
         if r["ratio"] < 1:
             assert r["loss_minus_reference"] < -1e-6
@@ -248,7 +248,7 @@ def test_findings_and_pas_studies_run_and_record_what_they_measure(data_root: Pa
     fcfg = findings.FindingsConfig(eps_grid=(0.0, 0.1), n_train=100, epochs=1, batch_size=50,
                              n_hessian=40, logistic_ratios=(0.0, 0.5), logistic_n=100,
                              logistic_steps=20, pgd_steps=2)
-    fres = findings.run_findings(fcfg, progress=False)
+    fres = findings.run_findings(fcfg)
     assert [r["eps"] for r in fres["mlp"]] == [0.0, 0.1]
     for r in fres["mlp"] + fres["logistic"]["rows"]:
         assert math.isfinite(r["grad_norm"])
@@ -256,7 +256,7 @@ def test_findings_and_pas_studies_run_and_record_what_they_measure(data_root: Pa
         assert math.isfinite(r["top_eig"])
     pcfg = pas.PASConfig(lrs=(0.05,), epochs=1, periods=1, n_train=100, n_test=50, pgd_steps=2,
                         eval_steps=2, seeds=(0,))
-    pres = pas.run_pas(pcfg, progress=False)
+    pres = pas.run_pas(pcfg)
     assert {r["schedule"] for r in pres["rows"]} == {"pas", "fixed"}
     for r in pres["rows"]:
         assert 0.0 <= r["robust_acc"] <= r["clean_acc"] + 0.1
@@ -287,19 +287,19 @@ def _same(a: dict, b: dict) -> bool:
 
 
 @pytest.mark.usefixtures("one_thread")
-@pytest.mark.parametrize("study", studies.STUDIES)
+@pytest.mark.parametrize("study", ("smoothness", "budget", "findings", "pas", "sensitivity"))
 def test_interrupted_after_every_unit_resumes_bit_identical(
         study: str, tmp_path: Path, data_root: Path) -> None:
     """K-SMOOTH, L-BUDGET, L-FINDINGS studies: interrupted after each unit of work and resumed
     from the checkpoint every time, a study gives exactly the results of an uninterrupted run
     (each unit seeded from the config, not from a generator advanced by earlier units)."""
-    cfg = studies.config_for(study, "ci", **TINY[study])
-    straight = studies.run_study(study, cfg, progress=False)
+    cfg = registry.config_for(study, "ci", **TINY[study])
+    straight = registry.run_study(study, cfg, progress=False)
     ckpt = units.checkpoint_path(study, tmp_path)
     interruptions, done = 0, []
     while True:
         try:
-            resumed = studies.run_study(study, cfg, progress=False, checkpoint_dir=tmp_path,
+            resumed = registry.run_study(study, cfg, checkpoint_dir=tmp_path,
                                    stop_after=1)
             break
         except KeyboardInterrupt:
@@ -309,7 +309,7 @@ def test_interrupted_after_every_unit_resumes_bit_identical(
     assert done == list(range(1, interruptions + 1))  # one new unit per call, none lost
     assert _same(resumed, straight)
     # a complete checkpoint is reused as it is: nothing left to compute
-    assert _same(studies.run_study(study, cfg, progress=False, checkpoint_dir=tmp_path,
+    assert _same(registry.run_study(study, cfg, checkpoint_dir=tmp_path,
                               stop_after=0), straight)
 
 
@@ -318,23 +318,23 @@ def test_checkpoint_of_another_config_is_ignored(tmp_path: Path, data_root: Path
     """L-BUDGET: a checkpoint holding a planted unit is used under its own config only."""
     from numerics.results import save_checkpoint
 
-    cfg = studies.config_for("budget", "ci", **TINY["budget"])
+    cfg = registry.config_for("budget", "ci", **TINY["budget"])
     other = dataclasses.replace(cfg, steps=cfg.steps + 1)
     with pytest.raises(KeyboardInterrupt):
-        studies.run_study("budget", cfg, progress=False, checkpoint_dir=tmp_path, stop_after=1)
+        registry.run_study("budget", cfg, checkpoint_dir=tmp_path, stop_after=1)
     ckpt = units.checkpoint_path("budget", tmp_path)
     state = load_checkpoint(ckpt)
     (name,) = state["units"]
     state["units"][name] = dict(state["units"][name], w_norm=-123.0)  # a planted value
     save_checkpoint(ckpt, state)
     # under its own config the planted unit is taken (so the checkpoint is really read) ...
-    planted = [r["w_norm"] for r in studies.run_study("budget", cfg, progress=False,
+    planted = [r["w_norm"] for r in registry.run_study("budget", cfg, 
                                                   checkpoint_dir=tmp_path)["exact"]]
     assert -123.0 in planted
     save_checkpoint(ckpt, state)  # ... and under another config it is not
-    res = studies.run_study("budget", other, progress=False, checkpoint_dir=tmp_path)
+    res = registry.run_study("budget", other, checkpoint_dir=tmp_path)
     assert -123.0 not in [r["w_norm"] for r in res["exact"]]
-    assert _same(res, studies.run_study("budget", other, progress=False))
+    assert _same(res, registry.run_study("budget", other, progress=False))
     assert "steps=5" in load_checkpoint(ckpt)["key"]  # replaced by the new config's units
 
 
@@ -345,8 +345,8 @@ def test_sensitivity_study_counts_what_it_reports(data_root: Path) -> None:
     """Y-T1, Y-T2: every setting is an MNIST2 run under its overrides (the default setting is
     exactly ``mnist2.run_table``); "reproduced" counts the rows whose paper train and test
     accuracies lie in the seed interval; the judgement splits the settings into holds / fails."""
-    cfg = studies.config_for("sensitivity", "ci", **TINY["sensitivity"])
-    res = studies.run_study("sensitivity", cfg, progress=False)
+    cfg = registry.config_for("sensitivity", "ci", **TINY["sensitivity"])
+    res = registry.run_study("sensitivity", cfg, progress=False)
     assert set(res["settings"]) == {"default", "sgd"}
     assert res["settings"]["sgd"]["train"]["optimizer"] == "sgd"
     assert res["settings"]["default"]["train"]["optimizer"] == "adam"
@@ -376,7 +376,7 @@ def test_sensitivity_study_counts_what_it_reports(data_root: Path) -> None:
         assert sorted(split["holds_in"] + split["fails_in"]) == ["default", "sgd"]
         for name in split["holds_in"]:
             assert res["settings"][name]["summary"][claim]["holds"] is True
-    line = studies.judge_summary("sensitivity", res)
+    line = registry.get_study("sensitivity").judge(res)
     assert "Y-T1 (b) holds in" in line
     assert "most rows reproduced" in line
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from numerics.experiments.studies import config_for, run_study
+from numerics.experiments.registry import config_for, run_study
 from numerics.results import _jsonable, read_result
 from numerics.sweep import (
     LocalExecutor,
@@ -44,7 +44,7 @@ PAS_TINY = {"n_train": 100, "n_test": 50, "hidden": [8], "epochs": 2, "batch_siz
 PAS_SPEC = {"experiment": "pas", "config": PAS_TINY,
             "grid": {"lr": [0.01, 0.1], "seed": [0, 1]}}
 #: Two MNIST2 sensitivity settings of table 1 on a small subset.
-MNIST2_SPEC = {"experiment": "mnist2", "config": {"n_train": 200, "n_test": 100},
+MNIST2_SPEC = {"experiment": "sensitivity", "config": {"n_train": 200, "n_test": 100},
                "grid": {"setting": ["default", "sgd"], "table": [1], "seed": [0]}}
 
 
@@ -101,7 +101,7 @@ def local_runs(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dic
     """The PAS and MNIST2 sweeps through the local executor, in this process."""
     root = tmp_path_factory.mktemp("local")
     outs = {}
-    for name, raw in (("pas", PAS_SPEC), ("mnist2", MNIST2_SPEC)):
+    for name, raw in (("pas", PAS_SPEC), ("sensitivity", MNIST2_SPEC)):
         outs[name] = root / name
         run_sweep(parse_spec(raw, name), outs[name], LocalExecutor(), progress=False,
                   say=lambda _m: None)
@@ -126,7 +126,7 @@ def _write(path: Path, text: str) -> Path:
     ("experiment: pas\nconfig: {lrs: [0.1]}\n", "through the grid"),
     ("experiment: pas\ngrid: {lr: [0.1, 0.1]}\n", "repeats a value"),
     ("experiment: pas\ngrid: {lr: [-1.0]}\n", "positive learning rates"),
-    ("experiment: mnist2\ngrid: {setting: [adamw]}\n", "unknown settings ['adamw']"),
+    ("experiment: sensitivity\ngrid: {setting: [adamw]}\n", "unknown settings ['adamw']"),
     ("experiment: resnet\ngrid: {dataset: [imagenet]}\n", "unknown dataset 'imagenet'"),
     ("experiment: pas\nexecutor: ray\n", "unknown key(s) ['executor']"),
     ("experiment: pas\ngrid: {lr: [0.1\n", "not valid YAML (line 3"),
@@ -208,7 +208,7 @@ def test_ray_sweep_equals_local_sweep_record_for_record(
     """The PAS and MNIST2 sweeps on Ray give, unit for unit, the configs and results of the
     local executor bit for bit (timings aside), and the same merged records; the Ray units did
     run in Ray's worker processes."""
-    for name, raw in (("pas", PAS_SPEC), ("mnist2", MNIST2_SPEC)):
+    for name, raw in (("pas", PAS_SPEC), ("sensitivity", MNIST2_SPEC)):
         out = tmp_path / name
         outcome = run_sweep(parse_spec(raw, name), out, make_executor("ray"), progress=False,
                             say=lambda _m: None)
@@ -365,7 +365,7 @@ def test_failed_unit_is_reported_and_finished_units_are_kept(
     assert "2 units, 1 reused" in notes[0]
 
 
-@pytest.mark.parametrize("name", ["pas", "mnist2_sensitivity", "resnet"])
+@pytest.mark.parametrize("name", ["pas", "sensitivity", "resnet"])
 def test_example_sweep_files_are_valid(name: str) -> None:
     """The sweep files under sweeps/ (the README's examples) validate, every unit's config
     included, and their units are distinct (distinct digests)."""

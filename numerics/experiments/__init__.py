@@ -1,18 +1,20 @@
-"""Experiments: pure functions from a validated config to a results record, one module a study.
+"""Experiments: the studies, each a module (or package) with the face of
+:mod:`numerics.experiments.protocol`, listed in :mod:`numerics.experiments.registry`.
 
 * :mod:`~numerics.experiments.mnist2`: Yamada et al.'s tables 1-4 and figures 2-3 (Y-T1, Y-T2);
+  :mod:`~numerics.experiments.mnist2_wd` (with weight decay) and
+  :mod:`~numerics.experiments.cifar2` (the same tables on CIFAR2);
+* :mod:`~numerics.experiments.sensitivity`: MNIST2 under the hyperparameters the paper lost;
 * :mod:`~numerics.experiments.resnet`: the ResNet18 sweep of their section 5.2 (Y-T1);
 * :mod:`~numerics.experiments.smoothness`: K-SMOOTH on data (Kanai et al.);
 * :mod:`~numerics.experiments.budget`: L-BUDGET on data (Liu et al.);
 * :mod:`~numerics.experiments.findings` and :mod:`~numerics.experiments.pas`: L-FINDINGS;
-* :mod:`~numerics.experiments.studies`: the four data studies by name (the ``liu-kanai`` command);
-* :mod:`~numerics.experiments.units`: the protocol they share (units of work, checkpoints,
-  seeds, data subsets, committed records); :mod:`~numerics.experiments.paper_values`: the
-  papers' printed numbers.
-
-Each study module exports its config, ``run_*``, ``judge_*`` and the ``evidence_*`` functions
-the claims ledger calls.
+* :mod:`~numerics.experiments.protocol` (the face, :func:`~numerics.experiments.protocol.execute`),
+  :mod:`~numerics.experiments.registry` (every study by name),
+  :mod:`~numerics.experiments.units` (resumable units of work, seeds, data subsets, records),
+  :mod:`~numerics.experiments.reproduce` (fresh records against committed ones),
+  :mod:`~numerics.experiments.paper_values` (the papers' printed numbers).
 """
 
-__all__ = ["budget", "findings", "mnist2", "paper_values", "pas", "resnet", "smoothness",
-           "studies", "units"]
+__all__ = ["budget", "cifar2", "findings", "mnist2", "mnist2_wd", "paper_values", "pas",
+           "protocol", "registry", "reproduce", "resnet", "sensitivity", "smoothness", "units"]

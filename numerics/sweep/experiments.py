@@ -5,15 +5,15 @@ validated config dataclass, named by its grid values and keyed by the digest of 
 result is what the experiment's own code computes from that config alone (seeds included), so it
 is the same on any worker. Experiments:
 
-* ``mnist2``: Yamada et al.'s MNIST2 tables under the hyperparameter settings their text lost
-  (:mod:`numerics.experiments.sensitivity`); grid keys ``setting``, ``table``, ``seed``.
+* ``sensitivity``: Yamada et al.'s MNIST2 tables under the hyperparameter settings their text
+  lost (:mod:`numerics.experiments.sensitivity`); grid keys ``setting``, ``table``, ``seed``.
 * ``pas``: Liu et al.'s periodic adversarial scheduling against a fixed budget
   (:mod:`numerics.experiments.pas`); grid keys ``lr``, ``seed``.
 * ``resnet``: the ResNet18 sweep (:mod:`numerics.experiments.resnet`); grid keys ``eps``,
   ``seed`` (the training seed), ``dataset``.
 
-The first two are studies of :mod:`numerics.experiments.studies` built on
-:class:`numerics.experiments.units.Units`: a unit runs the study at its restricted config (its
+The first two are studies of :mod:`numerics.experiments.registry` (the study protocol, units
+through :class:`numerics.experiments.units.Units`): a unit runs the study at its restricted config (its
 inner runs checkpointed in the unit's folder, so a retried unit resumes), and the merge runs the
 study at the whole grid's config with every inner run taken from the unit records: the merged
 record is the study's own record of the whole grid.
@@ -109,7 +109,7 @@ class Experiment:
 
 
 class StudySweep(Experiment):
-    """A study of :mod:`numerics.experiments.studies` whose units are a product of tuple fields
+    """A study of :mod:`numerics.experiments.registry` whose units are a product of tuple fields
     of its config (``axes``: grid key -> config field)."""
 
     def __init__(self, name: str, study: str, axes: dict[str, str],
@@ -119,7 +119,8 @@ class StudySweep(Experiment):
     def full_config(self, spec: SweepSpec) -> Any:
         """The study's config of the whole grid: the profile's, the spec's overrides, and the
         grid's values in the axes' fields."""
-        from numerics.experiments.studies import config_for
+        from numerics.experiments.registry import get_study
+        from numerics.profiles import current_profile
 
         self.check_grid(spec)
         overrides = {k: _plain(v) for k, v in spec.config.items()}
@@ -129,7 +130,10 @@ class StudySweep(Experiment):
             raise ConfigError(f"{spec.source}: set {clash} through the grid (keys {keys}), "
                               "not under config")
         overrides.update({self.axes[k]: tuple(v) for k, v in spec.grid})
-        base = config_for(self.study, spec.profile)
+        study = get_study(self.study)
+        scale = current_profile(spec.profile)
+        base = study.config_for("full" if scale == "gpu" and "gpu" not in study.scales
+                                else scale)
         return _replace(base, overrides, spec.source)
 
     def units(self, spec: SweepSpec) -> list[Unit]:
@@ -146,11 +150,11 @@ class StudySweep(Experiment):
     def run(self, config: Any, checkpoint_dir: Path) -> tuple[Any, dict[str, Any]]:
         """Run the study at the unit's config, its inner runs checkpointed in
         ``checkpoint_dir``; the result is ``{"runs": {inner run name: result}}``."""
-        from numerics.experiments.studies import run_study
+        from numerics.experiments.registry import run_study
         from numerics.experiments.units import unit_results
 
         resumed = len(unit_results(self.study, config, checkpoint_dir))
-        run_study(self.study, config, progress=False, checkpoint_dir=checkpoint_dir)
+        run_study(self.study, config, checkpoint_dir=checkpoint_dir)
         runs = unit_results(self.study, config, checkpoint_dir)
         return {"runs": runs}, {"inner_runs": len(runs), "resumed_inner_runs": resumed}
 
@@ -158,7 +162,7 @@ class StudySweep(Experiment):
               ) -> tuple[Any, dict[str, Any]]:
         """The study's results at the whole grid's config, every inner run taken from the
         units (none is recomputed), and its one-line summary."""
-        from numerics.experiments.studies import judge_summary, run_study
+        from numerics.experiments.registry import get_study, run_study
         from numerics.experiments.units import save_unit_results
 
         full = self.full_config(spec)
@@ -168,13 +172,12 @@ class StudySweep(Experiment):
         with tempfile.TemporaryDirectory(prefix="advlandscape-merge-") as tmp:
             save_unit_results(self.study, full, tmp, runs)
             try:
-                merged = run_study(self.study, full, progress=False, checkpoint_dir=tmp,
-                                   stop_after=0)
+                merged = run_study(self.study, full, checkpoint_dir=tmp, stop_after=0)
             except KeyboardInterrupt:
                 raise ConfigError(f"the unit records of {spec.source} lack inner runs of the "
                                   f"{self.study} study at the grid's config: its units do not "
                                   "cover the grid (a bug: report it)") from None
-        return {"study": self.study, "summary": judge_summary(self.study, merged),
+        return {"study": self.study, "summary": get_study(self.study).judge(merged),
                 "results": merged}, full
 
 
@@ -252,7 +255,7 @@ class ResNetSweep(Experiment):
 
 
 EXPERIMENTS: dict[str, Experiment] = {
-    "mnist2": StudySweep("mnist2", "sensitivity",
+    "sensitivity": StudySweep("sensitivity", "sensitivity",
                          {"setting": "settings", "table": "tables", "seed": "seeds"},
                          {"setting": "a hyperparameter setting of the sensitivity study",
                           "table": "Yamada et al.'s table 1-4", "seed": "the repetition"}),

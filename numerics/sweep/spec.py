@@ -123,7 +123,7 @@ def parse_spec(raw: Any, source: str = "sweep spec") -> SweepSpec:
         raise ConfigError(f"{source}: unknown key(s) {unknown}: a sweep spec has {list(_KEYS)}")
     experiment = raw.get("experiment")
     if not isinstance(experiment, str) or not experiment:
-        raise ConfigError(f"{source}: name the experiment (experiment: mnist2, pas or resnet)")
+        raise ConfigError(f"{source}: name the experiment (experiment: sensitivity, pas or resnet)")
     profile = raw.get("profile")
     if profile is not None and profile not in _PROFILES:
         raise ConfigError(f"{source}: profile must be one of {_PROFILES}, got {profile!r}")
