@@ -90,7 +90,7 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
             ref = reference_path(study, _scale_of(study, scale))
             comparisons.append(compare_records(
                 study.name, read_result(record), None if ref is None else read_result(ref),
-                None if ref is None else str(ref.relative_to(ref.parents[2])),
+                None if ref is None else _shown(ref),
                 getattr(study, "tolerance", None)))
     finally:
         bar.close()
@@ -101,6 +101,16 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
                            header=f"`advlandscape reproduce --scale {scale}` into `{out}`.")
     atomic_write_bytes(out / "reproduction.md", text.encode(), overwrite=True)
     return report
+
+
+def _shown(path: Path) -> str:
+    """A reference's path as the report shows it: relative to the repository when inside it."""
+    from numerics.results import REPO_ROOT
+
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _plain_config(cfg: Any) -> Any:

@@ -105,7 +105,7 @@ def _classify(a: Any, b: Any, summary: Mapping | None, tol: Mapping[str, float]
     if not (_number(a) and _number(b)):
         return ("same" if a == b else "differs"), math.nan, math.nan
     a, b = float(a), float(b)
-    if math.isnan(a) and math.isnan(b) or a == b:
+    if (math.isnan(a) and math.isnan(b)) or a == b:
         return "same", 0.0, 0.0
     diff = abs(a - b)
     rel = diff / abs(b) if b else math.inf

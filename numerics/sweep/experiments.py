@@ -13,10 +13,10 @@ is the same on any worker. Experiments:
   ``seed`` (the training seed), ``dataset``.
 
 The first two are studies of :mod:`numerics.experiments.registry` (the study protocol, units
-through :class:`numerics.experiments.units.Units`): a unit runs the study at its restricted config (its
-inner runs checkpointed in the unit's folder, so a retried unit resumes), and the merge runs the
-study at the whole grid's config with every inner run taken from the unit records: the merged
-record is the study's own record of the whole grid.
+through :class:`numerics.experiments.units.Units`): a unit runs the study at its restricted
+config (its inner runs checkpointed in the unit's folder, so a retried unit resumes), and the
+merge runs the study at the whole grid's config with every inner run taken from the unit
+records: the merged record is the study's own record of the whole grid.
 """
 
 from __future__ import annotations

@@ -1,0 +1,94 @@
+"""Tests of `advlandscape reproduce`: the number-by-number comparison of a fresh record with the
+committed one, and a real reproduction at the ci scale against the committed ci references."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from numerics.cli import main
+from numerics.experiments import registry
+from numerics.experiments.reproduce import compare_records, reference_path
+
+
+def _record(results: dict) -> dict:
+    return {"config": {}, "results": results, "provenance": {}}
+
+
+def test_compare_classifies_every_number() -> None:
+    """Equal numbers are `same`, a seed mean inside the committed interval is `inside`, a small
+    move is `within` the tolerance, a larger one `differs` (with its size), a changed flag or a
+    missing key differs, and wall-clock `seconds` are not compared."""
+    committed = _record({
+        "acc": 91.25, "flag": True, "seconds": 3.0, "label": "x",
+        "stats": {"mean": 10.0, "sd": 1.0, "n": 5, "ci95": [9.0, 11.0]},
+        "eig": [1.0, 2.0], "gone": 1.0})
+    fresh = _record({
+        "acc": 91.25, "flag": False, "seconds": 99.0, "label": "x",
+        "stats": {"mean": 10.5, "sd": 1.0, "n": 5, "ci95": [9.5, 11.5]},
+        "eig": [1.0 + 1e-8, 2.5]})
+    c = compare_records("toy", fresh, committed, "ref.json", {"rtol": 1e-6, "atol": 0.0})
+    by_path = {d["path"]: d for d in c.differences}
+    assert c.counts == {"same": 3, "inside": 1, "within": 1, "differs": 6}, c.counts
+    assert set(by_path) == {"flag", "stats.sd", "stats.ci95[0]", "stats.ci95[1]", "eig[1]",
+                            "gone"}
+    assert by_path["eig[1]"]["abs"] == pytest.approx(0.5)
+    assert not c.passed
+
+
+def test_identical_records_pass_and_a_missing_reference_does_not() -> None:
+    """A record equal to its reference is reproduced; no reference is never 'reproduced'."""
+    rec = _record({"a": [1.0, math.nan], "b": {"c": 2}})
+    assert compare_records("toy", rec, json.loads(json.dumps(rec)), "ref.json").passed
+    none = compare_records("toy", rec, None, None)
+    assert not none.passed
+    assert "no committed record" in none.note
+
+
+def test_every_study_has_a_ci_reference() -> None:
+    """`reproduce --scale ci` has a committed record to compare every study with."""
+    missing = [s.name for s in registry.STUDIES.values()
+               if reference_path(s, s.reproduce.get("ci", "ci")) is None]
+    assert not missing, f"commit ci references for {missing} (docs/adding_a_study.md, step 7)"
+
+
+def test_reproduce_ci_against_the_committed_references(
+        tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`advlandscape reproduce --scale ci` of two studies reruns them from scratch and finds
+    every number of the committed ci reference again (exit 0); run again, it reuses the
+    finished records; a reference edited by one number makes it exit 1 naming that number."""
+    out = tmp_path / "repro"
+    argv = ["reproduce", "--scale", "ci", "--only", "smoothness", "findings", "--out", str(out),
+            "--no-progress"]
+    assert main(argv) == 0, capsys.readouterr()
+    report = json.loads((out / "reproduction.json").read_text())
+    assert report["passed"]
+    assert [s["study"] for s in report["studies"]] == ["smoothness", "findings"]
+    for s in report["studies"]:
+        assert s["counts"]["differs"] == 0, s
+        assert s["counts"]["same"] > 10, s
+    assert "| smoothness |" in (out / "reproduction.md").read_text()
+    mtime = (out / "findings" / "findings.json").stat().st_mtime_ns
+    assert main(argv) == 0
+    assert (out / "findings" / "findings.json").stat().st_mtime_ns == mtime  # reused
+
+    # a reference with one number moved: reproduce says which, and exits 1
+    import numerics.experiments.reproduce as reproduce_mod
+    from numerics.results import read_result, write_result
+
+    ref = reference_path(registry.get_study("findings"), "ci")
+    edited = read_result(ref)
+    edited["results"]["mlp"][0]["grad_norm"] *= 1.5
+    root = tmp_path / "results"
+    write_result(root / "findings" / "ci" / "findings.json", edited["config"],
+                 edited["results"])
+    monkeypatch.setattr(reproduce_mod, "RESULTS_ROOT", root)
+    assert main([*argv[:4], "findings", *argv[6:]]) == 1
+    report = json.loads((out / "reproduction.json").read_text())
+    [diff] = report["studies"][0]["differences"]
+    assert diff["path"] == "mlp[0].grad_norm"
+    assert diff["rel"] == pytest.approx(1 / 3)
