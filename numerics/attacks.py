@@ -31,6 +31,20 @@ from numerics.validate import check_box, check_data, check_iterate_dtype
 from theory.errors import ConfigError
 from theory.validate import check_eps, check_norm, check_positive
 
+__all__ = [
+    "ATTACK_KINDS",
+    "PROJECTIONS",
+    "STARTS",
+    "AttackSpec",
+    "pgd_on_loss",
+    "project",
+    "project_ball",
+    "project_ball_box",
+    "random_noise",
+    "scaled_clip",
+    "uniform_ball_noise",
+]
+
 ATTACK_KINDS = ("clean", "pgd", "exact", "random")
 STARTS = ("none", "radius", "ball")
 PROJECTIONS = ("exact", "ball_then_box")

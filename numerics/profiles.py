@@ -11,6 +11,8 @@ import os
 
 from theory.errors import ConfigError
 
+__all__ = ["ENV_VAR", "PROFILES", "current_profile"]
+
 PROFILES = ("ci", "full", "gpu")
 ENV_VAR = "ADVLANDSCAPE_PROFILE"
 

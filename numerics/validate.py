@@ -18,6 +18,21 @@ import torch
 from theory.errors import ConfigError
 from theory.validate import check_eps, check_positive
 
+__all__ = [
+    "ITERATE_DTYPES",
+    "LABEL_KINDS",
+    "PrecisionWarning",
+    "check_box",
+    "check_data",
+    "check_device",
+    "check_finite",
+    "check_iterate_dtype",
+    "check_outputs",
+    "check_step_size",
+    "check_writable_dir",
+    "warn_if_low_precision",
+]
+
 ITERATE_DTYPES = (None, "float32", "float64")
 
 

@@ -13,6 +13,8 @@ import torch
 
 from numerics.data.paths import data_dir
 
+from cases import HESSIAN_CASES, NetCase, build
+
 torch.set_default_dtype(torch.float64)
 
 
@@ -25,6 +27,12 @@ def data_root() -> Path:
             pytest.fail(f"CI must provide MNIST in {root}/mnist (set ADVLANDSCAPE_DATA)")
         pytest.skip(f"MNIST not found in {root}/mnist (set ADVLANDSCAPE_DATA)")
     return root
+
+
+@pytest.fixture(params=HESSIAN_CASES)
+def net_case(request: pytest.FixtureRequest) -> NetCase:
+    """``(model, x, y)`` of each network case of the Hessian tests (tests/cases.py), fresh."""
+    return build(request.param)
 
 
 @pytest.fixture

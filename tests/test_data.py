@@ -38,12 +38,13 @@ from numerics.data import (
     read_cifar_batch,
     read_idx,
     read_svhn_mat,
+    seeded_subset_indices,
     verify_file,
 )
 from numerics.data.cache import CACHE_ENV
 from numerics.data.cifar10 import NPZ_TEST_NOTE
 from numerics.data.registry import array_digest, file_digests
-from theory.errors import DataError
+from theory.errors import ConfigError, DataError
 
 RNG = np.random.default_rng(0)
 
@@ -490,3 +491,83 @@ def test_data_check_without_mnist(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "MISSING" in out
     assert "--download mnist" in out
+
+
+# ---------------------------------------------------------------- seeded subsets
+# The four subset draws the experiments made before numerics.data.seeded_subset_indices, copied
+# verbatim: the helper must give the same indices, since the committed records depend on them.
+
+
+def _units_subset_indices(n_total: int, n: int, seed: int) -> np.ndarray:
+    """numerics.experiments.units._subset_indices."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.permutation(n_total)[: min(n, n_total)])
+
+
+def _mnist2_subset(n_total: int, n: int | None, seed: int) -> np.ndarray:
+    """numerics.experiments.mnist2._subset, as indices (no subset keeps every row)."""
+    if n is not None and n < n_total:
+        idx = np.random.default_rng(seed).permutation(n_total)[:n]
+        idx.sort()
+        return idx
+    return np.arange(n_total)
+
+
+def _resnet_subsample(n_total: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """numerics.experiments.resnet._subsample, as indices (n = 0 keeps every row)."""
+    if n == 0 or n >= n_total:
+        return np.arange(n_total)
+    return np.sort(rng.choice(n_total, size=n, replace=False))
+
+
+def _budget_cifar2_subset(n_total: int, n: int, seed: int) -> np.ndarray:
+    """numerics.experiments.budget._cifar2_subset, as indices."""
+    return np.sort(np.random.default_rng(seed).permutation(n_total)[:n])
+
+
+# sizes of the studies (MNIST2 12,665 / 2,115; CIFAR2 10,000; CIFAR-10 50,000) and small ones;
+# n around n_total // 50 and above 10,000 rows takes both branches of numpy's choice
+SUBSET_SIZES = [(10, 0), (10, 3), (10, 10), (10, 25), (2115, 500), (12665, 200), (12665, 12664),
+                (10000, 199), (10000, 200), (10000, 1000), (50000, 999), (50000, 1001),
+                (50000, 5000)]
+
+
+@pytest.mark.parametrize(("n_total", "n"), SUBSET_SIZES)
+@pytest.mark.parametrize("seed", [0, 1, 7, 2021])
+def test_seeded_subset_matches_the_permutation_draws(n_total: int, n: int, seed: int) -> None:
+    new = seeded_subset_indices(n_total, n, seed)
+    assert new.dtype == np.int64
+    for old in (_units_subset_indices(n_total, n, seed), _mnist2_subset(n_total, n, seed),
+                _budget_cifar2_subset(n_total, n, seed)):
+        np.testing.assert_array_equal(new, old)
+    np.testing.assert_array_equal(seeded_subset_indices(n_total, None, seed), np.arange(n_total))
+    np.testing.assert_array_equal(_mnist2_subset(n_total, None, seed), np.arange(n_total))
+
+
+@pytest.mark.parametrize(("n_train", "n_test"), [(1000, 200), (0, 200), (60000, 100),
+                                                  (20000, 10000), (500, 0), (12, 12)])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_seeded_subset_matches_the_resnet_choice_draws(n_train: int, n_test: int,
+                                                       seed: int) -> None:
+    """One generator for the train and then the test subset, as the ResNet18 experiment draws:
+    a subset of every row draws nothing, so the test subset is the same as before too."""
+    old_rng, new_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    for n_total, n in ((50000, n_train), (10000, n_test)):
+        old = _resnet_subsample(n_total, n, old_rng)
+        new = seeded_subset_indices(n_total, n or None, new_rng, draw="choice")
+        np.testing.assert_array_equal(new, old)
+    assert old_rng.random() == new_rng.random()  # the stream advanced alike
+
+
+def test_seeded_subset_draws_differ_and_validate() -> None:
+    perm = seeded_subset_indices(10000, 500, 0)
+    choice = seeded_subset_indices(10000, 500, 0, draw="choice")
+    assert len(np.unique(perm)) == len(np.unique(choice)) == 500
+    assert np.all(np.diff(perm) > 0)
+    assert np.all(np.diff(choice) > 0)
+    assert not np.array_equal(perm, choice)  # two numpy calls, two subsets: keep each caller's
+    assert seeded_subset_indices(0, 5, 0).shape == (0,)
+    with pytest.raises(ConfigError, match="n must be >= 0"):
+        seeded_subset_indices(10, -1, 0)
+    with pytest.raises(ConfigError, match="draw must be one of"):
+        seeded_subset_indices(10, 3, 0, draw="shuffle")

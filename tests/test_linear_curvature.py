@@ -25,13 +25,7 @@ from numerics.ops import augment, robust_loss
 from numerics.spectra import top_hessian_eigs
 from theory.errors import ConfigError
 
-
-def _problem(n: int = 30, d: int = 6, K: int = 2, seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    X = torch.rand((n, d), generator=g)
-    y = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
-    W = 0.7 * torch.randn((K, d + 1), generator=g)
-    return X, y, W
+from cases import linear_problem
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -49,7 +43,7 @@ def _top_operator_eigs(op, k: int) -> np.ndarray:
 
 def test_y_hess_fixed_noise_matches_autograd() -> None:
     """Y-HESS: mean s(z)s(-z) u u^T with the PGD examples held fixed equals torch.func.hessian."""
-    X, y, W = _problem()
+    X, y, W = linear_problem()
     Xk = perturb(W, X, y, 0.3, AttackSpec("pgd", "l2", steps=5), torch.Generator().manual_seed(0))
     H = hessian_fixed_noise(W, Xk, y, weight_decay=1e-3)
     assert H.shape == (W.shape[0], W.shape[1], W.shape[1])
@@ -68,7 +62,7 @@ def test_y_hess_fixed_noise_matches_autograd() -> None:
 @pytest.mark.parametrize("norm", ["l2", "linf"])
 def test_hess_dep_robust_hessian_matches_autograd(norm: str) -> None:
     """HESS-DEP: the Hessian of mean zeta(-m), attack depending on w, equals torch.func.hessian."""
-    X, y, W = _problem()
+    X, y, W = linear_problem()
     eps = torch.tensor([0.2, 0.5]) if norm == "l2" else torch.tensor([0.05, 0.1])
     H = hessian_robust(W, X, y, eps, norm)
     for k in range(W.shape[0]):
@@ -90,7 +84,7 @@ def test_full_hessians_match_per_point_formulas() -> None:
     """The batched full-data Hessians (implicit bias, p = d + 1) equal the mean of the per-point
     formulas (explicit bias column) and torch.func.hessian of the mean of numerics.ops.robust_loss;
     the two bias spellings of the batched form agree."""
-    X, y, W = _problem()
+    X, y, W = linear_problem()
     Xa = augment(X)
     for norm, eps in (("l2", 0.4), ("linf", 0.05)):
         H = hessian_robust(W, X, y, eps, norm)
@@ -114,7 +108,7 @@ def test_full_hessians_match_per_point_formulas() -> None:
 def test_hessians_refuse_bad_input() -> None:
     """p = 2 at w_f = 0 (no Hessian there), non-finite weights, labels other than +-1, budgets
     that do not fit the models."""
-    X, y, W = _problem()
+    X, y, W = linear_problem()
     with pytest.raises(ConfigError, match="w_f = 0"):
         hessian_robust(torch.zeros(1, 7), X, y, 0.3, "l2")
     # a zero feature vector with a nonzero bias is still w_f = 0
@@ -137,7 +131,7 @@ def test_hessians_refuse_bad_input() -> None:
 
 
 def test_top_eigs_and_normalisation() -> None:
-    X, y, W = _problem()
+    X, y, W = linear_problem()
     H = hessian_robust(W, X, y, 0.3, "l2")
     top = top_hessian_eigs(H, 3).values
     full = np.linalg.eigvalsh(H.numpy())[:, ::-1][:, :3]

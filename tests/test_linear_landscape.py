@@ -10,18 +10,12 @@ from numerics.linear.attack import adversarial_loss, perturb
 from numerics.linear.landscape import filter_normalized_direction, landscape_1d
 from theory.errors import ConfigError
 
-
-def _problem(n: int = 30, d: int = 6, K: int = 2, seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    X = torch.rand((n, d), generator=g)
-    y = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
-    W = 0.7 * torch.randn((K, d + 1), generator=g)
-    return X, y, W
+from cases import linear_problem
 
 
 def test_filter_normalised_direction() -> None:
     """||d|| = ||w||, row by row for a batch of models; the draw follows the generator."""
-    _, _, W = _problem()
+    _, _, W = linear_problem()
     d = filter_normalized_direction(W, torch.Generator().manual_seed(3))
     assert torch.allclose(d.norm(dim=1), W.norm(dim=1), rtol=1e-14)
     again = filter_normalized_direction(W, torch.Generator().manual_seed(3))
@@ -31,7 +25,7 @@ def test_filter_normalised_direction() -> None:
 
 def test_landscape_normalisation_and_centre() -> None:
     """At a = 0 the landscape equals the training loss; ||d|| = ||w||; the curve is convex."""
-    X, y, W = _problem()
+    X, y, W = linear_problem()
     w = W[0]
     d = filter_normalized_direction(w, torch.Generator().manual_seed(3))
     assert torch.allclose(d.norm(), w.norm(), rtol=1e-14)
@@ -57,7 +51,7 @@ def test_landscape_normalisation_and_centre() -> None:
 def test_random_noise_landscape_uses_one_draw() -> None:
     """Random noise: every point of the curve sees the same noise draw (independent of w), so
     the curve is the clean loss on one fixed noisy data set."""
-    X, y, W = _problem()
+    X, y, W = linear_problem()
     w = W[0]
     d = filter_normalized_direction(w, torch.Generator().manual_seed(3))
     alphas = torch.linspace(-1, 1, 5)

@@ -1,8 +1,8 @@
 """Tests for numerics.nets.curvature against a dense float64 Hessian (Y-T1 machinery).
 
-Cases: a smooth MLP and a small CNN with BatchNorm (eval-mode convention), a few hundred
-parameters each, so that ``torch.func.hessian`` gives the exact matrix. The eigenvalues of the
-operator (numerics.spectra) are tested in test_spectra.py.
+Cases (tests/cases.py, the ``net_case`` fixture): a smooth MLP and a small CNN with BatchNorm
+(eval-mode convention), a few hundred parameters each, so that ``torch.func.hessian`` gives the
+exact matrix. The eigenvalues of the operator (numerics.spectra) are tested in test_spectra.py.
 """
 
 from __future__ import annotations
@@ -19,42 +19,16 @@ from numerics.nets.curvature import (
     loss_function,
     unflatten,
 )
-from numerics.nets.models import MLP, SmallCNN
+from numerics.nets.models import MLP
 from theory.errors import ConfigError
+
+from cases import build
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _mlp_case() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
-    torch.manual_seed(0)
-    model = MLP(in_features=6, num_classes=3, hidden=(12,), activation="softplus")
-    x = torch.randn(40, 6, dtype=torch.float64)
-    y = torch.randint(0, 3, (40,))
-    return model, x, y
-
-
-def _cnn_case() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
-    torch.manual_seed(1)
-    model = SmallCNN(num_classes=3, in_channels=1, image_size=8, channels=(2, 4), batchnorm=True)
-    # non-trivial running statistics, so that eval-mode BN is not the identity
-    model.train()
-    with torch.no_grad():
-        model(torch.rand(64, 1, 8, 8, dtype=torch.float64) * 3)
-    x = torch.rand(30, 1, 8, 8, dtype=torch.float64)
-    y = torch.randint(0, 3, (30,))
-    return model, x, y
-
-
-CASES = {"mlp": _mlp_case, "cnn_bn": _cnn_case}
-
-
-@pytest.fixture(params=sorted(CASES))
-def case(request: pytest.FixtureRequest) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
-    return CASES[request.param]()
-
-
 def test_flatten_unflatten_roundtrip() -> None:
-    model = _mlp_case()[0]
+    model = build("mlp")[0]
     params = dict(model.named_parameters())
     vec = flatten(params)
     back = unflatten(vec, params)
@@ -64,8 +38,8 @@ def test_flatten_unflatten_roundtrip() -> None:
         unflatten(torch.zeros(vec.numel() + 1), params)
 
 
-def test_hvp_matches_dense_hessian(case: tuple) -> None:
-    model, x, y = case
+def test_hvp_matches_dense_hessian(net_case: tuple) -> None:
+    model, x, y = net_case
     H = dense_hessian(model, x, y)
     assert torch.allclose(H, H.T, rtol=0, atol=1e-12)
     params = {k: p.detach() for k, p in model.named_parameters()}
@@ -77,7 +51,7 @@ def test_hvp_matches_dense_hessian(case: tuple) -> None:
 
 def test_dense_hessian_matches_finite_differences_of_autograd_gradient() -> None:
     """The ground truth itself: the columns of H are derivatives of the (eval-mode) gradient."""
-    model, x, y = _cnn_case()
+    model, x, y = build("cnn_bn")
     H = dense_hessian(model, x, y)
     params = {k: p.detach() for k, p in model.named_parameters()}
     theta = flatten(params)
@@ -95,8 +69,8 @@ def test_dense_hessian_matches_finite_differences_of_autograd_gradient() -> None
         torch.testing.assert_close(column, H[:, j], rtol=1e-6, atol=1e-8)
 
 
-def test_operator_batches_agree_and_restore_train_mode(case: tuple) -> None:
-    model, x, y = case
+def test_operator_batches_agree_and_restore_train_mode(net_case: tuple) -> None:
+    model, x, y = net_case
     model.train()
     H = dense_hessian(model, x, y).numpy()
     assert model.training  # the convention is applied temporarily
@@ -114,7 +88,7 @@ def test_operator_batches_agree_and_restore_train_mode(case: tuple) -> None:
 
 def test_eval_mode_batchnorm_makes_the_hessian_independent_of_the_split() -> None:
     """BN in eval mode: one chunk or many give the same operator (train-mode BN would not)."""
-    model, x, y = _cnn_case()
+    model, x, y = build("cnn_bn")
     v = np.random.default_rng(1).standard_normal(HessianOperator(model, x, y).shape[0])
     whole = HessianOperator(model, x, y) @ v
     for size in (1, 4, 29):
@@ -123,7 +97,7 @@ def test_eval_mode_batchnorm_makes_the_hessian_independent_of_the_split() -> Non
 
 
 def test_frozen_parameters_are_excluded() -> None:
-    model, x, y = _mlp_case()
+    model, x, y = build("mlp")
     first = next(model.parameters())
     first.requires_grad_(False)
     op = HessianOperator(model, x, y)
@@ -136,7 +110,7 @@ def test_frozen_parameters_are_excluded() -> None:
 
 
 def test_bad_input() -> None:
-    model, x, y = _mlp_case()
+    model, x, y = build("mlp")
     with pytest.raises(ConfigError, match="matching"):
         HessianOperator(model, x, y[:-1])
     with pytest.raises(ConfigError, match="matching"):

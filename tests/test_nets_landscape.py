@@ -16,21 +16,12 @@ from numerics.nets.landscape import (
     landscape_1d,
     landscape_2d,
 )
-from numerics.nets.models import ResNet18, SmallCNN
+from numerics.nets.models import ResNet18
 from theory.errors import ConfigError
 
+from cases import build
+
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def _case() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
-    torch.manual_seed(0)
-    model = SmallCNN(num_classes=3, in_channels=1, image_size=8, channels=(3, 4), batchnorm=True)
-    model.train()
-    with torch.no_grad():
-        model(torch.rand(32, 1, 8, 8, dtype=torch.float64))
-    x = torch.rand(10, 1, 8, 8, dtype=torch.float64)
-    y = torch.randint(0, 3, (10,))
-    return model, x, y
 
 
 def _eval_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -55,7 +46,7 @@ def test_filter_norms_equal_weight_filter_norms_and_bias_bn_zero() -> None:
 
 
 def test_landscape_at_zero_is_the_loss_and_moves_the_weights() -> None:
-    model, x, y = _case()
+    model, x, y = build("cnn_bn_landscape")
     d = filter_normalized_direction(model, generator=torch.Generator().manual_seed(2))
     curve = landscape_1d(model, x, y, d, [-0.5, 0.0, 0.5], points_per_batch=3)
     assert model.training  # eval mode only while evaluating
@@ -69,7 +60,7 @@ def test_landscape_at_zero_is_the_loss_and_moves_the_weights() -> None:
 
 
 def test_adversarial_landscape_at_zero_equals_pgd_loss() -> None:
-    model, x, y = _case()
+    model, x, y = build("cnn_bn_landscape")
     d = filter_normalized_direction(model, generator=torch.Generator().manual_seed(2))
     spec = AttackSpec("pgd", "linf", 5, step_size=0.03)
     curve = landscape_1d(model, x, y, d, [0.0, 0.3], attack=spec, eps=0.1, points_per_batch=1,
@@ -88,7 +79,7 @@ def test_adversarial_landscape_at_zero_equals_pgd_loss() -> None:
 def test_vmap_batching_equals_point_by_point(kind: str) -> None:
     """The two paths (vmap over stacked points, a loop over points) give the same landscape,
     clean and re-attacked (PGD without a random start, so the starts cannot differ)."""
-    model, x, y = _case()
+    model, x, y = build("cnn_bn_landscape")
     d = filter_normalized_direction(model, generator=torch.Generator().manual_seed(3))
     alphas = np.linspace(-1, 1, 5)
     spec = AttackSpec(kind, "linf", 3, step_size=0.04, start="none", eps=0.1)
@@ -107,7 +98,7 @@ def test_vmap_batching_equals_point_by_point(kind: str) -> None:
 
 
 def test_2d_slice_equals_1d() -> None:
-    model, x, y = _case()
+    model, x, y = build("cnn_bn_landscape")
     g = torch.Generator().manual_seed(4)
     d1, d2 = filter_normalized_direction(model, generator=g), filter_normalized_direction(
         model, generator=g)
@@ -119,7 +110,7 @@ def test_2d_slice_equals_1d() -> None:
 
 def test_relative_step_is_step_factor_eps_over_steps() -> None:
     """Without an absolute step_size the PGD step is step_factor * eps / steps (spec.alpha)."""
-    model, x, y = _case()
+    model, x, y = build("cnn_bn_landscape")
     d = filter_normalized_direction(model, generator=torch.Generator().manual_seed(5))
     relative = AttackSpec("pgd", "l2", 4, step_factor=2.0, start="none")
     absolute = AttackSpec("pgd", "l2", 4, step_size=2.0 * 0.3 / 4, start="none")
@@ -131,7 +122,7 @@ def test_relative_step_is_step_factor_eps_over_steps() -> None:
 
 def test_no_attack_clean_attack_and_zero_budget_agree() -> None:
     """The clean loss three ways: no attack, a "clean" spec, and PGD at eps = 0."""
-    model, x, y = _case()
+    model, x, y = build("cnn_bn_landscape")
     d = filter_normalized_direction(model, generator=torch.Generator().manual_seed(6))
     alphas = [-0.3, 0.0, 0.3]
     plain = landscape_1d(model, x, y, d, alphas)
@@ -144,7 +135,7 @@ def test_no_attack_clean_attack_and_zero_budget_agree() -> None:
 def test_random_noise_landscape_and_exact_refused() -> None:
     """kind "random": the loss on uniform noise in the ball drawn from the seeded generator
     (it used to be the clean loss, silently); "exact" is a linear model's and is refused."""
-    model, x, y = _case()
+    model, x, y = build("cnn_bn_landscape")
     d = filter_normalized_direction(model, generator=torch.Generator().manual_seed(8))
     spec = AttackSpec("random", "l2")
     curve = landscape_1d(model, x, y, d, [0.0], attack=spec, eps=0.5, seed=3)
@@ -156,7 +147,7 @@ def test_random_noise_landscape_and_exact_refused() -> None:
 
 
 def test_evaluate_points_at_zero_offset_is_the_loss_and_accuracy() -> None:
-    model, x, y = _case()
+    model, x, y = build("cnn_bn_landscape")
     offsets = {k: torch.zeros(2, *p.shape, dtype=p.dtype) for k, p in model.named_parameters()}
     loss, acc = evaluate_points(model, x, y, offsets, batch_size=3, points_per_batch=1)
     model.eval()
@@ -167,7 +158,7 @@ def test_evaluate_points_at_zero_offset_is_the_loss_and_accuracy() -> None:
 
 
 def test_bad_direction_budget_and_attack() -> None:
-    model, x, y = _case()
+    model, x, y = build("cnn_bn_landscape")
     d = filter_normalized_direction(model, generator=torch.Generator().manual_seed(7))
     with pytest.raises(ConfigError, match="filter_normalized_direction"):
         landscape_1d(model, x, y, {"w": torch.zeros(1)}, [0.0])

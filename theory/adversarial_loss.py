@@ -29,6 +29,29 @@ from theory.lemmas import I, cauchy_schwarz, isum, linear, vector
 from theory.notation import Y_VALUES, eps, s, y, zeta
 from theory.proof import Proof
 
+__all__ = [
+    "COS_THETA",
+    "DLOSS_DEPS",
+    "DLOSS_DEPS_NP",
+    "DLOSS_DEPS_TORCH",
+    "LATEX_NAMES",
+    "LOSS_EQ7",
+    "LOSS_EQ7_NP",
+    "LOSS_EQ7_TORCH",
+    "ROBUST_LOSS",
+    "ROBUST_LOSS_NP",
+    "ROBUST_LOSS_TORCH",
+    "ROBUST_MARGIN",
+    "WX",
+    "W_NORM",
+    "W_NORM_Q",
+    "dloss_deps",
+    "loss_eq7",
+    "verify_inner_max",
+    "verify_y_eq7",
+    "verify_y_l1",
+]
+
 # ---------------------------------------------------------------------------------------------
 # Symbols standing for any dimension d
 # ---------------------------------------------------------------------------------------------

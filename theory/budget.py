@@ -59,6 +59,19 @@ from theory.lemmas import (
 from theory.notation import eps, s, zeta
 from theory.proof import Proof
 
+__all__ = [
+    "B_STAR",
+    "C_DOT",
+    "DIRECTIONAL_DERIVATIVE_AT_0",
+    "N_IDX",
+    "N_NEG",
+    "N_POS",
+    "TAU",
+    "U_NORM_Q",
+    "B",
+    "verify_l_budget",
+]
+
 #: Symbols: the one-sided step length tau > 0 along a direction u, ||u||_q, and class counts.
 TAU = sp.Symbol("tau", positive=True)
 U_NORM_Q = sp.Symbol(r"\|u\|_q", positive=True)

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "AdvLandscapeError",
+    "ConfigError",
+    "DataError",
+    "DivergenceError",
+    "OutputLockedError",
+    "ResultExistsError",
+    "ResultFileError",
+    "ResultWriteError",
+    "StaleCheckpointError",
+    "UnitsFailedError",
+]
+
 
 class AdvLandscapeError(Exception):
     """Base class: the CLI prints these as one clean message instead of a traceback."""

@@ -44,6 +44,30 @@ from theory.notation import Y_VALUES, eps, s, zeta
 from theory.proof import Proof, drop_index_range
 from theory.validate import check_norm
 
+__all__ = [
+    "A_NP",
+    "A_TORCH",
+    "B_NP",
+    "B_TORCH",
+    "CURVATURE_A",
+    "CURVATURE_B",
+    "EIG_CONDITION",
+    "GRAD_COEF",
+    "G_NP",
+    "G_TORCH",
+    "W_IDX",
+    "W_NORM",
+    "M",
+    "eigen_roots_expr",
+    "fixed_noise_closed_form",
+    "robust_closed_form",
+    "robust_gradient_proof",
+    "verify_hess_dep",
+    "verify_y_eig",
+    "verify_y_eig_dep",
+    "verify_y_hess",
+]
+
 # ---------------------------------------------------------------------------------------------
 # SymPy: closed forms in explicit components
 # ---------------------------------------------------------------------------------------------

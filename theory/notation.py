@@ -10,6 +10,19 @@ import sympy as sp
 
 from theory._symbolic import lambdify_pair
 
+__all__ = [
+    "Y_VALUES",
+    "ZETA_NP",
+    "ZETA_TORCH",
+    "eps",
+    "s",
+    "t",
+    "theta",
+    "vector_symbols",
+    "y",
+    "zeta",
+]
+
 t = sp.Symbol("t", real=True)
 eps = sp.Symbol("epsilon", nonnegative=True)
 y = sp.Symbol("y", real=True)  # takes the values -1 and +1; substitute them where it matters

@@ -51,6 +51,21 @@ from theory.notation import eps, s, vector_symbols
 from theory.proof import Proof
 from theory.validate import check_eps
 
+__all__ = [
+    "BALL_RADIAL_DENSITY",
+    "C2",
+    "SIGMA",
+    "D",
+    "G",
+    "R",
+    "Z",
+    "noise_c2_callables",
+    "noise_c2_expressions",
+    "noise_variance",
+    "sharpening_ratio",
+    "verify_y_t2",
+]
+
 D = sp.Symbol("d", positive=True, integer=True)
 R = sp.Symbol("r", nonnegative=True)
 SIGMA = sp.Symbol("sigma", positive=True)

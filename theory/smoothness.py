@@ -54,6 +54,8 @@ from theory.lemmas import (
 from theory.notation import eps, s, t, zeta
 from theory.proof import Proof
 
+__all__ = ["LIPSCHITZ_K", "X_NORM", "R", "verify_k_smooth"]
+
 #: K-SMOOTH: the Lipschitz constant of the per-point robust gradient on {||w|| >= r}.
 R = sp.Symbol("r", positive=True)
 X_NORM = sp.Symbol("norm_x", nonnegative=True)

@@ -45,6 +45,29 @@ from theory.lemmas import I, isum, linear, vector
 from theory.notation import eps, s, zeta
 from theory.proof import Proof
 
+__all__ = [
+    "DLAMBDA_DEPS",
+    "DLAMBDA_DEPS_FACTORED",
+    "DLAMBDA_DEPS_NP",
+    "DLAMBDA_DEPS_TORCH",
+    "LAMBDA_1",
+    "LAMBDA_1_NP",
+    "LAMBDA_1_TORCH",
+    "MARGIN",
+    "PHI",
+    "PHI_NP",
+    "PHI_TORCH",
+    "V_NORM_SQ",
+    "A",
+    "G",
+    "M",
+    "P",
+    "W",
+    "margin_enclosure",
+    "margin_threshold",
+    "verify_y_t1",
+]
+
 #: y w^.x (signed projection of x on the weight direction), ||x_perp||, ||w||, the margin m.
 A = sp.Symbol("A", real=True)
 P = sp.Symbol("P", nonnegative=True)

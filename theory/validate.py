@@ -11,6 +11,8 @@ import math
 
 from theory.errors import ConfigError
 
+__all__ = ["check_eps", "check_norm", "check_positive"]
+
 _NORMS = {"2": "l2", "l2": "l2", "linf": "linf", "inf": "linf", "l-inf": "linf", "infinity": "linf"}
 
 

@@ -1,7 +1,8 @@
 """The data layer: readers for MNIST, MNIST2, CIFAR-10, CIFAR2, SVHN and sklearn's digits.
 
-Also the checksum registry of every known file (:data:`DATASETS`), file verification and a
-resumable, verified download. Loaders return numpy arrays (their docstrings state dtype, layout
+Also the checksum registry of every known file (:data:`DATASETS`), file verification, a
+resumable, verified download, and the seeded subsets the experiments draw
+(:func:`seeded_subset_indices`). Loaders return numpy arrays (their docstrings state dtype, layout
 and range) and cache them in memory.
 """
 
@@ -12,6 +13,7 @@ from numerics.data.fetch import download
 from numerics.data.mnist import load_mnist, load_mnist2, load_mnist_float, read_idx
 from numerics.data.paths import data_dir
 from numerics.data.registry import DATASETS, FileSpec, check_dataset, verify_file
+from numerics.data.subsets import seeded_subset_indices
 from numerics.data.svhn import load_svhn, read_svhn_mat
 
 __all__ = [
@@ -32,5 +34,6 @@ __all__ = [
     "read_cifar_batch",
     "read_idx",
     "read_svhn_mat",
+    "seeded_subset_indices",
     "verify_file",
 ]

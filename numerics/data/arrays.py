@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+__all__ = ["LabeledArrays", "fresh", "readonly"]
+
 
 @dataclass(frozen=True)
 class LabeledArrays:

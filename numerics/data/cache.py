@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["CACHE_ENV", "cache_key", "derived_cache_dir", "digest_path", "load_or_build"]
+
 logger = logging.getLogger(__name__)
 
 CACHE_ENV = "ADVLANDSCAPE_CACHE"

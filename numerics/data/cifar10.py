@@ -32,6 +32,20 @@ from numerics.data.paths import data_dir
 from numerics.data.registry import DATASETS, missing_files_message
 from theory.errors import DataError
 
+__all__ = [
+    "BATCH_DIR",
+    "CIFAR2_CLASSES",
+    "CIFAR10_CLASSES",
+    "NPZ_TEST_NOTE",
+    "SOURCES",
+    "TAR_NAME",
+    "TEST_BATCH",
+    "TRAIN_BATCHES",
+    "load_cifar2",
+    "load_cifar10",
+    "read_cifar_batch",
+]
+
 logger = logging.getLogger(__name__)
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",

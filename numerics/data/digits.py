@@ -9,6 +9,8 @@ import numpy as np
 from numerics.data.arrays import LabeledArrays, readonly
 from theory.errors import DataError
 
+__all__ = ["DIGITS01_SPLITS", "load_digits01"]
+
 DIGITS01_SPLITS = ("all", "train", "test")
 
 

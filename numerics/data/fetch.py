@@ -30,6 +30,8 @@ from numerics.data.registry import (
 )
 from theory.errors import DataError
 
+__all__ = ["USER_AGENT", "download", "fetch_file"]
+
 USER_AGENT = "advlandscape-data/0.1 (python urllib)"
 _NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError)
 

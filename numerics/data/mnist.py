@@ -14,6 +14,15 @@ from numerics.data.paths import data_dir
 from numerics.data.registry import DATASETS, missing_files_message, verify_file
 from theory.errors import DataError
 
+__all__ = [
+    "MNIST2_COUNTS",
+    "MNIST_FILES",
+    "load_mnist",
+    "load_mnist2",
+    "load_mnist_float",
+    "read_idx",
+]
+
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),

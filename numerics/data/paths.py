@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = ["ENV_VAR", "data_dir"]
+
 ENV_VAR = "ADVLANDSCAPE_DATA"
 
 

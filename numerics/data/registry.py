@@ -20,6 +20,26 @@ import numpy as np
 from numerics.data.paths import ENV_VAR, data_dir
 from theory.errors import DataError
 
+__all__ = [
+    "CHUNK",
+    "CIFAR10_NPZ_TRAIN_X_SHA256",
+    "CIFAR10_NPZ_TRAIN_Y_SHA256",
+    "CIFAR10_URL",
+    "DATASETS",
+    "MNIST_URLS",
+    "SVHN_URL",
+    "DatasetSpec",
+    "FileSpec",
+    "FileStatus",
+    "array_digest",
+    "check_dataset",
+    "dataset_spec",
+    "file_digests",
+    "find_spec",
+    "missing_files_message",
+    "verify_file",
+]
+
 CHUNK = 1 << 20
 
 MNIST_URLS = (

@@ -15,6 +15,8 @@ from numerics.data.paths import data_dir
 from numerics.data.registry import DATASETS, missing_files_message
 from theory.errors import DataError
 
+__all__ = ["SVHN_CLASSES", "SVHN_SPLITS", "load_svhn", "read_svhn_mat"]
+
 SVHN_SPLITS = {"train": "train_32x32.mat", "test": "test_32x32.mat", "extra": "extra_32x32.mat"}
 SVHN_CLASSES = tuple(str(d) for d in range(10))
 

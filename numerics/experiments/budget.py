@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from numerics.attacks import AttackSpec
@@ -202,10 +201,10 @@ def run_budget(cfg: BudgetConfig, units: Units | None = None) -> dict[str, Any]:
 
 def _cifar2_subset(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """n seeded CIFAR2 training images (frog -1, ship +1; parts 1-5), float64 in [0, 1]."""
-    from numerics.data import load_cifar2
+    from numerics.data import load_cifar2, seeded_subset_indices
 
     data = load_cifar2("train")
-    idx = np.sort(np.random.default_rng(seed).permutation(data.x.shape[0])[:n])
+    idx = seeded_subset_indices(data.x.shape[0], n, seed)
     return torch.as_tensor(data.x[idx], dtype=DTYPE), torch.as_tensor(data.y[idx], dtype=DTYPE)
 
 

@@ -12,6 +12,29 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import NamedTuple
 
+__all__ = [
+    "CIFAR2_L2_EPS",
+    "CIFAR2_LINF_EPS",
+    "CIFAR2_TABLES",
+    "L2_EPS",
+    "LINF_EPS",
+    "LINF_EPS_255",
+    "MNIST2_TABLES",
+    "PRINTED_RESOLUTION",
+    "RESNET_TABLES",
+    "RESNET_TABLE_DATASET",
+    "TABLE1_L2_ADVERSARIAL",
+    "TABLE2_L2_RANDOM",
+    "TABLE3_LINF_ADVERSARIAL",
+    "TABLE4_LINF_RANDOM",
+    "TABLE5_RESNET18",
+    "TABLE6_RESNET18",
+    "TABLES_BY_DATASET",
+    "PaperRow",
+    "TableSpec",
+    "eps_label",
+]
+
 PRINTED_RESOLUTION = 0.01
 """The paper prints accuracies and gaps in percent to two decimals."""
 

@@ -16,6 +16,8 @@ from numerics.attacks import AttackSpec
 from numerics.linear.attack import adversarial_loss, perturb
 from theory.errors import ConfigError
 
+__all__ = ["filter_normalized_direction", "landscape_1d"]
+
 
 def filter_normalized_direction(
     w: torch.Tensor, generator: torch.Generator | None = None
