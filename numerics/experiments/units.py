@@ -67,29 +67,24 @@ def check_int(value: int, name: str, minimum: int = 1) -> int:
     return value
 
 
-def _subset_indices(n_total: int, n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.permutation(n_total)[: min(n, n_total)])
-
-
 def mnist2_subset(n: int, seed: int, split: str = "train", bias: bool = False,
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """A random subset of n MNIST2 points (all if n >= N), float64; a constant 1 appended with
     ``bias`` (the last coordinate, as :mod:`numerics.ops` reads ``bias=True``)."""
-    from numerics.data import load_mnist2
+    from numerics.data import load_mnist2, seeded_subset_indices
 
     x, y = load_mnist2(split)
-    idx = _subset_indices(x.shape[0], n, seed)
+    idx = seeded_subset_indices(x.shape[0], n, seed)
     xt = augment(torch.as_tensor(x[idx], dtype=DTYPE), bias)
     return xt, torch.as_tensor(y[idx], dtype=DTYPE)
 
 
 def mnist_subset(n: int, seed: int, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """A random subset of n MNIST images (N, 1, 28, 28) in [0, 1] (float64) with labels 0..9."""
-    from numerics.data import load_mnist
+    from numerics.data import load_mnist, seeded_subset_indices
 
     images, labels = load_mnist(split)
-    idx = _subset_indices(images.shape[0], n, seed)
+    idx = seeded_subset_indices(images.shape[0], n, seed)
     x = torch.as_tensor(images[idx].astype(np.float64) / 255.0, dtype=DTYPE).unsqueeze(1)
     return x, torch.as_tensor(labels[idx].astype(np.int64))
 
