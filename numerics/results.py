@@ -256,9 +256,9 @@ CHECKPOINT_FORMAT = 2
 #: subclasses such as numpy.float64 (a float) or numpy.str_ are refused.
 _PLAIN = (str, int, float, bool, type(None))
 _CONTAINERS = (dict, collections.OrderedDict, list, tuple)
-#: Source folders left out of :func:`code_version`: the report's site builder, which no
-#: experiment imports (editing it leaves every experiment's results unchanged).
-_NOT_EXPERIMENT_CODE = ("numerics/report/",)
+#: Sources left out of :func:`code_version`: the report's site builder and what notebooks
+#: display, which no experiment imports (editing them leaves every experiment's results unchanged).
+_NOT_EXPERIMENT_CODE = ("numerics/report/", "numerics/display.py")
 #: How the stale-checkpoint message names the two ways on (the CLI options).
 RESUME_HINT = ("run the same command with --fresh to discard it and start again, or with "
                "--resume-stale to resume from it anyway (from Python: delete the file, or pass "
@@ -270,9 +270,9 @@ def code_version() -> dict[str, Any]:
     """The version of the code that computes results: what a checkpoint is keyed on.
 
     A digest of every source file of ``theory/`` and ``numerics/`` (the report's site builder,
-    ``numerics/report/``, excepted), read from the imported packages themselves (so it works
-    without git and for an installed copy), and :func:`library_versions`. Computed once per
-    process.
+    ``numerics/report/``, and ``numerics/display.py`` excepted), read from the imported packages
+    themselves (so it works without git and for an installed copy), and
+    :func:`library_versions`. Computed once per process.
 
     Returns:
         ``{"digest": <sha256 prefix of the sources>, "sources": {"numerics/ops.py": <sha256
