@@ -27,7 +27,7 @@
 # $$\max_{\|\eta\|_p \le \varepsilon} \ell(w; x + \eta, y)
 #   = \zeta\!\left(-y\, w^\top x + \varepsilon \|w\|_q\right).$$
 #
-# The verdicts below are computed when this notebook runs, by `theory.claims.build_ledger`: no
+# The verdicts below are computed when this notebook runs, by `numerics.ledger.build_ledger`: no
 # verdict is written down anywhere.
 
 # %% tags=["parameters"]
@@ -41,8 +41,9 @@ print(f"profile: {PROFILE}")
 # %%
 from IPython.display import HTML, display
 
+from numerics.ledger import Verdict, build_ledger
 from numerics.report import ledger_html, ledger_summary_html, verdict_counts
-from theory.claims import CLAIMS, Verdict, build_ledger
+from theory.claims import CLAIMS
 
 # %% [markdown]
 # The claim ids, in the order of docs/claims.md (an exact output: nbval compares it).
@@ -55,9 +56,9 @@ print(", ".join(claim.id for claim in CLAIMS))
 # ## The ledger, computed now
 #
 # Each claim's symbolic and numeric checks run here, and its data check judges the committed
-# results of its experiment (`results/`, with provenance). A check that is not yet implemented, or
-# whose results file is absent, counts for nothing (verdict *not verified*); a check that crashes
-# is a failure, shown with its message. Open a row for its evidence, proof steps, figures and
+# results of its experiment (`results/`, with provenance). A data check whose results file is
+# absent counts for nothing (verdict *not verified*); a check that crashes is a failure, shown
+# with its message. Open a row for its evidence, proof steps, figures and
 # numbers.
 
 # %%

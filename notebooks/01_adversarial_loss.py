@@ -39,10 +39,10 @@ from IPython.display import display
 
 from numerics.checks import adversarial_loss as checks
 from numerics.checks.box import check_box_max, check_box_proj
-from numerics.report import show_claim, typeset
+from numerics.display import show_claim, typeset
+from numerics.ledger import argued_steps
 from theory import adversarial_loss as al
 from theory.box import verify_box_max, verify_box_proj
-from theory.claims import argued_steps
 from theory.notation import eps
 from theory.proof import steps_text
 

@@ -40,8 +40,8 @@ from IPython.display import Math, display
 
 from numerics import robust_direction
 from numerics.checks import hessian as checks
+from numerics.display import show_claim
 from numerics.linear import robust_eigenpairs
-from numerics.report import show_claim
 from theory import hessian as th
 from theory.notation import vector_symbols
 from theory.proof import steps_text

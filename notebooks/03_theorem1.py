@@ -34,7 +34,7 @@ import numpy as np
 from IPython.display import display
 
 from numerics.checks.theorem1 import check_y_t1
-from numerics.report import show_claim, typeset
+from numerics.display import show_claim, typeset
 from theory import theorem1 as t1
 from theory.proof import steps_text
 

@@ -35,7 +35,7 @@ import numpy as np
 from IPython.display import display
 
 from numerics.checks.random_noise import adversarial_vs_random, check_y_t2, monte_carlo_c2
-from numerics.report import show_claim, typeset
+from numerics.display import show_claim, typeset
 from theory import random_noise as rn
 from theory.proof import steps_text
 

@@ -35,6 +35,7 @@ import dataclasses
 
 from IPython.display import Image, Markdown, display
 
+from numerics.display import show_claim
 from numerics.experiments.mnist2 import (
     RESULT_DIR,
     RESULT_FILE,
@@ -46,7 +47,6 @@ from numerics.experiments.mnist2 import (
     save_figures,
     trends,
 )
-from numerics.report import show_claim
 from numerics.results import read_result
 
 # %% [markdown]

@@ -32,7 +32,7 @@ import math
 import matplotlib.pyplot as plt
 
 from numerics.checks.smoothness import check_k_smooth
-from numerics.report import show_claim
+from numerics.display import show_claim
 from theory.proof import steps_text
 from theory.smoothness import verify_k_smooth
 

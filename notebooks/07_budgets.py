@@ -35,8 +35,8 @@ import torch
 
 from numerics import robust_loss
 from numerics.checks.budget import check_l_budget, make_problem
+from numerics.display import show_claim
 from numerics.linear import budget_threshold, threshold_direction
-from numerics.report import show_claim
 from theory.budget import verify_l_budget
 from theory.proof import steps_text
 

@@ -43,6 +43,7 @@ import torch
 from IPython.display import Markdown, display
 
 from numerics import hutchinson_trace, power_iteration, top_hessian_eigs
+from numerics.display import show_claim
 from numerics.experiments.paper_values import RESNET_TABLE_DATASET, RESNET_TABLES
 from numerics.experiments.resnet import (
     CPU_RESULT_FILE,
@@ -52,7 +53,6 @@ from numerics.experiments.resnet import (
     seed_summary,
 )
 from numerics.nets import HessianOperator, SmallCNN, dense_hessian
-from numerics.report import show_claim
 from numerics.results import REPO_ROOT, read_result
 
 torch.set_num_threads(1)  # tiny models: one thread is fastest and leaves the other core free

@@ -37,6 +37,7 @@ import dataclasses
 
 from IPython.display import Image, Markdown, display
 
+from numerics.display import show_claim
 from numerics.experiments.mnist2 import (
     CIFAR2_RESULT_FILE,
     DATA_SPLITS,
@@ -49,7 +50,6 @@ from numerics.experiments.mnist2 import (
     trends,
 )
 from numerics.experiments.paper_values import CIFAR2_TABLES
-from numerics.report import show_claim
 from numerics.results import read_result
 
 # %% [markdown]

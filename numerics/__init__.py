@@ -13,8 +13,10 @@ Layers, each importing only those above it:
 * :mod:`numerics.data` (readers, checksums, downloads), :mod:`numerics.checks` (the formulas
   against autograd), :mod:`numerics.experiments` (one module a study), :mod:`numerics.results`
   (records with provenance), :mod:`numerics.profiles`;
+* :mod:`numerics.ledger`: the claims' checks, registered by claim id, and the verdicts computed
+  from them;
 * tooling: :mod:`numerics.cli` (the ``advlandscape`` command), :mod:`numerics.report` (the
-  notebooks' HTML site).
+  notebooks' HTML site), :mod:`numerics.display` (what notebooks display).
 """
 
 from numerics.attacks import (

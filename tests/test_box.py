@@ -13,10 +13,10 @@ import torch
 
 from numerics.attacks import AttackSpec, pgd_on_loss, project, project_ball_box, uniform_ball_noise
 from numerics.checks.box import check_box_max, check_box_proj
+from numerics.ledger import Verdict, argued_steps, checks_for, fully_machine_checked, verdict
 from numerics.linear.attack import attacked_margins, box_worst_case
 from numerics.ops import margins
 from theory.box import clip_lemma, verify_box_max, verify_box_proj
-from theory.claims import Verdict, argued_steps, fully_machine_checked, get_claim, verdict
 from theory.errors import ConfigError
 
 D = 784
@@ -60,7 +60,8 @@ def test_box_proofs_are_derived_with_one_argued_step_each() -> None:
         (argued,) = argued_steps(evidence)
         assert "intermediate value theorem" in argued["note"]
         assert verdict([evidence]) is Verdict.DERIVED
-    assert get_claim("BOX-PROJ").symbolic == "theory.box:verify_box_proj"
+    assert [c.path for c in checks_for("BOX-PROJ") if c.kind == "symbolic"] == [
+        "theory.box:verify_box_proj"]
 
 
 def test_closed_forms_match_a_generic_solver() -> None:

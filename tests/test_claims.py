@@ -1,4 +1,5 @@
-"""The ledger computes verdicts from evidence (claims framework of theory/claims.py)."""
+"""The ledger computes verdicts from evidence: the claims of theory/claims.py, their checks as
+registered by claim id in numerics/ledger.py."""
 
 from __future__ import annotations
 
@@ -7,16 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from theory.claims import (
-    CLAIMS,
-    TOLERANCES,
-    Evidence,
+from numerics.ledger import (
+    KINDS,
+    Check,
     Verdict,
+    checks_for,
     claims_markdown,
-    get_claim,
+    register,
+    registered,
     run_check,
     verdict,
 )
+from theory.claims import CLAIMS, TOLERANCES, Evidence, get_claim
+from theory.errors import ConfigError
 
 SPEC_IDS = ("Y-EQ7", "Y-L1", "INNER-MAX", "BOX-PROJ", "BOX-MAX", "Y-HESS", "HESS-DEP", "Y-EIG",
             "Y-EIG-DEP", "Y-T1", "Y-T2", "K-SMOOTH", "L-BUDGET", "L-FINDINGS")
@@ -55,15 +59,51 @@ def test_verdict_is_computed_from_evidence(evidence: list[Evidence], expected: V
     assert verdict(evidence) is expected
 
 
-def test_missing_check_is_reported_not_passed() -> None:
-    e = run_check("numeric", "numerics.checks:no_such_check")
-    assert not e.ran
-    assert not e.passed
+def test_every_claim_has_a_registered_check_and_every_registered_id_is_a_claim() -> None:
+    """The registry (numeric checks, the symbolic ones their modules register, the studies'
+    data evidence) covers every claim, and names no claim that does not exist."""
+    ids = [c.id for c in CLAIMS]
+    checks = registered()
+    assert set(checks) <= set(ids)
+    for claim_id in ids:
+        assert checks_for(claim_id, include_data=True), f"{claim_id} has no registered check"
+    for claim_id, found in checks.items():
+        assert all(c.claim_id == claim_id and c.kind in KINDS for c in found)
+    assert all(c.kind != "data" for cid in ids for c in checks_for(cid, include_data=False))
+
+
+def test_registering_an_unknown_claim_or_kind_raises() -> None:
+    def check() -> Evidence:
+        return Evidence("numeric", True, "")
+
+    with pytest.raises(ConfigError, match="Y-EQ99"):
+        register("Y-EQ99", "numeric")(check)
+    with pytest.raises(ConfigError, match="proof"):
+        register("Y-EQ7", "proof")(check)
+    assert all(c.func is not check for found in registered().values() for c in found)
+
+
+def test_checks_run_in_the_ledger_order() -> None:
+    """Symbolic, numeric, then data; the data only when asked for; the data evidence of Y-T1 is
+    the MNIST2 study's (which reads the deep net as one more regime)."""
+    paths = [c.path for c in checks_for("Y-T1", include_data=True)]
+    assert paths == ["theory.theorem1:verify_y_t1", "numerics.checks.theorem1:check_y_t1",
+                     "numerics.experiments.mnist2:evidence_y_t1"]
+    assert [c.kind for c in checks_for("Y-T1")] == ["symbolic", "numeric"]
+    assert [c.kind for c in checks_for("L-FINDINGS", include_data=True)] == ["data"]
 
 
 def test_crashing_check_fails() -> None:
-    e = run_check("numeric", "builtins:ZeroDivisionError")  # returns an exception, not Evidence
+    def crashes() -> Evidence:
+        raise ZeroDivisionError("half-written check")
+
+    e = run_check(Check("Y-EQ7", "numeric", crashes))
+    assert e.ran
     assert not e.passed
+    assert "ZeroDivisionError" in e.summary
+    e = run_check(Check("Y-EQ7", "numeric", lambda: ZeroDivisionError))  # not Evidence
+    assert not e.passed
+    assert "not Evidence" in e.summary
 
 
 def test_get_claim() -> None:
@@ -74,20 +114,15 @@ def test_get_claim() -> None:
 
 def test_claim_ids_appear_in_check_docstrings() -> None:
     """A claim's id is in its check function's docstring, so a reader can follow it."""
-    from theory.claims import resolve
-
     for claim in CLAIMS:
-        for _, path in claim.checks(include_data=True):
-            try:
-                func = resolve(path)
-            except (ImportError, AttributeError):
-                continue  # reported by the ledger as not implemented
-            assert re.search(re.escape(claim.id), func.__doc__ or ""), path
+        for check in checks_for(claim.id, include_data=True):
+            assert re.search(re.escape(claim.id), check.func.__doc__ or ""), check.path
 
 
 def test_docs_state_every_claim_as_the_ledger_does() -> None:
-    """docs/claims.md is the ledger's own statement of every claim id and tolerance (generated
-    from theory/claims.py): a clone is self-contained, and the two never drift apart."""
+    """docs/claims.md is the ledger's own statement of every claim id, its registered checks and
+    every tolerance (generated from theory/claims.py and numerics/ledger.py): a clone is
+    self-contained, and the two never drift apart."""
     docs = Path(__file__).resolve().parents[1] / "docs" / "claims.md"
     text = docs.read_text()
     assert text == claims_markdown(), (
@@ -96,16 +131,6 @@ def test_docs_state_every_claim_as_the_ledger_does() -> None:
         assert f"| {claim_id} |" in text
     for name, (value, _) in TOLERANCES.items():
         assert f"| `{name}` | {value:g} |" in text
-
-
-def test_check_whose_module_fails_at_import_is_a_failed_check(tmp_path, monkeypatch) -> None:
-    """A module that raises at import (not ImportError) crashes its check; the ledger goes on."""
-    (tmp_path / "broken_check_module.py").write_text("raise RuntimeError('half-written module')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    e = run_check("numeric", "broken_check_module:check")
-    assert e.ran
-    assert not e.passed
-    assert "RuntimeError" in e.summary
 
 
 def test_every_claim_has_a_latex_statement() -> None:
@@ -122,10 +147,21 @@ def test_every_claim_has_a_latex_statement() -> None:
 
 
 def test_json_ledger_carries_both_forms_and_the_terminal_plain_text() -> None:
-    from theory.claims import LedgerRow, format_ledger
+    from numerics.ledger import LedgerRow, format_ledger
 
     claim = get_claim("INNER-MAX")
     row = LedgerRow(claim, (Evidence("symbolic", True, "ok"),), Verdict.PROVED, 0.0)
     assert row.to_dict()["statement"] == claim.statement
     assert row.to_dict()["latex"] == claim.latex
     assert "$" not in format_ledger([row])
+
+
+def test_theory_does_not_reach_numerics() -> None:
+    """theory/ states the claims; the numerics side registers their checks. Nothing under theory/
+    imports numerics, at load or at run time, nor names a check by its import path."""
+    theory = Path(__file__).resolve().parents[1] / "theory"
+    pattern = re.compile(r"""["']numerics\.|import_module|importlib|^\s*(from|import) numerics""",
+                         re.M)
+    found = [f"{p.name}: {m.group(0)}" for p in sorted(theory.rglob("*.py"))
+             for m in pattern.finditer(p.read_text())]
+    assert not found

@@ -512,8 +512,8 @@ def test_invalid_record_is_not_verified_never_fails(
     missing, a folder in its place) makes the data evidence 'not verified (invalid data file
     ...)' naming the file and the fix; the claim is not judged 'fails'."""
     import numerics.experiments.units as units
+    from numerics.ledger import Verdict, checks_for, run_check, verdict
     from numerics.results import read_result
-    from theory.claims import Verdict, get_claim, run_check, verdict
     from theory.errors import ResultFileError
 
     record = tmp_path / "budget" / "budget.json"
@@ -526,7 +526,8 @@ def test_invalid_record_is_not_verified_never_fails(
     with pytest.raises(ResultFileError, match=str(record)):
         read_result(record)
     monkeypatch.setattr(units, "RESULTS_ROOT", tmp_path)
-    evidence = run_check("data", get_claim("L-BUDGET").data)
+    (check,) = [c for c in checks_for("L-BUDGET", include_data=True) if c.kind == "data"]
+    evidence = run_check(check)
     assert evidence.summary.startswith("not verified (invalid data file: result file"), evidence
     assert str(record) in evidence.summary
     assert not evidence.ran

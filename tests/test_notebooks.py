@@ -41,7 +41,7 @@ from numerics.profiles import current_profile
 PROFILE = current_profile()
 
 # %%
-from numerics.report import show_claim
+from numerics.display import show_claim
 
 print(PROFILE)
 show_claim("Y-T1")
@@ -212,7 +212,7 @@ def test_a_claim_section_must_show_its_statement(tmp_path: Path) -> None:
     quiet = GOOD_SOURCE.replace('show_claim("Y-T1")', "None")
     problems = notebook_problems(_write_pair(tmp_path, quiet, "03_quiet"))
     assert problems == ["03_quiet.ipynb: the Y-T1 section does not show the claim: add a code "
-                        'cell `show_claim("Y-T1")` under its first heading (from numerics.report)']
+                        'cell `show_claim("Y-T1")` under its first heading (from numerics.display)']
 
 
 def test_unexecuted_notebook_is_detected(tmp_path: Path) -> None:

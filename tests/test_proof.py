@@ -14,9 +14,10 @@ import sympy as sp
 import torch
 
 from numerics import ops
+from numerics.ledger import Verdict, build_ledger, fully_machine_checked
 from numerics.linear import curvature as lc
 from theory import lemmas
-from theory.claims import CLAIMS, Verdict, build_ledger, fully_machine_checked
+from theory.claims import CLAIMS
 from theory.notation import s
 from theory.proof import Proof, drop_index_range
 from theory.theorem1 import margin_enclosure, margin_threshold

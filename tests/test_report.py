@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from numerics import report as report_mod
+from numerics.ledger import LedgerRow, Verdict
 from numerics.report import (
     MATHJAX_FILE,
     NOTEBOOK_DIR,
@@ -34,7 +35,7 @@ from numerics.report import (
 )
 from numerics.report import build as report_build
 from numerics.report import mathjax as report_mathjax
-from theory.claims import Claim, Evidence, LedgerRow, Verdict
+from theory.claims import Claim, Evidence
 from theory.errors import ConfigError
 
 TINY = '''# %% [markdown]
@@ -601,7 +602,8 @@ def _full_ledger() -> list[LedgerRow]:
     L-BUDGET (the figures are drawn from it)."""
     from numerics.experiments.budget import evidence_l_budget
     from numerics.experiments.mnist2 import evidence_y_t1
-    from theory.claims import CLAIMS, verdict
+    from numerics.ledger import verdict
+    from theory.claims import CLAIMS
 
     rng = np.random.default_rng(0)
     rows = []
@@ -754,7 +756,7 @@ def test_typeset_shows_latex_and_keeps_sstr_as_plain_text() -> None:
     import sympy as sp
     from IPython.core.formatters import DisplayFormatter
 
-    from numerics.report import typeset
+    from numerics.display import typeset
     from theory import theorem1 as t1
 
     bundle, _ = DisplayFormatter().format(typeset(t1.DLAMBDA_DEPS_FACTORED, r"\lambda_1'"))
@@ -771,7 +773,7 @@ def test_typeset_shows_latex_and_keeps_sstr_as_plain_text() -> None:
 def test_show_claim_is_markdown_with_the_latex_statement() -> None:
     from IPython.core.formatters import DisplayFormatter
 
-    from numerics.report import show_claim
+    from numerics.display import show_claim
     from theory.claims import get_claim
 
     claim = get_claim("Y-T1")

@@ -24,8 +24,9 @@ from numerics.experiments.resnet import (
     seed_summary,
     write_resnet_result,
 )
+from numerics.ledger import checks_for, run_check
 from numerics.results import read_result, write_result
-from theory.claims import get_claim, run_check
+from theory.claims import get_claim
 from theory.errors import ConfigError, ResultExistsError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -264,9 +265,8 @@ def test_y_t1_data_evidence_names_the_deep_regime(tmp_path: Path,
     decided by the toy scale alone."""
     from numerics.experiments import mnist2, resnet
 
-    (kind, path), = [(k, p) for k, p in get_claim("Y-T1").checks(include_data=True)
-                     if k == "data"]
-    assert path == "numerics.experiments.mnist2:evidence_y_t1"
+    (check,) = [c for c in checks_for("Y-T1", include_data=True) if c.kind == "data"]
+    assert check.path == "numerics.experiments.mnist2:evidence_y_t1"
     falling = _seed_record(tmp_path, [[4, 3, 2, 1]] * 3, "falling.json")
     monkeypatch.setattr(resnet, "CPU_RESULT_FILE", falling)
     ev = mnist2.evidence_y_t1()
@@ -282,7 +282,7 @@ def test_y_t1_data_evidence_names_the_deep_regime(tmp_path: Path,
     ev = mnist2.evidence_y_t1()
     assert ev.passed
     assert any(c.startswith("deep net") and ": holds:" in c for c in ev.conditions)
-    assert run_check(kind, path).kind == "data"
+    assert run_check(check).kind == "data"
 
 
 def test_seed_summary_refuses_mismatched_budgets() -> None:
@@ -314,8 +314,8 @@ def test_cli_cpu_profile_and_seeds(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_ledger_figure_of_y_t1_draws_mnist2_not_the_deep_evidence(tmp_path: Path) -> None:
+    from numerics.ledger import LedgerRow, Verdict
     from numerics.report.ledger_figures import y_t1_mnist2_series
-    from theory.claims import LedgerRow, Verdict
 
     deep = evidence_y_t1_deep(_seed_record(tmp_path, [[1, 2, 3, 4]] * 3))
     row = LedgerRow(get_claim("Y-T1"), (deep,), Verdict.CONDITIONAL, 0.0)

@@ -5,23 +5,13 @@ symbolic :class:`Evidence`, and the expressions as lambdified float64 callables:
 :mod:`theory.adversarial_loss` (Y-EQ7, Y-L1, INNER-MAX), :mod:`theory.hessian` (Y-HESS,
 HESS-DEP, Y-EIG), :mod:`theory.theorem1` (Y-T1), :mod:`theory.random_noise` (Y-T2),
 :mod:`theory.smoothness` (K-SMOOTH), :mod:`theory.budget` (L-BUDGET). :mod:`theory.claims` is
-the ledger; :mod:`theory.errors` and :mod:`theory.validate` are shared with :mod:`numerics`,
-which imports them from here (this package imports nothing from :mod:`numerics`).
+the table of claims and tolerances, :mod:`theory.evidence` what a check returns; the checks are
+registered by claim id, and the verdicts computed, on the numerics side (:mod:`numerics.ledger`).
+:mod:`theory.errors` and :mod:`theory.validate` are shared with :mod:`numerics`, which imports
+them from here (this package imports nothing from :mod:`numerics`).
 """
 
-from theory.claims import (
-    CLAIMS,
-    TOLERANCES,
-    Claim,
-    Evidence,
-    LedgerRow,
-    Verdict,
-    build_ledger,
-    claim_ids,
-    claims_markdown,
-    format_ledger,
-    get_claim,
-)
+from theory.claims import CLAIMS, TOLERANCES, Claim, claim_ids, get_claim
 from theory.errors import (
     AdvLandscapeError,
     ConfigError,
@@ -30,6 +20,7 @@ from theory.errors import (
     ResultExistsError,
     ResultFileError,
 )
+from theory.evidence import Evidence
 
 __all__ = [
     "CLAIMS",
@@ -40,13 +31,8 @@ __all__ = [
     "DataError",
     "DivergenceError",
     "Evidence",
-    "LedgerRow",
     "ResultExistsError",
     "ResultFileError",
-    "Verdict",
-    "build_ledger",
     "claim_ids",
-    "claims_markdown",
-    "format_ledger",
     "get_claim",
 ]

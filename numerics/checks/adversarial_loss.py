@@ -21,9 +21,16 @@ import torch
 
 from numerics import ops
 from numerics.attacks import pgd_on_loss, uniform_ball_noise
+from numerics.ledger import register
 from numerics.linear.attack import box_worst_case
 from theory import adversarial_loss as al
+from theory.adversarial_loss import verify_inner_max, verify_y_eq7, verify_y_l1
 from theory.claims import NUMERIC_RTOL, PGD_TOL, Evidence
+
+# This topic's symbolic checks (theory/ registers nothing itself).
+register("Y-EQ7", "symbolic")(verify_y_eq7)
+register("Y-L1", "symbolic")(verify_y_l1)
+register("INNER-MAX", "symbolic")(verify_inner_max)
 
 RTOL = NUMERIC_RTOL  # relative error allowed against autograd (docs/claims.md)
 DIMS = (2, 3, 5, 10)
@@ -92,6 +99,7 @@ def unit_direction_at_angle(
     return torch.cos(theta)[:, None] * w_hat + torch.sin(theta)[:, None] * t
 
 
+@register("Y-EQ7", "numeric")
 def check_y_eq7(count: int = 40, seed: int = 0) -> Evidence:
     """Y-EQ7: zeta(-y w.(x + eps u)) against the lambdified zeta(-y w.x - y eps ||w|| cos theta).
 
@@ -119,6 +127,7 @@ def check_y_eq7(count: int = 40, seed: int = 0) -> Evidence:
     )
 
 
+@register("Y-L1", "numeric")
 def check_y_l1(count: int = 40, seed: int = 1, directions: int = 500) -> Evidence:
     """Y-L1 (Lemma 1): dl/deps by autograd against -y ||w|| cos(theta) s(...); sign; worst case.
 
@@ -219,6 +228,7 @@ def box_effect(
     return out
 
 
+@register("INNER-MAX", "numeric")
 def check_inner_max(count: int = 40, seed: int = 2, samples: int = 400) -> Evidence:
     """INNER-MAX: zeta(-y w.x + eps ||w_f||_q) is the maximum over ||eta||_p <= eps.
 

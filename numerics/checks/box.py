@@ -16,8 +16,14 @@ import scipy.optimize
 import torch
 
 from numerics.attacks import project, project_ball_box
+from numerics.ledger import register
 from numerics.linear.attack import box_worst_case
+from theory.box import verify_box_max, verify_box_proj
 from theory.claims import Evidence
+
+# This topic's symbolic checks (theory/ registers nothing itself).
+register("BOX-PROJ", "symbolic")(verify_box_proj)
+register("BOX-MAX", "symbolic")(verify_box_max)
 
 FEAS_TOL = 1e-12  # feasibility of the closed forms (rounding)
 GAP_TOL = 1e-7  # |closed-form objective - solver objective| (the solver's own accuracy)
@@ -42,6 +48,7 @@ def _solve(objective: object, gradient: object, x: np.ndarray, eps: float) -> np
     return res.x
 
 
+@register("BOX-PROJ", "numeric")
 def check_box_proj(count: int = 60, seed: int = 40) -> Evidence:
     """BOX-PROJ: clip(z/(1 + mu), lo, hi) against SLSQP's projection onto ball cap box (L2),
     and the clip onto [max(lo, -eps), min(hi, eps)] against it (L-inf, where SLSQP solves the
@@ -71,6 +78,7 @@ def check_box_proj(count: int = 60, seed: int = 40) -> Evidence:
     )
 
 
+@register("BOX-MAX", "numeric")
 def check_box_max(count: int = 60, seed: int = 41) -> Evidence:
     """BOX-MAX: the linear worst case inside ball cap box against SLSQP maximising -y w.delta
     over it (L2), and the coordinatewise L-inf clip against the box maximiser."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from numerics.ledger import register
 from numerics.linear.bounds import (
     best_bias_at_zero,
     budget_threshold,
@@ -11,7 +12,11 @@ from numerics.linear.bounds import (
     threshold_direction,
 )
 from numerics.ops import robust_gradient, robust_loss, robust_loss_and_grad
+from theory.budget import verify_l_budget
 from theory.claims import Evidence
+
+# This topic's symbolic checks (theory/ registers nothing itself).
+register("L-BUDGET", "symbolic")(verify_l_budget)
 
 
 def make_problem(n: int = 40, d: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,6 +98,7 @@ def gradient_bound_ratios(
     return out
 
 
+@register("L-BUDGET", "numeric")
 def check_l_budget() -> Evidence:
     """L-BUDGET (Liu et al. 2020), numeric: threshold and gradient bound on a random problem.
 

@@ -17,9 +17,17 @@ from torch.func import hessian, jacrev, vmap
 
 from numerics import ops
 from numerics.checks.adversarial_loss import RTOL, Instance, random_instances, rel_err
+from numerics.ledger import register
 from numerics.linear import curvature as lc
 from theory import hessian as th
 from theory.claims import Evidence
+from theory.hessian import verify_hess_dep, verify_y_eig, verify_y_eig_dep, verify_y_hess
+
+# This topic's symbolic checks (theory/ registers nothing itself).
+register("Y-HESS", "symbolic")(verify_y_hess)
+register("HESS-DEP", "symbolic")(verify_hess_dep)
+register("Y-EIG", "symbolic")(verify_y_eig)
+register("Y-EIG-DEP", "symbolic")(verify_y_eig_dep)
 
 
 def fixed_noise_loss(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
@@ -44,6 +52,7 @@ def _autograd(fn, inst: Instance, *extra: torch.Tensor) -> tuple[torch.Tensor, t
     return grad, hess
 
 
+@register("Y-HESS", "numeric")
 def check_y_hess(count: int = 40, seed: int = 10) -> Evidence:
     """Y-HESS: grad -s(-z) y (x + eta) and Hessian s(z)s(-z)(x + eta)(x + eta)^T vs torch.func.
 
@@ -77,6 +86,7 @@ def check_y_hess(count: int = 40, seed: int = 10) -> Evidence:
     )
 
 
+@register("HESS-DEP", "numeric")
 def check_hess_dep(count: int = 40, seed: int = 11) -> Evidence:
     """HESS-DEP: gradient and Hessian of the robust loss zeta(-m) vs torch.func; what Y-HESS misses.
 
@@ -121,6 +131,7 @@ def check_hess_dep(count: int = 40, seed: int = 11) -> Evidence:
     )
 
 
+@register("Y-EIG", "numeric")
 def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
     """Y-EIG (the paper's Eq. 10, noise held fixed): the closed-form eigenpair against
     ``torch.linalg.eigh`` of the autograd Hessian of zeta(-y w.(x + eta)).
@@ -152,6 +163,7 @@ def check_y_eig(count: int = 40, seed: int = 12) -> Evidence:
     )
 
 
+@register("Y-EIG-DEP", "numeric")
 def check_y_eig_dep(count: int = 40, seed: int = 12) -> Evidence:
     """Y-EIG-DEP: with the attack depending on w (HESS-DEP), is v = y x - eps w^ the top
     eigenvector, with eigenvalue s(m)s(-m)||v||^2? The closed-form eigenpairs of

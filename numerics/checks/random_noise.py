@@ -7,9 +7,13 @@ import math
 import torch
 
 from numerics.attacks import uniform_ball_noise
+from numerics.ledger import register
 from numerics.linear.curvature import expected_hessian_approx, top_eigenvalue_per_point
 from theory.claims import MC_STANDARD_ERRORS, Evidence
-from theory.random_noise import noise_variance, sharpening_ratio
+from theory.random_noise import noise_variance, sharpening_ratio, verify_y_t2
+
+# This topic's symbolic checks (theory/ registers nothing itself).
+register("Y-T2", "symbolic")(verify_y_t2)
 
 
 def sample_noise(noise: str, n: int, d: int, eps: float, generator: torch.Generator
@@ -89,6 +93,7 @@ def adversarial_vs_random(d: int = 784, eps: float = 1.0, seed: int = 0) -> dict
             "eps2_coefficient_ratio": sharpening_ratio("ball", d)}
 
 
+@register("Y-T2", "numeric")
 def check_y_t2() -> Evidence:
     """Y-T2 (Yamada et al. Theorem 2), numeric: Monte Carlo c^2 for the ball, sphere, cube and
     Gaussian within 4 standard errors (off-diagonal moments 0 within 4 SE); Theorem 2's

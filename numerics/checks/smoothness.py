@@ -6,9 +6,14 @@ from typing import Any
 
 import torch
 
+from numerics.ledger import register
 from numerics.linear.bounds import linf_jump, lipschitz_bound, segment_min_norm
 from numerics.ops import robust_gradient, robust_loss_and_grad
 from theory.claims import Evidence
+from theory.smoothness import verify_k_smooth
+
+# This topic's symbolic checks (theory/ registers nothing itself).
+register("K-SMOOTH", "symbolic")(verify_k_smooth)
 
 
 def make_data(n: int = 20, d: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,6 +102,7 @@ def gradient_vs_autograd(eps: float = 0.5, k: int = 20, seed: int = 3) -> float:
     return worst
 
 
+@register("K-SMOOTH", "numeric")
 def check_k_smooth() -> Evidence:
     """K-SMOOTH (Kanai et al. 2021), numeric: gradient formula vs autograd (<= 1e-10); on
     {||w|| >= r} every gradient-difference ratio is <= K(r), for every sampled pair (segments

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from numerics.ledger import register
 from numerics.linear.curvature import (
     dlambda1_deps_per_point,
     increase_condition,
@@ -12,7 +13,10 @@ from numerics.linear.curvature import (
 from numerics.ops import zeta
 from theory.adversarial_loss import ROBUST_LOSS_TORCH
 from theory.claims import Evidence
-from theory.theorem1 import margin_threshold
+from theory.theorem1 import margin_threshold, verify_y_t1
+
+# This topic's symbolic checks (theory/ registers nothing itself).
+register("Y-T1", "symbolic")(verify_y_t1)
 
 
 def autograd_top_eigenvalue(
@@ -59,6 +63,7 @@ def random_instances(
     return w, x, y, eps
 
 
+@register("Y-T1", "numeric")
 def check_y_t1() -> Evidence:
     """Y-T1 (a) (Yamada et al. Theorem 1), numeric: the closed form of d lambda_1/d eps against
     autograd through the Hessian's top eigenvalue (float64, relative error <= 1e-10 against the

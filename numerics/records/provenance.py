@@ -38,9 +38,9 @@ __all__ = [
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 #: Files left out of the default :func:`code_version` (globs on ``<root name>/<path>``): the
-#: report's site builder, which no experiment imports (editing it leaves every experiment's
-#: results unchanged).
-_NOT_EXPERIMENT_CODE = ("numerics/report/*",)
+#: report's site builder and what notebooks display, which no experiment imports (editing them
+#: leaves every experiment's results unchanged).
+_NOT_EXPERIMENT_CODE = ("numerics/report/*", "numerics/display.py")
 
 
 def git_commit(repo: Path = REPO_ROOT) -> str:

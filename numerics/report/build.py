@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from numerics.ledger import LedgerRow
 from numerics.report.checkpoints import (
     NotebookCheckpoints,
     checkpoint_folder,
@@ -39,7 +40,6 @@ from numerics.report.notebooks import (
 from numerics.report.pages import audit_page, render_notebook
 from numerics.report.summary import NotebookRun, ReportSummary
 from numerics.results import REPO_ROOT, atomic_write_bytes, git_commit
-from theory.claims import LedgerRow
 from theory.errors import ConfigError
 
 
@@ -106,8 +106,9 @@ def build_report(
     """
     from tqdm import tqdm
 
+    from numerics.ledger import build_ledger
     from numerics.profiles import ENV_VAR, current_profile
-    from theory.claims import CLAIMS, build_ledger
+    from theory.claims import CLAIMS
 
     profile = current_profile(profile)
     if store and (profile != "ci" or not execute):

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from theory.claims import Evidence, LedgerRow
+from numerics.ledger import LedgerRow
+from theory.evidence import Evidence
 
 #: Size of one figure in inches and its resolution: about 440 x 270 pixels.
 FIGSIZE = (4.4, 2.7)

@@ -124,7 +124,7 @@ def notebook_problems(
                      for c in code):
             problems.append(f"{ipynb.name}: the {cid} section does not show the claim: add a code "
                             f'cell `show_claim("{cid}")` under its first heading (from '
-                            "numerics.report)")
+                            "numerics.display)")
     return problems
 
 
@@ -180,12 +180,13 @@ class ClaimSection:
 
 
 def _role_names(claim: Any) -> dict[str, tuple[str, ...]]:
-    """Function names whose call in a section says what it shows, per role."""
-    checks = claim.checks(include_data=True)
-    name = {kind: path.partition(":")[2] for kind, path in checks}
-    derivation = tuple(n for n in (name.get("symbolic"), name.get("numeric")) if n)
-    return {"derivation": derivation,
-            "data": tuple(path.partition(":")[2] for kind, path in checks if kind == "data")}
+    """Function names whose call in a section says what it shows, per role: the claim's checks
+    as registered with the ledger (:func:`numerics.ledger.checks_for`)."""
+    from numerics.ledger import checks_for
+
+    checks = checks_for(claim.id, include_data=True)
+    return {"derivation": tuple(c.name for c in checks if c.kind in ("symbolic", "numeric")),
+            "data": tuple(c.name for c in checks if c.kind == "data")}
 
 
 def section_map(nb: Any, claims: Sequence[Any] | None = None) -> list[ClaimSection]:

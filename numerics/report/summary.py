@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from numerics.ledger import LedgerRow, Verdict
 from numerics.report.notebooks import ClaimSection
-from theory.claims import LedgerRow, Verdict
 
 
 def verdict_label(verdict: object) -> str:

@@ -1,12 +1,13 @@
 """What the notebooks display: SymPy results typeset, and a claim's statement at its section.
 
+The notebooks import both from here (``from numerics.display import show_claim, typeset``).
 Both are plain objects with IPython's rich-display methods (no IPython import): Jupyter and the
 report's pages typeset them with MathJax, and their ``text/plain`` form is exact text that nbval
 compares in cells marked ``# NBVAL_CHECK_OUTPUT``:
 
 * :func:`typeset` shows a SymPy expression as ``text/latex`` (``$\\displaystyle lhs = ...$``) with
   ``sympy.sstr`` of it as ``text/plain``;
-* :func:`show_claim` shows a claim's LaTeX statement (``theory.claims.Claim.latex``) as
+* :func:`show_claim` shows a claim's LaTeX statement (:attr:`theory.claims.Claim.latex`) as
   ``text/markdown`` with its plain statement as ``text/plain``.
 """
 
