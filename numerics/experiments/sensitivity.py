@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from numerics.experiments import mnist2
@@ -30,10 +31,11 @@ from numerics.experiments import seeds as seeds_mod
 from numerics.experiments.paper_values import PRINTED_RESOLUTION
 from numerics.experiments.seeds import count_true
 from numerics.experiments.units import Units
+from numerics.results import read_result
 from theory.errors import ConfigError
 
 __all__ = ["FULL", "SETTINGS", "SensitivityConfig", "judge_sensitivity", "run_sensitivity",
-           "setting_config", "summary_line"]
+           "sensitivity_conditions", "setting_config", "summary_line"]
 
 #: name -> (what it changes, MNIST2Config overrides; "train" holds TrainConfig overrides).
 SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -246,3 +248,22 @@ def summary_line(results: dict[str, Any]) -> str:
             f"{j['y_t1']['fails_in'] or 'none'}; Y-T2 holds in {j['y_t2']['holds_in'] or 'none'}"
             f", not in {j['y_t2']['fails_in'] or 'none'}; most rows reproduced: {best} "
             f"{j['reproduced'][best]} (early-stopped), {j['reproduced_last'][best]} (last epoch)")
+
+
+def sensitivity_conditions(claim: str, path: str | Path | None = None) -> tuple[str, ...]:
+    """The settings of the committed sensitivity study (``results/mnist2/sensitivity.json``,
+    :data:`numerics.experiments.mnist2.SENSITIVITY_FILE`) in which ``claim`` (``"y_t1"`` or
+    ``"y_t2"``) holds on MNIST2 and those in which it does not, as conditions of the MNIST2 data
+    evidence; () without the study."""
+    path = Path(path if path is not None else mnist2.SENSITIVITY_FILE)
+    if not path.exists():
+        return ()
+    record = read_result(path)
+    split = record["results"]["judgement"][claim]
+    n = len(record["results"]["seeds"])
+    name = {"y_t1": "Y-T1 (b)", "y_t2": "Y-T2"}[claim]
+    text = (f"sensitivity study (whole MNIST2, {n} seeds per setting): {name} holds on the data "
+            f"in the settings {', '.join(split['holds_in']) or 'none'}")
+    if split["fails_in"]:
+        text += f", NOT in {', '.join(split['fails_in'])}"
+    return (text,)
