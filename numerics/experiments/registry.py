@@ -16,13 +16,12 @@ from numerics.experiments import (
     budget,
     cifar2,
     findings,
-    mnist2,
     mnist2_wd,
     pas,
-    resnet,
     sensitivity,
     smoothness,
 )
+from numerics.experiments.mnist2 import study as mnist2
 from numerics.experiments.protocol import Study
 from numerics.experiments.units import Units
 from theory.claims import Evidence
@@ -32,8 +31,7 @@ __all__ = ["STUDIES", "STUDY_MODULES", "config_for", "evidence_by_claim", "get_s
            "run_study"]
 
 #: Every study module, in the order ``reproduce`` runs them and the ledger lists evidence.
-STUDY_MODULES = (mnist2, mnist2_wd, cifar2, sensitivity, smoothness, budget, findings, pas,
-                 resnet)
+STUDY_MODULES = (mnist2, mnist2_wd, cifar2, sensitivity, smoothness, budget, findings, pas)
 
 #: name -> :class:`numerics.experiments.protocol.Study`.
 STUDIES: dict[str, Study] = {s.name: s for s in map(Study.from_module, STUDY_MODULES)}

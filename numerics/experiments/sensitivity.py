@@ -34,8 +34,10 @@ from numerics.experiments.units import Units
 from numerics.results import read_result
 from theory.errors import ConfigError
 
-__all__ = ["FULL", "SETTINGS", "SensitivityConfig", "judge_sensitivity", "run_sensitivity",
-           "sensitivity_conditions", "setting_config", "summary_line"]
+__all__ = ["CLAIMS", "EVIDENCE", "MINUTES", "NAME", "RESULT", "SCALES", "SETTINGS", "TITLE",
+           "Config", "SensitivityConfig", "judge", "judge_sensitivity", "run",
+           "run_sensitivity", "sensitivity_conditions", "setting_config", "summary_line",
+           "unit_names"]
 
 #: name -> (what it changes, MNIST2Config overrides; "train" holds TrainConfig overrides).
 SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -50,8 +52,6 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
                          {"train_projection": "exact"}),
 }
 
-#: The full profile: the whole MNIST2 data, three seeds.
-FULL = {"n_train": None, "n_test": None, "seeds": (0, 1, 2)}
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,12 @@ class SensitivityConfig:
         seed: the data subsets' seed.
     """
 
-    profile: str = "ci"
+    profile: str = "full"
     settings: tuple[str, ...] = tuple(SETTINGS)
-    seeds: tuple[int, ...] = (0, 1)
+    seeds: tuple[int, ...] = (0, 1, 2)
     tables: tuple[int, ...] = (1, 2, 3, 4)
-    n_train: int | None = 2000
-    n_test: int | None = 600
+    n_train: int | None = None
+    n_test: int | None = None
     landscape_points: int = 3
     eval_method: str = "exact"
     seed: int = 0
@@ -186,14 +186,21 @@ def _summary(tables: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_sensitivity(cfg: SensitivityConfig, progress: bool = True, checkpoint_dir: Any = None,
-                    stop_after: int | None = None, accept_stale: bool = False) -> dict[str, Any]:
-    """Run every (setting, table, seed) unit; summarise each setting and judge the study."""
-    first = setting_config(cfg, cfg.settings[0])
-    data = mnist2.load_data(first)
-    total = len(cfg.settings) * len(cfg.tables) * len(cfg.seeds)
-    units = Units("sensitivity", cfg, total, checkpoint_dir=checkpoint_dir,
-                  stop_after=stop_after, progress=progress, accept_stale=accept_stale)
+def run_sensitivity(cfg: SensitivityConfig, units: Units | None = None) -> dict[str, Any]:
+    """Run every (setting, table, seed) unit; summarise each setting and judge the study.
+
+    ``units`` runs each unit ``"<setting>/<table>@<seed>"``, checkpointing and resuming it
+    (:func:`numerics.experiments.protocol.execute` builds it; default: none kept); the data are
+    loaded only when some unit is computed.
+    """
+    units = units if units is not None else Units(NAME, cfg, len(unit_names(cfg)))
+    loaded: list[tuple[Any, ...]] = []
+
+    def data() -> tuple[Any, ...]:
+        if not loaded:
+            loaded.append(mnist2.load_data(setting_config(cfg, cfg.settings[0])))
+        return loaded[0]
+
     settings: dict[str, Any] = {}
     try:
         for name in cfg.settings:
@@ -202,7 +209,7 @@ def run_sensitivity(cfg: SensitivityConfig, progress: bool = True, checkpoint_di
             for number in cfg.tables:
                 runs = [units(f"{name}/{number}@{seed}",
                               lambda number=number, seed=seed, mcfg=mcfg:
-                              _strip(mnist2.run_table(number, mcfg, data, seed=seed)))
+                              _strip(mnist2.run_table(number, mcfg, data(), seed=seed)))
                         for seed in cfg.seeds]
                 tables[str(number)] = compact(mnist2.aggregate(runs))
             settings[name] = {"what": SETTINGS[name][0], "overrides": SETTINGS[name][1],
@@ -267,3 +274,29 @@ def sensitivity_conditions(claim: str, path: str | Path | None = None) -> tuple[
     if split["fails_in"]:
         text += f", NOT in {', '.join(split['fails_in'])}"
     return (text,)
+
+
+# -- the study protocol (numerics.experiments.protocol) ---------------------------------------
+
+NAME = "sensitivity"
+TITLE = "MNIST2 tables 1-4 under the hyperparameters the paper's text lost (8 settings)"
+CLAIMS = ("Y-T1", "Y-T2")
+Config = SensitivityConfig
+#: The paper's scale is the Config's defaults (the whole MNIST2, three seeds); ``ci`` a subset.
+SCALES: dict[str, dict[str, Any]] = {
+    "ci": {"n_train": 2000, "n_test": 600, "seeds": (0, 1)},
+    "full": {},
+}
+MINUTES = {"ci": 6.0, "full": 40.0}
+RESULT = "sensitivity.json"
+run = run_sensitivity
+judge = summary_line
+#: Read by the MNIST2 study's Y-T1 and Y-T2 evidence as conditions
+#: (:func:`sensitivity_conditions`).
+EVIDENCE: dict[str, Any] = {}
+
+
+def unit_names(cfg: SensitivityConfig) -> list[str]:
+    """One unit per (setting, table, seed): ``"<setting>/<table>@<seed>"``."""
+    return [f"{name}/{number}@{seed}" for name in cfg.settings for number in cfg.tables
+            for seed in cfg.seeds]

@@ -27,8 +27,6 @@ imported on first use.
 
 from __future__ import annotations
 
-from typing import Any
-
 from numerics.experiments.mnist2.config import (
     CIFAR2_RESULT_FILE,
     CONVENTIONS,
@@ -73,18 +71,8 @@ __all__ = [
     "run_table",
     "save_figures",
     "seed_trends",
-    "sensitivity_conditions",
     "table_spec",
     "trends",
     "write_mnist2",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """``sensitivity_conditions``, from :mod:`numerics.experiments.sensitivity` (imported on
-    first use: that module imports this package)."""
-    if name == "sensitivity_conditions":
-        from numerics.experiments.sensitivity import sensitivity_conditions
-
-        return sensitivity_conditions
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

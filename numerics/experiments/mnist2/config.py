@@ -9,7 +9,6 @@ and where the committed records live (:data:`RESULT_FILE` and the others).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +46,9 @@ RESULT_FILE = RESULT_DIR / "mnist2.json"
 CIFAR2_RESULT_FILE = REPO_ROOT / "results" / "cifar2" / "mnist2.json"
 RESULT_FILES = {"mnist2": RESULT_FILE, "cifar2": CIFAR2_RESULT_FILE}
 #: The MNIST2 run with weight decay (Y-T1's second regime).
-WEIGHT_DECAY_FILE = RESULT_DIR / "weight_decay" / "mnist2.json"
+WEIGHT_DECAY_FILE = REPO_ROOT / "results" / "mnist2_wd" / "mnist2.json"
 #: The sensitivity study's record (:mod:`numerics.experiments.sensitivity`).
-SENSITIVITY_FILE = RESULT_DIR / "sensitivity.json"
+SENSITIVITY_FILE = REPO_ROOT / "results" / "sensitivity" / "sensitivity.json"
 DATASETS = tuple(TABLES_BY_DATASET)
 
 #: Which images each data set's train and test splits hold (recorded in every results file).
@@ -197,20 +196,16 @@ class MNIST2Config:
 
 def config_for(profile: str | None = None, dataset: str = "mnist2",
                **overrides: Any) -> MNIST2Config:
-    """The configuration of a profile (``ci``: a small subset, same code; ``full``: the paper's
-    data) for a data set (``mnist2``, or ``cifar2``: ci on 400 training and 200 test images),
-    with ``overrides`` applied."""
-    profile = current_profile(profile)
-    if profile == "ci":
-        small = {"mnist2": (2000, 600), "cifar2": (400, 200)}.get(dataset, (2000, 600))
-        base = MNIST2Config(
-            profile="ci", dataset=dataset, n_train=small[0], n_test=small[1],
-            train=TrainConfig(epochs=3, batch_size=128, optimizer="adam", lr=1e-2, seed=0),
-            train_steps=5, eval_steps=10, landscape_points=11, landscape_n=300,
-        )
-    else:
-        base = MNIST2Config(profile=profile, dataset=dataset, seeds=(0, 1, 2, 3, 4))
-    return dataclasses.replace(base, **overrides)
+    """The config of the study of ``dataset`` (``mnist2``, or ``cifar2``: its study,
+    :mod:`numerics.experiments.cifar2`) at a scale (``ci``: a small subset, same code; ``full``:
+    the paper's data; default :func:`numerics.profiles.current_profile`; ``gpu``: as ``full``),
+    with ``overrides``: the registry's :meth:`~numerics.experiments.protocol.Study.config_for`."""
+    from numerics.experiments.registry import get_study
+
+    if dataset not in TABLES_BY_DATASET:
+        raise ConfigError(f"unknown dataset {dataset!r}: use one of {list(DATASETS)}")
+    scale = current_profile(profile)
+    return get_study(dataset).config_for("full" if scale == "gpu" else scale, **overrides)
 
 
 def table_spec(config: MNIST2Config, number: int) -> TableSpec:

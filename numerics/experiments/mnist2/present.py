@@ -18,16 +18,23 @@ from numerics.experiments.mnist2.config import MNIST2Config
 from numerics.experiments.paper_values import PRINTED_RESOLUTION
 from numerics.results import atomic_write_bytes, write_result
 
-__all__ = ["render_tables", "save_figures", "write_mnist2"]
+__all__ = ["render_tables", "save_figures", "write_csv", "write_mnist2"]
 
 
 def write_mnist2(path: str | Path, config: MNIST2Config, results: dict[str, Any],
                  overwrite: bool = False, **provenance_extra: Any) -> list[Path]:
-    """Write the results record (JSON, with provenance plus ``provenance_extra``) and a CSV of
-    every table row."""
+    """Write results as the study's record (JSON with provenance plus ``provenance_extra``) and
+    the CSV of every row beside it, for code that holds results (``advlandscape study mnist2``
+    writes its record through :func:`numerics.experiments.protocol.execute`)."""
     path = Path(path)
-    out = [write_result(path, config, results, seed=config.train.seed, device="cpu",
-                        overwrite=overwrite, threads=config.threads, **provenance_extra)]
+    return [write_result(path, config, results, seed=config.train.seed, device="cpu",
+                         overwrite=overwrite, threads=config.threads, **provenance_extra),
+            write_csv(path.with_suffix(".csv"), results, overwrite=overwrite)]
+
+
+def write_csv(path: str | Path, results: dict[str, Any], overwrite: bool = False) -> Path:
+    """Write a CSV of every table row (the means over seeds, their sd, the paper's values and the
+    top eigenvalues) beside the record."""
     lines = ["table,norm,training,eps,label,seeds,train_acc,train_acc_sd,test_acc,test_acc_sd,"
              "gap,best_epoch,last_train_acc,last_test_acc,clean_train,clean_test,robust_train,"
              "robust_test,exact_train,exact_test,attack_gap_test,paper_train,paper_test,"
@@ -49,9 +56,8 @@ def write_mnist2(path: str | Path, config: MNIST2Config, results: dict[str, Any]
                     h.get("share_above_m_star")]
             lines.append(",".join("" if v is None else f"{v:.6g}" if isinstance(v, float)
                                   else str(v) for v in vals))
-    out.append(atomic_write_bytes(path.with_suffix(".csv"), ("\n".join(lines) + "\n").encode(),
-                                  overwrite=overwrite))
-    return out
+    return atomic_write_bytes(Path(path), ("\n".join(lines) + "\n").encode(),
+                              overwrite=overwrite)
 
 
 def _cell(r: dict[str, Any], stats: dict[str, Any], field: str, many: bool) -> str:

@@ -31,6 +31,7 @@ from numerics.experiments.mnist2.config import (
     table_spec,
 )
 from numerics.experiments.paper_values import PRINTED_RESOLUTION, TableSpec, eps_label
+from numerics.experiments.units import Units
 from numerics.linear.attack import attacked_margins, perturb
 from numerics.linear.curvature import fixed_noise_operator, normalized_sharpness, robust_operator
 from numerics.linear.landscape import filter_normalized_direction, landscape_1d
@@ -294,47 +295,36 @@ def run_table(
     }
 
 
-def run_mnist2(
-    config: MNIST2Config, progress: bool = False,
-    on_table: Callable[[str, dict[str, Any]], None] | None = None,
-    done: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+def run_mnist2(config: MNIST2Config, units: Units | None = None) -> dict[str, Any]:
     """Reproduce the requested tables (and the data of figures 2-3) of Yamada et al., once per
     seed of :func:`repetitions`, and summarise each table over the seeds (:func:`aggregate`).
 
     Args:
-        config: :class:`MNIST2Config`. progress: show a tqdm bar.
-        on_table: called with ``"<table>@<seed>"`` and the run after each (table, seed) unit
-            (e.g. to checkpoint). done: units already computed (same keys, from a checkpoint),
-            which are not recomputed.
+        config: :class:`MNIST2Config`.
+        units: runs each (table, seed) unit ``"<table>@<seed>"``, checkpointing and resuming it
+            (:func:`numerics.experiments.protocol.execute` builds it; default: none kept). The
+            data are loaded only when some unit is computed.
 
     Returns:
         ``{"seeds": [...], "tables": {"1": {...}, ...}, "seconds": total}``: each table the
         mean over seeds in :func:`run_table`'s layout plus its spread and the runs.
     """
-    from tqdm import tqdm
-
+    seeds = repetitions(config)
+    keys = [(t, s) for t in config.tables for s in seeds]
+    units = units if units is not None else Units("mnist2", config, len(keys))
     threads = torch.get_num_threads()
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     start = time.perf_counter()
-    seeds = repetitions(config)
-    runs: dict[str, Any] = dict(done or {})
-    try:
-        data = load_data(config)
-        todo = [(t, s) for t in config.tables for s in seeds if f"{t}@{s}" not in runs]
-        total = len(todo) * config.train.epochs
-        with tqdm(total=total, desc="mnist2", disable=not progress, leave=False) as bar:
-            for number, seed in todo:
-                def tick(msg: str, bar: Any = bar) -> None:
-                    bar.set_postfix_str(msg)
-                    if "epoch" in msg:
-                        bar.update(1)
+    data: list[tuple[torch.Tensor, ...]] = []
 
-                key = f"{number}@{seed}"
-                runs[key] = run_table(number, config, data, tick, seed=seed)
-                if on_table is not None:
-                    on_table(key, runs[key])
+    def table(number: int, seed: int) -> dict[str, Any]:
+        if not data:
+            data.append(load_data(config))
+        return run_table(number, config, data[0], seed=seed)
+
+    try:
+        runs = {f"{t}@{s}": units(f"{t}@{s}", lambda t=t, s=s: table(t, s)) for t, s in keys}
     finally:
         torch.set_num_threads(threads)
     tables = {str(t): aggregate([runs[f"{t}@{s}"] for s in seeds]) for t in sorted(config.tables)}
