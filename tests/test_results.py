@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -89,7 +90,8 @@ def test_invalid_json_gets_a_clear_error(tmp_path: Path) -> None:
 
 def test_non_finite_values_stay_visible(tmp_path: Path) -> None:
     path = write_result(tmp_path / "r.json", {}, {"loss": float("nan")})
-    assert read_result(path)["results"]["loss"] == "nan"
+    assert '"__float__": "NaN"' in path.read_text()
+    assert math.isnan(read_result(path)["results"]["loss"])
 
 
 def test_checkpoint_round_trip_and_corruption(tmp_path: Path) -> None:

@@ -40,6 +40,12 @@ class ResultFileError(AdvLandscapeError):
     """A result file cannot be read back (invalid JSON, missing keys)."""
 
 
+class RecordEditedError(ResultFileError):
+    """A results record's content does not match the digest written with it (a number, key or
+    setting changed after it was written); the message names the file and how to get a true
+    record back (re-run the command in its provenance, or restore the file from git)."""
+
+
 class ResultWriteError(AdvLandscapeError, OSError):
     """A result or checkpoint file cannot be written (disk full, file too large, no permission);
     the file it would have replaced is unchanged."""

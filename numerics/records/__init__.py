@@ -2,8 +2,10 @@
 
 The package keeps everything a command writes trustworthy: :mod:`~numerics.records.provenance`
 names the code (:func:`code_version`, the one code identity), libraries, device and command behind
-a result; :mod:`~numerics.records.files` writes JSON records atomically and reads them with clear
-errors; :mod:`~numerics.records.checkpoints` saves and safely reads the checkpoints of long runs,
+a result; :mod:`~numerics.records.files` writes JSON records atomically, each with the digest of
+its content, and reads them with clear errors, refusing one edited after it was written
+(:mod:`~numerics.records.digest` stamps records written before they carried a digest);
+:mod:`~numerics.records.checkpoints` saves and safely reads the checkpoints of long runs,
 refusing one written by other code unless asked; :mod:`~numerics.records.lock` holds the lock
 that allows one run per output.
 """
@@ -22,6 +24,7 @@ from numerics.records.files import (
     atomic_write_bytes,
     read_json,
     read_result,
+    record_digest,
     write_json,
     write_result,
 )
@@ -55,6 +58,7 @@ __all__ = [
     "read_checkpoint",
     "read_json",
     "read_result",
+    "record_digest",
     "save_checkpoint",
     "started_commit",
     "write_json",

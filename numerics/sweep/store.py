@@ -29,7 +29,7 @@ from numerics.results import (
     read_result,
     write_result,
 )
-from theory.errors import ResultFileError, StaleCheckpointError
+from theory.errors import RecordEditedError, ResultFileError, StaleCheckpointError
 
 __all__ = ["SweepStore", "code_digest"]
 
@@ -64,12 +64,18 @@ class SweepStore:
 
         Raises:
             ResultFileError: the record is not a sweep unit's record of this digest.
+            RecordEditedError: its content does not match its digest (edited after it was
+                written); it is never merged.
             StaleCheckpointError: it was written by other code, unless ``accept_stale``.
         """
         path = self.record_path(digest)
         if not path.exists():
             return None
-        record = read_result(path)
+        try:
+            record = read_result(path)
+        except RecordEditedError as exc:
+            raise RecordEditedError(f"{exc} (a sweep unit's record: delete it and run the sweep "
+                                    "again to run that unit again)") from None
         sweep = record["provenance"].get("sweep", {})
         if sweep.get("digest") != digest:
             raise ResultFileError(f"{path} is not the record of unit {digest}: it was edited or "
