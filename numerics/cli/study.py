@@ -14,7 +14,9 @@ again (:func:`numerics.experiments.protocol.execute`); ``--fresh`` discards the 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from numerics.cli import resume
 from theory.errors import ConfigError
@@ -69,10 +71,12 @@ def run(args: argparse.Namespace) -> int:
 
 def run_study_command(name: str, args: argparse.Namespace, *, scale: str | None,
                       out: Path | None, record: Path | None = None,
+                      adjust: Callable[[Any], Any] | None = None,
                       **overrides: object) -> int:
-    """Run study ``name`` at ``scale`` with ``overrides``, its record in ``out`` (or the file
-    ``record``), with the shared options in ``args`` (overwrite, checkpoint folder, --fresh,
-    --resume-stale, --no-progress); print where it went and the study's one-line judgement."""
+    """Run study ``name`` at ``scale`` with ``overrides`` (then ``adjust(cfg)``, for nested
+    fields), its record in ``out`` (or the file ``record``), with the shared options in ``args``
+    (overwrite, checkpoint folder, --fresh, --resume-stale, --no-progress); print where it went
+    and the study's one-line judgement."""
     from numerics.experiments.protocol import default_record, execute
     from numerics.experiments.registry import get_study
     from numerics.profiles import current_profile
@@ -83,6 +87,8 @@ def run_study_command(name: str, args: argparse.Namespace, *, scale: str | None,
         if scale not in study.scales:
             scale = "full" if scale == "gpu" else scale
     cfg = study.config_for(scale, **overrides)  # validated before any work
+    if adjust is not None:
+        cfg = adjust(cfg)
     target = Path(record) if record is not None else default_record(study, out)
     results = execute(study, cfg, target, overwrite=args.overwrite,
                       checkpoint_dir=getattr(args, "checkpoint_dir", None),
