@@ -88,7 +88,7 @@ def test_checks_run_in_the_ledger_order() -> None:
     the MNIST2 study's (which reads the deep net as one more regime)."""
     paths = [c.path for c in checks_for("Y-T1", include_data=True)]
     assert paths == ["theory.theorem1:verify_y_t1", "numerics.checks.theorem1:check_y_t1",
-                     "numerics.experiments.mnist2:evidence_y_t1"]
+                     "numerics.experiments.mnist2.evidence:evidence_y_t1"]
     assert [c.kind for c in checks_for("Y-T1")] == ["symbolic", "numeric"]
     assert [c.kind for c in checks_for("L-FINDINGS", include_data=True)] == ["data"]
 
