@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -222,7 +222,7 @@ if full is not None:
 # ## The lost hyperparameters: a sensitivity study (Y-T1, Y-T2)
 #
 # The paper's optimiser, learning rate, epochs and PGD settings were lost from its text. The
-# study (`advlandscape liu-kanai sensitivity`, `numerics.experiments.sensitivity`) re-runs tables
+# study (`advlandscape study sensitivity`, `numerics.experiments.sensitivity`) re-runs tables
 # 1-4 on the whole MNIST2 data under each setting below, over three seeds, and reports which
 # rows reproduce the paper (its printed train and test accuracy inside the 95% seed interval),
 # at the early-stopped and at the last epoch, and whether Y-T1 (b) and Y-T2 hold on the data
@@ -234,7 +234,7 @@ from numerics.experiments.sensitivity import summary_line
 SENSITIVITY_FILE = RESULT_DIR / "sensitivity.json"
 sens = read_result(SENSITIVITY_FILE)["results"] if SENSITIVITY_FILE.exists() else None
 if sens is None:
-    print("no committed study: `advlandscape liu-kanai sensitivity --profile full`")
+    print("no committed study: `advlandscape study sensitivity --scale full`")
 else:
     print(summary_line(sens))
     print()

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -111,7 +111,7 @@ assert math.isclose(li["jump_measured"][-1], li["jump_theory"], rel_tol=1e-6)
 # The same ratios on MNIST2 (digits 0 and 1, pixels in $[0, 1]$), with the robust loss
 # $L_\varepsilon(w) = \frac1N\sum_n \zeta(-y_n w^\top x_n + \varepsilon\|w\|_q)$ (closed-form inner
 # maximum, so the attack's dependence on $w$ is differentiated) and gradients by autograd
-# (`numerics.experiments.liu_kanai.run_smoothness`, `advlandscape liu-kanai smoothness`):
+# (`numerics.experiments.smoothness.run_smoothness`, `advlandscape study smoothness`):
 #
 # * **L2**, $\varepsilon = 1$: pairs $w_1 = r u$, $w_2 = w_1 + 10^{-3} r\, v$ with $v \perp u$, for
 #   $r$ from 1 down to $10^{-5}$. Measured: $\|\nabla L(w_2) - \nabla L(w_1)\| / \|w_2 - w_1\|$,
@@ -124,10 +124,10 @@ assert math.isclose(li["jump_measured"][-1], li["jump_theory"], rel_tol=1e-6)
 # The run below is live at the notebook's profile (ci: 500 training points).
 
 # %%
-from numerics.experiments import smoothness, studies
+from numerics.experiments import registry, smoothness
 
-smooth_cfg = studies.config_for("smoothness", PROFILE)
-smooth = smoothness.run_smoothness(smooth_cfg, progress=False)
+smooth_cfg = registry.config_for("smoothness", PROFILE)
+smooth = smoothness.run_smoothness(smooth_cfg)
 ev_data = smoothness.judge_smoothness(smooth)
 print(ev_data.summary)
 
@@ -177,7 +177,7 @@ for name in ("lbfgs", "subgradient", "split_reference", "lbfgs_l2"):
           f"{run.get('nit', smooth_cfg.opt_iters):>6}  {run.get('message', '-')}")
 
 # %% [markdown]
-# The committed record (`results/liu_kanai/smoothness.json`, its profile in the summary) gives the
+# The committed record (`results/smoothness/smoothness.json`, its profile in the summary) gives the
 # ledger's data evidence for K-SMOOTH. It was run on all 12,665 MNIST2 training images with 1,000
 # iterations per optimiser; there the failure mode is sharper than at ci scale: L-BFGS on the
 # L-inf loss stops with scipy's *convergence* message, yet 1.4% above the optimum, with a small

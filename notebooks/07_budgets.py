@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -122,7 +122,7 @@ for key in ("l2", "l2_bias", "linf", "linf_bias"):
 # Training on MNIST2 at $\varepsilon = \rho\,\varepsilon_0$ for ratios $\rho$ just below and just
 # above 1, with `budget_threshold` giving $\varepsilon_0$ on the training subset, for L2 and L-inf,
 # with and without a bias (`numerics.experiments.budget.run_budget`,
-# `advlandscape liu-kanai budget`). The inner maximum is the exact closed form; a small weight
+# `advlandscape study budget`). The inner maximum is the exact closed form; a small weight
 # decay $\lambda\|w\|^2/2$ keeps the minimiser finite on separable data and does not move the
 # threshold (its gradient at 0 is 0). L2 is trained by full-batch Adam (learning rate annealed to
 # 0); L-inf by the exact smooth split form $w = u - v$, $u, v \ge 0$ (L-BFGS-B), which lands on
@@ -136,10 +136,10 @@ for key in ("l2", "l2_bias", "linf", "linf_bias"):
 # profile (ci: 400 training points).
 
 # %%
-from numerics.experiments import budget, findings, pas, studies, units
+from numerics.experiments import budget, findings, pas, registry
 
-budget_cfg = studies.config_for("budget", PROFILE)
-budget_run = budget.run_budget(budget_cfg, progress=False)
+budget_cfg = registry.config_for("budget", PROFILE)
+budget_run = budget.run_budget(budget_cfg)
 ev_budget = budget.judge_budget(budget_run)
 print(ev_budget.summary)
 
@@ -208,7 +208,7 @@ for norm, b in budget_run["box"].items():
 # model, if only by a little near the threshold (the minimiser's norm tends to 0 there), above
 # it nothing does.
 #
-# The committed record (`results/liu_kanai/budget.json`) gives the ledger's data evidence.
+# The committed record (`results/budget/budget.json`) gives the ledger's data evidence.
 
 # %%
 ev_budget_committed = budget.evidence_l_budget()
@@ -242,12 +242,12 @@ show_claim("L-FINDINGS")
 #   logistic: the exact Hessian with the attack's dependence on $w$).
 #
 # Each finding is judged by the Spearman rank correlation of the quantity with $\varepsilon$
-# ($> 0.5$: reproduces). The record is the committed one (`advlandscape liu-kanai findings`).
+# ($> 0.5$: reproduces). The record is the committed one (`advlandscape study findings`).
 
 # %%
 from numerics.results import read_result
 
-findings_record = read_result(units.RESULTS_DIR / "findings.json")
+findings_record = read_result(registry.get_study("findings").record_path())
 findings_results = findings_record["results"]
 print("profile:", findings_record["config"]["profile"])
 print(f"{'eps':>5} {'escape':>7} {'grad norm':>10} {'top eig':>9} {'adv acc':>8}")
@@ -293,7 +293,7 @@ plt.tight_layout()
 plt.show()
 
 # %%
-pas_record = read_result(units.RESULTS_DIR / "pas.json")
+pas_record = read_result(registry.get_study("pas").record_path())
 cfg_pas = pas_record["config"]
 print("profile:", cfg_pas["profile"], " eps:", cfg_pas["eps"], " seeds:", cfg_pas.get("seeds"))
 table = pas.pas_table(pas_record["results"])

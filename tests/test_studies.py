@@ -184,7 +184,7 @@ def test_evidence_without_results_does_not_run(tmp_path: Path) -> None:
                  findings.evidence_l_findings):
         ev = func(results_dir=tmp_path)
         assert not ev.ran
-        assert "advlandscape liu-kanai" in ev.summary
+        assert "advlandscape study" in ev.summary
 
 
 @pytest.mark.parametrize(

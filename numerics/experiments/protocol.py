@@ -105,7 +105,10 @@ class Study:
 
     def config_for(self, scale: str = "full", **overrides: Any) -> Any:
         """The validated config at ``scale`` (the Config's defaults plus that scale's overrides,
-        its name in ``profile``), then ``overrides``."""
+        its name in ``profile``), then ``overrides``; ``gpu`` is ``full`` for a study without a
+        scale of that name."""
+        if scale == "gpu" and scale not in self.scales:
+            scale = "full"  # a CPU study's largest scale is the paper's
         if scale not in self.scales:
             raise ConfigError(f"study {self.name} has no scale {scale!r}: use one of "
                               f"{sorted(self.scales)}")
