@@ -43,3 +43,43 @@ def test_readme_library_examples_run(capsys) -> None:
     worst = namespace["worst"]
     assert float((worst - x.reshape(16, -1)).norm(dim=1).max()) <= 1.0 + 1e-12
     assert namespace["x01"].shape == (270, 64)
+
+
+def _between(start: str, end: str) -> str:
+    text = README.read_text()
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_readme_names_every_claim() -> None:
+    """The README's list of claim ids is exactly theory.claims.CLAIMS, in its order."""
+    from theory.claims import CLAIMS
+
+    listed = re.findall(r"[A-Z][A-Z0-9-]*[A-Z0-9]",
+                        _between("<!-- claim-ids:", "<!-- claim-ids: end -->").split("-->", 1)[1])
+    assert listed == [c.id for c in CLAIMS]
+
+
+def test_readme_study_list_is_the_registry() -> None:
+    """The README's study table is what `advlandscape study --list` prints now."""
+    from numerics.cli.study import format_registry
+
+    block = _between("<!-- study-list: start", "<!-- study-list: end -->")
+    assert block.split("```text\n", 1)[1].rsplit("\n```", 1)[0] == format_registry()
+
+
+def test_readme_layout_names_every_module() -> None:
+    """Every package and top-level module of theory/ and numerics/ is named in the README's
+    layout table, and every path the table names exists."""
+    root = README.parent
+    table = README.read_text().split("## Layout", 1)[1].split("\n## ", 1)[0]
+    for path in re.findall(r"`((?:theory|numerics|docs|notebooks|tests|benchmarks|results)/"
+                           r"[^`<]*)`", table):
+        assert (root / path).exists(), path
+    for package in ("theory", "numerics"):
+        for entry in sorted((root / package).iterdir()):
+            if entry.name.startswith(("_", ".")) or entry.suffix not in ("", ".py"):
+                continue
+            if entry.is_dir() and not (entry / "__init__.py").exists():
+                continue
+            name = entry.name if entry.is_dir() else entry.stem
+            assert re.search(rf"\b{re.escape(name)}\b", table), f"{package}/{entry.name}"
