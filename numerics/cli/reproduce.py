@@ -69,9 +69,13 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
     studies = [get_study(n) for n in names] if names else list(STUDIES.values())
     check_writable_dir(out)
     configs = {s.name: s.config_for(_scale_of(s, scale)) for s in studies}  # all validated now
-    total = sum(len(s.unit_names(configs[s.name])) for s in studies)
-    bar = tqdm(total=total, desc=f"reproduce ({scale})", unit="unit", file=sys.stderr,
-               disable=not progress)
+    # the bar counts estimated minutes (each study's MINUTES spread over its units), so its ETA
+    # weighs a ResNet unit and a smoothness unit by what they cost
+    minutes = {s.name: s.estimate(_scale_of(s, scale)) or 1.0 for s in studies}
+    bar = tqdm(total=round(sum(minutes.values()), 2), desc=f"reproduce ({scale})",
+               unit="min", file=sys.stderr, disable=not progress,
+               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} est. min [{elapsed}<{remaining}"
+                          "{postfix}]")
     comparisons, seconds = [], {}
     try:
         for study in studies:
@@ -79,13 +83,14 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
             record = out / study.name / study.result
             bar.set_postfix_str(study.name)
             start = time.perf_counter()
+            share = _Share(bar, minutes[study.name] / len(study.unit_names(cfg)))
             if record.is_file() and read_result(record)["config"] == _plain_config(cfg):
-                bar.update(len(study.unit_names(cfg)))  # finished in an earlier run
+                share.update(len(study.unit_names(cfg)))  # finished in an earlier run
             else:
                 from numerics.experiments.protocol import execute
 
                 execute(study, cfg, record, overwrite=True, fresh=fresh,
-                        resume_stale=resume_stale, progress=bar if progress else False)
+                        resume_stale=resume_stale, progress=share if progress else False)
             seconds[study.name] = time.perf_counter() - start
             ref = reference_path(study, _scale_of(study, scale))
             comparisons.append(compare_records(
@@ -101,6 +106,17 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
                            header=f"`advlandscape reproduce --scale {scale}` into `{out}`.")
     atomic_write_bytes(out / "reproduction.md", text.encode(), overwrite=True)
     return report
+
+
+class _Share:
+    """One study's share of the overall bar: each unit advances it by its estimated minutes."""
+
+    def __init__(self, bar: Any, weight: float) -> None:
+        self.bar, self.weight = bar, weight
+
+    def update(self, n: int = 1) -> None:
+        """Advance the overall bar by ``n`` units of this study."""
+        self.bar.update(n * self.weight)
 
 
 def _shown(path: Path) -> str:
