@@ -163,11 +163,16 @@ def verify_inner_max() -> Evidence:
        -y w.(x + eta) = -y w.x - y w.eta;
     2. upper bound (Hoelder). p = 2: -y w.eta <= |w.eta| <= ||w|| ||eta|| <= eps ||w||
        (Cauchy-Schwarz). p = inf: with eta_i = eps t_i, |t_i| <= 1, each term satisfies
-       eps |w_i| + y w_i eta_i = eps |w_i| (1 + y sign(w_i) t_i) >= 0, and a sum of such terms is
+       eps |w_i| + y w_i eta_i = eps |w_i| (1 + y sign(w_i) t_i), where 1 + y sign(w_i) t_i >= 0
+       follows from |t_i| <= 1 (case by case on y and sign(w_i)), and a sum of such terms is
        >= 0: -y w.eta <= eps ||w||_1;
     3. attainment: eta* = -eps y w/||w||_2 (p = 2) and eta* = -eps y sign(w) (p = inf) satisfy
        ||eta*||_p = eps and -y w.eta* = eps ||w||_q, so the bound is the maximum and
        zeta(-y w.(x + eta*)) = ``ROBUST_LOSS``.
+
+    Hypotheses (:mod:`theory.hypotheses`): eps >= 0, y in {-1, +1}, and w != 0 for the p = 2
+    maximiser (eta* = -eps y w/||w||_2 is undefined at w = 0; the maximum value holds there too,
+    both sides being zeta(-y w.x)).
     """
     p = Proof()
     tt = sp.Symbol("t", real=True)
@@ -182,8 +187,17 @@ def verify_inner_max() -> Evidence:
                    "t_i), with w_i = sign(w_i) |w_i|",
                    eps * sp.Abs(w[I]) + yv * sp.sign(w[I]) * sp.Abs(w[I]) * eps * t_[I]
                    - eps * sp.Abs(w[I]) * (1 + yv * sp.sign(w[I]) * t_[I]))
-    p.nonnegative("p = inf: sum_i eps |w_i| rho_i >= 0 with rho_i = 1 + y sign(w_i) t_i >= 0 "
-                  "(|t_i| <= 1), i.e. -y w.eta <= eps ||w||_1", isum(eps * sp.Abs(w[I]) * rho[I]))
+    # rho_i = 1 + y sign(w_i) t_i >= 0, derived from |t_i| <= 1: t_i = -1 + a_i = 1 - b_i
+    a_i, b_i = sp.Symbol("a_i", nonnegative=True), sp.Symbol("b_i", nonnegative=True)
+    for yv in Y_VALUES:
+        for sw in (1, -1, 0):
+            sigma = yv * sw
+            t_i = -1 + a_i if sigma > 0 else 1 - b_i  # the bound of |t_i| <= 1 that is used
+            p.nonnegative(f"p = inf, y = {yv}, sign(w_i) = {sw}: rho_i = 1 + y sign(w_i) t_i = "
+                          f"{sp.sstr(sp.expand(1 + sigma * t_i))} >= 0, from |t_i| <= 1 "
+                          "(a_i = 1 + t_i >= 0, b_i = 1 - t_i >= 0)", sp.expand(1 + sigma * t_i))
+    p.nonnegative("p = inf: sum_i eps |w_i| rho_i >= 0 with every rho_i >= 0 (the steps above), "
+                  "i.e. -y w.eta <= eps ||w||_1", isum(eps * sp.Abs(w[I]) * rho[I]))
     ww = isum(w[I] ** 2)
     x = vector("x")
     for yv in Y_VALUES:

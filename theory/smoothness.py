@@ -78,8 +78,8 @@ def verify_k_smooth() -> Evidence:
     For every dimension d (index sums): the gradient (HESS-DEP's), the split of the gradient
     difference, the lemmas (1/4-Lipschitz sigmoid, Cauchy-Schwarz, triangle inequality, w^ is
     (1/r)-Lipschitz on ||w|| >= r), the combination into K(r) for every pair, the pair
-    w = +-r u reaching a ratio >= eps/(2r) (any d, any data), the direction-dependent limit of the gradient at w = 0, and the
-    L-inf jump 2 eps s(-m) across w_1 = 0.
+    w = +-r u reaching a ratio >= eps/(2r) (any d, any data), the direction-dependent limit of
+    the gradient at w = 0, and the L-inf jump 2 eps s(-m) across w_1 = 0.
     """
     p = Proof()
     p.lemma(robust_gradient_proof(), "grad zeta(-m) = -s(-m)(y x - eps w^) for w != 0 (HESS-DEP)")
