@@ -145,7 +145,7 @@ def verify_y_hess() -> Evidence:
     by the components w_j, w_k (index sums, ``KroneckerDelta``) and simplifies the differences
     with the closed forms to 0, for y = +1 and y = -1 (the Hessian needs y^2 = 1).
     """
-    p = Proof()
+    p = Proof(claim="Y-HESS")
     u, z = vector("u"), sp.Symbol("z", real=True)
     for yv in Y_VALUES:
         score = isum(W_IDX[I] * u[I])
@@ -225,7 +225,7 @@ def verify_hess_dep() -> Evidence:
     * the second term vanishes at the loss minimum: lim_{m -> oo} s(-m) eps/||w|| = 0, and at
       eta* = -eps y w^ the Y-HESS Hessian is the first term (y (x + eta*) = v, z = m).
     """
-    p = Proof()
+    p = Proof(claim="HESS-DEP")
     for yv in Y_VALUES:
         for norm, bias in (("l2", False), ("l2", True), ("linf", False)):
             label = (f"p = 2 (m = y w.x - eps ||w||_2, v = y x - eps w^){', bias' if bias else ''}"
@@ -239,9 +239,9 @@ def verify_hess_dep() -> Evidence:
         eta_star = -eps * yv * W_IDX[I] / wn
         p.identity(f"y = {yv}: at eta*, z = y w.(x + eta*) equals m",
                    linear(yv * isum(W_IDX[I] * (x[I] + eta_star)))
-                   - linear(yv * isum(W_IDX[I] * x[I]) - eps * wn))
+                   - linear(yv * isum(W_IDX[I] * x[I]) - eps * wn), uses=("w != 0",))
         p.identity(f"y = {yv}: y (x + eta*) = v", (yv * (x[J] + eta_star.subs(I, J)))
-                   - (yv * x[J] - eps * W_IDX[J] / wn))
+                   - (yv * x[J] - eps * W_IDX[J] / wn), uses=("w != 0",))
     p.limit("s(-m) eps/||w|| -> 0 as m -> oo: the second term vanishes at the minimum",
             CURVATURE_B, M, sp.oo, 0, "-")
     return p.evidence(
@@ -285,7 +285,7 @@ def verify_y_eig() -> Evidence:
     and (H r)_j = s(z)s(-z)(u.r) u_j, which is 0 for r orthogonal to u; at eta* the eigenvalue is
     s(m)s(-m)||v||^2. The full-data Hessian is the mean of the per-point ones.
     """
-    p = Proof()
+    p = Proof(claim="Y-EIG")
     u, r, z = vector("u"), vector("r"), sp.Symbol("z", real=True)
     lam = s(z) * s(-z) * linear(isum(u[I] ** 2))
     for yv in Y_VALUES:
@@ -308,7 +308,7 @@ def verify_y_eig() -> Evidence:
         v_i = yv * x[I] - eps * W_IDX[I] / wn
         p.identity(f"y = {yv}: at eta* = -eps y w^, ||x + eta*||^2 = ||y x - eps w^||^2 = "
                    "||v||^2 (w != 0), and z = m (HESS-DEP): the eigenvalue is s(m)s(-m)||v||^2",
-                   linear(isum((x[I] + eta_star) ** 2)) - linear(isum(v_i ** 2)))
+                   linear(isum((x[I] + eta_star) ** 2)) - linear(isum(v_i ** 2)), uses=("w != 0",))
     return p.evidence("rank-one eigenpair (A ||u||^2, u) with eigenvalue 0 on u-perp, "
                       "u = x + eta held fixed")
 
@@ -334,16 +334,18 @@ def verify_y_eig_dep() -> Evidence:
       v || w^) the top eigenvalue is max(A V, B) and B / (A V) -> oo as t -> oo; on w = delta e_1,
       x = c e_1, y = 1, c > eps (correctly classified) B / (A V) -> oo as delta -> 0+.
     """
-    p = Proof()
+    p = Proof(claim="Y-EIG-DEP")
     mm, e_pos, wn_pos = sp.Symbol("m", real=True), sp.Symbol("epsilon", positive=True), \
         sp.Symbol("norm_w", positive=True)
-    p.positive("A = s(m)s(-m) > 0 for every m (either sign of y, any margin)", s(mm) * s(-mm))
+    p.positive("A = s(m)s(-m) > 0 for every m (either sign of y, any margin)", s(mm) * s(-mm),
+               gives=("A > 0",))
     p.positive("B = s(-m) eps/||w|| > 0 under the hypotheses eps > 0 and w != 0 (at eps = 0, "
-               "B = 0 and v = y x is an eigenvector)", s(-mm) * e_pos / wn_pos)
+               "B = 0 and v = y x is an eigenvector)", s(-mm) * e_pos / wn_pos, gives=("B > 0",))
     a_, b_ = sp.Symbol("A", positive=True), sp.Symbol("B", positive=True)
     v, n, apply = _gram_hessian(a_, b_)
-    alpha, vv, lam = sp.Symbol("alpha", real=True), sp.Symbol("V", positive=True), \
+    alpha, vv, lam = sp.Symbol("alpha", real=True), sp.Symbol("V", nonnegative=True), \
         sp.Symbol("lambda", real=True)
+    p.nonnegative("V = ||v||^2 = sum_i v_i^2 >= 0", isum(v[I] ** 2), gives=("V >= 0",))
     gram = {linear(isum(n[I] ** 2)): 1, linear(isum(v[I] * n[I])): alpha,
             linear(isum(v[I] ** 2)): vv}
     p.identity("(H v)_j = (A V + B) v_j - B alpha n_j (||n|| = 1, alpha = v.n, V = ||v||^2)",
@@ -358,6 +360,10 @@ def verify_y_eig_dep() -> Evidence:
     hz = linear(apply(zz)).subs({linear(isum(v[I] * zz[I])): 0, linear(isum(n[I] * zz[I])): 0})
     p.identity("z orthogonal to v and n: (H z)_j = B z_j", hz - b_ * zz[J])
     gap = sp.Symbol("g", nonnegative=True)  # V - alpha^2 = ||v - alpha n||^2 >= 0
+    p.identity("||v - alpha n||^2 = V - alpha^2 (||n|| = 1, alpha = v.n)",
+               linear(isum((v[I] - alpha * n[I]) ** 2)).subs(gram) - (vv - alpha ** 2))
+    p.nonnegative("g = V - alpha^2 = ||v - alpha n||^2 = sum_i (v_i - alpha n_i)^2 >= 0",
+                  isum((v[I] - alpha * n[I]) ** 2), gives=("g >= 0",))
     p.identity("q(A V) = -A B (V - alpha^2)", sp.expand(q.subs(lam, a_ * vv)
                                                          + a_ * b_ * (vv - alpha ** 2)))
     p.nonnegative("A B (V - alpha^2) >= 0 with V - alpha^2 = ||v - alpha n||^2 >= 0: "
@@ -389,12 +395,12 @@ def verify_y_eig_dep() -> Evidence:
     e_pos = sp.Symbol("epsilon", positive=True)
     m_mis = -t - e_pos  # w = e_1, x = t e_1, y = -1: v = -(t + eps) e_1
     ratio_mis = (s(-m_mis) * e_pos) / (s(m_mis) * s(-m_mis) * (t + e_pos) ** 2)
-    p.limit("misclassified family: B / (A V) -> oo as t -> oo", ratio_mis, t, sp.oo, sp.oo,
-            "-")
+    p.limit("misclassified family (any eps > 0): B / (A V) -> oo as t -> oo", ratio_mis, t,
+            sp.oo, sp.oo, "-", bound=(e_pos,))
     m_ok = delta * c  # w = delta e_1, x = (c + eps) e_1, y = 1: m = delta c > 0, v = c e_1
     ratio_ok = (s(-m_ok) * e_pos / delta) / (s(m_ok) * s(-m_ok) * c ** 2)
-    p.limit("correctly classified family (m = delta c > 0): B / (A V) -> oo as delta -> 0+",
-            ratio_ok, delta, 0, sp.oo, "+")
+    p.limit("correctly classified family (any c > 0, eps > 0; m = delta c > 0): B / (A V) -> "
+            "oo as delta -> 0+", ratio_ok, delta, 0, sp.oo, "+", bound=(c, e_pos))
     counterexample = {"w": [1.0, 0.0], "x": [1.0, 1.0], "y": 1, "eps": 0.5, "m": float(m2),
                       "alpha": float(v2.dot(n2)), "B": float(b2),
                       "cross(Hv, v)": float(cross), "why": "alpha != 0 and v not parallel to w^"}

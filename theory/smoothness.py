@@ -49,7 +49,9 @@ import sympy as sp
 
 from theory.claims import Evidence
 from theory.hessian import robust_gradient_proof
+from theory.hypotheses import HYPOTHESES
 from theory.lemmas import (
+    NORMALISATION_PREMISE,
     I,
     J,
     cauchy_schwarz,
@@ -81,7 +83,7 @@ def verify_k_smooth() -> Evidence:
     w = +-r u reaching a ratio >= eps/(2r) (any d, any data), the direction-dependent limit of
     the gradient at w = 0, and the L-inf jump 2 eps s(-m) across w_1 = 0.
     """
-    p = Proof()
+    p = Proof(claim="K-SMOOTH")
     p.lemma(robust_gradient_proof(), "grad zeta(-m) = -s(-m)(y x - eps w^) for w != 0 (HESS-DEP)")
     x, n1, n2 = vector("x"), vector("n"), vector("m")
     s1, s2, yy = sp.Symbol("s_1", real=True), sp.Symbol("s_2", real=True), \
@@ -97,13 +99,21 @@ def verify_k_smooth() -> Evidence:
                - linear(yy * isum(x[I] * (w1[I] - w2[I]))))
     p.lemma(cauchy_schwarz(), "|x.(w1 - w2)| <= ||x|| ||w1 - w2||")
     p.lemma(triangle(), "| ||w1|| - ||w2|| | <= ||w1 - w2||, so |m_1 - m_2| <= (||x|| + eps) "
-            "||w1 - w2||; and ||y x - eps w1^|| <= ||x|| + eps (||w1^|| = 1, y^2 = 1)")
-    p.lemma(normalisation_lipschitz(), "||w1^ - w2^|| <= ||w1 - w2|| / r on ||w|| >= r")
+            "||w1 - w2||, and with the sigmoid bound a = (||x|| + eps) D/4 - |s_1 - s_2| >= 0; "
+            "||y x - eps w1^|| <= ||x|| + eps (||w1^|| = 1, y^2 = 1): b = ||x|| + eps - V >= 0",
+            gives=("a >= 0", "b >= 0"))
+    p.lemma(normalisation_lipschitz(), "||w1^ - w2^|| <= ||w1 - w2|| / r on ||w|| >= r: c = D/r "
+            "- ||w1^ - w2^|| >= 0", gives=("c >= 0",),
+            premises={NORMALISATION_PREMISE.text: _SET_TEXT})
     p.identity("1 - s(-m) = s(m)", 1 - s(-t) - s(t))
-    p.positive("s(m) > 0, so s_2 = s(-m_2) <= 1", s(t))
+    p.positive("s(t) > 0 for every t: S = s_2 = s(-m_2) > 0 and e = 1 - s_2 = s(m_2) > 0",
+               s(t), gives=("S >= 0", "e >= 0"), bound=(t,))
     # the combination: each bound written as (bound - slack), every symbol >= 0
     dist, vn, a, b, c, e, s2n = (sp.Symbol(nm, nonnegative=True)
                                   for nm in ("D", "V", "a", "b", "c", "e", "S"))
+    zz = vector("z")
+    p.nonnegative("norms are >= 0: ||z|| = sqrt(sum_i z_i^2) >= 0, for D = ||w1 - w2|| and V = "
+                  "||y x - eps w1^||", sp.sqrt(isum(zz[I] ** 2)), gives=("D >= 0", "V >= 0"))
     total, form = _combination(dist, vn, a, b, c, e, s2n)
     p.identity("with |s_1 - s_2| = (||x|| + eps) D/4 - a, ||y x - eps w1^|| = V, ||x|| + eps = "
                "V + b, ||w1^ - w2^|| = D/r - c, s_2 = S = 1 - e: K(r) D - (|s_1 - s_2| V + "
@@ -125,6 +135,8 @@ def verify_k_smooth() -> Evidence:
                (-(yy * x[J] - eps * u[J]) / 2) - (-(yy * x[J] + eps * u[J]) / 2) - eps * u[J])
     # L-inf jump across w_1 = 0 (rest = sum_{j != 1} |w_j|, any d)
     rest = sp.Symbol("R_1", nonnegative=True)
+    p.nonnegative("R_1 = sum_{j != 1} |w_j| >= 0", isum(sp.Abs(vector("w")[I])),
+                  gives=("R_1 >= 0",))
     w1s, w2s, x1, x2 = sp.symbols("w_1 w_2 x_1 x_2", real=True)
     lin = yy * (w1s * x1 + w2s * x2)  # w_2 x_2 stands for the sum over j != 1
     side = {sgn: zeta(-lin + eps * (sgn * w1s + rest)) for sgn in (1, -1)}  # |w_1| = +-w_1
@@ -141,6 +153,10 @@ def verify_k_smooth() -> Evidence:
         details={"K(r)": "(1/4) mean_n (||x_n||_2 + eps)^2 + eps / r",
                  "lower_bound": "w = +-r u, ||u|| = 1: ratio >= eps / (2 r) (any d, any data)",
                  "linf_jump": "2 eps mean_n s(-m_n)"})
+
+
+#: The K-SMOOTH hypothesis that grants the premise of the normalisation lemma.
+_SET_TEXT = next(h.text for h in HYPOTHESES["K-SMOOTH"] if "r > 0" in h.facts)
 
 
 def _combination(dist: sp.Symbol, vn: sp.Symbol, a: sp.Symbol, b: sp.Symbol, c: sp.Symbol,
@@ -178,6 +194,7 @@ def _lower_bound_steps(p: Proof, x: sp.IndexedBase, yy: sp.Symbol) -> None:
     p.identity("u.(grad l(w1) - grad l(w2)) = c (s(a + b) - s(a - b)) + eps (s(a + b) + "
                "s(a - b)), a = eps r, b = r c (index sums, ||u|| = 1)",
                proj - (c * (s(a + b) - s(a - b)) + eps * (s(a + b) + s(a - b))))
+    p.nonnegative("a = eps r >= 0", a, gives=("a >= 0",))
     aa, bb = sp.Symbol("a", nonnegative=True), sp.Symbol("b", real=True)
     den = (1 + sp.exp(aa + bb)) * (sp.exp(aa) + sp.exp(bb))
     p.identity("s(a + b) - s(a - b) = e^a (e^{2b} - 1) / ((1 + e^{a+b})(e^a + e^b))",
@@ -187,20 +204,29 @@ def _lower_bound_steps(p: Proof, x: sp.IndexedBase, yy: sp.Symbol) -> None:
                (s(aa + bb) + s(aa - bb) - 1 - sp.exp(bb) * (sp.exp(2 * aa) - 1) / den)
                .rewrite(sp.exp))
     p.lemma(zeta_tangent(), "e^z >= 1 + z for every z: with b = +-beta, beta >= 0, "
-            "e^{2 beta} = 1 + 2 beta + phi, phi >= 0 (and e^{2a} = 1 + 2a + phi likewise)")
+            "e^{2 beta} = 1 + 2 beta + phi, phi >= 0 (and e^{2a} = 1 + 2a + phi likewise)",
+            gives=("phi >= 0",))
     beta, phi = sp.Symbol("beta", nonnegative=True), sp.Symbol("phi", nonnegative=True)
+    p.nonnegative("beta = |b| >= 0 (b = beta or b = -beta)", sp.Abs(bb), gives=("beta >= 0",))
     big_e, big_f = sp.Symbol("E", positive=True), sp.Symbol("F", positive=True)  # e^b, e^a
+    p.positive("E = e^b > 0 and F = e^a > 0", sp.exp(bb) * sp.exp(aa), gives=("E > 0", "F > 0"))
     den_s = (1 + big_e * big_f) * (big_f + big_e)
     p.nonnegative("b = beta >= 0: (b/r)(s(a + b) - s(a - b)) = (beta/r) e^a (2 beta + phi) / "
-                  "(...) >= 0", beta / R * big_f * (1 + 2 * beta + phi - 1) / den_s)
+                  "(...) >= 0", beta / R * big_f * (1 + 2 * beta + phi - 1) / den_s,
+                  gives=("first term >= 0 (b >= 0)",))
     e_sq = 1 / (1 + 2 * beta + phi)  # b = -beta: e^{2b} = 1/e^{2 beta} <= 1/(1 + 2 beta + phi)
     p.nonnegative("b = -beta <= 0: (b/r)(s(a + b) - s(a - b)) = (beta/r) e^a (1 - e^{2b}) / "
                   "(...) >= 0, e^{2b} = 1/(1 + 2 beta + phi)",
-                  sp.cancel(beta / R * big_f * (1 - e_sq) / den_s))
+                  sp.cancel(beta / R * big_f * (1 - e_sq) / den_s),
+                  gives=("first term >= 0 (b <= 0)",))
     p.nonnegative("a = eps r >= 0: eps (s(a + b) + s(a - b) - 1) = eps e^b (2a + phi) / (...) "
-                  ">= 0", eps * big_e * (2 * eps * R + phi) / den_s)
+                  ">= 0", eps * big_e * (2 * eps * R + phi) / den_s,
+                  gives=("second term >= eps",))
     p.lemma(cauchy_schwarz(), "||grad l(w1) - grad l(w2)|| = ||u|| ||...|| >= u.(grad l(w1) - "
             "grad l(w2)) >= eps, so the ratio is >= eps / (2r): no constant below eps/(2r) works")
+    p.cases("every point: h_n = u.(grad l_n(w1) - grad l_n(w2)) - eps >= 0 (the first term is "
+            ">= 0 for b >= 0 and for b <= 0, the second is >= eps)", "h[i] >= 0",
+            ("first term >= 0 (b >= 0)", "first term >= 0 (b <= 0)", "second term >= eps"))
     h, n_, nn = sp.IndexedBase("h", nonnegative=True), sp.Symbol("n", integer=True), \
         sp.Symbol("N", integer=True, positive=True)
     p.nonnegative("for data: each point's u.(grad l_n(w1) - grad l_n(w2)) = eps + h_n with "

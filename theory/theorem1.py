@@ -152,7 +152,7 @@ def verify_y_t1() -> Evidence:
        unique positive root of m tanh(m/2) = 2;
     5. the counterexample P = 0, m = 1 < m* has a negative derivative.
     """
-    p = Proof()
+    p = Proof(claim="Y-T1")
     x, w = vector("x"), vector("w")
     yy = sp.Symbol("y", real=True)
     xx, ww, wx = isum(x[I] ** 2), isum(w[I] ** 2), isum(w[I] * x[I])
@@ -163,6 +163,9 @@ def verify_y_t1() -> Evidence:
                sp.expand(v_sq - ((a_val - eps) ** 2 + p_sq)).subs(yy ** 2, 1))
     p.identity("P^2 = ||x - (w^.x) w^||^2",
                linear(isum((x[I] - wx / ww * w[I]) ** 2)) - linear(p_sq))
+    zz = vector("z")
+    p.nonnegative("P = ||z|| = sqrt(sum_i z_i^2) >= 0, z = x - (w^.x) w^",
+                  sp.sqrt(isum(zz[I] ** 2)), gives=("P >= 0",))
     p.identity("g'(m) = -tanh(m/2) g(m)", (sp.diff(G, M) + sp.tanh(M / 2) * G).rewrite(sp.exp))
     p.identity("d lambda_1/d eps = g [W tanh(m/2) ||v||^2 - 2m/W] at m = W (A - eps)",
                (sp.diff(LAMBDA_1, eps) - DLAMBDA_DEPS.subs({M: MARGIN})).rewrite(sp.exp))
