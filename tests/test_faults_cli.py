@@ -444,8 +444,8 @@ def test_output_problems_are_refused_before_any_work(
     the whole study; `mnist2` with only mnist2.json deleted trained, then refused because
     mnist2.csv existed. Both, and `resnet run --out <folder>`, now stop before any work; with
     --overwrite mnist2 passes the check (and replaces all seven files)."""
-    import numerics.experiments.mnist2 as mnist2_experiment
     import numerics.experiments.budget as budget
+    import numerics.experiments.mnist2 as mnist2_experiment
     from numerics.cli.mnist2 import OUTPUTS
     from numerics.validate import check_outputs
 

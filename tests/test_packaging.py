@@ -31,6 +31,11 @@ def test_environment_yml_mirrors_pyproject() -> None:
             if name in ("python", "pip"):
                 continue
             conda[CONDA_TO_PYPI.get(name, name)] = spec
+        elif isinstance(item, dict):  # the pip list: packages installed from PyPI
+            for spec in item.get("pip", []):
+                if not spec.startswith("-"):  # not an option such as `--no-deps -e .`
+                    name, version = _split(spec)
+                    conda[name] = version
     assert conda == pypi
 
 

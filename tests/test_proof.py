@@ -16,7 +16,8 @@ import torch
 from numerics import ops
 from numerics.ledger import Verdict, build_ledger, fully_machine_checked
 from numerics.linear import curvature as lc
-from theory import lemmas
+from theory import engines, hypotheses, lemmas
+from theory._symbolic import is_zero
 from theory.claims import CLAIMS
 from theory.notation import s
 from theory.proof import Proof, drop_index_range
@@ -135,3 +136,131 @@ def test_any_d_hessians_agree_with_explicit_float64_hessians(d: int) -> None:
     hess = lc.point_hessian_fixed_noise(w, x, y, eta)
     assert torch.allclose(torch.einsum("nij,nj->ni", hess, vec), lam[:, None] * vec,
                           rtol=1e-10, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------
+# Assumptions as data, and the second engines
+# ---------------------------------------------------------------------------------------------
+
+
+def test_broken_closed_form_fails_both_engines() -> None:
+    """A wrong closed form (the sigmoid bound with 1/5 for 1/4; a wrong index-sum expansion; a
+    false polynomial sign) is refused by SymPy and by the independent engine."""
+    t = sp.Symbol("t", real=True)
+    broken = sp.Rational(1, 5) - s(t) * s(-t) - sp.tanh(t / 2) ** 2 / 4
+    assert not is_zero(broken)
+    assert engines.evaluate_zero(broken)[0] is False
+    a, b = lemmas.vector("a"), lemmas.vector("b")
+    i = lemmas.I
+    wrong = lemmas.linear(lemmas.isum((a[i] + b[i]) ** 2)) - lemmas.linear(
+        lemmas.isum(a[i] ** 2) + lemmas.isum(b[i] ** 2))  # the cross term 2 a.b is missing
+    assert not is_zero(wrong)
+    verdict, engine, note = engines.evaluate_zero(wrong)
+    assert verdict is False
+    assert engine == "exact-rational"
+    assert "d =" in note
+    x, y = sp.symbols("x y", nonnegative=True)
+    assert (x - y).is_nonnegative is not True
+    assert engines.z3_sign(x - y, strict=False)[0] is False
+    assert engines.z3_sign(x * y + x ** 2, strict=False)[:2] == (True, "z3")
+    p = Proof()
+    assert not p.identity("broken", broken)
+    assert not p.nonnegative("x - y >= 0 (false)", x - y)
+    assert len(p.failed) == 2
+    assert not p.passed
+
+
+def test_identity_and_sign_steps_record_two_engines() -> None:
+    a, b = lemmas.vector("a"), lemmas.vector("b")
+    i = lemmas.I
+    p = Proof()
+    assert p.identity("||a + b||^2 = ||a||^2 + 2 a.b + ||b||^2",
+                      lemmas.linear(lemmas.isum((a[i] + b[i]) ** 2))
+                      - lemmas.linear(lemmas.isum(a[i] ** 2) + 2 * lemmas.isum(a[i] * b[i])
+                                      + lemmas.isum(b[i] ** 2)))
+    assert p.nonnegative("a sum of squares", lemmas.isum(a[i] ** 2))
+    assert p.steps[0].engines == ("sympy", "exact-rational")
+    assert p.steps[1].engines == ("sympy", "z3")
+
+
+def test_a_wrong_finite_sum_normal_form_fails_the_step() -> None:
+    """The evaluation engine also checks every normal form computed for the step."""
+    a = lemmas.vector("a")
+    i = lemmas.I
+    engines.LINEAR_TRACE.append((lemmas.isum(2 * a[i]), lemmas.isum(a[i])))  # a wrong "normal form"
+    p = Proof()
+    assert not p.identity("0 = 0, but computed through a wrong normal form", sp.Integer(0))
+    assert "normal form" in p.failed[0].note
+
+
+def test_a_step_on_an_unstated_assumption_is_not_machine_checked() -> None:
+    """INNER-MAX, p = inf: sum_i eps |w_i| rho_i >= 0 with rho declared nonnegative passes
+    SymPy's sign check, but without the steps deriving rho_i >= 0 from |t_i| <= 1 (nor a
+    hypothesis granting it) it is not machine-checked; the proof is not failed, only weaker."""
+    w, rho = lemmas.vector("w"), lemmas.vector("rho", nonnegative=True)
+    eps = sp.Symbol("epsilon", nonnegative=True)
+    expr = lemmas.isum(eps * sp.Abs(w[lemmas.I]) * rho[lemmas.I])
+    p = Proof(claim="INNER-MAX")
+    assert not p.nonnegative("sum_i eps |w_i| rho_i >= 0", expr)
+    step = p.steps[0]
+    assert step.engines == ("sympy", "z3")  # the sign itself is confirmed ...
+    assert step.unjustified == ("rho[i] >= 0",)  # ... on an assumption nothing grants
+    assert "epsilon >= 0" in step.assumptions  # granted by the claim's hypothesis eps >= 0
+    assert p.passed
+    assert not p.machine_checked
+    assert p.unsupported == [step]
+    # without the claim's hypotheses, eps >= 0 is unjustified as well
+    q = Proof()
+    q.nonnegative("eps >= 0", eps)
+    assert q.steps[0].unjustified == ("epsilon >= 0",)
+
+
+def test_facts_come_only_from_machine_checked_steps_and_complete_cases() -> None:
+    x = sp.Symbol("x", real=True)
+    c = sp.Symbol("c", nonnegative=True)
+    p = Proof()
+    assert not p.nonnegative("x >= 0 (false)", x, gives=("c >= 0",))
+    assert not p.nonnegative("c >= 0 used", c)  # the failed step established nothing
+    q = Proof()
+    assert q.nonnegative("x^2 >= 0", x ** 2, gives=("case 1",))
+    assert not q.cases("both cases", "c >= 0", ("case 1", "case 2"))
+    r = Proof()
+    assert r.nonnegative("x^2 >= 0", x ** 2, gives=("case 1",))
+    assert r.cases("one case", "c >= 0", ("case 1",))
+    assert r.nonnegative("c >= 0 used", c)
+    assert r.machine_checked
+
+
+def test_lemma_premises_must_be_granted_by_the_citing_proof() -> None:
+    lemma = lemmas.normalisation_lipschitz()
+    assert lemma.machine_checked
+    p = Proof()
+    assert not p.lemma(lemma, "cited without the premise")
+    assert p.steps[0].unjustified == (lemmas.NORMALISATION_PREMISE.text,)
+    q = Proof(claim="K-SMOOTH")
+    granted = next(h.text for h in hypotheses.hypotheses("K-SMOOTH") if "r > 0" in h.facts)
+    assert q.lemma(lemma, "cited on ||w|| >= r",
+                   premises={lemmas.NORMALISATION_PREMISE.text: granted})
+
+
+def test_symbolic_evidence_lists_hypotheses_and_step_assumptions() -> None:
+    from theory.adversarial_loss import verify_inner_max
+    from theory.budget import verify_l_budget
+    from theory.smoothness import verify_k_smooth
+
+    ev = verify_inner_max()
+    assert any("w != 0" in h for h in ev.details["hypotheses"])
+    steps = ev.details["steps"]
+    assert any(st.get("gives") == ["rho[i] >= 0"] for st in steps)
+    for st in steps:
+        if st["method"] in ("sympy-identity", "sympy-sign"):
+            assert len(st["engines"]) == 2, st
+    # K-SMOOTH's lower bound is checked for every d (the pair w = +-r u)
+    ks = verify_k_smooth()
+    assert ks.details["dimension"] == "any"
+    assert any("+-r u" in st["statement"] for st in ks.details["steps"])
+    # L-BUDGET checks zeta(0) and s(0) separately, and the bias necessity half
+    lb = [st["statement"] for st in verify_l_budget().details["steps"]]
+    assert "at t0 = 0: zeta(0) = log 2" in lb
+    assert "at t0 = 0: s(0) = 1/2" in lb
+    assert any(st.startswith("bias, necessity") for st in lb)

@@ -20,9 +20,9 @@ from numerics.experiments import (
     findings,
     mnist2,
     pas,
+    registry,
     sensitivity,
     smoothness,
-    registry,
     units,
 )
 from numerics.linear.bounds import budget_threshold
@@ -287,7 +287,7 @@ def _same(a: dict, b: dict) -> bool:
 
 
 @pytest.mark.usefixtures("one_thread")
-@pytest.mark.parametrize("study", ("smoothness", "budget", "findings", "pas", "sensitivity"))
+@pytest.mark.parametrize("study", ["smoothness", "budget", "findings", "pas", "sensitivity"])
 def test_interrupted_after_every_unit_resumes_bit_identical(
         study: str, tmp_path: Path, data_root: Path) -> None:
     """K-SMOOTH, L-BUDGET, L-FINDINGS studies: interrupted after each unit of work and resumed
@@ -328,7 +328,7 @@ def test_checkpoint_of_another_config_is_ignored(tmp_path: Path, data_root: Path
     state["units"][name] = dict(state["units"][name], w_norm=-123.0)  # a planted value
     save_checkpoint(ckpt, state)
     # under its own config the planted unit is taken (so the checkpoint is really read) ...
-    planted = [r["w_norm"] for r in registry.run_study("budget", cfg, 
+    planted = [r["w_norm"] for r in registry.run_study("budget", cfg,
                                                   checkpoint_dir=tmp_path)["exact"]]
     assert -123.0 in planted
     save_checkpoint(ckpt, state)  # ... and under another config it is not

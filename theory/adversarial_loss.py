@@ -94,7 +94,7 @@ def verify_y_eq7() -> Evidence:
        and theta is an angle; with ||u|| = 1, eps w.u = eps ||w|| cos(theta);
     3. zeta(-y w.(x + eta)) is then ``LOSS_EQ7``.
     """
-    p = Proof()
+    p = Proof(claim="Y-EQ7")
     w, x, u = vector("w"), vector("x"), vector("u")
     p.identity("w.(x + eps u) = w.x + eps w.u (sum over i = 1..d)",
                linear(isum(w[I] * (x[I] + eps * u[I]))) - linear(isum(w[I] * x[I])
@@ -126,7 +126,7 @@ def verify_y_l1() -> Evidence:
        cos(theta) in [-1, 1] the loss is largest at cos(theta) = -y;
     4. u* = -y w/||w|| has ||u*|| = 1 and w.u* = -y ||w|| (index sums), i.e. cos(theta) = -y.
     """
-    p = Proof()
+    p = Proof(claim="Y-L1")
     derivative = sp.diff(LOSS_EQ7, eps)
     p.identity("d l / d eps = -y ||w|| cos(theta) s(-y w.x - y eps ||w|| cos theta)",
                derivative - DLOSS_DEPS)
@@ -142,8 +142,10 @@ def verify_y_l1() -> Evidence:
     ww = isum(w[I] ** 2)
     for yv in Y_VALUES:
         u_star = -yv * w[I] / sp.sqrt(ww)
-        p.identity(f"y = {yv}: u* = -y w/||w|| has ||u*||^2 = 1", linear(isum(u_star ** 2)) - 1)
-        p.identity(f"y = {yv}: w.u* = -y ||w||", linear(isum(w[I] * u_star)) + yv * sp.sqrt(ww))
+        p.identity(f"y = {yv}: u* = -y w/||w|| has ||u*||^2 = 1 (w != 0)",
+                   linear(isum(u_star ** 2)) - 1, uses=("w != 0",))
+        p.identity(f"y = {yv}: w.u* = -y ||w|| (w != 0)",
+                   linear(isum(w[I] * u_star)) + yv * sp.sqrt(ww), uses=("w != 0",))
     return p.evidence("dl/deps = -y ||w|| cos(theta) s(...), sign(dl/deps) = sign(-y cos "
                       "theta), worst case u = -y w/||w||",
                       details={"dl_deps": sp.sstr(DLOSS_DEPS)})
@@ -163,13 +165,18 @@ def verify_inner_max() -> Evidence:
        -y w.(x + eta) = -y w.x - y w.eta;
     2. upper bound (Hoelder). p = 2: -y w.eta <= |w.eta| <= ||w|| ||eta|| <= eps ||w||
        (Cauchy-Schwarz). p = inf: with eta_i = eps t_i, |t_i| <= 1, each term satisfies
-       eps |w_i| + y w_i eta_i = eps |w_i| (1 + y sign(w_i) t_i) >= 0, and a sum of such terms is
+       eps |w_i| + y w_i eta_i = eps |w_i| (1 + y sign(w_i) t_i), where 1 + y sign(w_i) t_i >= 0
+       follows from |t_i| <= 1 (case by case on y and sign(w_i)), and a sum of such terms is
        >= 0: -y w.eta <= eps ||w||_1;
     3. attainment: eta* = -eps y w/||w||_2 (p = 2) and eta* = -eps y sign(w) (p = inf) satisfy
        ||eta*||_p = eps and -y w.eta* = eps ||w||_q, so the bound is the maximum and
        zeta(-y w.(x + eta*)) = ``ROBUST_LOSS``.
+
+    Hypotheses (:mod:`theory.hypotheses`): eps >= 0, y in {-1, +1}, and w != 0 for the p = 2
+    maximiser (eta* = -eps y w/||w||_2 is undefined at w = 0; the maximum value holds there too,
+    both sides being zeta(-y w.x)).
     """
-    p = Proof()
+    p = Proof(claim="INNER-MAX")
     tt = sp.Symbol("t", real=True)
     p.identity("zeta'(t) = s(t)", sp.diff(zeta(tt), tt) - s(tt))
     p.positive("s(t) > 0: zeta is increasing, the inner max is zeta(max -y w.(x + eta))", s(tt))
@@ -182,15 +189,29 @@ def verify_inner_max() -> Evidence:
                    "t_i), with w_i = sign(w_i) |w_i|",
                    eps * sp.Abs(w[I]) + yv * sp.sign(w[I]) * sp.Abs(w[I]) * eps * t_[I]
                    - eps * sp.Abs(w[I]) * (1 + yv * sp.sign(w[I]) * t_[I]))
-    p.nonnegative("p = inf: sum_i eps |w_i| rho_i >= 0 with rho_i = 1 + y sign(w_i) t_i >= 0 "
-                  "(|t_i| <= 1), i.e. -y w.eta <= eps ||w||_1", isum(eps * sp.Abs(w[I]) * rho[I]))
+    # rho_i = 1 + y sign(w_i) t_i >= 0, derived from |t_i| <= 1: t_i = -1 + a_i = 1 - b_i
+    a_i, b_i = sp.Symbol("a_i", nonnegative=True), sp.Symbol("b_i", nonnegative=True)
+    for yv in Y_VALUES:
+        for sw in (1, -1, 0):
+            sigma = yv * sw
+            t_i = -1 + a_i if sigma > 0 else 1 - b_i  # the bound of |t_i| <= 1 that is used
+            p.nonnegative(f"p = inf, y = {yv}, sign(w_i) = {sw}: rho_i = 1 + y sign(w_i) t_i = "
+                          f"{sp.sstr(sp.expand(1 + sigma * t_i))} >= 0, from |t_i| <= 1 "
+                          "(a_i = 1 + t_i >= 0, b_i = 1 - t_i >= 0)", sp.expand(1 + sigma * t_i),
+                          gives=(f"rho_i >= 0 (y = {yv}, sign(w_i) = {sw})",))
+    p.cases("rho_i >= 0 for every i: y in {-1, +1} and sign(w_i) in {-1, 0, 1} are all the cases",
+            "rho[i] >= 0", tuple(f"rho_i >= 0 (y = {yv}, sign(w_i) = {sw})"
+                                 for yv in Y_VALUES for sw in (1, -1, 0)))
+    p.nonnegative("p = inf: sum_i eps |w_i| rho_i >= 0 with every rho_i >= 0 (the steps above), "
+                  "i.e. -y w.eta <= eps ||w||_1", isum(eps * sp.Abs(w[I]) * rho[I]))
     ww = isum(w[I] ** 2)
     x = vector("x")
     for yv in Y_VALUES:
         eta2 = -eps * yv * w[I] / sp.sqrt(ww)
-        p.identity(f"p = 2, y = {yv}: ||eta*||^2 = eps^2", linear(isum(eta2 ** 2)) - eps ** 2)
-        p.identity(f"p = 2, y = {yv}: -y w.eta* = eps ||w||",
-                   linear(-yv * isum(w[I] * eta2)) - eps * sp.sqrt(ww))
+        p.identity(f"p = 2, y = {yv}: ||eta*||^2 = eps^2 (w != 0)",
+                   linear(isum(eta2 ** 2)) - eps ** 2, uses=("w != 0",))
+        p.identity(f"p = 2, y = {yv}: -y w.eta* = eps ||w|| (w != 0)",
+                   linear(-yv * isum(w[I] * eta2)) - eps * sp.sqrt(ww), uses=("w != 0",))
         etainf = -eps * yv * sp.sign(w[I])
         p.identity(f"p = inf, y = {yv}: |eta*_i| = eps where w_i != 0",
                    (sp.Abs(etainf) - eps).subs(sp.Abs(sp.sign(w[I])), 1))
@@ -202,7 +223,7 @@ def verify_inner_max() -> Evidence:
         arg_closed = -ROBUST_MARGIN.subs(y, yv).subs({WX: isum(w[I] * x[I]),
                                                       W_NORM_Q: sp.sqrt(ww)})
         p.identity(f"p = 2, y = {yv}: the loss at eta* is ROBUST_LOSS",
-                   arg_at - linear(arg_closed))
+                   arg_at - linear(arg_closed), uses=("w != 0",))
     return p.evidence("zeta increasing, Hoelder bound (Cauchy-Schwarz for p = 2, termwise for "
                       "p = inf), attained by eta* with ||eta*||_p = eps",
                       details={"robust_loss": sp.sstr(ROBUST_LOSS)})

@@ -33,6 +33,7 @@ import functools
 import sympy as sp
 
 from theory.claims import Evidence
+from theory.hypotheses import Hypothesis
 from theory.lemmas import I, isum, linear, vector
 from theory.notation import eps
 from theory.proof import Proof
@@ -42,20 +43,25 @@ __all__ = ["clip_lemma", "verify_box_max", "verify_box_proj"]
 
 @functools.cache
 def clip_lemma() -> Proof:
-    """For a > 0, lo <= hi: the minimiser of a (t - c)^2 over t in [lo, hi] is clip(c, lo, hi)."""
-    p = Proof()
+    """For a > 0, lo <= hi: the minimiser of a (t - c)^2 over t in [lo, hi] is clip(c, lo, hi).
+
+    The cases c < lo (lo = c + v, v > 0), c > hi (hi = c - v) and lo <= c <= hi, with t = lo + u
+    (resp. hi - u), u >= 0, range over the box: v, u and t are the steps' quantified variables.
+    """
+    p = Proof(premises=(Hypothesis("a > 0 (the quadratic is convex)", ("a > 0",)),))
     a = sp.Symbol("a", positive=True)
     u, v = sp.Symbol("u", nonnegative=True), sp.Symbol("v", positive=True)
     c = sp.Symbol("c", real=True)
     lo = c + v  # c < lo: clip(c) = lo; t = lo + u >= lo
     gap = a * (lo + u - c) ** 2 - a * (lo - c) ** 2
     p.identity("c < lo: a (t - c)^2 - a (lo - c)^2 = a u (u + 2 v) with t = lo + u, lo = c + v",
-               gap - a * u * (u + 2 * v))
-    p.nonnegative("that is >= 0: the minimiser is lo = clip(c)", a * u * (u + 2 * v))
+               gap - a * u * (u + 2 * v), bound=(u, v))
+    p.nonnegative("that is >= 0: the minimiser is lo = clip(c)", a * u * (u + 2 * v),
+                  bound=(u, v))
     hi = c - v  # c > hi: clip(c) = hi; t = hi - u <= hi
     gap = a * (hi - u - c) ** 2 - a * (hi - c) ** 2
     p.identity("c > hi: a (t - c)^2 - a (hi - c)^2 = a u (u + 2 v) with t = hi - u, hi = c - v",
-               gap - a * u * (u + 2 * v))
+               gap - a * u * (u + 2 * v), bound=(u, v))
     t = sp.Symbol("t", real=True)
     p.nonnegative("lo <= c <= hi: a (t - c)^2 >= 0 = a (c - c)^2, the minimiser is c = clip(c)",
                   a * (t - c) ** 2)
@@ -68,9 +74,10 @@ def _duality(p: Proof, sign: int) -> None:
     mu = sp.Symbol("mu", nonnegative=True)
     g = sp.Symbol("g", nonnegative=True)  # eps^2 - ||delta||^2
     penalty = mu / 2 * (-g)  # (mu/2)(||delta||^2 - eps^2) with ||delta||^2 = eps^2 - g
-    p.nonnegative("mu >= 0, ||delta|| <= eps: the penalty (mu/2)(||delta||^2 - eps^2) is <= 0, so "
+    p.nonnegative("for every mu >= 0 and delta with ||delta|| <= eps (g = eps^2 - ||delta||^2 "
+                  ">= 0): the penalty (mu/2)(||delta||^2 - eps^2) is <= 0, so "
                   + ("f(delta) >= f(delta) + penalty" if sign < 0
-                     else "g(delta) <= g(delta) - penalty"), -penalty)
+                     else "g(delta) <= g(delta) - penalty"), -penalty, bound=(mu, g))
     p.identity("at mu = 0, or at ||delta(mu)|| = eps, the penalty vanishes at delta(mu) "
                "(complementary slackness)", (mu * (eps ** 2 - eps ** 2)).subs(mu, 1))
 
@@ -80,7 +87,7 @@ def verify_box_proj() -> Evidence:
     clip(z / (1 + mu), lo, hi) with mu from complementary slackness; for L-inf it is the clip onto
     [max(lo, -eps), min(hi, eps)] (module docstring). Any d, index sums; the existence of mu is
     the intermediate value theorem (argued)."""
-    p = Proof()
+    p = Proof(claim="BOX-PROJ")
     z, dl = vector("z"), vector("delta")
     mu = sp.Symbol("mu", nonnegative=True)
     objective = isum((dl[I] - z[I]) ** 2) / 2 + mu / 2 * isum(dl[I] ** 2)
@@ -89,6 +96,8 @@ def verify_box_proj() -> Evidence:
     p.identity("(1/2)||delta - z||^2 + (mu/2)||delta||^2 = sum_i [(1 + mu)/2 (delta_i - "
                "z_i/(1 + mu))^2 + mu z_i^2 / (2 (1 + mu))]",
                _termwise(objective) - _termwise(completed))
+    p.positive("for every mu >= 0 the coefficient a = (1 + mu)/2 of each term is > 0",
+               (1 + mu) / 2, bound=(mu,), gives=("a > 0 (the quadratic is convex)",))
     p.lemma(clip_lemma(), "each term is minimised over [lo_i, hi_i] by clip(z_i/(1 + mu), lo_i, "
             "hi_i), so delta(mu) minimises the penalised objective over the box")
     _duality(p, -1)
@@ -103,6 +112,8 @@ def verify_box_proj() -> Evidence:
             p.identity(f"L-inf: [-eps, eps] cap [lo, hi] has ends max(lo, -eps), min(hi, eps): "
                        f"lo = {lo_i}, hi = {hi_i} give the larger lower and the smaller upper end",
                        (sp.Max(lo_i, -e_) - lower) ** 2 + (sp.Min(hi_i, e_) - upper) ** 2)
+    p.positive("L-inf: ||delta - z||^2 = sum_i a (delta_i - z_i)^2 with a = 1 > 0", sp.Integer(1),
+               gives=("a > 0 (the quadratic is convex)",))
     p.lemma(clip_lemma(), "L-inf: the projection onto that box is the coordinatewise clip")
     return p.evidence("Proj_{ball cap box}(z) = clip(z/(1 + mu), lo, hi), mu >= 0 from "
                       "complementary slackness (L2); clip onto [max(lo, -eps), min(hi, eps)] "
@@ -113,7 +124,7 @@ def verify_box_max() -> Evidence:
     """BOX-MAX: the worst case of a linear model inside ball cap box (module docstring): L2
     clip(-t y w, lo, hi) at ||.|| = eps or the box corner; L-inf clip(-eps y sign(w), lo, hi).
     Any d, index sums; the existence of t is the intermediate value theorem (argued)."""
-    p = Proof()
+    p = Proof(claim="BOX-MAX")
     w, dl = vector("w"), vector("delta")
     tt = sp.Symbol("t", positive=True)
     yy = sp.Symbol("y", real=True)
@@ -122,6 +133,8 @@ def verify_box_max() -> Evidence:
         completed = isum(-(dl[I] + tt * yv * w[I]) ** 2 / (2 * tt) + tt * w[I] ** 2 / 2)
         p.identity(f"y = {yv}: -y w.delta - ||delta||^2/(2t) = sum_i [-(delta_i + t y w_i)^2/(2t)"
                    " + t w_i^2/2]", _termwise(objective) - _termwise(completed))
+    p.positive("for every t > 0 the coefficient a = 1/(2t) of each (negated) term is > 0",
+               1 / (2 * tt), bound=(tt,), gives=("a > 0 (the quadratic is convex)",))
     p.lemma(clip_lemma(), "each term is maximised over [lo_i, hi_i] by clip(-t y w_i, lo_i, hi_i)")
     _duality(p, +1)
     g_i, lo_i, hi_i = sp.Symbol("g", positive=True), sp.Symbol("l", nonpositive=True), \
@@ -129,7 +142,7 @@ def verify_box_max() -> Evidence:
     u = sp.Symbol("u", nonnegative=True)
     p.nonnegative("box corner: for g_i = -y w_i > 0, g_i t <= g_i hi_i on t in [lo_i, hi_i] "
                   "(t = hi_i - u); for g_i < 0 the corner is lo_i, symmetrically",
-                  sp.expand(g_i * hi_i - g_i * (hi_i - u)))
+                  sp.expand(g_i * hi_i - g_i * (hi_i - u)), bound=(g_i, u))
     p.prose("if ||delta_oo|| > eps, a t > 0 with ||clip(-t y w, lo, hi)|| = eps exists: the norm "
             "is continuous and nondecreasing in t, from 0 to ||delta_oo||",
             "the intermediate value theorem is not a SymPy computation")

@@ -91,15 +91,24 @@ B_STAR: sp.Expr = sp.log(N_POS / N_NEG)
 def _hoelder_linf(p: Proof) -> None:
     """Steps: |u.mu| <= ||u||_1 ||mu||_inf, termwise and summed (any d)."""
     big_u, big_mu = sp.symbols("U V", nonnegative=True)
+    ui, mui = sp.symbols("u_i mu_i", real=True)
+    p.nonnegative("U = |u_i| >= 0 and V = |mu_i| >= 0", sp.Abs(ui) + sp.Abs(mui),
+                  gives=("U >= 0", "V >= 0"))
     r_ = sp.Symbol("r", nonnegative=True)  # ||mu||_inf - |mu_i| >= 0
+    cases = []
     for su in (1, -1):
         for smu in (1, -1):
-            p.nonnegative(f"p = inf, sign(u_i) = {su}, sign(mu_i) = {smu}: |u_i| ||mu||_inf - "
-                          "u_i mu_i >= 0",
+            case = f"h_i >= 0 (sign(u_i) = {su}, sign(mu_i) = {smu})"
+            cases.append(case)
+            p.nonnegative(f"p = inf, sign(u_i) = {su}, sign(mu_i) = {smu}: h_i = |u_i| "
+                          "||mu||_inf - u_i mu_i >= 0",
                           sp.expand(sp.Abs(su * big_u) * (sp.Abs(smu * big_mu) + r_)
-                                    - su * big_u * smu * big_mu))
+                                    - su * big_u * smu * big_mu), gives=(case,))
+    p.cases("h_i >= 0 for every i (a zero u_i or mu_i makes h_i = |u_i| ||mu||_inf >= 0, a "
+            "limit of the cases above)", "h[i] >= 0", tuple(cases))
     h = vector("h", nonnegative=True)
-    p.nonnegative("summed over i: ||mu||_inf ||u||_1 - u.mu >= 0", isum(h[I]))
+    p.nonnegative("summed over i: ||mu||_inf ||u||_1 - u.mu >= 0", isum(h[I]),
+                  gives=("h >= 0 (p = inf)",))
 
 
 def verify_l_budget() -> Evidence:
@@ -116,25 +125,34 @@ def verify_l_budget() -> Evidence:
        largest |mu_k| for p = inf) has ||u*||_q = 1, u*.mu = ||mu||_p: negative below the
        threshold;
     3. bias: b* = log(N+/N-) is the best bias at w = 0; by the tangent lemma at -y_n b* the
-       bias term vanishes (mean s(-y b*) y = 0) and the threshold is ||xbar_+ - xbar_-||_p / 2;
+       bias term vanishes (mean s(-y b*) y = 0) and the threshold is ||xbar_+ - xbar_-||_p / 2
+       (sufficiency); below it the one-sided derivative along (u*, 0) at (0, b*) is
+       mean(a) (eps - ||mu_b||_p) < 0 (necessity: b* is the only candidate bias at w = 0);
     4. gradient bound (L2): the split of grad_1 - grad_2, the 1/4-Lipschitz sigmoid,
        |m_1 - m_2| <= (||x|| + eps)||w1 - w2||, ||y x - eps w1^|| <= ||x|| + eps,
        ||w1^ - w2^|| <= 2, s <= 1, combined into A ||w1 - w2|| + 2 eps; across 0 the gradient
        difference tends to eps, so B >= 1 is needed.
     """
-    p = Proof()
+    p = Proof(claim="L-BUDGET")
     t0 = sp.Symbol("t_0", real=True)
     p.lemma(zeta_tangent(), "zeta(t) >= zeta(t0) + s(t0)(t - t0) for all t, t0")
-    p.identity("at t0 = 0: zeta(0) = log 2 and s(0) = 1/2",
-               (zeta(t0) - sp.log(2) + s(t0) - sp.Rational(1, 2)).subs(t0, 0))
+    p.identity("at t0 = 0: zeta(0) = log 2", zeta(t0).subs(t0, 0) - sp.log(2))
+    p.identity("at t0 = 0: s(0) = 1/2", s(t0).subs(t0, 0) - sp.Rational(1, 2))
     w, xs, ys = vector("w"), sp.IndexedBase("x", real=True), sp.IndexedBase("y", real=True)
     nn = sp.Symbol("N", integer=True, positive=True)
     mean_score = sp.Sum(ys[N_IDX] * isum(w[I] * xs[N_IDX, I]), (N_IDX, 1, nn)) / nn
     mean_swapped = isum(w[I] * sp.Sum(ys[N_IDX] * xs[N_IDX, I], (N_IDX, 1, nn))) / nn
     p.identity("mean_n y_n w.x_n = w.mu, mu = mean_n y_n x_n (finite sums commute)",
                _fubini(mean_score) - _fubini(mean_swapped))
-    p.lemma(cauchy_schwarz(), "p = 2: w.mu <= ||w||_2 ||mu||_2")
+    p.lemma(cauchy_schwarz(), "p = 2: w.mu <= ||w||_2 ||mu||_2", gives=("h >= 0 (p = 2)",))
     _hoelder_linf(p)
+    p.cases("Hoelder, p = 2 and p = inf: h = ||w||_q ||mu||_p - w.mu >= 0", "h >= 0",
+            ("h >= 0 (p = 2)", "h >= 0 (p = inf)"))
+    zz = vector("z")
+    p.nonnegative("norms are >= 0 (W_q = ||w||_q, M = ||mu||_p, D = ||w1 - w2||, V = ||-y x + "
+                  "eps w1^||): sqrt(sum_i z_i^2) >= 0 and sum_i |z_i| >= 0",
+                  sp.sqrt(isum(zz[I] ** 2)) + isum(sp.Abs(zz[I])),
+                  gives=("W_q >= 0", "M >= 0", "D >= 0", "V >= 0"))
     wq, big_m, gamma = (sp.Symbol(nm, nonnegative=True) for nm in ("W_q", "M", "gamma"))
     hoelder_slack = sp.Symbol("h", nonnegative=True)  # ||w||_q M - w.mu >= 0
     lower = (eps * wq - (big_m * wq - hoelder_slack)) / 2
@@ -143,17 +161,25 @@ def verify_l_budget() -> Evidence:
                   sp.expand(lower.subs(eps, big_m + gamma)))
     c_dot, u_norm = sp.Symbol("c", real=True), sp.Symbol("U", positive=True)
     term = zeta(-TAU * c_dot + eps * TAU * u_norm)
-    p.limit("d/dtau zeta(-tau y u.x + eps tau ||u||_q) at tau = 0+ is (-y u.x + eps ||u||_q)/2",
-            (term - sp.log(2)) / TAU - (-c_dot + eps * u_norm) / 2, TAU, 0, 0, "+")
+    p.limit("d/dtau zeta(-tau y u.x + eps tau ||u||_q) at tau = 0+ is (-y u.x + eps ||u||_q)/2 "
+            "(every direction u != 0)",
+            (term - sp.log(2)) / TAU - (-c_dot + eps * u_norm) / 2, TAU, 0, 0, "+",
+            bound=(u_norm,))
     mu_v = vector("mu")
     mnorm = sp.sqrt(isum(mu_v[I] ** 2))
     p.identity("p = 2: u* = mu/||mu|| has ||u*||^2 = 1",
                linear(isum((mu_v[I] / mnorm) ** 2)) - 1)
     p.identity("p = 2: u*.mu = ||mu||", linear(isum(mu_v[I] / mnorm * mu_v[I])) - mnorm)
-    mu_k = sp.Symbol("mu_k", real=True)
-    p.identity("p = inf: u* = sign(mu_k) e_k (k the largest |mu_k|): ||u*||_1 = 1, u*.mu = "
-               "|mu_k| = ||mu||_inf", sp.sign(mu_k) * mu_k - sp.Abs(mu_k))
     delta = sp.Symbol("delta", positive=True)
+    mu_k = sp.Symbol("mu_k", real=True)
+    p.positive("necessity case eps = ||mu||_p - delta, delta > 0: ||mu||_p = eps + delta > 0; "
+               "for p = inf, |mu_k| = ||mu||_inf > 0 (k the largest |mu_k|), so mu_k != 0",
+               eps + delta)
+    mu_k_nz = sp.Symbol("mu_k", real=True, nonzero=True)
+    p.identity("p = inf: u* = sign(mu_k) e_k has ||u*||_1 = |sign(mu_k)| = 1 (mu_k != 0)",
+               sp.Abs(sp.sign(mu_k_nz)) - 1)
+    p.identity("p = inf: u*.mu = sign(mu_k) mu_k = |mu_k| = ||mu||_inf",
+               sp.sign(mu_k) * mu_k - sp.Abs(mu_k))
     p.positive("eps = ||mu||_p - delta: -L'(0; u*) = (||mu||_p - eps)/2 > 0, so L decreases "
                "along u* near 0 and w = 0 is not a minimiser", -((big_m - delta) - big_m) / 2)
     # bias
@@ -173,10 +199,32 @@ def verify_l_budget() -> Evidence:
     p.identity("mean_n a_n y_n x_n / mean_n a_n = (xbar_+ - xbar_-)/2",
                sp.simplify(weighted / (N_POS * a_pos + N_NEG * a_neg)
                            - (xbar_p[J] - xbar_n[J]) / 2))
-    p.nonnegative("so L(w, b) - L(0, b*) >= mean(a) ||w||_q (eps - ||xbar_+ - xbar_-||_p / 2) "
-                  ">= 0 above that threshold (Hoelder as above); the derivative along (u*, 0) "
-                  "is negative below it",
-                  sp.expand(sp.Symbol("abar", positive=True) * lower.subs(eps, big_m + gamma)))
+    beta_n = sp.Symbol("beta", real=True)  # y_n b*
+    p.positive("a_n = s(-y_n b*) > 0", s(-beta_n), gives=("a[i] > 0",))
+    a_v, c_v = sp.IndexedBase("a", positive=True), sp.IndexedBase("c", real=True)
+    p.positive("abar = mean_n a_n > 0", sp.Sum(a_v[N_IDX], (N_IDX, 1, nn)) / nn,
+               gives=("abar > 0",))
+    abar = sp.Symbol("abar", positive=True)  # mean_n a_n, a mean of sigmoids (> 0)
+    p.nonnegative("sufficiency: L(w, b) - L(0, b*) >= mean(a) ||w||_q (eps - ||xbar_+ - "
+                  "xbar_-||_p / 2) >= 0 above that threshold (Hoelder as above)",
+                  sp.expand(abar * lower.subs(eps, big_m + gamma)))
+    # necessity: below the threshold, (0, b*) is not a minimiser (b* is the only candidate
+    # among w = 0, and the direction (u*, 0) decreases the loss)
+    term_b = zeta(-TAU * c_dot + eps * TAU * u_norm - beta_n)
+    p.limit("bias, necessity: d/dtau zeta(-y_n (tau u.x_n + b*) + eps tau ||u||_q) at tau = 0+ "
+            "is a_n (-y_n u.x_n + eps ||u||_q), a_n = s(-y_n b*) (every direction u != 0)",
+            (term_b - zeta(-beta_n)) / TAU - s(-beta_n) * (-c_dot + eps * u_norm), TAU, 0, 0, "+",
+            bound=(u_norm,))
+    mean_dd = sp.Sum(a_v[N_IDX] * (-c_v[N_IDX] + eps * u_norm), (N_IDX, 1, nn)) / nn
+    sum_a = sp.Sum(a_v[N_IDX], (N_IDX, 1, nn))
+    mu_b = sp.Sum(a_v[N_IDX] * c_v[N_IDX], (N_IDX, 1, nn)) / sum_a  # u.mu_b, mu_b weighted
+    p.identity("mean_n a_n (-c_n + eps ||u||_q) = (sum_n a_n / N)(eps ||u||_q - u.mu_b), "
+               "mu_b = sum_n a_n y_n x_n / sum_n a_n (c_n = y_n u.x_n)",
+               linear(mean_dd) - linear(sum_a / nn * (eps * u_norm - mu_b)))
+    p.positive("eps = ||mu_b||_p - delta, u* with ||u*||_q = 1, u*.mu_b = ||mu_b||_p (as above): "
+               "the derivative along (u*, 0) is mean(a) (eps - ||mu_b||_p) = -mean(a) delta < 0, "
+               "so (0, b*) is not a minimiser below the threshold",
+               -(abar * ((big_m - delta) - big_m)))
     # gradient bound (L2)
     s1, s2, yy = sp.Symbol("s_1", real=True), sp.Symbol("s_2", real=True), \
         sp.Symbol("y", real=True)
@@ -187,8 +235,13 @@ def verify_l_budget() -> Evidence:
                                     + eps * s2 * (n1[J] - n2[J]))))
     p.lemma(sigmoid_lipschitz(), "|s_1 - s_2| <= |m_1 - m_2| / 4")
     p.lemma(cauchy_schwarz(), "|x.(w1 - w2)| <= ||x|| ||w1 - w2||")
-    p.lemma(triangle(), "|m_1 - m_2| <= (||x|| + eps) ||w1 - w2||, ||-y x + eps w1^|| <= "
-            "||x|| + eps and ||w1^ - w2^|| <= ||w1^|| + ||w2^|| = 2")
+    p.lemma(triangle(), "|m_1 - m_2| <= (||x|| + eps) ||w1 - w2||, so a = (||x|| + eps) D/4 - "
+            "|s_1 - s_2| >= 0; ||-y x + eps w1^|| <= ||x|| + eps (b = ||x|| + eps - V >= 0) and "
+            "||w1^ - w2^|| <= ||w1^|| + ||w2^|| = 2 (c = 2 - ||w1^ - w2^|| >= 0)",
+            gives=("a >= 0", "b >= 0", "c >= 0"))
+    tt = sp.Symbol("t", real=True)
+    p.positive("s(t) > 0 for every t: S = s_2 = s(-m_2) > 0 and e = 1 - s_2 = s(m_2) > 0",
+               s(tt), gives=("S >= 0", "e >= 0"), bound=(tt,))
     dist, vn, a, b, c, e, s2n = (sp.Symbol(nm, nonnegative=True)
                                   for nm in ("D", "V", "a", "b", "c", "e", "S"))
     ds = (vn + b) * dist / 4 - a

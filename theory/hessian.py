@@ -145,7 +145,7 @@ def verify_y_hess() -> Evidence:
     by the components w_j, w_k (index sums, ``KroneckerDelta``) and simplifies the differences
     with the closed forms to 0, for y = +1 and y = -1 (the Hessian needs y^2 = 1).
     """
-    p = Proof()
+    p = Proof(claim="Y-HESS")
     u, z = vector("u"), sp.Symbol("z", real=True)
     for yv in Y_VALUES:
         score = isum(W_IDX[I] * u[I])
@@ -225,10 +225,12 @@ def verify_hess_dep() -> Evidence:
     * the second term vanishes at the loss minimum: lim_{m -> oo} s(-m) eps/||w|| = 0, and at
       eta* = -eps y w^ the Y-HESS Hessian is the first term (y (x + eta*) = v, z = m).
     """
-    p = Proof()
+    p = Proof(claim="HESS-DEP")
     for yv in Y_VALUES:
         for norm, bias in (("l2", False), ("l2", True), ("linf", False)):
-            label = f"p = {'2' if norm == 'l2' else 'inf'}{', bias' if bias else ''}, y = {yv}"
+            label = (f"p = 2 (m = y w.x - eps ||w||_2, v = y x - eps w^){', bias' if bias else ''}"
+                     if norm == "l2" else "p = inf (m = y w.x - eps ||w||_1, v = y x - eps "
+                     "sign(w), off w_i = 0)") + f", y = {yv}"
             for what, (auto, closed) in _robust_entries(yv, norm, bias).items():
                 p.identity(f"{label}: {what} of zeta(-m) equals the closed form",
                            sp.cancel(sp.together(auto - closed)))
@@ -237,15 +239,17 @@ def verify_hess_dep() -> Evidence:
         eta_star = -eps * yv * W_IDX[I] / wn
         p.identity(f"y = {yv}: at eta*, z = y w.(x + eta*) equals m",
                    linear(yv * isum(W_IDX[I] * (x[I] + eta_star)))
-                   - linear(yv * isum(W_IDX[I] * x[I]) - eps * wn))
+                   - linear(yv * isum(W_IDX[I] * x[I]) - eps * wn), uses=("w != 0",))
         p.identity(f"y = {yv}: y (x + eta*) = v", (yv * (x[J] + eta_star.subs(I, J)))
-                   - (yv * x[J] - eps * W_IDX[J] / wn))
+                   - (yv * x[J] - eps * W_IDX[J] / wn), uses=("w != 0",))
     p.limit("s(-m) eps/||w|| -> 0 as m -> oo: the second term vanishes at the minimum",
             CURVATURE_B, M, sp.oo, 0, "-")
     return p.evidence(
         "autodiff of zeta(-m) minus the closed forms is 0 (p = 2 with and without bias, p = inf "
         "off w_i = 0, y = +-1); s(-m) eps/||w|| -> 0 as m -> oo",
-        details={"domain": "p = 2: w_f != 0; p = inf: every w_i != 0 (no Hessian on w_i = 0)"})
+        details={"domain": "p = 2: w_f != 0; p = inf: every w_i != 0 (no Hessian on w_i = 0)",
+                 "p = inf": "m = y w.x - eps ||w||_1, v = y x - eps sign(w), Hessian "
+                            "s(m)s(-m) v v^T off the hyperplanes w_i = 0"})
 
 
 #: Y-EIG-DEP: when v = y x - eps w^ is an eigenvector of the w-dependent (HESS-DEP, p = 2)
@@ -276,24 +280,35 @@ def verify_y_eig() -> Evidence:
     H = s(z)s(-z) u u^T with u = x + eta (u = y v at eta*), has the eigenvector u with eigenvalue
     s(z)s(-z)||u||^2, and every vector orthogonal to u has eigenvalue 0.
 
-    For every dimension d (index sums): (H u)_j = A ||u||^2 u_j and (H r)_j = A (u.r) u_j, which
-    is 0 for r orthogonal to u; the full-data Hessian is the mean of the per-point ones.
+    For every dimension d (index sums), y = +-1, with H_jk computed by SymPy as the second
+    derivatives of the loss zeta(-y w.u) (not the closed form): (H u)_j = s(z)s(-z)||u||^2 u_j
+    and (H r)_j = s(z)s(-z)(u.r) u_j, which is 0 for r orthogonal to u; at eta* the eigenvalue is
+    s(m)s(-m)||v||^2. The full-data Hessian is the mean of the per-point ones.
     """
-    p = Proof()
-    a_ = sp.Symbol("A", positive=True)
-    u, r = vector("u"), vector("r")
-    hu = a_ * u[J] * sp.Sum(u[K] * u[K], (K, 1, DIM))
-    p.identity("(A u u^T u)_j = A ||u||^2 u_j: u = x + eta is an eigenvector, eigenvalue "
-               "s(z)s(-z)||x + eta||^2", linear(hu) - a_ * linear(isum(u[I] ** 2)) * u[J])
-    hr = linear(a_ * u[J] * sp.Sum(u[K] * r[K], (K, 1, DIM)))
-    ur = linear(isum(u[I] * r[I]))
-    p.identity("(A u u^T r)_j = A (u.r) u_j, which is 0 when u.r = 0: eigenvalue 0 on u-perp",
-               hr.subs(ur, 0))
-    p.identity("at eta* = -eps y w^: y (x + eta*) = v = y x - eps w^, so u = y v and the "
-               "eigenvalue is s(m)s(-m)||v||^2",
-               (sp.Symbol("y") * (sp.Symbol("x") - eps * sp.Symbol("y") * sp.Symbol("n"))
-                - (sp.Symbol("y") * sp.Symbol("x") - eps * sp.Symbol("n"))).subs(
-                   sp.Symbol("y") ** 2, 1).expand().subs(sp.Symbol("y") ** 2, 1))
+    p = Proof(claim="Y-EIG")
+    u, r, z = vector("u"), vector("r"), sp.Symbol("z", real=True)
+    lam = s(z) * s(-z) * linear(isum(u[I] ** 2))
+    for yv in Y_VALUES:
+        score = isum(W_IDX[I] * u[I])
+        _, hess = _index_derivatives(zeta(-yv * score))  # H_jk from the loss, not the closed form
+        hess = hess.subs(score, yv * z)  # z = y w.u
+        hu = linear(sp.Sum(hess * u[K], (K, 1, DIM)))
+        p.identity(f"y = {yv}: with H_jk = d2/dw_j dw_k zeta(-y w.u) (SymPy's derivatives, u = "
+                   "x + eta fixed), (H u)_j = s(z)s(-z) ||u||^2 u_j: u is an eigenvector, "
+                   "eigenvalue s(z)s(-z)||x + eta||^2", (hu - lam * u[J]).rewrite(sp.exp))
+        hr = linear(sp.Sum(hess * r[K], (K, 1, DIM)))
+        ur = linear(isum(u[I] * r[I]))
+        p.identity(f"y = {yv}: (H r)_j = s(z)s(-z) (u.r) u_j for every r, so H r = 0 when "
+                   "u.r = 0: eigenvalue 0 on u-perp",
+                   (hr - s(z) * s(-z) * ur * u[J]).rewrite(sp.exp))
+    x = vector("x")
+    wn = sp.sqrt(isum(W_IDX[I] ** 2))
+    for yv in Y_VALUES:
+        eta_star = -eps * yv * W_IDX[I] / wn
+        v_i = yv * x[I] - eps * W_IDX[I] / wn
+        p.identity(f"y = {yv}: at eta* = -eps y w^, ||x + eta*||^2 = ||y x - eps w^||^2 = "
+                   "||v||^2 (w != 0), and z = m (HESS-DEP): the eigenvalue is s(m)s(-m)||v||^2",
+                   linear(isum((x[I] + eta_star) ** 2)) - linear(isum(v_i ** 2)), uses=("w != 0",))
     return p.evidence("rank-one eigenpair (A ||u||^2, u) with eigenvalue 0 on u-perp, "
                       "u = x + eta held fixed")
 
@@ -302,8 +317,10 @@ def verify_y_eig_dep() -> Evidence:
     """Y-EIG-DEP: does v = y x - eps w^ stay the top eigenvector once the attack depends on w?
     It does not: the statement fails, and the steps establish why, for every d.
 
-    With H = A v v^T + B (I - n n^T) (HESS-DEP, p = 2, no bias; n = w^, A = s(m)s(-m),
-    B = s(-m) eps/||w||, alpha = v.n, V = ||v||^2), by index sums:
+    Hypotheses: eps > 0 and w != 0 (so B > 0), y in {-1, +1} (H depends on y only through v and
+    m, so the steps below hold for both signs). With H = A v v^T + B (I - n n^T) (HESS-DEP,
+    p = 2, no bias; n = w^, A = s(m)s(-m), B = s(-m) eps/||w||, alpha = v.n, V = ||v||^2), by
+    index sums:
 
     * (H v)_j = (A V + B) v_j - B alpha n_j: v is an eigenvector iff B alpha n is parallel to v,
       i.e. (B > 0) alpha = 0 (eigenvalue A V + B) or v || n (eigenvalue A V);
@@ -317,11 +334,18 @@ def verify_y_eig_dep() -> Evidence:
       v || w^) the top eigenvalue is max(A V, B) and B / (A V) -> oo as t -> oo; on w = delta e_1,
       x = c e_1, y = 1, c > eps (correctly classified) B / (A V) -> oo as delta -> 0+.
     """
-    p = Proof()
+    p = Proof(claim="Y-EIG-DEP")
+    mm, e_pos, wn_pos = sp.Symbol("m", real=True), sp.Symbol("epsilon", positive=True), \
+        sp.Symbol("norm_w", positive=True)
+    p.positive("A = s(m)s(-m) > 0 for every m (either sign of y, any margin)", s(mm) * s(-mm),
+               gives=("A > 0",))
+    p.positive("B = s(-m) eps/||w|| > 0 under the hypotheses eps > 0 and w != 0 (at eps = 0, "
+               "B = 0 and v = y x is an eigenvector)", s(-mm) * e_pos / wn_pos, gives=("B > 0",))
     a_, b_ = sp.Symbol("A", positive=True), sp.Symbol("B", positive=True)
     v, n, apply = _gram_hessian(a_, b_)
-    alpha, vv, lam = sp.Symbol("alpha", real=True), sp.Symbol("V", positive=True), \
+    alpha, vv, lam = sp.Symbol("alpha", real=True), sp.Symbol("V", nonnegative=True), \
         sp.Symbol("lambda", real=True)
+    p.nonnegative("V = ||v||^2 = sum_i v_i^2 >= 0", isum(v[I] ** 2), gives=("V >= 0",))
     gram = {linear(isum(n[I] ** 2)): 1, linear(isum(v[I] * n[I])): alpha,
             linear(isum(v[I] ** 2)): vv}
     p.identity("(H v)_j = (A V + B) v_j - B alpha n_j (||n|| = 1, alpha = v.n, V = ||v||^2)",
@@ -336,6 +360,10 @@ def verify_y_eig_dep() -> Evidence:
     hz = linear(apply(zz)).subs({linear(isum(v[I] * zz[I])): 0, linear(isum(n[I] * zz[I])): 0})
     p.identity("z orthogonal to v and n: (H z)_j = B z_j", hz - b_ * zz[J])
     gap = sp.Symbol("g", nonnegative=True)  # V - alpha^2 = ||v - alpha n||^2 >= 0
+    p.identity("||v - alpha n||^2 = V - alpha^2 (||n|| = 1, alpha = v.n)",
+               linear(isum((v[I] - alpha * n[I]) ** 2)).subs(gram) - (vv - alpha ** 2))
+    p.nonnegative("g = V - alpha^2 = ||v - alpha n||^2 = sum_i (v_i - alpha n_i)^2 >= 0",
+                  isum((v[I] - alpha * n[I]) ** 2), gives=("g >= 0",))
     p.identity("q(A V) = -A B (V - alpha^2)", sp.expand(q.subs(lam, a_ * vv)
                                                          + a_ * b_ * (vv - alpha ** 2)))
     p.nonnegative("A B (V - alpha^2) >= 0 with V - alpha^2 = ||v - alpha n||^2 >= 0: "
@@ -357,17 +385,22 @@ def verify_y_eig_dep() -> Evidence:
     p.identity("counterexample w = (1, 0), x = (1, 1), y = 1, eps = 1/2: (Hv) x v = -B/2",
                cross + b2 / 2, dimension=(2,))
     p.positive("B = s(-m) eps/||w|| > 0 there, so H v is not parallel to v", b2)
+    x2m = sp.Matrix([-1, -1])  # y = -1: x -> -x gives the same v and m, hence the same H
+    p.identity("the same counterexample with y = -1, x = (-1, -1): v = y x - eps w^ and m = "
+               "y w.x - eps ||w|| are unchanged, so H is too",
+               sp.Matrix([*((-1) * x2m - half * n2), (-1) * (w2.T * x2m)[0] - half * w2.norm()])
+               - sp.Matrix([*v2, m2]), dimension=(2,))
     t, c, delta = sp.Symbol("t", positive=True), sp.Symbol("c", positive=True), \
         sp.Symbol("delta", positive=True)
     e_pos = sp.Symbol("epsilon", positive=True)
     m_mis = -t - e_pos  # w = e_1, x = t e_1, y = -1: v = -(t + eps) e_1
     ratio_mis = (s(-m_mis) * e_pos) / (s(m_mis) * s(-m_mis) * (t + e_pos) ** 2)
-    p.limit("misclassified family: B / (A V) -> oo as t -> oo", ratio_mis, t, sp.oo, sp.oo,
-            "-")
+    p.limit("misclassified family (any eps > 0): B / (A V) -> oo as t -> oo", ratio_mis, t,
+            sp.oo, sp.oo, "-", bound=(e_pos,))
     m_ok = delta * c  # w = delta e_1, x = (c + eps) e_1, y = 1: m = delta c > 0, v = c e_1
     ratio_ok = (s(-m_ok) * e_pos / delta) / (s(m_ok) * s(-m_ok) * c ** 2)
-    p.limit("correctly classified family (m = delta c > 0): B / (A V) -> oo as delta -> 0+",
-            ratio_ok, delta, 0, sp.oo, "+")
+    p.limit("correctly classified family (any c > 0, eps > 0; m = delta c > 0): B / (A V) -> "
+            "oo as delta -> 0+", ratio_ok, delta, 0, sp.oo, "+", bound=(c, e_pos))
     counterexample = {"w": [1.0, 0.0], "x": [1.0, 1.0], "y": 1, "eps": 0.5, "m": float(m2),
                       "alpha": float(v2.dot(n2)), "B": float(b2),
                       "cross(Hv, v)": float(cross), "why": "alpha != 0 and v not parallel to w^"}

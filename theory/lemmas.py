@@ -21,11 +21,14 @@ import functools
 import sympy as sp
 from sympy.simplify.simplify import factor_sum
 
+from theory.engines import LINEAR_TRACE
+from theory.hypotheses import Hypothesis
 from theory.notation import s, zeta
 from theory.proof import Proof
 
 __all__ = [
     "DIM",
+    "NORMALISATION_PREMISE",
     "I",
     "J",
     "K",
@@ -83,10 +86,16 @@ def linear(expr: sp.Expr) -> sp.Expr:
     """``expr`` with every sum expanded by the rules of finite sums: linearity (terms split,
     factors free of the index pulled out), the distributive law for sums over several indices
     of products, and bound indices renamed canonically."""
+    out = _linear(expr)
+    LINEAR_TRACE.append((expr, out))
+    return out
+
+
+def _linear(expr: sp.Expr) -> sp.Expr:
     expanded = sp.expand(expr)
 
     def split(e: sp.Sum) -> sp.Expr:
-        inner = sp.expand(linear(e.function))
+        inner = sp.expand(_linear(e.function))
         parts = []
         for term in sp.Add.make_args(inner):
             if len(e.limits) > 1:
@@ -134,7 +143,8 @@ def triangle() -> Proof:
                linear(isum((a[I] + b[I]) ** 2)) - linear(aa + 2 * ab + bb))
     na, nb, c = sp.Symbol("alpha", nonnegative=True), sp.Symbol("beta", nonnegative=True), \
         sp.Symbol("gamma", nonnegative=True)  # c = ||a|| ||b|| - a.b >= 0 (Cauchy-Schwarz)
-    p.lemma(cauchy_schwarz(), "a.b <= ||a|| ||b|| (Cauchy-Schwarz)")
+    p.lemma(cauchy_schwarz(), "a.b <= ||a|| ||b|| (Cauchy-Schwarz): gamma = ||a|| ||b|| - a.b "
+            ">= 0", gives=("gamma >= 0",))
     p.nonnegative("(||a|| + ||b||)^2 - ||a + b||^2 = 2 (||a|| ||b|| - a.b) >= 0",
                   sp.expand((na + nb) ** 2 - (na ** 2 + 2 * (na * nb - c) + nb ** 2)))
     _sqrt_is_increasing(p, "||a + b||^2 <= (||a|| + ||b||)^2 gives ||a + b|| <= ||a|| + ||b||")
@@ -143,10 +153,16 @@ def triangle() -> Proof:
     return p
 
 
+#: The premise of :func:`normalisation_lipschitz`: t_k = ||w_k|| = r + a (resp. r + b).
+NORMALISATION_PREMISE = Hypothesis(
+    "||w_1||, ||w_2|| >= r > 0 (t_1 = r + a, t_2 = r + b with a, b >= 0)",
+    ("r > 0", "a >= 0", "b >= 0", "t_1 > 0", "t_2 > 0"))
+
+
 @functools.cache
 def normalisation_lipschitz() -> Proof:
     """||w1/||w1|| - w2/||w2|| || <= ||w1 - w2|| / r for ||w1||, ||w2|| >= r > 0, any d."""
-    p = Proof()
+    p = Proof(premises=(NORMALISATION_PREMISE,))
     n1, n2 = vector("n"), vector("m")  # unit vectors w1^, w2^
     t1, t2 = sp.symbols("t_1 t_2", positive=True)
     c = isum(n1[I] * n2[I])
@@ -156,7 +172,8 @@ def normalisation_lipschitz() -> Proof:
                - (t1 ** 2 + t2 ** 2 - 2 * t1 * t2 * linear(c)))
     p.identity("||n1 - n2||^2 = 2 - 2 n1.n2",
                linear(isum((n1[I] - n2[I]) ** 2)).subs(unit) - (2 - 2 * linear(c)))
-    p.lemma(cauchy_schwarz(), "n1.n2 <= ||n1|| ||n2|| = 1 (Cauchy-Schwarz)")
+    p.lemma(cauchy_schwarz(), "n1.n2 <= ||n1|| ||n2|| = 1 (Cauchy-Schwarz): e = 1 - n1.n2 >= 0",
+            gives=("e >= 0",))
     r, ga, gb, e = (sp.Symbol(n, nonnegative=True) for n in ("r", "a", "b", "e"))
     cc = 1 - e  # n1.n2 = 1 - e, e >= 0
     tt1, tt2 = r + ga, r + gb  # t_k = r + (t_k - r), t_k >= r
@@ -193,8 +210,9 @@ def zeta_tangent() -> Proof:
                  sp.Interval(0, sp.oo))
     p.increasing("1 + z - e^z is increasing on (-oo, 0]", 1 + z - sp.exp(z), z,
                  sp.Interval(-sp.oo, 0))
-    p.identity("e^z - 1 - z = 0 at z = 0, hence e^z >= 1 + z for every z",
-               (sp.exp(z) - 1 - z).subs(z, 0))
+    p.identity("e^z - 1 - z = 0 at z = 0, hence e^z >= 1 + z for every z: E_1 = e^(-p u) - 1 + "
+               "p u >= 0 and E_2 = e^((1 - p) u) - 1 - (1 - p) u >= 0",
+               (sp.exp(z) - 1 - z).subs(z, 0), gives=("E_1 >= 0", "E_2 >= 0"))
     t0, u = sp.symbols("t_0 u", real=True)
     q = s(t0)  # the weight p = s(t0) in (0, 1)
     p.identity("(1 + e^(t0 + u)) / (1 + e^t0) = (1 - p) + p e^u, p = s(t0)",
@@ -202,7 +220,10 @@ def zeta_tangent() -> Proof:
     p.identity("(1 - p) + p e^u = e^(p u) [(1 - p) e^(-p u) + p e^((1 - p) u)]",
                (1 - q + q * sp.exp(u)) - sp.exp(q * u) * ((1 - q) * sp.exp(-q * u)
                                                           + q * sp.exp((1 - q) * u)))
-    pp, e1, e2 = (sp.Symbol(n, positive=True) for n in ("p", "E_1", "E_2"))
+    pp = sp.Symbol("p", positive=True)
+    e1, e2 = (sp.Symbol(n, nonnegative=True) for n in ("E_1", "E_2"))
+    p.positive("p = e^t0 > 0, so the weight s(t0) = p/(1 + p) lies in (0, 1)", sp.exp(t0),
+               gives=("p > 0",))
     p.nonnegative("with e^z >= 1 + z at z = -p u and z = (1 - p) u (E_1, E_2 >= 0) and "
                   "0 < p < 1: (1 - p) e^(-p u) + p e^((1 - p) u) - 1 = (1 - p) E_1 + p E_2 >= 0",
                   (1 - pp / (1 + pp)) * e1 + pp / (1 + pp) * e2)

@@ -17,7 +17,7 @@ lambda_1 increases with eps iff  m > 0 and W^2 P^2 > phi(m),  or  m < 0 and W^2 
 **Sufficient condition**: m >= m*, the root of m tanh(m/2) = 2 (m* = 2.3993572805...). Then
 phi(m) = m coth(m/2) (2 - m tanh(m/2)) <= 0, since m tanh(m/2) is increasing on m > 0, so the
 derivative is >= g tanh(m/2) W P^2 >= 0 (> 0 for m > m*). In terms of the loss: zeta(-m) <=
-zeta(-m*) = 0.0870..., i.e. the point's robust loss is near its minimum, the theorem's premise.
+zeta(-m*) = 0.08689..., i.e. the point's robust loss is near its minimum, the theorem's premise.
 Below m* the sign depends on P: for x parallel to w (P = 0) and 0 < m < m*, lambda_1 *decreases*
 with eps; for m <= -m* (robustly misclassified points) it never increases.
 
@@ -146,12 +146,13 @@ def verify_y_t1() -> Evidence:
     2. g'(m) = -tanh(m/2) g(m) for g = s s(-); d LAMBDA_1/d eps = DLAMBDA_DEPS at m = W (A - eps),
        = g tanh(m/2)/W (W^2 P^2 - phi(m)), phi(m) = m coth(m/2)(2 - m tanh(m/2)) even, phi(0) = 4;
     3. m tanh(m/2) is strictly increasing on m > 0 (SymPy); with m tanh(m/2) = 2 + k, k >= 0
-       (m >= m*) the derivative is >= 0 for every W > 0, P >= 0 (> 0 when m > m* or P > 0);
+       (m >= m*) the derivative is >= 0 for every W > 0, P >= 0, and, for such m, > 0 when
+       m > m* or P > 0;
     4. m* is certified: an interval of width 1e-12 proven (interval arithmetic) to contain the
        unique positive root of m tanh(m/2) = 2;
     5. the counterexample P = 0, m = 1 < m* has a negative derivative.
     """
-    p = Proof()
+    p = Proof(claim="Y-T1")
     x, w = vector("x"), vector("w")
     yy = sp.Symbol("y", real=True)
     xx, ww, wx = isum(x[I] ** 2), isum(w[I] ** 2), isum(w[I] * x[I])
@@ -162,6 +163,9 @@ def verify_y_t1() -> Evidence:
                sp.expand(v_sq - ((a_val - eps) ** 2 + p_sq)).subs(yy ** 2, 1))
     p.identity("P^2 = ||x - (w^.x) w^||^2",
                linear(isum((x[I] - wx / ww * w[I]) ** 2)) - linear(p_sq))
+    zz = vector("z")
+    p.nonnegative("P = ||z|| = sqrt(sum_i z_i^2) >= 0, z = x - (w^.x) w^",
+                  sp.sqrt(isum(zz[I] ** 2)), gives=("P >= 0",))
     p.identity("g'(m) = -tanh(m/2) g(m)", (sp.diff(G, M) + sp.tanh(M / 2) * G).rewrite(sp.exp))
     p.identity("d lambda_1/d eps = g [W tanh(m/2) ||v||^2 - 2m/W] at m = W (A - eps)",
                (sp.diff(LAMBDA_1, eps) - DLAMBDA_DEPS.subs({M: MARGIN})).rewrite(sp.exp))
@@ -178,7 +182,8 @@ def verify_y_t1() -> Evidence:
     k = sp.Symbol("k", nonnegative=True)  # m tanh(m/2) - 2 >= 0, i.e. m >= m*
     above = (G * sp.tanh(M / 2) / W * (W ** 2 * P ** 2 + M * sp.coth(M / 2) * k)).subs(M, mp_)
     p.nonnegative("m >= m* (m tanh(m/2) = 2 + k, k >= 0): d lambda_1/d eps >= 0", above)
-    p.positive("it is > 0 when P > 0 (x not parallel to w), as g tanh(m/2)/W W^2 P^2 > 0",
+    p.positive("for m >= m* it is > 0 when P > 0 (x not parallel to w), as g tanh(m/2)/W W^2 P^2 "
+               "> 0",
                (G * sp.tanh(M / 2) / W * W ** 2).subs(M, mp_) * sp.Symbol("P2", positive=True))
     lo_hi: list[mpmath.mpf] = []
 
@@ -208,9 +213,9 @@ def verify_y_t1() -> Evidence:
         f"m >= m* = {float(m_star):.10f}",
         conditions=(
             "fixed w, L2 worst case: lambda_1 does not decrease as eps grows when the robust "
-            f"margin m >= m* = {float(m_star):.6f} (robust loss <= {loss_at_star:.4f}), and "
-            "increases when m > m* or x is not parallel to w; exactly: it increases iff "
-            "m (||w||^2 ||x_perp||^2 - phi(m)) > 0",
+            f"margin m >= m* = {float(m_star):.6f} (robust loss <= {loss_at_star:.5f}); for such "
+            "m it increases strictly unless m = m* and x is parallel to w; exactly (m != 0): it "
+            "increases iff m (||w||^2 ||x_perp||^2 - phi(m)) > 0, phi(m) = 2 m coth(m/2) - m^2",
         ),
         counterexample=counterexample,
         details={"m_star": m_star_text, "m_star_enclosure": enclosure,
