@@ -68,18 +68,29 @@ class ClaimStatement:
     paper: str
     latex: str
     plain: str
+    hypotheses: tuple[str, ...] = ()
 
     def _repr_markdown_(self) -> str:
-        return f"**{self.id}** ({self.paper}). {self.latex}"
+        text = f"**{self.id}** ({self.paper}). {self.latex}"
+        if self.hypotheses:
+            text += "\n\n*Hypotheses:* " + "; ".join(self.hypotheses) + "."
+        return text
 
     def __repr__(self) -> str:
-        return f"{self.id} ({self.paper}). {self.plain}"
+        text = f"{self.id} ({self.paper}). {self.plain}"
+        if self.hypotheses:
+            text += " Hypotheses: " + "; ".join(self.hypotheses) + "."
+        return text
 
 
 def show_claim(claim_id: str) -> ClaimStatement:
-    """The statement of claim ``claim_id`` as ``theory.claims`` states it, for display: typeset
+    """The statement of claim ``claim_id`` as ``theory.claims`` states it, with its hypotheses
+    (beyond the setting every claim shares, :mod:`theory.hypotheses`), for display: typeset
     (markdown with ``$...$`` math) in Jupyter and on the report's pages, plain text otherwise."""
     from theory.claims import get_claim
 
+    from theory.hypotheses import HYPOTHESES
+
     claim = get_claim(claim_id)
-    return ClaimStatement(claim.id, claim.paper, claim.latex or claim.statement, claim.statement)
+    return ClaimStatement(claim.id, claim.paper, claim.latex or claim.statement, claim.statement,
+                          tuple(h.text for h in HYPOTHESES.get(claim.id, ())))

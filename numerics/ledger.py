@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 from theory.claims import CLAIMS, NOTATION, TOLERANCES, Claim, claim_ids
 from theory.errors import ConfigError, DataError, ResultFileError
 from theory.evidence import Evidence
+from theory.hypotheses import SETTING
 
 #: The kinds of check, in the order a claim's checks run and its row lists them.
 KINDS = ("symbolic", "numeric", "data")
@@ -222,6 +223,7 @@ class LedgerRow:
             "paper": self.claim.paper,
             "statement": self.claim.statement,
             "latex": self.claim.latex,
+            "hypotheses": [h.text for h in self.claim.hypotheses],
             "verdict": self.verdict.value,
             "argued_steps": sum(len(argued_steps(e)) for e in self.evidence
                                 if e.kind == "symbolic"),
@@ -267,6 +269,9 @@ def format_ledger(rows: Iterable[LedgerRow]) -> str:
     lines = []
     for row in rows:
         lines.append(f"{row.claim.id:<11} {row.verdict.value:<23} ({row.claim.paper})")
+        own = [h.text for h in row.claim.hypotheses if h not in SETTING]
+        if own:
+            lines.append("    hypotheses: " + "; ".join(own))
         for e in row.evidence:
             mark = "ok " if e.passed else ("-- " if not e.ran else "NO ")
             lines.append(f"    {mark}{e.kind:<9} {e.summary}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from theory.errors import ConfigError
 from theory.evidence import Evidence as Evidence  # re-exported: checks import it from here
+from theory.hypotheses import Hypothesis, hypotheses
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class Claim:
     paper: str
     statement: str
     latex: str = ""
+
+    @property
+    def hypotheses(self) -> tuple[Hypothesis, ...]:
+        """What a proof of the claim may assume beyond the shared setting
+        (:data:`theory.hypotheses.HYPOTHESES`): each with its text and the facts it grants."""
+        return hypotheses(self.id)
 
 
 NOTATION = (
@@ -100,20 +107,23 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         "Y-L1", YAMADA,
-        "Lemma 1: dl/deps has the sign of -y cos(theta); the worst case is u = -y w/||w||.",
+        "Lemma 1: dl/deps has the sign of -y cos(theta); for eps > 0 and w != 0 the worst case "
+        "is u = -y w/||w||.",
         latex=(
-            r"Lemma 1: $d\ell/d\varepsilon$ has the sign of $-y\cos\theta$; the worst case is "
-            r"$u = -y\, w/\|w\|$."
+            r"Lemma 1: $d\ell/d\varepsilon$ has the sign of $-y\cos\theta$; for $\varepsilon > "
+            r"0$, $w \ne 0$ the worst case is $u = -y\, w/\|w\|$."
         ),
     ),
     Claim(
         "INNER-MAX", YAMADA,
         "max_{||eta||_p <= eps} l(w; x + eta, y) = zeta(-y w.x + eps ||w||_q), attained at "
-        "eta* = -eps y w/||w||_2 (p = 2) and -eps y sign(w) (p = inf).",
+        "eta* = -eps y w/||w||_2 (p = 2) and -eps y sign(w) (p = inf) (w != 0 for the p = 2 "
+        "maximiser; eps >= 0).",
         latex=(
             r"$\max_{\|\eta\|_p \le \varepsilon} \ell(w; x + \eta, y) = \zeta(-y\, w^\top x + "
             r"\varepsilon \|w\|_q)$, attained at $\eta^* = -\varepsilon y\, w/\|w\|_2$ ($p = "
-            r"2$) and $\eta^* = -\varepsilon y \operatorname{sign}(w)$ ($p = \infty$)."
+            r"2$) and $\eta^* = -\varepsilon y \operatorname{sign}(w)$ ($p = \infty$) ($w \ne "
+            r"0$ for the $p = 2$ maximiser; $\varepsilon \ge 0$)."
         ),
     ),
     Claim(
@@ -155,13 +165,14 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "HESS-DEP", YAMADA,
         "Attack depending on w, m = y w.x - eps ||w||_2: Hessian = s(m)s(-m) v v^T + "
-        "s(-m)(eps/||w||)(I - w^ w^T), v = y x - eps w^; for p = inf the second term is zero "
-        "off the hyperplanes w_i = 0.",
+        "s(-m)(eps/||w||)(I - w^ w^T), v = y x - eps w^; for p = inf (m = y w.x - eps ||w||_1, "
+        "v = y x - eps sign(w)) the Hessian is s(m)s(-m) v v^T off the hyperplanes w_i = 0.",
         latex=(
             r"Attack depending on $w$, $m = y\, w^\top x - \varepsilon \|w\|_2$: $\nabla_w^2 "
             r"\ell = s(m)s(-m)\, v v^\top + s(-m)\, \frac{\varepsilon}{\|w\|} (I - \hat w \hat "
-            r"w^\top)$, $v = y x - \varepsilon \hat w$; for $p = \infty$ the second term is "
-            r"zero off the hyperplanes $w_i = 0$."
+            r"w^\top)$, $v = y x - \varepsilon \hat w$; for $p = \infty$ ($m = y\, w^\top x - "
+            r"\varepsilon \|w\|_1$, $v = y x - \varepsilon \operatorname{sign}(w)$) the Hessian "
+            r"is $s(m)s(-m)\, v v^\top$ off the hyperplanes $w_i = 0$."
         ),
     ),
     Claim(
@@ -178,10 +189,12 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         "Y-EIG-DEP", YAMADA,
-        "With the attack depending on w (HESS-DEP, p = 2), v = y x - eps w^ stays the top "
+        "With the attack depending on w (HESS-DEP, p = 2; eps > 0, w != 0), v = y x - eps w^ "
+        "stays the top "
         "eigenvector of the per-point Hessian, with eigenvalue s(m)s(-m)||v||^2.",
         latex=(
-            r"With the attack depending on $w$ (HESS-DEP, $p = 2$), $v = y x - \varepsilon "
+            r"With the attack depending on $w$ (HESS-DEP, $p = 2$; $\varepsilon > 0$, $w \ne "
+            r"0$), $v = y x - \varepsilon "
             r"\hat w$ stays the top eigenvector of the per-point Hessian, with eigenvalue "
             r"$s(m)s(-m)\,\|v\|^2$."
         ),
@@ -209,15 +222,16 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "K-SMOOTH", KANAI,
         "Under L2 the adversarial loss of a linear classifier is smooth except at w = 0: its "
-        "gradient is K(r)-Lipschitz on ||w|| >= r, K(r) = mean(||x|| + eps)^2/4 + eps/r, for "
-        "every pair of points there, no constant below eps/(2r) works, and the gradient has no "
-        "limit at 0; under L-inf the gradient jumps by 2 eps s(-m) across each hyperplane "
+        "gradient is K(r)-Lipschitz on ||w|| >= r, K(r) = mean_n (||x_n|| + eps)^2/4 + eps/r "
+        "(the mean of the squares), for every pair of points there, no constant below eps/(2r) "
+        "works, and the gradient has no limit at 0 (eps > 0); under L-inf the gradient jumps by 2 eps s(-m) across each hyperplane "
         "w_i = 0.",
         latex=(
             r"Under $L_2$ the adversarial loss of a linear classifier is smooth except at $w = "
             r"0$: its gradient is $K(r)$-Lipschitz on $\|w\| \ge r$, $K(r) = \frac{1}{N}\sum_n "
             r"(\|x_n\| + \varepsilon)^2/4 + \varepsilon/r$, for every pair of points there, no "
-            r"constant below $\varepsilon/(2r)$ works, and the gradient has no limit at $0$; "
+            r"constant below $\varepsilon/(2r)$ works, and the gradient has no limit at $0$ "
+            r"($\varepsilon > 0$); "
             r"under $L_\infty$ the gradient jumps by $2 \varepsilon\, s(-m)$ across each "
             r"hyperplane $w_i = 0$."
         ),
@@ -226,13 +240,15 @@ CLAIMS: tuple[Claim, ...] = (
         "L-BUDGET", LIU,
         "w = 0 minimises L_eps(w) = mean zeta(-y w.x + eps ||w||_q) (threat ||eta||_p <= eps, "
         "1/p + 1/q = 1) exactly when eps >= ||mean_n y_n x_n||_p; and, under the L2 threat, "
-        "||grad L_eps(w1) - grad L_eps(w2)|| <= A ||w1 - w2|| + B eps.",
+        "||grad L_eps(w1) - grad L_eps(w2)|| <= A ||w1 - w2|| + B eps. With a bias (both "
+        "classes present), the threshold is ||xbar_+ - xbar_-||_p / 2.",
         latex=(
             r"$w = 0$ minimises $L_\varepsilon(w) = \frac{1}{N} \sum_n \zeta(-y_n w^\top x_n + "
             r"\varepsilon \|w\|_q)$ (threat $\|\eta\|_p \le \varepsilon$, $1/p + 1/q = 1$) "
             r"exactly when $\varepsilon \ge \|\frac{1}{N} \sum_n y_n x_n\|_p$; and, under the "
             r"$L_2$ threat, $\|\nabla L_\varepsilon(w_1) - \nabla L_\varepsilon(w_2)\| \le A "
-            r"\|w_1 - w_2\| + B \varepsilon$."
+            r"\|w_1 - w_2\| + B \varepsilon$. With a bias (both classes present), the threshold "
+            r"is $\|\bar x_+ - \bar x_-\|_p / 2$."
         ),
     ),
     Claim(

@@ -141,6 +141,8 @@ def _steps_html(e: Evidence) -> str:
         items.append(
             f"<li>{html.escape(str(step.get('statement', '')))}"
             + (f' <span class="method">({html.escape(str(method))})</span>' if method else "")
+            + (f' <span class="method">[confirmed by {html.escape(", ".join(map(str, engines)))}]'
+               "</span>" if (engines := step.get("engines")) else "")
             + (' <span class="mc yes">machine-checked</span>' if machine
                else ' <span class="mc no">argued</span>') + "</li>")
     dimension = e.details.get("dimension")
@@ -268,7 +270,8 @@ def _sections_html(links: Sequence[SectionLink]) -> str:
 
 def fold_html(row: LedgerRow, links: Sequence[SectionLink] | None, figures: bool) -> str:
     conditions = _conditions(row)
-    parts = []
+    parts = ["<h4>Hypotheses</h4><ul>" + "".join(
+        f"<li>{html.escape(h.text)}</li>" for h in row.claim.hypotheses) + "</ul>"]
     if conditions:
         parts.append("<h4>Conditions</h4><ol>" + "".join(
             f'<li>{html.escape(c)} <span class="muted">({", ".join(kinds)})</span></li>'
