@@ -1,4 +1,5 @@
-"""Shared test fixtures: float64 by default, the data root, small random problems, CPU load."""
+"""Shared test fixtures: float64 by default, no downloads, the data root, small random problems,
+CPU load."""
 
 from __future__ import annotations
 
@@ -16,6 +17,15 @@ from numerics.data.paths import data_dir
 from cases import HESSIAN_CASES, NetCase, build
 
 torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test downloads data by accident: loaders that find files missing raise (as CI, which
+    sets ADVLANDSCAPE_OFFLINE=1 anyway) instead of fetching them on first use. Tests of the
+    downloads set ADVLANDSCAPE_OFFLINE=0 and ADVLANDSCAPE_DATA_MIRROR to a local server."""
+    monkeypatch.setenv("ADVLANDSCAPE_OFFLINE", "1")
+    monkeypatch.delenv("ADVLANDSCAPE_DATA_MIRROR", raising=False)
 
 
 @pytest.fixture(scope="session")

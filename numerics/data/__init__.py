@@ -3,7 +3,9 @@
 Also the checksum registry of every known file (:data:`DATASETS`), file verification, a
 resumable, verified download, and the seeded subsets the experiments draw
 (:func:`seeded_subset_indices`). Loaders return numpy arrays (their docstrings state dtype, layout
-and range) and cache them in memory.
+and range) and cache them in memory. They check a file's registered size and digests before
+parsing it, and download a missing data set on first use unless ``$ADVLANDSCAPE_OFFLINE`` is set
+(:func:`numerics.data.fetch.fetch_missing`).
 """
 
 from numerics.data.arrays import LabeledArrays

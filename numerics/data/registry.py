@@ -14,10 +14,11 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from numerics.data.paths import ENV_VAR, data_dir
+from numerics.data.paths import ENV_VAR, OFFLINE_ENV, data_dir
 from theory.errors import DataError
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "CIFAR10_NPZ_TRAIN_Y_SHA256",
     "CIFAR10_URL",
     "DATASETS",
+    "MAX_NPZ_ARRAY_BYTES",
     "MNIST_URLS",
     "SVHN_URL",
     "DatasetSpec",
@@ -37,6 +39,8 @@ __all__ = [
     "file_digests",
     "find_spec",
     "missing_files_message",
+    "offline_message",
+    "read_npz",
     "verify_file",
 ]
 
@@ -310,11 +314,50 @@ def verify_file(
 
 
 def _npz_array(path: Path, key: str) -> np.ndarray:
+    return read_npz(path, (key,))[key]
+
+
+#: Largest array read from an ``.npz`` file (a CIFAR-10 part's images take 30,720,000 bytes).
+MAX_NPZ_ARRAY_BYTES = 256 << 20
+
+
+def _npy_header(fh: BinaryIO) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from an ``.npy`` header (format 1.0, 2.0 or 3.0)."""
+    major, _ = np.lib.format.read_magic(fh)
+    read = (np.lib.format.read_array_header_1_0 if major == 1
+            else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read(fh, max_header_size=10_000)
+    return shape, dtype
+
+
+def read_npz(path: str | os.PathLike[str], keys: tuple[str, ...],
+             max_bytes: int = MAX_NPZ_ARRAY_BYTES) -> dict[str, np.ndarray]:
+    """Read arrays ``keys`` of an ``.npz`` file, with no pickle and bounded memory.
+
+    Each array's ``.npy`` header is read first: an object dtype, or a declared size over
+    ``max_bytes`` or over the member's declared uncompressed size, raises :class:`DataError`
+    before anything is inflated; the arrays are then read with ``allow_pickle=False``.
+    """
+    path = Path(path)
     try:
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as archive:
-            if key not in archive.files:
-                raise DataError(f"{path} has no array {key!r} (it holds {archive.files})")
-            return archive[key]
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: info for info in archive.infolist()}
+            for key in keys:
+                info = members.get(f"{key}.npy")
+                if info is None:
+                    held = sorted(n.removesuffix(".npy") for n in members)
+                    raise DataError(f"{path} has no array {key!r} (it holds {held})")
+                with archive.open(info) as fh:
+                    shape, dtype = _npy_header(fh)
+                declared = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                if dtype.hasobject or declared > max_bytes or declared > info.file_size:
+                    raise DataError(
+                        f"{path}: array {key!r} declares dtype {dtype} and shape {shape} "
+                        f"({declared} bytes; the member holds {info.file_size}): not a data "
+                        "array; delete the file and fetch it again"
+                    )
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
+            return {key: npz[key] for key in keys}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataError(
             f"{path} is not a readable .npz file ({type(exc).__name__}: {exc}); fetch it again"
@@ -341,6 +384,25 @@ def missing_files_message(dataset: DatasetSpec, root: str | os.PathLike[str] | N
         f"{how}copy the files there (or point ${ENV_VAR} / --data-dir at a data root holding "
         f"{dataset.subdir}/)"
     )
+    return "\n".join(lines)
+
+
+def offline_message(dataset: DatasetSpec, root: str | os.PathLike[str] | None,
+                    missing: list[FileSpec]) -> str:
+    """Why nothing was downloaded (``$ADVLANDSCAPE_OFFLINE``), and what to copy where."""
+    folder = dataset.folder(root)
+    names = " ".join(Path(s.name).name for s in missing)
+    urls = [u for s in missing for u in s.urls[:1]]
+    lines = [
+        f"{dataset.name}: {len(missing)} file(s) missing in {folder}, and ${OFFLINE_ENV} is set, "
+        "so they are not downloaded:",
+        *(f"  {spec.describe()}" for spec in missing),
+        f"copy {names} into {folder}/ (from another data root, or downloaded on a machine with "
+        f"internet by `advlandscape data --download {dataset.name} --data-dir DIR`"
+        + (f", or from {' '.join(urls)}" if urls else "") + "),",
+        f"or point ${ENV_VAR} / --data-dir at a data root that holds {dataset.subdir}/, or "
+        f"unset ${OFFLINE_ENV} to download them on first use",
+    ]
     return "\n".join(lines)
 
 

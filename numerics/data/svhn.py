@@ -11,8 +11,9 @@ import numpy as np
 import scipy.io
 
 from numerics.data.arrays import LabeledArrays, fresh, readonly
+from numerics.data.fetch import fetch_missing
 from numerics.data.paths import data_dir
-from numerics.data.registry import DATASETS, missing_files_message
+from numerics.data.registry import DATASETS, verify_file
 from theory.errors import DataError
 
 __all__ = ["SVHN_CLASSES", "SVHN_SPLITS", "load_svhn", "read_svhn_mat"]
@@ -52,19 +53,28 @@ def read_svhn_mat(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]
 
 
 @functools.lru_cache(maxsize=2)
-def _load_svhn_cached(split: str, folder: str) -> LabeledArrays:
+def _load_svhn_cached(split: str, folder: str, verify: bool = True) -> LabeledArrays:
     path = Path(folder) / SVHN_SPLITS[split]
+    if verify:  # the registered md5, before scipy parses anything
+        dataset = DATASETS["svhn-extra" if split == "extra" else "svhn"]
+        verify_file(path, next(s for s in dataset.files if s.name == path.name))
     x, y = read_svhn_mat(path)
     readonly(x, y)
     return LabeledArrays(x, y, "svhn", split, SVHN_CLASSES, str(path))
 
 
-def load_svhn(split: str, root: str | os.PathLike[str] | None = None) -> LabeledArrays:
+def load_svhn(split: str, root: str | os.PathLike[str] | None = None, *,
+              verify: bool = True) -> LabeledArrays:
     """Return SVHN ``split`` as uint8 NHWC (N, 32, 32, 3), RGB 0..255, and int64 digits 0..9.
+
+    A missing file is downloaded on first use unless ``$ADVLANDSCAPE_OFFLINE`` is set
+    (:func:`numerics.data.fetch.fetch_missing`).
 
     Args:
         split: ``"train"`` (73,257 images), ``"test"`` (26,032) or ``"extra"`` (531,131).
         root: data root; files in ``root/svhn/``.
+        verify: check the file's registered md5 before parsing it (once a process); ``False``
+            only for files that are not the official ones (tests writing their own).
 
     Returns:
         A :class:`LabeledArrays` (unpacks as ``x, y``): writable copies of arrays cached in
@@ -76,5 +86,5 @@ def load_svhn(split: str, root: str | os.PathLike[str] | None = None) -> Labeled
     folder = dataset.folder(root)
     if not (folder / SVHN_SPLITS[split]).is_file():
         spec = next(s for s in dataset.files if s.name == SVHN_SPLITS[split])
-        raise DataError(missing_files_message(dataset, root, [spec]))
-    return fresh(_load_svhn_cached(split, str(data_dir(root) / dataset.subdir)))
+        fetch_missing(dataset.name, root, [spec])
+    return fresh(_load_svhn_cached(split, str(data_dir(root) / dataset.subdir), verify))
