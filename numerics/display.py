@@ -88,7 +88,6 @@ def show_claim(claim_id: str) -> ClaimStatement:
     (beyond the setting every claim shares, :mod:`theory.hypotheses`), for display: typeset
     (markdown with ``$...$`` math) in Jupyter and on the report's pages, plain text otherwise."""
     from theory.claims import get_claim
-
     from theory.hypotheses import HYPOTHESES
 
     claim = get_claim(claim_id)

@@ -224,8 +224,8 @@ CLAIMS: tuple[Claim, ...] = (
         "Under L2 the adversarial loss of a linear classifier is smooth except at w = 0: its "
         "gradient is K(r)-Lipschitz on ||w|| >= r, K(r) = mean_n (||x_n|| + eps)^2/4 + eps/r "
         "(the mean of the squares), for every pair of points there, no constant below eps/(2r) "
-        "works, and the gradient has no limit at 0 (eps > 0); under L-inf the gradient jumps by 2 eps s(-m) across each hyperplane "
-        "w_i = 0.",
+        "works, and the gradient has no limit at 0 (eps > 0); under L-inf the gradient jumps by "
+        "2 eps s(-m) across each hyperplane w_i = 0.",
         latex=(
             r"Under $L_2$ the adversarial loss of a linear classifier is smooth except at $w = "
             r"0$: its gradient is $K(r)$-Lipschitz on $\|w\| \ge r$, $K(r) = \frac{1}{N}\sum_n "
