@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["ClaimStatement", "Typeset", "show_claim", "typeset"]
+
 
 @dataclass(frozen=True)
 class Typeset:

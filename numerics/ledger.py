@@ -42,6 +42,25 @@ from theory.errors import ConfigError, DataError, ResultFileError
 from theory.evidence import Evidence
 from theory.hypotheses import SETTING
 
+__all__ = [
+    "KINDS",
+    "Check",
+    "CheckFunction",
+    "LedgerRow",
+    "Verdict",
+    "argued_steps",
+    "build_ledger",
+    "checks_for",
+    "claims_markdown",
+    "format_ledger",
+    "fully_machine_checked",
+    "load_checks",
+    "register",
+    "registered",
+    "run_check",
+    "verdict",
+]
+
 #: The kinds of check, in the order a claim's checks run and its row lists them.
 KINDS = ("symbolic", "numeric", "data")
 

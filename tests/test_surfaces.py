@@ -25,14 +25,6 @@ REPO = Path(__file__).resolve().parents[1]
 # neither required to have one nor checked. This list must shrink to nothing: remove a module
 # from it once it states its public surface.
 NOT_YET_CHECKED = frozenset({
-    "numerics.checks",
-    "numerics.checks.adversarial_loss",
-    "numerics.checks.box",
-    "numerics.checks.budget",
-    "numerics.checks.hessian",
-    "numerics.checks.random_noise",
-    "numerics.checks.smoothness",
-    "numerics.checks.theorem1",
     "numerics.cli",
     "numerics.cli.data",
     "numerics.cli.liu_kanai",
@@ -42,16 +34,11 @@ NOT_YET_CHECKED = frozenset({
     "numerics.cli.resume",
     "numerics.cli.sweep",
     "numerics.cli.verify",
-    "numerics.experiments.mnist2",
     "numerics.experiments.resnet",
-    "numerics.experiments.sensitivity",
-    "numerics.experiments.studies",
-    "numerics.experiments.units",
     "numerics.nets.train",
     "numerics.report",
     "numerics.report.build",
     "numerics.report.checkpoints",
-    "numerics.report.display",
     "numerics.report.execute",
     "numerics.report.ledger_figures",
     "numerics.report.ledger_page",
@@ -61,7 +48,6 @@ NOT_YET_CHECKED = frozenset({
     "numerics.report.summary",
     "numerics.results",
     "numerics.spectra",
-    "theory.claims",
 })
 
 

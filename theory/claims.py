@@ -20,6 +20,28 @@ from theory.errors import ConfigError
 from theory.evidence import Evidence as Evidence  # re-exported: checks import it from here
 from theory.hypotheses import Hypothesis, hypotheses
 
+__all__ = [
+    "BUDGET_COLLAPSE_RTOL",
+    "BUDGET_GAIN_TOL",
+    "CLAIMS",
+    "KANAI",
+    "LIU",
+    "MADRY",
+    "MC_STANDARD_ERRORS",
+    "NOTATION",
+    "NUMERIC_RTOL",
+    "PGD_TOL",
+    "SMOOTH_BLOWUP_TOL",
+    "SMOOTH_GROWTH_MIN",
+    "SMOOTH_JUMP_RTOL",
+    "TOLERANCES",
+    "YAMADA",
+    "Claim",
+    "Evidence",
+    "claim_ids",
+    "get_claim",
+]
+
 
 @dataclass(frozen=True)
 class Claim:

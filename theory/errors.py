@@ -8,6 +8,7 @@ __all__ = [
     "DataError",
     "DivergenceError",
     "OutputLockedError",
+    "RecordEditedError",
     "ResultExistsError",
     "ResultFileError",
     "ResultWriteError",

@@ -27,6 +27,22 @@ from theory import adversarial_loss as al
 from theory.adversarial_loss import verify_inner_max, verify_y_eq7, verify_y_l1
 from theory.claims import NUMERIC_RTOL, PGD_TOL, Evidence
 
+__all__ = [
+    "DIMS",
+    "RTOL",
+    "Instance",
+    "box_effect",
+    "check_inner_max",
+    "check_y_eq7",
+    "check_y_l1",
+    "mnist_like_point",
+    "pgd_settings",
+    "plain_loss",
+    "random_instances",
+    "rel_err",
+    "unit_direction_at_angle",
+]
+
 # This topic's symbolic checks (theory/ registers nothing itself).
 register("Y-EQ7", "symbolic")(verify_y_eq7)
 register("Y-L1", "symbolic")(verify_y_l1)

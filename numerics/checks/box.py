@@ -21,6 +21,8 @@ from numerics.linear.attack import box_worst_case
 from theory.box import verify_box_max, verify_box_proj
 from theory.claims import Evidence
 
+__all__ = ["FEAS_TOL", "GAP_TOL", "check_box_max", "check_box_proj"]
+
 # This topic's symbolic checks (theory/ registers nothing itself).
 register("BOX-PROJ", "symbolic")(verify_box_proj)
 register("BOX-MAX", "symbolic")(verify_box_max)

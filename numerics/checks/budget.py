@@ -15,6 +15,14 @@ from numerics.ops import robust_gradient, robust_loss, robust_loss_and_grad
 from theory.budget import verify_l_budget
 from theory.claims import Evidence
 
+__all__ = [
+    "check_l_budget",
+    "descent_below",
+    "gradient_bound_ratios",
+    "make_problem",
+    "minimiser_gap",
+]
+
 # This topic's symbolic checks (theory/ registers nothing itself).
 register("L-BUDGET", "symbolic")(verify_l_budget)
 

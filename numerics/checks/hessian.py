@@ -23,6 +23,15 @@ from theory import hessian as th
 from theory.claims import Evidence
 from theory.hessian import verify_hess_dep, verify_y_eig, verify_y_eig_dep, verify_y_hess
 
+__all__ = [
+    "check_hess_dep",
+    "check_y_eig",
+    "check_y_eig_dep",
+    "check_y_hess",
+    "fixed_noise_loss",
+    "reference_robust_loss",
+]
+
 # This topic's symbolic checks (theory/ registers nothing itself).
 register("Y-HESS", "symbolic")(verify_y_hess)
 register("HESS-DEP", "symbolic")(verify_hess_dep)

@@ -12,6 +12,15 @@ from numerics.linear.curvature import expected_hessian_approx, top_eigenvalue_pe
 from theory.claims import MC_STANDARD_ERRORS, Evidence
 from theory.random_noise import noise_variance, sharpening_ratio, verify_y_t2
 
+__all__ = [
+    "adversarial_vs_random",
+    "approximation_errors",
+    "check_y_t2",
+    "expected_hessian_mc",
+    "monte_carlo_c2",
+    "sample_noise",
+]
+
 # This topic's symbolic checks (theory/ registers nothing itself).
 register("Y-T2", "symbolic")(verify_y_t2)
 

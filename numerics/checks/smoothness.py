@@ -12,6 +12,15 @@ from numerics.ops import robust_gradient, robust_loss_and_grad
 from theory.claims import Evidence
 from theory.smoothness import verify_k_smooth
 
+__all__ = [
+    "check_k_smooth",
+    "gradient_vs_autograd",
+    "l2_ratios",
+    "linf_ratios",
+    "make_data",
+    "pairs_outside",
+]
+
 # This topic's symbolic checks (theory/ registers nothing itself).
 register("K-SMOOTH", "symbolic")(verify_k_smooth)
 

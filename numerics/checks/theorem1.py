@@ -15,6 +15,13 @@ from theory.adversarial_loss import ROBUST_LOSS_TORCH
 from theory.claims import Evidence
 from theory.theorem1 import margin_threshold, verify_y_t1
 
+__all__ = [
+    "autograd_full_top_eigenvalue",
+    "autograd_top_eigenvalue",
+    "check_y_t1",
+    "random_instances",
+]
+
 # This topic's symbolic checks (theory/ registers nothing itself).
 register("Y-T1", "symbolic")(verify_y_t1)
 

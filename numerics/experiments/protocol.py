@@ -52,7 +52,7 @@ from numerics.validate import check_outputs, check_writable_dir
 from theory.claims import Evidence
 from theory.errors import ConfigError
 
-__all__ = ["RESULTS_ROOT", "Study", "default_record", "execute"]
+__all__ = ["REQUIRED", "RESULTS_ROOT", "Study", "default_record", "execute"]
 
 #: Where every study's committed records live: ``results/<study>/``.
 RESULTS_ROOT = REPO_ROOT / "results"

@@ -14,6 +14,17 @@ from numerics.ledger import LedgerRow
 from numerics.report.notebooks import ClaimSection
 from theory.evidence import Evidence
 
+__all__ = [
+    "CEX_FIRST",
+    "CEX_NAMES",
+    "NOTE_CHARS",
+    "SectionLink",
+    "compact_counterexample",
+    "fold_html",
+    "links_html",
+    "row_note",
+]
+
 #: Characters of the one-line note in a claim's row (the full text is folded beneath it).
 NOTE_CHARS = 120
 
