@@ -1,0 +1,43 @@
+"""ResNet18 with softmax under PGD adversarial training: Yamada et al. Section 5.2 (Y-T1)."""
+
+from numerics.experiments.resnet.run import (
+    CPU_RESULT_FILE,
+    CPU_SCALE,
+    DATASETS,
+    SCALES,
+    ResNetExperimentConfig,
+    _to_tensor,
+    checkpoint_files,
+    evidence_y_t1_deep,
+    existing_checkpoints,
+    load_image_data,
+    profile_config,
+    run_resnet_experiment,
+    run_resnet_seeds,
+    seed_checkpoint_files,
+    seed_configs,
+    seed_existing_checkpoints,
+    seed_summary,
+    write_resnet_result,
+)
+
+__all__ = [
+    "CPU_RESULT_FILE",
+    "CPU_SCALE",
+    "DATASETS",
+    "SCALES",
+    "ResNetExperimentConfig",
+    "_to_tensor",
+    "checkpoint_files",
+    "evidence_y_t1_deep",
+    "existing_checkpoints",
+    "load_image_data",
+    "profile_config",
+    "run_resnet_experiment",
+    "run_resnet_seeds",
+    "seed_checkpoint_files",
+    "seed_configs",
+    "seed_existing_checkpoints",
+    "seed_summary",
+    "write_resnet_result",
+]
