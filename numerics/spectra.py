@@ -6,8 +6,8 @@ HessianOperator`) or, for small problems, as a dense matrix:
 
 * :func:`top_hessian_eigs`: the k largest (algebraic) eigenpairs and the matrix-vector products
   they took, by ``scipy.sparse.linalg.eigsh`` (implicitly restarted Lanczos, ARPACK) on an
-  operator (or a network and its data), or by LAPACK's symmetric eigensolver (the whole
-  spectrum) on a dense matrix;
+  operator, or by LAPACK's symmetric eigensolver (the whole spectrum) on a dense matrix (for a
+  network, build its operator: ``top_hessian_eigs(HessianOperator(model, x, y), k)``);
 * :func:`power_iteration` with deflation, the independent check;
 * :func:`hutchinson_trace`, tr H = E[z^T H z] for Rademacher z.
 """
@@ -80,21 +80,19 @@ def _top_dense(H: torch.Tensor | np.ndarray, k: int, vectors: bool) -> Eigenpair
 
 
 def top_hessian_eigs(
-    operator: spla.LinearOperator | torch.Tensor | np.ndarray | torch.nn.Module, k: int = 3, *,
-    data: tuple[torch.Tensor, torch.Tensor] | None = None, batch_size: int | None = None,
-    tol: float = 1e-6, seed: int = 0, v0: np.ndarray | None = None, maxiter: int | None = None,
-    vectors: bool = True,
+    operator: spla.LinearOperator | torch.Tensor | np.ndarray, k: int = 3, *, tol: float = 1e-6,
+    seed: int = 0, v0: np.ndarray | None = None, maxiter: int | None = None, vectors: bool = True,
 ) -> Eigenpairs:
     r"""The ``k`` largest (algebraic) eigenpairs of a symmetric operator, largest first.
 
     These are the "top Hessian eigenvalues" of Yamada et al. (Y-T1, Figures 3-4).
 
     Args:
-        operator: a SciPy ``LinearOperator`` (``eigsh(operator, k, which="LA")``, 1 <= k < P),
-            dense symmetric matrices ``(p, p)`` / ``(K, p, p)`` (LAPACK, 1 <= k <= p), or a
-            network with ``data=(x, y)``: the Hessian of its mean cross-entropy on them
-            (:class:`numerics.nets.curvature.HessianOperator`, inputs held fixed, BatchNorm in
-            eval mode, ``batch_size`` samples per product).
+        operator: a SciPy ``LinearOperator`` (``eigsh(operator, k, which="LA")``, 1 <= k < P)
+            or dense symmetric matrices ``(p, p)`` / ``(K, p, p)`` (LAPACK, 1 <= k <= p). For a
+            network, the Hessian of its mean cross-entropy on ``(x, y)`` is the operator
+            :class:`numerics.nets.curvature.HessianOperator` ``(model, x, y, batch_size)``
+            (inputs held fixed, BatchNorm in eval mode).
         k: how many eigenpairs. tol: ARPACK's relative accuracy.
         seed: seeds the Gaussian starting vector of Lanczos (reproducible), unless ``v0`` is given.
         maxiter: ARPACK's iteration budget. vectors: compute the eigenvectors (``False`` saves
@@ -104,14 +102,11 @@ def top_hessian_eigs(
         :class:`Eigenpairs`: ``values`` (decreasing), ``vectors``, ``matvecs``, ``method``.
     """
     if isinstance(operator, torch.nn.Module):
-        if data is None:
-            raise ConfigError("top_hessian_eigs(model, ...) needs data=(x, y): the Hessian of the "
-                              "model's loss on which inputs?")
-        from numerics.nets.curvature import HessianOperator  # the networks' family, on demand
-
-        operator = HessianOperator(operator, *data, batch_size=batch_size)
-    elif data is not None:
-        raise ConfigError("data=(x, y) is for a network; an operator or matrix already is H")
+        raise ConfigError(
+            f"top_hessian_eigs takes an operator or a dense matrix, not a network "
+            f"({type(operator).__name__}): pass its Hessian, "
+            "top_hessian_eigs(HessianOperator(model, x, y), k) "
+            "(numerics.nets.curvature.HessianOperator)")
     if not isinstance(operator, spla.LinearOperator):
         return _top_dense(operator, k, vectors)
     size = operator.shape[0]

@@ -47,6 +47,7 @@ import numpy as np
 import pytest
 import torch
 
+from numerics.experiments.resnet import checkpoint_callables
 from numerics.nets.train import AdvTrainConfig, train_adversarial
 from numerics.results import load_checkpoint, read_checkpoint, read_result, write_result
 from theory.errors import ConfigError, DivergenceError, ResultExistsError, ResultFileError
@@ -289,6 +290,7 @@ def test_hooks_pause_where_asked_and_count_saves(tmp_path: Path,
 
 TRAIN_DRIVER = """
     import sys
+    from numerics.experiments.resnet import checkpoint_callables
     from numerics.nets.train import AdvTrainConfig, train_adversarial
 
     checkpoint, out = sys.argv[1], sys.argv[2]
@@ -296,8 +298,8 @@ TRAIN_DRIVER = """
     x = torch.rand(96, 1, 8, 8, generator=g, dtype=torch.float64)
     y = (x.mean(dim=(1, 2, 3)) > 0.5).long() + 2 * (x[:, 0, 0, 0] > 0.5).long()
     config = AdvTrainConfig(**{config!r})
-    outcome = train_adversarial(config, x, y, checkpoint=None if checkpoint == "-" else checkpoint,
-                                progress=False)
+    io = {{}} if checkpoint == "-" else checkpoint_callables(checkpoint)
+    outcome = train_adversarial(config, x, y, **io, progress=False)
     numerics.results.write_json(out + ".json", {{"history": outcome.history,
                                                 "resumed_from_epoch": outcome.resumed_from_epoch}})
     torch.save(outcome.model.state_dict(), out)
@@ -452,19 +454,20 @@ def test_divergence_names_step_last_loss_and_checkpoint_and_resume_loses_nothing
     config = AdvTrainConfig(**{**TRAIN_CONFIG, "epochs": 3})  # type: ignore[arg-type]
     x, y = _train_data()
     ckpt = tmp_path / "run.pt"
-    train_adversarial(config, x, y, checkpoint=ckpt, progress=False, stop_after_epochs=1)
+    train_adversarial(config, x, y, **checkpoint_callables(ckpt), progress=False,
+                      stop_after_epochs=1)
     saved = ckpt.read_bytes()
     poisoned = x.clone()
     poisoned[5, 0, 3, 3] = float("nan")
     with pytest.raises(DivergenceError) as info:
-        train_adversarial(config, poisoned, y, checkpoint=ckpt, progress=False)
+        train_adversarial(config, poisoned, y, **checkpoint_callables(ckpt), progress=False)
     message = str(info.value)
     assert "epoch 2" in message
     assert "step" in message
     assert "last finite loss" in message
     assert str(ckpt) in message
     assert ckpt.read_bytes() == saved  # the checkpoint to resume from is intact
-    resumed = train_adversarial(config, x, y, checkpoint=ckpt, progress=False)
+    resumed = train_adversarial(config, x, y, **checkpoint_callables(ckpt), progress=False)
     straight = train_adversarial(config, x, y, progress=False)
     assert resumed.resumed_from_epoch == 1
     assert resumed.history == straight.history
@@ -477,7 +480,8 @@ def test_divergence_from_a_huge_learning_rate(tmp_path: Path) -> None:
     config = AdvTrainConfig(**{**TRAIN_CONFIG, "lr": 1e12, "momentum": 0.0, "epochs": 4,
                                "eps": 0.0, "augment": False})  # type: ignore[arg-type]
     with pytest.raises(DivergenceError, match="Lower the learning rate"):
-        train_adversarial(config, *_train_data(), checkpoint=tmp_path / "c.pt", progress=False)
+        train_adversarial(config, *_train_data(), **checkpoint_callables(tmp_path / "c.pt"),
+                          progress=False)
     state = load_checkpoint(tmp_path / "c.pt")
     if state is not None:  # whatever was checkpointed is finite
         assert all(bool(torch.isfinite(t).all()) for t in state["model"].values()
@@ -535,7 +539,8 @@ def test_non_finite_weights_are_never_checkpointed(tmp_path: Path) -> None:
                                "weight_decay": 0.0})  # type: ignore[arg-type]
     ckpt = tmp_path / "c.pt"
     with pytest.raises(DivergenceError):
-        train_adversarial(config, *_train_data(), checkpoint=ckpt, progress=False)
+        train_adversarial(config, *_train_data(), **checkpoint_callables(ckpt),
+                          progress=False)
     state = load_checkpoint(ckpt)
     if state is not None:
         assert all(bool(torch.isfinite(t).all()) for t in state["model"].values()
@@ -913,7 +918,7 @@ class _Payload:
 def _train_one_epoch(tmp_path: Path) -> tuple[AdvTrainConfig, Path]:
     config = AdvTrainConfig(**{**TRAIN_CONFIG, "epochs": 2})  # type: ignore[arg-type]
     ckpt = tmp_path / "run.pt"
-    train_adversarial(config, *_train_data(), checkpoint=ckpt, progress=False,
+    train_adversarial(config, *_train_data(), **checkpoint_callables(ckpt), progress=False,
                       stop_after_epochs=1)
     return config, ckpt
 
@@ -932,7 +937,7 @@ def test_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path: 
     assert record["code"] == code_version()
     torch.save(record, ckpt)
     for call in (lambda: load_checkpoint(ckpt),
-                 lambda: train_adversarial(config, *_train_data(), checkpoint=ckpt,
+                 lambda: train_adversarial(config, *_train_data(), **checkpoint_callables(ckpt),
                                            progress=False)):
         with pytest.raises(ResultFileError, match="other than tensors") as info:
             call()
@@ -955,7 +960,7 @@ def test_flipped_bit_in_a_checkpoint_is_caught(tmp_path: Path) -> None:
     silently = torch.load(ckpt, weights_only=True)["state"]["model"]["conv1.weight"]
     assert not torch.equal(silently, weight)
     for call in (lambda: load_checkpoint(ckpt),
-                 lambda: train_adversarial(config, *_train_data(), checkpoint=ckpt,
+                 lambda: train_adversarial(config, *_train_data(), **checkpoint_callables(ckpt),
                                            progress=False)):
         with pytest.raises(ResultFileError, match=r"damaged: its part .* fails its CRC-32"):
             call()
@@ -972,13 +977,14 @@ def test_stale_training_checkpoint_is_refused_unless_accepted(
     make_stale(ckpt)
     before = ckpt.read_bytes()
     with pytest.raises(StaleCheckpointError) as info:
-        train_adversarial(config, *_train_data(), checkpoint=ckpt, progress=False)
+        train_adversarial(config, *_train_data(), **checkpoint_callables(ckpt),
+                          progress=False)
     for word in (str(ckpt), "changed: numerics/nets/train.py", "torch 2.12.0 -> ", "--fresh",
                  "--resume-stale"):
         assert word in str(info.value), word
     assert ckpt.read_bytes() == before
-    resumed = train_adversarial(config, *_train_data(), checkpoint=ckpt, progress=False,
-                                accept_stale=True)
+    resumed = train_adversarial(config, *_train_data(),
+                                **checkpoint_callables(ckpt, accept_stale=True), progress=False)
     straight = train_adversarial(config, *_train_data(), progress=False)
     assert resumed.resumed_from_epoch == 1
     assert resumed.history == straight.history

@@ -17,6 +17,7 @@ import torch
 
 import numerics.nets.train as nets_train
 from numerics.attacks import AttackSpec, pgd_on_loss
+from numerics.experiments.resnet import checkpoint_callables
 from numerics.nets.models import MLP
 from numerics.nets.schedules import FixedSchedule, PASchedule, Schedule
 from numerics.nets.train import (
@@ -60,15 +61,15 @@ def test_resume_is_bit_identical_and_checkpoints_every_epoch(tmp_path: Path) -> 
     config = _config()
     straight = train_adversarial(config, x, y, progress=False)
     ckpt = tmp_path / "run.pt"
-    first = train_adversarial(config, x, y, checkpoint=ckpt, progress=False,
+    first = train_adversarial(config, x, y, **checkpoint_callables(ckpt), progress=False,
                               stop_after_epochs=1)
     assert not first.finished
     assert load_checkpoint(ckpt)["epoch"] == 0
-    second = train_adversarial(config, x, y, checkpoint=ckpt, progress=False,
+    second = train_adversarial(config, x, y, **checkpoint_callables(ckpt), progress=False,
                                stop_after_epochs=2)
     assert second.resumed_from_epoch == 1
     assert load_checkpoint(ckpt)["epoch"] == 1
-    resumed = train_adversarial(config, x, y, checkpoint=ckpt, progress=False)
+    resumed = train_adversarial(config, x, y, **checkpoint_callables(ckpt), progress=False)
     assert resumed.finished
     assert load_checkpoint(ckpt)["epoch"] == 2
     for (k, a), (_, b) in zip(straight.model.state_dict().items(),
@@ -82,20 +83,22 @@ def test_resume_is_bit_identical_and_checkpoints_every_epoch(tmp_path: Path) -> 
 def test_checkpoint_with_other_config_is_refused(tmp_path: Path) -> None:
     x, y = _data()
     ckpt = tmp_path / "run.pt"
-    train_adversarial(_config(epochs=1), x, y, checkpoint=ckpt, progress=False)
+    train_adversarial(_config(epochs=1), x, y, **checkpoint_callables(ckpt), progress=False)
     with pytest.raises(ConfigError, match="different config"):
-        train_adversarial(_config(epochs=1, lr=0.01), x, y, checkpoint=ckpt, progress=False)
+        train_adversarial(_config(epochs=1, lr=0.01), x, y, **checkpoint_callables(ckpt),
+                          progress=False)
 
 
 def test_nan_loss_raises_divergence_naming_step_and_checkpoint(tmp_path: Path) -> None:
     x, y = _data()
     ckpt = tmp_path / "run.pt"
-    train_adversarial(_config(epochs=2), x, y, checkpoint=ckpt, progress=False,
+    train_adversarial(_config(epochs=2), x, y, **checkpoint_callables(ckpt), progress=False,
                       stop_after_epochs=1)
     bad = x.clone()
     bad[:, 0, 0, 0] = float("nan")  # every batch of the resumed epoch 2 gives a NaN loss
     with pytest.raises(DivergenceError, match=r"epoch 2, step 1 .*run\.pt \(after epoch 1\)"):
-        train_adversarial(_config(epochs=2), bad, y, checkpoint=ckpt, progress=False)
+        train_adversarial(_config(epochs=2), bad, y, **checkpoint_callables(ckpt),
+                          progress=False)
     with pytest.raises(DivergenceError, match="no checkpoint yet"):
         train_adversarial(_config(epochs=2), bad, y, progress=False)
 

@@ -263,12 +263,13 @@ def test_y_t1_data_evidence_names_the_deep_regime(tmp_path: Path,
     deep net at CPU scale as one more regime: a falling deep trend is named as a condition
     ("does NOT hold") beside the MNIST2 regimes, a rising one as "holds"; the verdict is not
     decided by the toy scale alone."""
-    from numerics.experiments import mnist2, resnet
+    from numerics.experiments import mnist2
+    from numerics.experiments.resnet import evidence as resnet_evidence
 
     (check,) = [c for c in checks_for("Y-T1", include_data=True) if c.kind == "data"]
     assert check.path == "numerics.experiments.mnist2:evidence_y_t1"
     falling = _seed_record(tmp_path, [[4, 3, 2, 1]] * 3, "falling.json")
-    monkeypatch.setattr(resnet, "CPU_RESULT_FILE", falling)
+    monkeypatch.setattr(resnet_evidence, "CPU_RESULT_FILE", falling)
     ev = mnist2.evidence_y_t1()
     assert ev.ran
     deep = [c for c in ev.conditions if c.startswith("deep net")]
@@ -278,7 +279,7 @@ def test_y_t1_data_evidence_names_the_deep_regime(tmp_path: Path,
     assert ev.details["deep"]["passed"] is False
     assert ev.passed == any(c.startswith("holds in the regime") for c in ev.conditions)
     rising = _seed_record(tmp_path, [[1, 2, 3, 4]] * 3, "rising.json")
-    monkeypatch.setattr(resnet, "CPU_RESULT_FILE", rising)
+    monkeypatch.setattr(resnet_evidence, "CPU_RESULT_FILE", rising)
     ev = mnist2.evidence_y_t1()
     assert ev.passed
     assert any(c.startswith("deep net") and ": holds:" in c for c in ev.conditions)

@@ -71,8 +71,8 @@ def test_operator_and_dense_matrix_give_the_same_top_eigenvalues(case: tuple) ->
     dense = top_hessian_eigs(H, k=3)
     assert (dense.matvecs, dense.method) == (0, "dense")
     np.testing.assert_allclose(np.abs((dense.vectors.T @ vecs).diagonal()), 1.0, atol=1e-6)
-    # the convenience form: a network and its data
-    conv = top_hessian_eigs(model, k=3, data=(x, y), batch_size=16, tol=1e-12)
+    # a network's top eigenvalues: its Hessian operator on its data, built by the caller
+    conv = top_hessian_eigs(HessianOperator(model, x, y, batch_size=16), k=3, tol=1e-12)
     np.testing.assert_allclose(conv.values, from_op, rtol=1e-10)
     assert top_hessian_eigs(op, k=3, tol=1e-12, vectors=False).vectors is None
 
@@ -159,9 +159,7 @@ def test_bad_input() -> None:
     assert top_hessian_eigs(H, k=3).values.tolist() == [1.0, 1.0, 1.0]  # dense: k = p is fine
     with pytest.raises(ConfigError, match="k must"):
         top_hessian_eigs(H, k=4)
-    with pytest.raises(ConfigError, match="needs data"):
-        top_hessian_eigs(model, k=1)
-    with pytest.raises(ConfigError, match="for a network"):
-        top_hessian_eigs(H, k=1, data=(x, y))
+    with pytest.raises(ConfigError, match=r"not a network .*HessianOperator\(model, x, y\)"):
+        top_hessian_eigs(model, k=1)  # the network's operator is the caller's to build
     with pytest.raises(ConfigError, match="num_samples"):
         hutchinson_trace(op, num_samples=1)

@@ -5,7 +5,8 @@ findings (MLP on MNIST):
 
 * :mod:`~numerics.nets.models`: CIFAR ResNet18 / PreActResNet18, a small CNN, an MLP;
 * :mod:`~numerics.nets.attack`: PGD adversarial examples at the model level;
-* :mod:`~numerics.nets.train`: the one training loop (:func:`fit`), its config and presets;
+* :mod:`~numerics.nets.train`: the one training loop (:func:`fit`) and its front ends; its
+  config and presets in :mod:`~numerics.nets.train_config`;
 * :mod:`~numerics.nets.schedules`: periodic adversarial scheduling (PAS) and a fixed budget;
 * :mod:`~numerics.nets.curvature`: Hessian-vector products as an operator, the dense Hessian;
 * :mod:`~numerics.nets.landscape`: filter-normalised, re-attacked 1-D and 2-D landscapes.
@@ -23,15 +24,8 @@ from numerics.nets.landscape import (
 )
 from numerics.nets.models import MLP, PreActResNet18, ResNet18, SmallCNN, build_model
 from numerics.nets.schedules import FixedSchedule, PASchedule, build_schedule
-from numerics.nets.train import (
-    AdvTrainConfig,
-    evaluate,
-    fit,
-    madry_cifar10,
-    train_adversarial,
-    train_with_schedule,
-    wu_svhn,
-)
+from numerics.nets.train import evaluate, fit, train_adversarial, train_with_schedule
+from numerics.nets.train_config import AdvTrainConfig, madry_cifar10, wu_svhn
 
 __all__ = [
     "MLP",

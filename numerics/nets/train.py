@@ -12,10 +12,9 @@ with momentum and weight decay (``eps = 0`` is standard training). :func:`fit` i
 budget, the PGD step and the learning rate come from a schedule evaluated at every step (training
 time t in epochs), so the fixed settings of a config (:func:`train_adversarial`), Liu et al.'s
 periodic schedule and the fixed-budget baseline (:mod:`numerics.nets.schedules`,
-:func:`train_with_schedule`) are arguments of the same code. Presets record the settings of
-Madry et al. (CIFAR-10, :func:`madry_cifar10`) and Wu et al. 2020 (SVHN, :func:`wu_svhn`) as used by
-Yamada et al. Section 5.2 (tables 5-6); every value is in :class:`AdvTrainConfig` and so in the
-results record.
+:func:`train_with_schedule`) are arguments of the same code. The config, its presets (Madry et
+al.'s CIFAR-10 and Wu et al.'s SVHN settings) and its learning-rate schedule are in
+:mod:`numerics.nets.train_config` (re-exported here).
 
 Two code paths, one algorithm. The **reference path** (default) runs eager, in the config's dtype
 (float64 on the CPU for verification, float32 on a GPU). The **fast path** (``fast=True``, meant for
@@ -23,10 +22,12 @@ CUDA) runs the forward passes under bfloat16 autocast, stores activations channe
 ``torch.compile`` the model, keeps the whole data set on the device, and runs the attack with the
 weights' ``requires_grad`` switched off, so PGD builds no graph for weight gradients.
 
-A checkpoint is written after every epoch (:func:`numerics.results.save_checkpoint`): weights,
-optimizer state, history and the states of the random generators (shuffling, augmentation, attack
-starts). Running the same call again resumes after the last finished epoch; on the CPU the result
-is bit-identical to an uninterrupted run. A NaN or Inf loss stops the run with
+The training's state is handed to the caller after every epoch (``save``: weights, optimizer
+state, history and the states of the random generators: shuffling, augmentation, attack starts)
+and asked for at the start (``load``); where it is kept is the caller's business (the ResNet
+sweep keeps it in checkpoint files: :func:`numerics.experiments.resnet.checkpoint_callables`).
+Resuming from the last state saved continues after its epoch; on the CPU the result is
+bit-identical to an uninterrupted run. A NaN or Inf loss stops the run with
 :class:`theory.errors.DivergenceError` naming the step and the checkpoint.
 """
 
@@ -36,7 +37,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,9 @@ from numerics.attacks import AttackSpec
 from numerics.nets.attack import adversarial_examples
 from numerics.nets.models import build_model
 from numerics.nets.schedules import Schedule, ScheduleValues
-from numerics.results import read_checkpoint, save_checkpoint
-from numerics.validate import check_device, check_step_size
+from numerics.nets.train_config import _DTYPES, AdvTrainConfig, lr_at_epoch, madry_cifar10, wu_svhn
+from numerics.validate import check_device
 from theory.errors import ConfigError, DivergenceError
-from theory.validate import check_eps, check_norm, check_positive
 
 __all__ = [
     "AdvTrainConfig",
@@ -65,170 +65,6 @@ __all__ = [
     "train_with_schedule",
     "wu_svhn",
 ]
-
-_DTYPES = {"float64": torch.float64, "float32": torch.float32}
-_SCHEDULES = ("piecewise", "constant", "cosine")
-
-
-@dataclass(frozen=True)
-class AdvTrainConfig:
-    """Everything that defines an adversarial training run (recorded in its results).
-
-    Attributes:
-        model: ``resnet18``, ``preactresnet18``, ``smallcnn`` or ``mlp`` (numerics.models).
-        width: first-stage width of the ResNets (64 in the paper). in_channels, num_classes,
-            image_size: shape of the data.
-        eps, norm: the threat model (L-inf budgets as k/255). train_steps, step_size: PGD during
-            training. eval_steps, eval_step_size: PGD at evaluation (PGD-20).
-        random_start: training PGD starts uniformly in the ball. train_projection: its step's
-            projection (``"ball_then_box"``, Madry et al.'s, or ``"exact"``, BOX-PROJ).
-            eval_starts, eval_projection: evaluation runs one PGD per start and counts an example
-            as robust only if it survives all (the strongest per example); default ``("none",
-            "radius")`` with the exact projection, the strongest measured in
-            ``benchmarks/attack_strength.py``. attack_bn_mode: BatchNorm mode while the attack
-            runs during training (``"train"``, as in Madry's and Rice et al.'s code, or
-            ``"eval"``). Evaluation always uses eval mode.
-        epochs, batch_size, lr, momentum, weight_decay: SGD. lr_schedule: ``piecewise`` (x0.1 at
-            50% and 75% of the epochs, Madry et al.), ``constant`` or ``cosine``.
-        augment: random crop (4-pixel zero padding) and horizontal flip, CIFAR-style.
-        seed: all randomness (initialisation, shuffling, augmentation, attack starts).
-        device, dtype: where and in what precision the reference path runs.
-        fast: bf16 autocast + channels-last + attack without weight gradients (dtype float32).
-        compile: ``torch.compile`` the model (fast path, CUDA). preset: the settings' origin.
-    """
-
-    model: str = "resnet18"
-    width: int = 64
-    in_channels: int = 3
-    num_classes: int = 10
-    image_size: int = 32
-    eps: float = 8 / 255
-    norm: str = "linf"
-    train_steps: int = 10
-    step_size: float = 2 / 255
-    eval_steps: int = 20
-    eval_step_size: float = 2 / 255
-    random_start: bool = True
-    train_projection: str = "ball_then_box"
-    eval_starts: tuple[str, ...] = ("none", "radius")
-    eval_projection: str = "exact"
-    attack_bn_mode: str = "train"
-    epochs: int = 100
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    lr_schedule: str = "piecewise"
-    augment: bool = False
-    seed: int = 0
-    device: str = "cpu"
-    dtype: str = "float64"
-    fast: bool = False
-    compile: bool = False
-    preset: str = "custom"
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    def __post_init__(self) -> None:
-        check_eps(self.eps)
-        object.__setattr__(self, "norm", check_norm(self.norm))
-        for name in ("train_steps", "eval_steps"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1 (PGD steps), got {getattr(self, name)}")
-        for name in ("epochs", "batch_size", "width"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        check_positive(self.lr, "lr")
-        check_eps(self.momentum, "momentum")
-        check_eps(self.weight_decay, "weight_decay")
-        if self.eps > 0:
-            check_step_size(self.step_size, self.eps, "step_size")
-            check_step_size(self.eval_step_size, self.eps, "eval_step_size")
-        self.eval_attacks()  # validates the starts and projections
-        self.train_attack()
-        if self.lr_schedule not in _SCHEDULES:
-            raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r}: use one of {_SCHEDULES}")
-        if self.attack_bn_mode not in ("train", "eval"):
-            raise ConfigError(f"attack_bn_mode must be 'train' or 'eval', got "
-                              f"{self.attack_bn_mode!r}")
-        if self.dtype not in _DTYPES:
-            raise ConfigError(f"unknown dtype {self.dtype!r}: use one of {sorted(_DTYPES)}")
-        if self.fast and self.dtype != "float32":
-            raise ConfigError("the fast path (bf16 autocast) needs dtype='float32'; use the "
-                              "reference path (fast=False) for float64 verification")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The config as a plain dict (for results and checkpoints)."""
-        return dataclasses.asdict(self)
-
-    def train_attack(self) -> AttackSpec:
-        """The PGD of training: ``train_steps`` steps of ``step_size``."""
-        return AttackSpec("pgd", self.norm, self.train_steps, step_size=self.step_size,
-                          start="ball" if self.random_start else "none",
-                          projection=self.train_projection)
-
-    def eval_attacks(self) -> tuple[AttackSpec, ...]:
-        """The PGDs of evaluation, one per start: ``eval_steps`` steps of ``eval_step_size``
-        (robust means surviving all of them)."""
-        if not self.eval_starts:
-            raise ConfigError("eval_starts must name at least one PGD start")
-        return tuple(AttackSpec("pgd", self.norm, self.eval_steps, step_size=self.eval_step_size,
-                                start=start, projection=self.eval_projection)
-                     for start in self.eval_starts)
-
-
-def madry_cifar10(eps_255: float = 8.0, **overrides: Any) -> AdvTrainConfig:
-    """Madry et al. 2018's CIFAR-10 settings, as Yamada et al. Section 5.2 uses them.
-
-    ResNet18 (CIFAR variant), L-inf eps = ``eps_255``/255, PGD with random start, step 2/255,
-    10 steps in training (Madry used 7 at eps 8/255; 10 x 2/255 covers eps up to 16/255 from the
-    centre), PGD-20 at evaluation, SGD lr 0.1 momentum 0.9 weight decay 5e-4, x0.1 at 50% and 75%
-    of 100 epochs, batch 128, random crop and flip.
-    """
-    base = dict(model="resnet18", in_channels=3, num_classes=10, image_size=32,
-                eps=eps_255 / 255, norm="linf", train_steps=10, step_size=2 / 255,
-                eval_steps=20, eval_step_size=2 / 255, epochs=100, batch_size=128, lr=0.1,
-                momentum=0.9, weight_decay=5e-4, lr_schedule="piecewise", augment=True,
-                preset="madry_cifar10",
-                notes=("Madry et al. 2018 CIFAR-10 settings; 10 PGD steps instead of 7 so that "
-                       "eps up to 16/255 is reachable with step 2/255",))
-    base.update(overrides)
-    return AdvTrainConfig(**base)
-
-
-def wu_svhn(eps_255: float = 8.0, **overrides: Any) -> AdvTrainConfig:
-    """Wu et al. 2020's SVHN settings (adversarial weight perturbation paper, its AT baseline).
-
-    ResNet18, L-inf eps = ``eps_255``/255, PGD-10 with step 1/255 in training (2/255 when eps >
-    10/255, so that the budget is reachable), PGD-20 at evaluation, SGD lr 0.01 momentum 0.9
-    weight decay 5e-4, x0.1 at 50% and 75% of the epochs, batch 128, no augmentation.
-    """
-    step = 1 / 255 if eps_255 <= 10 else 2 / 255
-    base = dict(model="resnet18", in_channels=3, num_classes=10, image_size=32,
-                eps=eps_255 / 255, norm="linf", train_steps=10, step_size=step,
-                eval_steps=20, eval_step_size=step, epochs=100, batch_size=128, lr=0.01,
-                momentum=0.9, weight_decay=5e-4, lr_schedule="piecewise", augment=False,
-                preset="wu_svhn",
-                notes=("Wu et al. 2020 SVHN settings (lr 0.01, step 1/255)",))
-    base.update(overrides)
-    return AdvTrainConfig(**base)
-
-
-def lr_at_epoch(config: AdvTrainConfig, epoch: int) -> float:
-    """The learning rate of epoch ``epoch`` (0-based) under ``config.lr_schedule``.
-
-    piecewise: lr for epochs < E/2, lr/10 for epochs < 3E/4, lr/100 after; cosine:
-    lr (1 + cos(pi e / E)) / 2; constant: lr.
-    """
-    e_total = config.epochs
-    if config.lr_schedule == "constant":
-        return config.lr
-    if config.lr_schedule == "cosine":
-        return config.lr * 0.5 * (1 + math.cos(math.pi * epoch / e_total))
-    if epoch < e_total // 2:
-        return config.lr
-    if epoch < (3 * e_total) // 4:
-        return config.lr * 0.1
-    return config.lr * 0.01
 
 
 def evaluate(
@@ -332,8 +168,10 @@ def _build(config: AdvTrainConfig, device: torch.device) -> nn.Module:
 
 def train_adversarial(
     config: AdvTrainConfig, x: torch.Tensor, y: torch.Tensor, *,
-    checkpoint: str | Path | None = None, progress: bool = True,
-    stop_after_epochs: int | None = None, accept_stale: bool = False,
+    save: Callable[[dict[str, Any]], None] | None = None,
+    load: Callable[[], dict[str, Any] | None] | None = None,
+    checkpoint_name: str | Path | None = None, progress: bool = True,
+    stop_after_epochs: int | None = None,
 ) -> TrainOutcome:
     r"""Adversarially train a network from scratch (or resume) on ``(x, y)``.
 
@@ -341,12 +179,17 @@ def train_adversarial(
         config: the run's settings (:class:`AdvTrainConfig`).
         x, y: training images ``(N, C, H, W)`` in [0, 1] and integer labels; moved once to
             ``config.device`` and the config's dtype (the data stay on the device).
-        checkpoint: path of the checkpoint file, written after every epoch; if it exists and was
-            written with the same config, training resumes after its last epoch.
+        save: called after every epoch with the training's state (``{"config", "epoch",
+            "model", "optimizer", "history", "shuffle_rng", "data_rng"}``: tensors and plain
+            values), e.g. to write a checkpoint.
+        load: called once before training: the state last saved (training resumes after its
+            epoch; it must have been written with the same config), or None to start afresh.
+            Refusing a state (a stale checkpoint, a damaged file) is its business: what it
+            raises propagates.
+        checkpoint_name: where ``save`` keeps the state (e.g. the checkpoint file), named in the
+            messages of a divergence and of a state written with another config.
         progress: show a tqdm bar over the steps of each epoch.
         stop_after_epochs: stop (as if interrupted) once this many epochs are done in total.
-        accept_stale: resume from a checkpoint written by other code (sources or library
-            versions changed: :func:`numerics.results.code_version`) instead of refusing it.
 
     Returns:
         :class:`TrainOutcome` with the model (in eval mode) and, per epoch, the learning rate
@@ -354,8 +197,7 @@ def train_adversarial(
 
     Raises:
         DivergenceError: the loss became NaN or Inf (the message names epoch, step, checkpoint).
-        ConfigError: bad config, or a checkpoint written with a different config.
-        StaleCheckpointError: a checkpoint written by other code, and not ``accept_stale``.
+        ConfigError: bad config, or a state loaded that was written with a different config.
     """
     device = check_device(config.device)
     dtype = _DTYPES[config.dtype]
@@ -378,35 +220,28 @@ def train_adversarial(
     history: list[dict[str, float]] = []
     start_epoch = 0
     resumed = None
-    ckpt_path = Path(checkpoint) if checkpoint is not None else None
-    stale = ""  # what changed since the epochs resumed were computed (carried by every save)
-    if ckpt_path is not None:
-        saved = read_checkpoint(ckpt_path)
-        if saved is not None:
-            state = saved.state
-            if state.get("config") != config.to_dict():
-                raise ConfigError(
-                    f"checkpoint {ckpt_path} was written with a different config: delete it "
-                    "(CLI: --fresh) or choose another checkpoint path"
-                )
-            saved.require_current(accept_stale)
-            stale = saved.history
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            shuffle_gen.set_state(state["shuffle_rng"])
-            data_gen.set_state(state["data_rng"])
-            history = list(state["history"])
-            start_epoch = resumed = int(state["epoch"]) + 1
+    name = None if checkpoint_name is None else str(checkpoint_name)
+    state = load() if load is not None else None
+    if state is not None:
+        if state.get("config") != config.to_dict():
+            raise ConfigError(
+                f"checkpoint {name or '(loaded)'} was written with a different config: delete "
+                "it (CLI: --fresh) or choose another checkpoint path"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        shuffle_gen.set_state(state["shuffle_rng"])
+        data_gen.set_state(state["data_rng"])
+        history = list(state["history"])
+        start_epoch = resumed = int(state["epoch"]) + 1
     last_epoch = config.epochs if stop_after_epochs is None else min(config.epochs,
                                                                      stop_after_epochs)
 
-    def save(epoch: int, history: list[dict[str, float]]) -> None:
-        if ckpt_path is not None:
-            save_checkpoint(ckpt_path, {
-                "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "history": history,
-                "shuffle_rng": shuffle_gen.get_state(), "data_rng": data_gen.get_state(),
-            }, stale=stale)
+    def on_epoch(epoch: int, history: list[dict[str, float]]) -> None:
+        if save is not None:
+            save({"config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
+                  "optimizer": optimizer.state_dict(), "history": history,
+                  "shuffle_rng": shuffle_gen.get_state(), "data_rng": data_gen.get_state()})
 
     def values(t: float) -> ScheduleValues:
         return ScheduleValues(config.eps, config.step_size, lr_at_epoch(config, int(t)))
@@ -418,7 +253,8 @@ def train_adversarial(
         bn_mode=config.attack_bn_mode, fast=config.fast,
         forward=torch.compile(model) if config.compile else model,
         memory_format=memory_format, start_epoch=start_epoch, stop_epoch=last_epoch,
-        history=history, on_epoch=save, checkpoint=ckpt_path, progress=progress,
+        history=history, on_epoch=on_epoch,
+        checkpoint=None if save is None else name or "(saved by save)", progress=progress,
     )
     model.eval()
     return TrainOutcome(model=model, history=result.history, config=config,
@@ -442,7 +278,7 @@ def fit(
     memory_format: torch.memory_format = torch.contiguous_format, start_epoch: int = 0,
     stop_epoch: int | None = None, history: list[dict[str, float]] | None = None,
     on_epoch: Callable[[int, list[dict[str, float]]], None] | None = None,
-    checkpoint: Path | None = None, progress: bool = False, desc: str = "epoch",
+    checkpoint: str | Path | None = None, progress: bool = False, desc: str = "epoch",
 ) -> FitResult:
     r"""The training loop: SGD steps on the adversarial loss, eps/alpha/lr from ``schedule``.
 

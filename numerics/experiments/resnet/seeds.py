@@ -1,0 +1,164 @@
+"""Seed sweeps of the ResNet18 experiment (Y-T1 (b), deep part): one sweep per seed, and the
+seed statistics (:func:`seed_summary`).
+
+Units of work are (eps, seed) pairs; each has its own checkpoints (:func:`seed_checkpoint_files`),
+so a rerun skips the finished ones and resumes the interrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+from numerics.experiments.resnet.config import ResNetExperimentConfig
+from numerics.experiments.resnet.data import ImageData, load_image_data
+from numerics.experiments.resnet.run import (
+    checkpoint_files,
+    existing_checkpoints,
+    run_resnet_experiment,
+)
+from numerics.results import Checkpoint
+from theory.errors import ConfigError
+
+__all__ = [
+    "run_resnet_seeds",
+    "seed_checkpoint_files",
+    "seed_configs",
+    "seed_existing_checkpoints",
+    "seed_summary",
+]
+
+
+def seed_configs(config: ResNetExperimentConfig) -> list[ResNetExperimentConfig]:
+    """The single-seed sweeps of a seed sweep, one per seed of ``config.seeds`` (``seeds``
+    emptied, the seed in ``train.seed``); ``[config]`` when it names no seeds.
+
+    Each is a unit of work per budget (eps x seed) with its own checkpoints
+    (:func:`checkpoint_files`: their names carry the digest of the single-seed config).
+    """
+    if not config.seeds:
+        return [config]
+    return [dataclasses.replace(config, seeds=(),
+                                train=dataclasses.replace(config.train, seed=s))
+            for s in config.seeds]
+
+
+def seed_checkpoint_files(config: ResNetExperimentConfig, checkpoint_dir: str | Path
+                          ) -> list[Path]:
+    """Every checkpoint file of the (seed) sweep in ``checkpoint_dir``, all units."""
+    return [p for c in seed_configs(config)
+            for files in checkpoint_files(c, checkpoint_dir).values() for p in files]
+
+
+def seed_existing_checkpoints(config: ResNetExperimentConfig,
+                              checkpoint_dir: str | Path | None) -> list[Checkpoint]:
+    """The checkpoints of every unit of the (seed) sweep found in ``checkpoint_dir``."""
+    return [ckpt for c in seed_configs(config)
+            for found in existing_checkpoints(c, checkpoint_dir).values() for ckpt in found]
+
+
+def run_resnet_seeds(
+    config: ResNetExperimentConfig, data: ImageData | None = None, *,
+    root: str | None = None, checkpoint_dir: str | Path | None = None, progress: bool = True,
+    accept_stale: bool = False,
+) -> dict[str, Any]:
+    """The sweep once per seed of ``config.seeds`` (:func:`run_resnet_experiment` per seed, on
+    one data subset drawn with ``config.train.seed``), with the seed statistics (Y-T1 (b)).
+
+    Units are (eps, seed) pairs, each checkpointed in ``checkpoint_dir`` once measured: a rerun
+    skips the finished ones and resumes the interrupted one after its last epoch.
+
+    Returns:
+        ``{"label", "data_note", "seeds", "per_seed": [{"seed", "runs", "seconds"}, ...],
+        "summary": seed_summary(...), "n_train", "n_test", "seconds"}``.
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    units = seed_configs(config)
+    for saved in seed_existing_checkpoints(config, checkpoint_dir):
+        saved.require_current(accept_stale)  # refuse stale checkpoints before any work
+    note = "data passed by the caller"
+    if data is None:
+        data, note = load_image_data(config, root)
+    per_seed = []
+    for unit in tqdm(units, desc="seeds", unit="seed", disable=not progress or len(units) < 2):
+        res = run_resnet_experiment(unit, data, root=root, checkpoint_dir=checkpoint_dir,
+                                    progress=progress, accept_stale=accept_stale)
+        per_seed.append({"seed": unit.train.seed, "runs": res["runs"],
+                         "seconds": res["seconds"]})
+    return {"label": config.label, "data_note": note,
+            "seeds": [u.train.seed for u in units], "per_seed": per_seed,
+            "summary": seed_summary(per_seed), "n_train": int(data[0].shape[0]),
+            "n_test": int(data[2].shape[0]), "seconds": time.perf_counter() - start}
+
+
+#: The per-run quantities the seed statistics cover: name -> how to read it from a run.
+_SEED_QUANTITIES: dict[str, Any] = {
+    "top_eig": lambda r: r["curvature"]["top_eigs"][0],
+    "top_normalized": lambda r: r["curvature"].get("top_normalized"),
+    "weight_norm": lambda r: r["curvature"].get("weight_norm"),
+    "trace": lambda r: r["curvature"]["trace"],
+    "train_clean_acc": lambda r: r["train"]["clean_acc"],
+    "train_robust_acc": lambda r: r["train"]["robust_acc"],
+    "test_clean_acc": lambda r: r["test"]["clean_acc"],
+    "test_robust_acc": lambda r: r["test"]["robust_acc"],
+    "gap_robust": lambda r: r["gap_robust"],
+}
+
+
+def seed_summary(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
+    r"""Seed statistics of a seed sweep (Y-T1 (b), deep part).
+
+    Per budget eps and quantity q (top eigenvalue lambda_1, the normalised ||theta||^2 lambda_1
+    when recorded, Hutchinson trace, accuracies, robust gap): ``interval`` over seeds (mean, sd,
+    Student 95% interval). Per seed: whether lambda_1 increases strictly with eps and Spearman's
+    rho(eps, lambda_1); ``counts``: in how many seeds each holds ("k of n seeds").
+
+    Returns:
+        ``{"eps": [...], "per_eps": [{"eps", q: interval, ...}], "per_seed": [{"seed",
+        "top_eig": [...], "increasing", "spearman", ...}], "counts": {...}, "mean_increasing",
+        "mean_increasing_normalized"}``.
+    """
+    from numerics.experiments.seeds import count_true, interval
+    from numerics.stats import increasing, spearman
+
+    if not per_seed:
+        raise ConfigError("seed_summary needs the runs of at least one seed")
+    eps = [r["eps"] for r in per_seed[0]["runs"]]
+    for s in per_seed:
+        if [r["eps"] for r in s["runs"]] != eps:
+            raise ConfigError(f"seed {s['seed']} has budgets {[r['eps'] for r in s['runs']]}, "
+                              f"seed {per_seed[0]['seed']} {eps}: rerun the sweep")
+    per_eps = []
+    for i, e in enumerate(eps):
+        row: dict[str, Any] = {"eps": e}
+        for name, read in _SEED_QUANTITIES.items():
+            values = [read(s["runs"][i]) for s in per_seed]
+            if all(v is not None for v in values):
+                row[name] = interval(values)
+        per_eps.append(row)
+    seeds = []
+    for s in per_seed:
+        top = [r["curvature"]["top_eigs"][0] for r in s["runs"]]
+        entry: dict[str, Any] = {"seed": s["seed"], "top_eig": top,
+                                 "increasing": increasing(top), "spearman": spearman(eps, top)}
+        norm = [r["curvature"].get("top_normalized") for r in s["runs"]]
+        if all(v is not None for v in norm):
+            entry.update(top_normalized=norm, increasing_normalized=increasing(norm),
+                         spearman_normalized=spearman(eps, norm))
+        seeds.append(entry)
+    counts = {"increasing": count_true([s["increasing"] for s in seeds]),
+              "spearman_positive": count_true([s["spearman"] > 0 for s in seeds])}
+    out: dict[str, Any] = {
+        "eps": eps, "per_eps": per_eps, "per_seed": seeds, "counts": counts,
+        "mean_increasing": increasing([row["top_eig"]["mean"] for row in per_eps])}
+    if all("top_normalized" in s for s in seeds):
+        counts["increasing_normalized"] = count_true([s["increasing_normalized"] for s in seeds])
+        counts["spearman_positive_normalized"] = count_true(
+            [s["spearman_normalized"] > 0 for s in seeds])
+        out["mean_increasing_normalized"] = increasing(
+            [row["top_normalized"]["mean"] for row in per_eps])
+    return out
