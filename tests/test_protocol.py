@@ -41,7 +41,7 @@ def test_registry_faces() -> None:
         assert set(study.claims) <= known, (name, study.claims)
         assert study.scales["full"] == {}
         assert set(study.minutes) == set(study.scales), name
-        assert study.result.endswith(".json")
+        assert all(study.result_name(s).endswith(".json") for s in study.scales)
         assert dataclasses.is_dataclass(study.config)
         assert study.config.__dataclass_params__.frozen, name
 

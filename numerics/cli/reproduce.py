@@ -80,7 +80,7 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
     try:
         for study in studies:
             cfg = configs[study.name]
-            record = out / study.name / study.result
+            record = out / study.name / study.result_name(cfg.profile)
             bar.set_postfix_str(study.name)
             start = time.perf_counter()
             share = _Share(bar, minutes[study.name] / len(study.unit_names(cfg)))

@@ -2,7 +2,7 @@
 
 Examples::
 
-    advlandscape resnet run --dataset mnist --out results/resnet/mnist_cpu_smoke.json
+    advlandscape resnet run --dataset mnist --out results/resnet/mnist_ci.json
     ADVLANDSCAPE_PROFILE=gpu advlandscape resnet run --dataset cifar10 --device cuda \\
         --checkpoint-dir runs/ --out results/resnet/cifar10_gpu.json
     advlandscape resnet show results/resnet/mnist_cpu_smoke.json
@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from numerics.cli import resume
-from numerics.results import output_lock, read_result
-from numerics.validate import check_device, check_outputs, check_writable_dir
+from numerics.results import read_result
+from numerics.validate import check_device
 from theory.errors import ConfigError
 
 
@@ -123,43 +122,23 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """``resnet run``: the output checked (not a folder, writable, absent unless
-    ``--overwrite``) and locked before any work, then the sweep."""
+    """``resnet run``: an alias of ``study resnet`` with the sweep's options: the config of
+    ``--profile`` and ``--dataset`` with the options' changes, run through the study protocol
+    (outputs checked and locked before any work, (eps, seed) units checkpointed beside ``--out``
+    or in ``--checkpoint-dir`` and resumed, each unit's training every epoch)."""
+    import os
+
+    from numerics.cli.study import run_study_command
+
     config = config_from_args(args)
-    out = Path(args.out)
-    check_outputs([out], overwrite=args.overwrite)  # before any work, not after training
-    with output_lock(out):  # a second run on this --out stops here, at once
-        check_outputs([out], overwrite=args.overwrite)  # a run that held the lock wrote it?
-        return _run_locked(args, config, out)
-
-
-def _run_locked(args: argparse.Namespace, config: Any, out: Path) -> int:
-    """``resnet run`` once ``out`` is checked and its lock held."""
-    from numerics.experiments.resnet import (
-        run_resnet_experiment,
-        run_resnet_seeds,
-        seed_checkpoint_files,
-        seed_existing_checkpoints,
-        write_resnet_result,
-    )
-
     if config.train.device == "cpu":
         torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
-    # by default checkpoints go beside --out and are removed once the result is written
-    checkpoint_dir = Path(args.checkpoint_dir or out.parent / f".{out.name}.ckpt")
-    if args.checkpoint_dir is not None:  # the default one is made beside the checked --out
-        check_writable_dir(checkpoint_dir, "checkpoint directory", "--checkpoint-dir")
-    resume.discard(args, seed_checkpoint_files(config, checkpoint_dir))
-    extra = resume.check_stale(args, seed_existing_checkpoints(config, checkpoint_dir))
-    run = run_resnet_seeds if config.seeds else run_resnet_experiment
-    results = run(config, root=args.data_dir, checkpoint_dir=checkpoint_dir,
-                  progress=not args.no_progress, accept_stale=args.resume_stale)
-    write_resnet_result(out, config, results, overwrite=args.overwrite, **extra)
-    if args.checkpoint_dir is None:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    print(f"wrote {out}")
-    _print_table(read_result(out))
-    return 0
+    if args.data_dir is not None:  # the data layer reads its root from here (README, Data)
+        os.environ["ADVLANDSCAPE_DATA"] = str(args.data_dir)
+    status = run_study_command("resnet", args, scale=config.profile, out=None,
+                               record=Path(args.out), cfg=config)
+    _print_table(read_result(args.out))
+    return status
 
 
 def _print_table(record: dict) -> None:

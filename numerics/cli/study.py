@@ -71,12 +71,13 @@ def run(args: argparse.Namespace) -> int:
 
 def run_study_command(name: str, args: argparse.Namespace, *, scale: str | None,
                       out: Path | None, record: Path | None = None,
-                      adjust: Callable[[Any], Any] | None = None,
+                      adjust: Callable[[Any], Any] | None = None, cfg: Any = None,
                       **overrides: object) -> int:
     """Run study ``name`` at ``scale`` with ``overrides`` (then ``adjust(cfg)``, for nested
     fields), its record in ``out`` (or the file ``record``), with the shared options in ``args``
     (overwrite, checkpoint folder, --fresh, --resume-stale, --no-progress); print where it went
-    and the study's one-line judgement."""
+    and the study's one-line judgement. ``cfg``: a config built by the caller instead (an
+    alias with options beyond the scales)."""
     from numerics.experiments.protocol import default_record, execute
     from numerics.experiments.registry import get_study
     from numerics.profiles import current_profile
@@ -86,10 +87,11 @@ def run_study_command(name: str, args: argparse.Namespace, *, scale: str | None,
         scale = current_profile()
         if scale not in study.scales:
             scale = "full" if scale == "gpu" else scale
-    cfg = study.config_for(scale, **overrides)  # validated before any work
+    if cfg is None:
+        cfg = study.config_for(scale, **overrides)  # validated before any work
     if adjust is not None:
         cfg = adjust(cfg)
-    target = Path(record) if record is not None else default_record(study, out)
+    target = Path(record) if record is not None else default_record(study, out, cfg.profile)
     results = execute(study, cfg, target, overwrite=args.overwrite,
                       checkpoint_dir=getattr(args, "checkpoint_dir", None),
                       fresh=getattr(args, "fresh", False),

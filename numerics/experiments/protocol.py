@@ -12,7 +12,8 @@ registered study has them all):
 ``SCALES``      ``{"ci": {...}, "full": {}, ...}``: overrides of ``Config``'s defaults (sizes and
                 steps, never a code path); ``full`` is always the defaults themselves
 ``MINUTES``     ``{scale: minutes}``: the estimated wall time on 2 idle CPU cores
-``RESULT``      the record's file name inside ``results/NAME/``
+``RESULT``      the record's file name inside ``results/NAME/`` (or ``{scale: name}`` when the
+                scales write different records)
 ``unit_names``  ``unit_names(cfg) -> list[str]``: its units of work, one per (table, seed),
                 (eps, seed), (lr, seed) ..., each resumable on its own
 ``run``         ``run(cfg, units) -> dict``: the results; every unit computed through
@@ -72,7 +73,7 @@ class Study:
     config: type
     scales: Mapping[str, Mapping[str, Any]]
     minutes: Mapping[str, float]
-    result: str
+    result: str | Mapping[str, str]
     unit_names: Callable[[Any], list[str]]
     run: Callable[[Any, Units], dict[str, Any]]
     judge: Callable[[dict[str, Any]], str]
@@ -120,20 +121,26 @@ class Study:
             raise ConfigError(f"study {self.name}: {exc}; its config fields are {fields}") \
                 from None
 
-    def record_path(self, root: Path | None = None) -> Path:
+    def result_name(self, scale: str = "full") -> str:
+        """The record's file name at ``scale`` (``RESULT``, or its entry for the scale)."""
+        if isinstance(self.result, str):
+            return self.result
+        return self.result[scale]
+
+    def record_path(self, root: Path | None = None, scale: str = "full") -> Path:
         """The committed record: ``results/<name>/<RESULT>`` (or under ``root``)."""
-        return (root or RESULTS_ROOT) / self.name / self.result
+        return (root or RESULTS_ROOT) / self.name / self.result_name(scale)
 
     def estimate(self, scale: str) -> float | None:
         """Estimated minutes at ``scale`` on 2 idle cores (None: not estimated)."""
         return self.minutes.get(scale)
 
 
-def default_record(study: Study, out: str | Path | None) -> Path:
-    """The record a run writes: ``<out>/<RESULT>`` (``out`` a folder; default the committed
-    ``results/<study>/``)."""
+def default_record(study: Study, out: str | Path | None, scale: str = "full") -> Path:
+    """The record a run at ``scale`` writes: ``<out>/<RESULT>`` (``out`` a folder; default the
+    committed ``results/<study>/``)."""
     folder = Path(out) if out is not None else RESULTS_ROOT / study.name
-    return folder / study.result
+    return folder / study.result_name(scale)
 
 
 def _say(message: str) -> None:
@@ -198,4 +205,6 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
             shutil.rmtree(ckpt_dir, ignore_errors=True)
         else:
             where.unlink(missing_ok=True)
+            if units.scratch is not None:
+                shutil.rmtree(units.scratch, ignore_errors=True)
     return results

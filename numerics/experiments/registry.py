@@ -22,6 +22,7 @@ from numerics.experiments import (
     smoothness,
 )
 from numerics.experiments.mnist2 import study as mnist2
+from numerics.experiments.resnet import study as resnet
 from numerics.experiments.protocol import Study
 from numerics.experiments.units import Units
 from theory.claims import Evidence
@@ -31,7 +32,8 @@ __all__ = ["STUDIES", "STUDY_MODULES", "config_for", "evidence_by_claim", "get_s
            "run_study"]
 
 #: Every study module, in the order ``reproduce`` runs them and the ledger lists evidence.
-STUDY_MODULES = (mnist2, mnist2_wd, cifar2, sensitivity, smoothness, budget, findings, pas)
+STUDY_MODULES = (mnist2, mnist2_wd, cifar2, sensitivity, smoothness, budget, findings, pas,
+                 resnet)
 
 #: name -> :class:`numerics.experiments.protocol.Study`.
 STUDIES: dict[str, Study] = {s.name: s for s in map(Study.from_module, STUDY_MODULES)}

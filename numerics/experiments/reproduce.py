@@ -13,7 +13,7 @@ together and classifies every number:
 * ``differs``: beyond that, with the absolute and relative difference; a key present on one side
   only, or a changed text or flag, differs too.
 
-Wall-clock fields (``seconds``) are not compared. The reference of a study at a scale is its
+Wall-clock fields (``seconds`` and ``*_seconds``) are not compared. The reference of a study at a scale is its
 committed record ``results/<study>/<RESULT>`` when that was run at the scale, else
 ``results/<study>/<scale>/<RESULT>`` (the committed ``ci`` references CI compares against).
 """
@@ -67,10 +67,10 @@ def reference_path(study: Study, scale: str, root: Path | None = None) -> Path |
     from numerics.results import read_result
 
     root = root or RESULTS_ROOT
-    main = root / study.name / study.result
+    main = root / study.name / study.result_name(scale)
     if main.is_file() and read_result(main)["config"].get("profile") == scale:
         return main
-    scaled = root / study.name / scale / study.result
+    scaled = root / study.name / scale / study.result_name(scale)
     return scaled if scaled.is_file() else None
 
 
@@ -79,7 +79,7 @@ def _leaves(a: Any, b: Any, path: str) -> Iterator[tuple[str, Any, Any, Mapping 
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         summary = b if {"mean", "ci95"} <= set(b) else None
         for key in list(a) + [k for k in b if k not in a]:
-            if key in SKIPPED:
+            if key in SKIPPED or str(key).endswith("_seconds"):
                 continue
             sub = f"{path}.{key}" if path else str(key)
             if key not in a or key not in b:

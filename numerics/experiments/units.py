@@ -164,6 +164,10 @@ class Units:
             check_int(stop_after, "stop_after", 0)
         self.key = _key(study, cfg)
         self.path = None if checkpoint_dir is None else checkpoint_path(study, checkpoint_dir)
+        #: a folder for the units' own inner checkpoints (a network's epochs), beside the
+        #: checkpoint; None without one. Whoever removes the checkpoint removes it too.
+        self.scratch = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{study}.inner"
+        self.accept_stale = accept_stale
         self.done: dict[str, Any] = {}
         self.stale = ""  # what changed since reused units were computed, carried by every save
         checkpoint = matching_checkpoint(study, cfg, checkpoint_dir)

@@ -19,6 +19,7 @@ from numerics.experiments.resnet.run import (
     existing_checkpoints,
     run_resnet_experiment,
 )
+from numerics.experiments.units import Units
 from numerics.results import Checkpoint
 from theory.errors import ConfigError
 
@@ -27,6 +28,7 @@ __all__ = [
     "seed_checkpoint_files",
     "seed_configs",
     "seed_existing_checkpoints",
+    "unit_names",
     "seed_summary",
 ]
 
@@ -59,40 +61,65 @@ def seed_existing_checkpoints(config: ResNetExperimentConfig,
             for found in existing_checkpoints(c, checkpoint_dir).values() for ckpt in found]
 
 
-def run_resnet_seeds(
-    config: ResNetExperimentConfig, data: ImageData | None = None, *,
-    root: str | None = None, checkpoint_dir: str | Path | None = None, progress: bool = True,
-    accept_stale: bool = False,
-) -> dict[str, Any]:
-    """The sweep once per seed of ``config.seeds`` (:func:`run_resnet_experiment` per seed, on
-    one data subset drawn with ``config.train.seed``), with the seed statistics (Y-T1 (b)).
+def unit_names(config: ResNetExperimentConfig) -> list[str]:
+    """The units of :func:`run_resnet_seeds`: one per (seed, eps), ``"<eps>@<seed>"``."""
+    return [f"{eps!r}@{unit.train.seed}" for unit in seed_configs(config) for eps in config.eps]
 
-    Units are (eps, seed) pairs, each checkpointed in ``checkpoint_dir`` once measured: a rerun
-    skips the finished ones and resumes the interrupted one after its last epoch.
+
+def run_resnet_seeds(
+    config: ResNetExperimentConfig, units: Units | None = None, data: ImageData | None = None,
+    *, root: str | None = None,
+) -> dict[str, Any]:
+    """The sweep once per seed of ``config.seeds`` (or for ``train.seed`` alone), each (eps,
+    seed) a unit of ``units`` (:func:`run_resnet_experiment` at that one budget and seed, on one
+    data subset drawn with ``config.train.seed``), with the seed statistics (Y-T1 (b)).
+
+    ``units`` checkpoints every measured unit and resumes it (:func:`numerics.experiments.
+    protocol.execute` builds it); a unit's training checkpoints every epoch in
+    ``units.scratch``, so an interrupted unit resumes after its last epoch. Default: none kept.
 
     Returns:
-        ``{"label", "data_note", "seeds", "per_seed": [{"seed", "runs", "seconds"}, ...],
-        "summary": seed_summary(...), "n_train", "n_test", "seconds"}``.
+        a seed sweep: ``{"label", "data_note", "seeds", "per_seed": [{"seed", "runs",
+        "seconds"}, ...], "summary": seed_summary(...), "n_train", "n_test", "seconds"}``; a
+        single seed (``config.seeds`` empty): :func:`run_resnet_experiment`'s layout.
     """
-    from tqdm import tqdm
-
     start = time.perf_counter()
-    units = seed_configs(config)
-    for saved in seed_existing_checkpoints(config, checkpoint_dir):
-        saved.require_current(accept_stale)  # refuse stale checkpoints before any work
-    note = "data passed by the caller"
-    if data is None:
-        data, note = load_image_data(config, root)
+    units = units if units is not None else Units("resnet", config, len(unit_names(config)))
+    loaded: list[tuple[ImageData, str]] = [] if data is None else [
+        (data, "data passed by the caller")]
+
+    def get_data() -> tuple[ImageData, str]:
+        if not loaded:
+            loaded.append(load_image_data(config, root))
+        return loaded[0]
+
+    def measure(unit: ResNetExperimentConfig, eps: float) -> dict[str, Any]:
+        one = dataclasses.replace(unit, eps=(eps,))
+        res = run_resnet_experiment(one, get_data()[0], checkpoint_dir=units.scratch,
+                                    progress=False, accept_stale=units.accept_stale)
+        return {**res["runs"][0], "n_train": res["n_train"], "n_test": res["n_test"],
+                "data_note": get_data()[1]}
+
     per_seed = []
-    for unit in tqdm(units, desc="seeds", unit="seed", disable=not progress or len(units) < 2):
-        res = run_resnet_experiment(unit, data, root=root, checkpoint_dir=checkpoint_dir,
-                                    progress=progress, accept_stale=accept_stale)
-        per_seed.append({"seed": unit.train.seed, "runs": res["runs"],
-                         "seconds": res["seconds"]})
-    return {"label": config.label, "data_note": note,
-            "seeds": [u.train.seed for u in units], "per_seed": per_seed,
-            "summary": seed_summary(per_seed), "n_train": int(data[0].shape[0]),
-            "n_test": int(data[2].shape[0]), "seconds": time.perf_counter() - start}
+    for unit in seed_configs(config):
+        t0 = time.perf_counter()
+        runs = [units(f"{eps!r}@{unit.train.seed}", lambda unit=unit, eps=eps: measure(unit, eps))
+                for eps in config.eps]
+        per_seed.append({"seed": unit.train.seed, "runs": runs,
+                         "seconds": time.perf_counter() - t0})
+    first = per_seed[0]["runs"][0]
+    shared = {"label": config.label, "data_note": first["data_note"],
+              "n_train": first["n_train"], "n_test": first["n_test"]}
+    for seed in per_seed:
+        seed["runs"] = [{k: v for k, v in r.items() if k not in ("n_train", "n_test",
+                                                                  "data_note")}
+                        for r in seed["runs"]]
+    if not config.seeds:
+        return {"label": config.label, "data_note": shared["data_note"],
+                "runs": per_seed[0]["runs"], "n_train": shared["n_train"],
+                "n_test": shared["n_test"], "seconds": time.perf_counter() - start}
+    return {**shared, "seeds": [s["seed"] for s in per_seed], "per_seed": per_seed,
+            "summary": seed_summary(per_seed), "seconds": time.perf_counter() - start}
 
 
 #: The per-run quantities the seed statistics cover: name -> how to read it from a run.
