@@ -22,8 +22,8 @@ from numerics.experiments import (
     smoothness,
 )
 from numerics.experiments.mnist2 import study as mnist2
-from numerics.experiments.resnet import study as resnet
 from numerics.experiments.protocol import Study
+from numerics.experiments.resnet import study as resnet
 from numerics.experiments.units import Units
 from theory.claims import Evidence
 from theory.errors import ConfigError

@@ -28,8 +28,8 @@ __all__ = [
     "seed_checkpoint_files",
     "seed_configs",
     "seed_existing_checkpoints",
-    "unit_names",
     "seed_summary",
+    "unit_names",
 ]
 
 
