@@ -13,9 +13,9 @@ together and classifies every number:
 * ``differs``: beyond that, with the absolute and relative difference; a key present on one side
   only, or a changed text or flag, differs too.
 
-Wall-clock fields (``seconds`` and ``*_seconds``) are not compared. The reference of a study at a scale is its
-committed record ``results/<study>/<RESULT>`` when that was run at the scale, else
-``results/<study>/<scale>/<RESULT>`` (the committed ``ci`` references CI compares against).
+Wall-clock fields (``seconds`` and ``*_seconds``) are not compared. The reference of a study at
+a scale is its committed record ``results/<study>/<RESULT>`` when that was run at the scale,
+else ``results/<study>/<scale>/<RESULT>`` (the committed ``ci`` references CI compares against).
 """
 
 from __future__ import annotations
