@@ -20,12 +20,13 @@ from numerics.experiments.resnet import (
     profile_config,
     run_resnet_experiment,
     run_resnet_seeds,
-    seed_checkpoint_files,
     seed_summary,
     write_resnet_result,
 )
+from numerics.experiments.resnet.seeds import unit_names
+from numerics.experiments.units import Units
 from numerics.ledger import checks_for, run_check
-from numerics.results import read_result, write_result
+from numerics.results import read_checkpoint, read_result, write_result
 from theory.claims import get_claim
 from theory.errors import ConfigError, ResultExistsError
 
@@ -171,12 +172,12 @@ def test_seed_sweep_units_resume_and_statistics(tmp_path: Path) -> None:
     cfg = dataclasses.replace(base, seeds=(0, 1), curvature_dtype="float64",
                               train=dataclasses.replace(base.train, dtype="float32"))
     data = tuple(t.float() if t.is_floating_point() else t for t in _tiny_data())
-    res = run_resnet_seeds(cfg, data, checkpoint_dir=tmp_path, progress=False)
+    res = run_resnet_seeds(cfg, Units("resnet", cfg, 4, checkpoint_dir=tmp_path), data)
     assert res["seeds"] == [0, 1]
-    # one measured unit per (eps, seed), each with its own checkpoint files
-    measured = sorted(tmp_path.glob("*.measured"))
-    assert len(measured) == 4
-    assert {p for p in seed_checkpoint_files(cfg, tmp_path) if p.exists()} >= set(measured)
+    # one unit per (eps, seed) in the units' checkpoint, each unit's epochs in its scratch folder
+    saved = read_checkpoint(tmp_path / "resnet.ckpt").state["units"]
+    assert list(saved) == unit_names(cfg) == ["0.0@0", "0.2@0", "0.0@1", "0.2@1"]
+    assert len(list((tmp_path / "resnet.inner").glob("*.pt"))) == 4
     for s in res["per_seed"]:
         for r in s["runs"]:
             assert r["train_config"]["seed"] == s["seed"]
@@ -191,7 +192,8 @@ def test_seed_sweep_units_resume_and_statistics(tmp_path: Path) -> None:
         assert row["top_eig"]["mean"] == pytest.approx(np.mean([t[i] for t in tops]))
         assert row["top_eig"]["n"] == 2
     # a rerun reads every unit back from its checkpoint: the same record
-    again = run_resnet_seeds(cfg, data, checkpoint_dir=tmp_path, progress=False)
+    again = run_resnet_seeds(cfg, Units("resnet", cfg, 4, checkpoint_dir=tmp_path,
+                                        stop_after=0), data)  # no unit recomputed
     for s_again, s_first in zip(again["per_seed"], res["per_seed"], strict=True):
         for r_again, r_first in zip(s_again["runs"], s_first["runs"], strict=True):
             assert r_again["curvature"] == r_first["curvature"]
@@ -267,7 +269,7 @@ def test_y_t1_data_evidence_names_the_deep_regime(tmp_path: Path,
     from numerics.experiments.resnet import evidence as resnet_evidence
 
     (check,) = [c for c in checks_for("Y-T1", include_data=True) if c.kind == "data"]
-    assert check.path == "numerics.experiments.mnist2:evidence_y_t1"
+    assert check.path == "numerics.experiments.mnist2.evidence:evidence_y_t1"
     falling = _seed_record(tmp_path, [[4, 3, 2, 1]] * 3, "falling.json")
     monkeypatch.setattr(resnet_evidence, "CPU_RESULT_FILE", falling)
     ev = mnist2.evidence_y_t1()
