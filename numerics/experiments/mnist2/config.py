@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from numerics.attacks import AttackSpec
+from numerics.data.subsets import seeded_subset_indices
 from numerics.experiments.paper_values import TABLES_BY_DATASET, TableSpec
 from numerics.linear.train import TrainConfig
 from numerics.profiles import current_profile
@@ -221,8 +222,7 @@ def repetitions(config: MNIST2Config) -> tuple[int, ...]:
 
 def _subset(X: np.ndarray, y: np.ndarray, n: int | None, seed: int) -> tuple[torch.Tensor, ...]:
     if n is not None and n < X.shape[0]:
-        idx = np.random.default_rng(seed).permutation(X.shape[0])[:n]
-        idx.sort()
+        idx = seeded_subset_indices(X.shape[0], n, seed)
         X, y = X[idx], y[idx]
     return torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(np.ascontiguousarray(y))
 

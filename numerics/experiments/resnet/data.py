@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from numerics.data.subsets import seeded_subset_indices
 from numerics.experiments.resnet.config import ResNetExperimentConfig
 from theory.errors import DataError
 
@@ -29,7 +30,7 @@ def _subsample(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator
                ) -> tuple[np.ndarray, np.ndarray]:
     if n == 0 or n >= len(y):
         return np.asarray(x), np.asarray(y)
-    idx = np.sort(rng.choice(len(y), size=n, replace=False))
+    idx = seeded_subset_indices(len(y), n, rng, draw="choice")
     return np.asarray(x)[idx], np.asarray(y)[idx]
 
 
