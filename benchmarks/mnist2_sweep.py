@@ -7,8 +7,8 @@ landscapes) and for its training + evaluation part alone;
 at a time, PGD through autograd (``numerics.attacks.pgd_on_loss``: random start in the ball,
 ball-then-box steps), ``torch.optim.Adam``, the same data, budgets, steps, epochs, batch size,
 initial weights and early stopping on the PGD test accuracy; training + evaluation only. The
-suite runs with the same attack conventions (``eval_projection="ball_then_box"``,
-``eval_starts=("ball",)``, ``select_on="pgd"``), so both do the same work.
+suite runs with the same attack conventions (its evaluation PGD from the ball, projecting onto
+the ball then the box, ``select_on="pgd"``), so both do the same work.
 
 It checks that both give the same table accuracies (within --tolerance points) and prints the time
 ratio of the training + evaluation parts, per table and per model; with ``--seeds n`` the suite
@@ -24,6 +24,7 @@ steps).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import time
 
@@ -72,8 +73,8 @@ def reference_model(config, data, norm: str, training: str, eps: float) -> dict:
                 def loss_fn(xx: torch.Tensor, yb: torch.Tensor = yb) -> torch.Tensor:
                     return softplus(-yb * model(xx).squeeze(1))
 
-                xb = pgd_on_loss(loss_fn, xb, eps, norm, config.train_steps,
-                                 config.step_factor * eps / config.train_steps,
+                train = config.train_attack
+                xb = pgd_on_loss(loss_fn, xb, eps, norm, train.steps, train.alpha(eps),
                                  generator=noise_gen)
             elif not adversarial and eps > 0:
                 xb = random_noise(xb, eps, norm, generator=noise_gen)
@@ -81,17 +82,17 @@ def reference_model(config, data, norm: str, training: str, eps: float) -> dict:
             opt.zero_grad()
             loss.backward()
             opt.step()
-        score = _accuracy(model, Xte, yte, eps, norm, adversarial, config.eval_steps,
-                          config.step_factor, config.seed + 11)
+        score = _accuracy(model, Xte, yte, eps, norm, adversarial, config.eval_attacks[0].steps,
+                          config.eval_attacks[0].step_factor, config.seed + 11)
         if score >= best:
             best, best_epoch = score, epoch
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    last_train = _accuracy(model, Xtr, ytr, eps, norm, adversarial, config.eval_steps,
-                           config.step_factor, config.seed + 12)
+    last_train = _accuracy(model, Xtr, ytr, eps, norm, adversarial, config.eval_attacks[0].steps,
+                           config.eval_attacks[0].step_factor, config.seed + 12)
     model.load_state_dict(best_state)
     return {
-        "train_acc": _accuracy(model, Xtr, ytr, eps, norm, adversarial, config.eval_steps,
-                               config.step_factor, config.seed + 12),
+        "train_acc": _accuracy(model, Xtr, ytr, eps, norm, adversarial, config.eval_attacks[0].steps,
+                               config.eval_attacks[0].step_factor, config.seed + 12),
         "test_acc": best, "best_epoch": best_epoch, "last_train_acc": last_train,
     }
 
@@ -109,9 +110,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     tables = tuple(int(t) for t in args.tables.split(","))
-    config = config_for(args.profile, tables=tables, threads=args.threads,
-                        eval_projection="ball_then_box", eval_starts=("ball",), select_on="pgd",
-                        seeds=tuple(range(args.seeds)))
+    base = config_for(args.profile)
+    evaluation = dataclasses.replace(base.eval_attacks[0], projection="ball_then_box",
+                                     start="ball")
+    config = dataclasses.replace(base, tables=tables, threads=args.threads,
+                                 eval_attacks=(evaluation,), select_on="pgd",
+                                 seeds=tuple(range(args.seeds)))
 
     start = time.perf_counter()
     suite = run_mnist2(config)

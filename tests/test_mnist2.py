@@ -3,6 +3,7 @@ of Y-T1 and Y-T2 computed from it, every table cell beside the paper's, files an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 from numerics.cli import main
 from numerics.experiments.mnist2 import (
+    EVAL_PGD,
+    TRAIN_PGD,
     config_for,
     evidence_y_t1,
     evidence_y_t2,
@@ -23,7 +26,8 @@ from numerics.experiments.paper_values import MNIST2_TABLES
 from numerics.linear.train import TrainConfig
 from theory.errors import ConfigError
 
-SMALL = dict(n_train=1000, n_test=400, train_steps=3, eval_steps=5, landscape_points=5,
+SMALL = dict(n_train=1000, n_test=400, train_attack=dataclasses.replace(TRAIN_PGD, steps=3),
+             eval_attacks=(dataclasses.replace(EVAL_PGD, steps=5),), landscape_points=5,
              landscape_n=100, train=TrainConfig(epochs=2, batch_size=128, lr=1e-2))
 
 
@@ -128,8 +132,12 @@ def test_config_validation() -> None:
         config_for("ci", tables=(7,))
     with pytest.raises(ConfigError, match="n_train"):
         config_for("ci", n_train=3)
-    with pytest.raises(ConfigError, match="attack_dtype"):
-        config_for("ci", attack_dtype="float16")
+    with pytest.raises(ConfigError, match="iterate_dtype"):
+        config_for("ci", train_attack=dataclasses.replace(TRAIN_PGD, iterate_dtype="float16"))
+    with pytest.raises(ConfigError, match="train_attack must be a PGD"):
+        config_for("ci", train_attack=dataclasses.replace(TRAIN_PGD, kind="exact"))
+    with pytest.raises(ConfigError, match="eval_attacks"):
+        config_for("ci", eval_attacks=())
     assert config_for("full").n_train is None
     assert config_for("ci").train.epochs < config_for("full").train.epochs
 
@@ -208,7 +216,9 @@ def test_seeds_give_means_intervals_and_counts(data_root: Path, tmp_path: Path) 
 @pytest.fixture(scope="module")
 def cifar2_run(data_root: Path) -> tuple:
     """A small CIFAR2 run of all four tables, two seeds (ci: 400 training, 200 test images)."""
-    config = config_for("ci", dataset="cifar2", seeds=(0, 1), train_steps=3, eval_steps=5,
+    config = config_for("ci", dataset="cifar2", seeds=(0, 1),
+                        train_attack=dataclasses.replace(TRAIN_PGD, steps=3),
+                        eval_attacks=(dataclasses.replace(EVAL_PGD, steps=5),),
                         landscape_points=3, landscape_n=50,
                         train=TrainConfig(epochs=2, batch_size=128, lr=1e-2))
     return config, run_mnist2(config)

@@ -39,17 +39,18 @@ __all__ = ["CLAIMS", "EVIDENCE", "MINUTES", "NAME", "RESULT", "SCALES", "SETTING
            "run_sensitivity", "sensitivity_conditions", "setting_config", "summary_line",
            "unit_names"]
 
-#: name -> (what it changes, MNIST2Config overrides; "train" holds TrainConfig overrides).
+#: name -> (what it changes, MNIST2Config overrides: "train" holds TrainConfig overrides,
+#: "train_attack" the training AttackSpec's).
 SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "default": ("the suite's MNIST2 default: Adam lr 0.01, 10 epochs, PGD-10 ball-then-box", {}),
     "sgd": ("SGD with momentum 0.9, lr 0.1", {"train": {"optimizer": "sgd", "lr": 0.1}}),
     "adam-lr-1e-3": ("Adam lr 0.001", {"train": {"lr": 1e-3}}),
     "epochs-20": ("20 epochs", {"train": {"epochs": 20}}),
-    "pgd-5": ("PGD-5 in training", {"train_steps": 5}),
-    "pgd-20": ("PGD-20 in training", {"train_steps": 20}),
-    "step-1.25": ("PGD step 1.25 eps / K in training", {"step_factor": 1.25}),
+    "pgd-5": ("PGD-5 in training", {"train_attack": {"steps": 5}}),
+    "pgd-20": ("PGD-20 in training", {"train_attack": {"steps": 20}}),
+    "step-1.25": ("PGD step 1.25 eps / K in training", {"train_attack": {"step_factor": 1.25}}),
     "exact-projection": ("training PGD projects exactly onto ball cap box (BOX-PROJ)",
-                         {"train_projection": "exact"}),
+                         {"train_attack": {"projection": "exact"}}),
 }
 
 
@@ -97,9 +98,9 @@ def setting_config(cfg: SensitivityConfig, name: str) -> mnist2.MNIST2Config:
         n_test=cfg.n_test, seeds=cfg.seeds, landscape_points=cfg.landscape_points,
         landscape_n=min(200, cfg.n_train or 200), seed=cfg.seed, eval_method=cfg.eval_method)
     overrides = dict(SETTINGS[name][1])
-    train = overrides.pop("train", {})
-    if train:
-        overrides["train"] = dataclasses.replace(base.train, **train)
+    for nested in ("train", "train_attack"):  # changes inside a field's own dataclass
+        if nested in overrides:
+            overrides[nested] = dataclasses.replace(getattr(base, nested), **overrides[nested])
     return dataclasses.replace(base, **overrides)
 
 

@@ -22,6 +22,7 @@ from numerics.records.checkpoints import (
 )
 from numerics.records.files import (
     atomic_write_bytes,
+    convert_record,
     read_json,
     read_result,
     record_digest,
@@ -47,6 +48,7 @@ __all__ = [
     "Checkpoint",
     "atomic_write_bytes",
     "code_version",
+    "convert_record",
     "describe_code_change",
     "device_description",
     "git_commit",

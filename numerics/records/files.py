@@ -31,7 +31,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ __all__ = [
     "NON_FINITE_KEY",
     "RECORD_KEYS",
     "atomic_write_bytes",
+    "convert_record",
     "read_json",
     "read_result",
     "record_digest",
@@ -211,6 +212,24 @@ def write_result(
     }))
     record["digest"] = record_digest(record)
     return atomic_write_bytes(path, _dumps(record).encode(), overwrite=overwrite)
+
+
+def convert_record(path: str | os.PathLike[str], change: Callable[[dict[str, Any]], None],
+                   note: str) -> Path:
+    """Convert a record's layout in place: ``change`` edits the stored record (its ``config``,
+    ``results`` as written), ``provenance["converted"]`` gains ``note`` (what changed, by which
+    code), and the digest is computed anew; the file is rewritten atomically.
+
+    The record must read as it was written (:func:`read_result`'s digest check) before it is
+    converted: an edited record is refused, never blessed.
+    """
+    path = Path(path)
+    read_result(path)  # refuses an edited or damaged record
+    record = _load(path)
+    change(record)
+    record["provenance"].setdefault("converted", []).append(note)
+    record["digest"] = record_digest(record)
+    return atomic_write_bytes(path, _dumps(record).encode(), overwrite=True)
 
 
 class _BareConstantError(ValueError):

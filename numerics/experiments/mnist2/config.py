@@ -9,6 +9,7 @@ and where the committed records live (:data:`RESULT_FILE` and the others).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,6 @@ from numerics.experiments.paper_values import TABLES_BY_DATASET, TableSpec
 from numerics.linear.train import TrainConfig
 from numerics.profiles import current_profile
 from numerics.results import REPO_ROOT
-from numerics.validate import check_iterate_dtype
 from theory.errors import ConfigError
 
 __all__ = [
@@ -29,11 +29,13 @@ __all__ = [
     "CONVENTIONS",
     "DATASETS",
     "DATA_SPLITS",
+    "EVAL_PGD",
     "INTERPRETATION",
     "RESULT_DIR",
     "RESULT_FILE",
     "RESULT_FILES",
     "SENSITIVITY_FILE",
+    "TRAIN_PGD",
     "WEIGHT_DECAY_FILE",
     "MNIST2Config",
     "config_for",
@@ -98,6 +100,17 @@ CONVENTIONS = (
 )
 
 
+#: Madry et al.'s training PGD (their robustness library): K = 10 steps of 2.5 eps / K, a
+#: uniform start in the ball, each step projected onto the ball then the [0, 1] box; the L2
+#: iterates in float32 (start and last iterate in float64). The norm is set per table.
+TRAIN_PGD = AttackSpec("pgd", "l2", steps=10, step_factor=2.5, start="ball",
+                       projection="ball_then_box", iterate_dtype="float32")
+#: The evaluation PGD: 20 steps of 2.5 eps / K from the clean point, each step the exact
+#: projection onto the ball cap the box (BOX-PROJ); norm per table.
+EVAL_PGD = AttackSpec("pgd", "l2", steps=20, step_factor=2.5, start="none", projection="exact",
+                      iterate_dtype="float32")
+
+
 @dataclass(frozen=True)
 class MNIST2Config:
     """Everything that defines an MNIST2 run (recorded in the results file).
@@ -110,14 +123,13 @@ class MNIST2Config:
         tables: which of Yamada et al.'s tables 1-4 to reproduce.
         n_train, n_test: sizes of seeded random subsets (``None``: the whole split).
         train: optimisation settings (:class:`numerics.linear.train.TrainConfig`).
-        train_steps, eval_steps: PGD steps at training and at evaluation.
-        step_factor: PGD step = step_factor * eps / steps (Madry et al.: 2.5).
-        train_start, train_projection: the training PGD's start and projection (Madry et al.:
-            uniform in the ball, ball then box).
-        eval_starts, eval_projection: the evaluation PGD, one run per start, the strongest per
-            example (default: no random start, each step the exact projection onto ball cap
-            box: for a linear model the ascent direction is the same at every step and the
-            start does not matter, ``benchmarks/attack_strength.py``).
+        train_attack: the training PGD of the adversarial tables (:data:`TRAIN_PGD`: Madry et
+            al.'s K = 10 steps of 2.5 eps / K from a uniform start in the ball, projecting onto
+            the ball then the box; float32 iterates); its ``norm`` is each table's.
+        eval_attacks: the evaluation PGD, one run per spec, the strongest per example
+            (:data:`EVAL_PGD`: PGD-20 from no random start, each step the exact projection onto
+            ball cap box: for a linear model the ascent direction is the same at every step and
+            the start does not matter, ``benchmarks/attack_strength.py``); norms per table.
         select_on: the early-stopping criterion of the adversarial tables: ``"exact"`` (the
             exact robust test accuracy, BOX-MAX, the quantity robust early stopping aims at,
             and one sort per model instead of a PGD run per epoch) or ``"pgd"`` (the
@@ -127,8 +139,6 @@ class MNIST2Config:
             linear model PGD-20 with the exact projection reaches it, an attack gap of 0.00 in
             every cell of the committed run, at a fraction of the cost; the sensitivity study
             uses it).
-        attack_dtype: dtype of the PGD iterations (``AttackSpec.iterate_dtype``; ``None``: the
-            data's float64).
         landscape_points: points of the grid a in [-1, 1]. landscape_n: training points used.
         eigs: how many top Hessian eigenvalues to keep (figure 3: 3).
         threads: torch CPU threads during the run (``None``: leave torch's setting). Two on a
@@ -149,16 +159,10 @@ class MNIST2Config:
     n_test: int | None = None
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
         epochs=10, batch_size=128, optimizer="adam", lr=1e-2, weight_decay=0.0, seed=0))
-    train_steps: int = 10
-    eval_steps: int = 20
-    step_factor: float = 2.5
-    train_start: str = "ball"
-    train_projection: str = "ball_then_box"
-    eval_starts: tuple[str, ...] = ("none",)
-    eval_projection: str = "exact"
+    train_attack: AttackSpec = TRAIN_PGD
+    eval_attacks: tuple[AttackSpec, ...] = (EVAL_PGD,)
     select_on: str = "exact"
     eval_method: str = "pgd"
-    attack_dtype: str | None = "float32"
     landscape_points: int = 21
     landscape_n: int = 1000
     eigs: int = 3
@@ -174,11 +178,12 @@ class MNIST2Config:
         bad = [t for t in self.tables if t not in TABLES_BY_DATASET[self.dataset]]
         if bad or not self.tables:
             raise ConfigError(f"tables must be among 1, 2, 3, 4; got {self.tables}")
-        if self.train_steps < 1 or self.eval_steps < 1:
-            raise ConfigError("train_steps and eval_steps must be >= 1")
-        check_iterate_dtype(self.attack_dtype, "attack_dtype")
-        if not self.eval_starts:
-            raise ConfigError("eval_starts must name at least one PGD start")
+        if not isinstance(self.train_attack, AttackSpec) or self.train_attack.kind != "pgd":
+            raise ConfigError(f"train_attack must be a PGD AttackSpec, got {self.train_attack!r}")
+        if not self.eval_attacks or not all(isinstance(a, AttackSpec) and a.kind == "pgd"
+                                            for a in self.eval_attacks):
+            raise ConfigError("eval_attacks must be one or more PGD AttackSpecs, got "
+                              f"{self.eval_attacks!r}")
         if self.eval_method not in ("pgd", "exact"):
             raise ConfigError(f"eval_method must be 'pgd' or 'exact', got {self.eval_method!r}")
         if self.select_on not in ("exact", "pgd"):
@@ -186,7 +191,6 @@ class MNIST2Config:
         if self.seeds is not None and (not self.seeds or len(set(self.seeds)) != len(self.seeds)
                                        or any(int(x) != x or x < 0 for x in self.seeds)):
             raise ConfigError(f"seeds must be distinct integers >= 0, got {self.seeds}")
-        _attacks(self, "l2", "adversarial")  # validates starts and projections
         if self.landscape_points < 3 or self.landscape_n < 1:
             raise ConfigError("landscape_points must be >= 3 and landscape_n >= 1")
         for name in ("n_train", "n_test"):
@@ -258,18 +262,16 @@ def load_data(config: MNIST2Config) -> tuple[torch.Tensor, ...]:
 
 
 def _train_pgd(config: MNIST2Config, norm: str) -> AttackSpec:
-    return AttackSpec("pgd", norm, config.train_steps, config.step_factor,
-                      iterate_dtype=config.attack_dtype, start=config.train_start,
-                      projection=config.train_projection)
+    """The config's training PGD with the table's norm."""
+    return dataclasses.replace(config.train_attack, norm=norm)
 
 
 def _eval_pgd(config: MNIST2Config, norm: str) -> tuple[AttackSpec, ...]:
+    """The config's evaluation attacks with the table's norm (BOX-MAX with ``eval_method``
+    ``"exact"``)."""
     if config.eval_method == "exact":  # BOX-MAX: the worst case itself, no PGD
         return (AttackSpec("exact", norm),)
-    return tuple(AttackSpec("pgd", norm, config.eval_steps, config.step_factor,
-                            iterate_dtype=config.attack_dtype, start=start,
-                            projection=config.eval_projection)
-                 for start in config.eval_starts)
+    return tuple(dataclasses.replace(a, norm=norm) for a in config.eval_attacks)
 
 
 def _attacks(config: MNIST2Config, norm: str,

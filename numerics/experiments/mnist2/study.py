@@ -10,11 +10,12 @@ one batched call, evaluated, with Hessians and landscapes (:func:`run_table`). T
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from numerics.experiments.mnist2.config import MNIST2Config, repetitions
+from numerics.experiments.mnist2.config import EVAL_PGD, TRAIN_PGD, MNIST2Config, repetitions
 from numerics.experiments.mnist2.evidence import evidence_y_t1, evidence_y_t2, trends
 from numerics.experiments.mnist2.present import render_tables, save_figures, write_csv
 from numerics.experiments.mnist2.run import run_mnist2
@@ -41,7 +42,9 @@ class Config(MNIST2Config):
 CI: dict[str, Any] = {
     "n_train": 2000, "n_test": 600, "seeds": None,
     "train": TrainConfig(epochs=3, batch_size=128, optimizer="adam", lr=1e-2, seed=0),
-    "train_steps": 5, "eval_steps": 10, "landscape_points": 11, "landscape_n": 300,
+    "train_attack": dataclasses.replace(TRAIN_PGD, steps=5),
+    "eval_attacks": (dataclasses.replace(EVAL_PGD, steps=10),),
+    "landscape_points": 11, "landscape_n": 300,
 }
 SCALES: dict[str, dict[str, Any]] = {"ci": CI, "full": {}}
 MINUTES = {"ci": 1.5, "full": 12.0}
