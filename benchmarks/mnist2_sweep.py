@@ -91,8 +91,9 @@ def reference_model(config, data, norm: str, training: str, eps: float) -> dict:
                            config.eval_attacks[0].step_factor, config.seed + 12)
     model.load_state_dict(best_state)
     return {
-        "train_acc": _accuracy(model, Xtr, ytr, eps, norm, adversarial, config.eval_attacks[0].steps,
-                               config.eval_attacks[0].step_factor, config.seed + 12),
+        "train_acc": _accuracy(model, Xtr, ytr, eps, norm, adversarial,
+                               config.eval_attacks[0].steps, config.eval_attacks[0].step_factor,
+                               config.seed + 12),
         "test_acc": best, "best_epoch": best_epoch, "last_train_acc": last_train,
     }
 
