@@ -17,6 +17,7 @@ from numerics.nets.curvature import (
     flatten,
     hvp,
     loss_function,
+    plan_dense_hessian,
     unflatten,
 )
 from numerics.nets.models import MLP
@@ -47,6 +48,42 @@ def test_hvp_matches_dense_hessian(net_case: tuple) -> None:
     model.eval()
     hv = flatten(hvp(loss_function(model, x, y), params, unflatten(v, params)))
     torch.testing.assert_close(hv, H @ v, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(("columns", "batch_size"), [(None, None), (1, None), (5, 7)])
+def test_dense_hessian_equals_autograd_dense_hessian(net_case: tuple, columns: int | None,
+                                                     batch_size: int | None) -> None:
+    """Against ``torch.func.hessian`` of the flat loss: one chunk of all columns, one column per
+    chunk, and chunks of 5 columns over uneven batches (weights |B|/N)."""
+    model, x, y = net_case
+    kwargs = {}
+    if columns is not None:  # the work budget of exactly that many columns
+        one = plan_dense_hessian(model, x, y, batch_size=batch_size, work_bytes=1)
+        assert one.columns == 1
+        kwargs["work_bytes"] = (one.symmetrise_bytes + one.runtime_bytes
+                                + columns * (one.chunk_bytes + one.hvp_bytes))
+        plan = plan_dense_hessian(model, x, y, batch_size=batch_size, **kwargs)
+        assert plan.columns == columns
+        assert plan.work_bytes <= kwargs["work_bytes"]
+    H = dense_hessian(model, x, y, batch_size=batch_size, **kwargs)
+    assert torch.equal(H, H.T)
+    params = {k: p.detach() for k, p in model.named_parameters()}
+    model.eval()
+    loss = loss_function(model, x, y)
+    exact = torch.func.hessian(lambda t: loss(unflatten(t, params)))(flatten(params))
+    torch.testing.assert_close(H, 0.5 * (exact + exact.T), rtol=1e-10, atol=1e-12)
+
+
+def test_dense_hessian_plan_counts_every_buffer() -> None:
+    model, x, y = build("mlp")
+    plan = plan_dense_hessian(model, x, y, work_bytes=2**20)
+    P = plan.parameters
+    assert plan.matrix_bytes == P * P * 8
+    assert plan.chunk_bytes == 2 * plan.columns * P * 8  # the basis and its products
+    assert plan.hvp_bytes >= 4 * plan.columns * P * 8
+    assert plan.work_bytes == (plan.chunk_bytes + plan.hvp_bytes + plan.symmetrise_bytes
+                               + plan.runtime_bytes)
+    assert plan.total_bytes == plan.matrix_bytes + plan.work_bytes
 
 
 def test_dense_hessian_matches_finite_differences_of_autograd_gradient() -> None:

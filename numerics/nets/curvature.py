@@ -163,6 +163,14 @@ class HessianOperator(spla.LinearOperator):
 DENSE_HESSIAN_MAX_BYTES = 4 * 2**30  # the matrix plus the working memory of one chunk
 DENSE_HESSIAN_WORK_BYTES = 256 * 2**20  # the working memory a chunk of columns aims at
 _HVP_MEMORY_FACTOR = 4  # forward-over-reverse keeps the primal and tangent activations, twice
+# P-vectors the HVPs hold per column besides the basis and the products: a temporary of the
+# gradient's tangent (measured: one) and the chunk-sized blocks the allocator keeps between
+# chunks (measured: up to two chunks' worth); 4 are counted
+_HVP_VECTORS_PER_COLUMN = 4
+# what the first vectorised HVP makes resident once, whatever P and the batch: torch's kernels
+# and functorch's state (measured 55-60 MiB on CPU, torch 2.x, MLPs from P = 805 to 10,345)
+_RUNTIME_BYTES = 96 * 2**20
+_SYMMETRISE_BLOCK = 512  # the tiles H[i, j], H[j, i] averaged in place: one b x b temporary
 
 
 def _saved_bytes(loss: Callable[[Params], torch.Tensor], params: Params) -> int:
@@ -181,20 +189,36 @@ def _saved_bytes(loss: Callable[[Params], torch.Tensor], params: Params) -> int:
 
 @dataclass(frozen=True)
 class DenseHessianPlan:
-    """What :func:`dense_hessian` will hold: the P x P matrix and ``columns`` HVPs at a time.
+    """Every buffer :func:`dense_hessian` holds at its peak, in bytes.
+
+    The call fills one preallocated P x P matrix, a chunk of ``columns`` rows at a time, and
+    symmetrises it in place tile by tile; nothing else of size P x P is ever allocated (no
+    transposed copy, no full-size temporary).
 
     Attributes:
         parameters: P. columns: Hessian columns per vectorised chunk of HVPs.
         batch_size: samples per HVP (``None``: all). matrix_bytes: the P x P result.
-        work_bytes: the estimated working memory of one chunk (``columns`` x the saved
-            activations of one batch x 4, forward-over-reverse). total_bytes: their sum.
+        chunk_bytes: one chunk's unit-vector basis and its products (2 x ``columns`` x P).
+        hvp_bytes: the HVPs' working memory for one chunk: per column, the saved activations of
+            one batch x 4 (forward-over-reverse) and the P-vectors of the gradient's tangent.
+        symmetrise_bytes: the one tile the in-place symmetrisation allocates.
+        runtime_bytes: what the first vectorised HVP makes resident once (torch's kernels and
+            functorch's state), whatever P.
+        work_bytes: chunk + HVP + tile + runtime. total_bytes: matrix + work.
     """
 
     parameters: int
     columns: int
     batch_size: int | None
     matrix_bytes: int
-    work_bytes: int
+    chunk_bytes: int
+    hvp_bytes: int
+    symmetrise_bytes: int
+    runtime_bytes: int
+
+    @property
+    def work_bytes(self) -> int:
+        return self.chunk_bytes + self.hvp_bytes + self.symmetrise_bytes + self.runtime_bytes
 
     @property
     def total_bytes(self) -> int:
@@ -205,17 +229,45 @@ def plan_dense_hessian(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int | None = None,
     work_bytes: int = DENSE_HESSIAN_WORK_BYTES,
 ) -> DenseHessianPlan:
-    """The memory :func:`dense_hessian` needs, from one forward pass (nothing else is run)."""
+    """The memory :func:`dense_hessian` needs, from one forward pass (nothing else is run).
+
+    The chunk of columns is the largest whose basis, products and HVP working memory, with the
+    symmetrisation's tile and the one-off runtime state, fit in ``work_bytes`` (at least one
+    column).
+    """
     params = _params(model)
     size = sum(p.numel() for p in params.values())
-    first = next(iter(params.values()))
+    itemsize = next(iter(params.values())).element_size()
     chunk = _batches(x.shape[0], batch_size)[0]
     with _EvalMode(model):
-        per_column = _HVP_MEMORY_FACTOR * _saved_bytes(loss_function(model, x[chunk], y[chunk]),
-                                                       params)
-    columns = int(max(1, min(size, work_bytes // max(per_column, 1))))
-    return DenseHessianPlan(size, columns, batch_size, size * size * first.element_size(),
-                            columns * per_column)
+        activations = _HVP_MEMORY_FACTOR * _saved_bytes(
+            loss_function(model, x[chunk], y[chunk]), params)
+    hvp_column = activations + _HVP_VECTORS_PER_COLUMN * size * itemsize
+    per_column = 2 * size * itemsize + hvp_column  # basis row, product row, the HVP's memory
+    block = min(size, _SYMMETRISE_BLOCK)
+    tile = block * block * itemsize
+    columns = int(max(1, min(size, (work_bytes - tile - _RUNTIME_BYTES) // per_column)))
+    return DenseHessianPlan(size, columns, batch_size, size * size * itemsize,
+                            2 * columns * size * itemsize, columns * hvp_column, tile,
+                            _RUNTIME_BYTES)
+
+
+def _symmetrise_(H: torch.Tensor, block: int = _SYMMETRISE_BLOCK) -> torch.Tensor:
+    """``H <- (H + H^T) / 2`` in place, tile pair by tile pair (one ``block``^2 temporary).
+
+    Each entry is ``0.5 * (H[i, j] + H[j, i])``, the same floating-point value as the
+    out-of-place ``0.5 * (H + H.T)``.
+    """
+    size = H.shape[0]
+    for i0 in range(0, size, block):
+        i1 = min(i0 + block, size)
+        for j0 in range(i0, size, block):
+            j1 = min(j0 + block, size)
+            upper, lower = H[i0:i1, j0:j1], H[j0:j1, i0:i1]
+            mean = torch.add(upper, lower.T).mul_(0.5)
+            upper.copy_(mean)
+            lower.copy_(mean.T)
+    return H
 
 
 def dense_hessian(
@@ -226,10 +278,12 @@ def dense_hessian(
 
     Same conventions as :class:`HessianOperator` (inputs fixed, BN in eval mode). The columns are
     Hessian-vector products with the unit vectors, vectorised over chunks of columns sized so
-    that a chunk's working memory stays near ``work_bytes`` (:func:`plan_dense_hessian`), and
-    over batches of ``batch_size`` samples; the estimate (matrix plus one chunk) is checked
-    against ``max_bytes`` before anything is computed, and refused past it. The result is
-    symmetrised, (H + H^T)/2 (the products agree with it to rounding).
+    that a chunk's working memory stays within ``work_bytes`` (:func:`plan_dense_hessian`), and
+    over batches of ``batch_size`` samples; the plan (matrix plus one chunk) is checked against
+    ``max_bytes`` before anything is computed, and refused past it. The products of a chunk are
+    written straight into the rows of one preallocated matrix (H e_j is row j of the symmetric
+    H), which is then symmetrised in place, (H + H^T)/2 (the products agree with it to
+    rounding): the peak is the matrix plus one chunk, never a second P x P buffer.
     """
     params = _params(model)
     if not params:
@@ -261,14 +315,23 @@ def dense_hessian(
     with _EvalMode(model):
         for s in _batches(n, batch_size):
             loss = loss_function(model, x[s], y[s])
-            gradient = grad(lambda t, loss=loss: loss(unflatten(t, params)))
+            weight = (s.stop - s.start) / n
 
-            def column(v: torch.Tensor, gradient: Callable = gradient) -> torch.Tensor:
-                return jvp(gradient, (theta,), (v,))[1]
+            def column(v: torch.Tensor, loss: Callable = loss) -> Params:
+                return hvp(loss, params, unflatten(v, params))
 
             for c0 in range(0, size, plan.columns):
                 c1 = min(c0 + plan.columns, size)
                 basis = torch.zeros((c1 - c0, size), dtype=theta.dtype, device=theta.device)
                 basis[torch.arange(c1 - c0), torch.arange(c0, c1)] = 1.0
-                H[:, c0:c1] += vmap(column)(basis).T * ((s.stop - s.start) / n)
-    return (0.5 * (H + H.T)).detach()
+                products = vmap(column)(basis)  # H_B e_j for j in [c0, c1): rows c0..c1 of H_B
+                del basis
+                offset = 0
+                # each parameter's block of the rows, in place (the per-parameter products:
+                # the flat gradient's tangent would scatter each into a zero P-vector)
+                for name, p in params.items():
+                    block = products.pop(name).reshape(c1 - c0, p.numel())
+                    H[c0:c1, offset:offset + p.numel()].add_(block, alpha=weight)
+                    offset += p.numel()
+                del products, block
+    return _symmetrise_(H.detach())
