@@ -95,12 +95,16 @@ class AttackSpec:
             raise ConfigError(f"unknown start {self.start!r}: use one of {STARTS}")
         if self.projection not in PROJECTIONS:
             raise ConfigError(f"unknown projection {self.projection!r}: use one of {PROJECTIONS}")
-        object.__setattr__(self, "restarts", check_count(self.restarts, "restarts", 1))
+        check_count(self.restarts, "restarts", 1)
         check_box(self.box)
         if self.eps is not None:
             check_eps(self.eps)
         if self.kind == "pgd":
-            object.__setattr__(self, "steps", check_count(self.steps, "PGD steps", 1))
+            try:
+                check_count(self.steps, "steps", 1)
+            except ConfigError:
+                raise ConfigError("PGD needs an integer number of steps >= 1, got "
+                                  f"{self.steps!r}") from None
             check_positive(self.step_factor, "step_factor")
             if self.step_size is not None:
                 check_positive(self.step_size, "step_size")
