@@ -745,3 +745,85 @@ def test_verify_on_a_record_missing_a_key_is_not_verified(
 
     assert run_check(Check("L-BUDGET", "numeric", broken)).summary.startswith(
         "check crashed: KeyError")
+
+
+# --------------------------------------------------------------------------------------------
+# row 47: the library functions of modules others own (patches in docs/faults.md, row 47)
+
+_PENDING_LIB = pytest.mark.xfail(strict=True, raises=(AssertionError, pytest.fail.Exception),
+                                 reason="needs the patch to its module (docs/faults.md, row 47)")
+
+
+def _operator(matrix: Any) -> Any:
+    import scipy.sparse.linalg as spla
+
+    return spla.aslinearoperator(matrix)
+
+
+def _refused(call: Callable[[], Any], match: str) -> None:
+    """``call()`` raises a ConfigError matching ``match``; anything else fails the test."""
+    try:
+        call()
+    except ConfigError as exc:
+        message = str(exc)
+    except Exception as exc:  # the unchecked failure: a traceback from deep inside
+        pytest.fail(f"{type(exc).__name__}: {exc}")
+    else:
+        pytest.fail("accepted")
+    assert match in message, (match, message)
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param("power_iteration iters=0", marks=_PENDING_LIB),
+    pytest.param("power_iteration k > dim", marks=_PENDING_LIB),
+    pytest.param("power_iteration NaN operator", marks=_PENDING_LIB),
+    pytest.param("hutchinson_trace NaN operator", marks=_PENDING_LIB),
+    pytest.param("hutchinson_trace 2.5 samples", marks=_PENDING_LIB),
+    pytest.param("top_hessian_eigs non-square", marks=_PENDING_LIB),
+    pytest.param("top_hessian_eigs float k", marks=_PENDING_LIB),
+    pytest.param("top_hessian_eigs dtypes differ", marks=_PENDING_LIB),
+    pytest.param("nets.pgd label out of range", marks=_PENDING_LIB),
+    pytest.param("TrainConfig batch_size 2.5", marks=_PENDING_LIB),
+    pytest.param("TrainConfig epochs 2.5", marks=_PENDING_LIB),
+])
+def test_library_functions_refuse_bad_input_at_their_entry(case: str) -> None:
+    """power_iteration with iters=0, k above the dimension or a NaN operator; hutchinson_trace
+    with a NaN operator or 2.5 samples; top_hessian_eigs with a non-square matrix, a float k or
+    a float32 model on float64 inputs; nets.pgd with a label beyond the model's classes;
+    linear TrainConfig with 2.5 as a batch size or epochs: one ConfigError each (before: wrong
+    answers, NaN estimates or tracebacks from NumPy, SciPy and torch)."""
+    import numpy as np
+
+    from numerics.spectra import hutchinson_trace, power_iteration, top_hessian_eigs
+
+    good = np.diag([3.0, 2.0, 1.0])
+    nan = good.copy()
+    nan[0, 0] = np.nan
+    calls: dict[str, tuple[Callable[[], Any], str]] = {
+        "power_iteration iters=0": (lambda: power_iteration(_operator(good), iters=0), "iters"),
+        "power_iteration k > dim": (lambda: power_iteration(_operator(good), k=5), "k"),
+        "power_iteration NaN operator": (lambda: power_iteration(_operator(nan)), "NaN"),
+        "hutchinson_trace NaN operator": (lambda: hutchinson_trace(_operator(nan), 4), "NaN"),
+        "hutchinson_trace 2.5 samples": (lambda: hutchinson_trace(_operator(good), 2.5),
+                                         "num_samples"),
+        "top_hessian_eigs non-square": (lambda: top_hessian_eigs(np.ones((3, 4)), 1), "square"),
+        "top_hessian_eigs float k": (lambda: top_hessian_eigs(good, 1.5), "k"),
+    }
+    if case == "top_hessian_eigs dtypes differ":
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)).float()
+        x, y = torch.rand(3, 4, dtype=torch.float64), torch.tensor([0, 1, 0])
+        calls[case] = (lambda: top_hessian_eigs(model, 1, data=(x, y)), "dtype")
+    if case == "nets.pgd label out of range":
+        from numerics.attacks import AttackSpec
+        from numerics.nets.attack import pgd
+
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)).double()
+        x, y = torch.rand(3, 4, dtype=torch.float64), torch.tensor([0, 1, 7])
+        calls[case] = (lambda: pgd(model, x, y, AttackSpec("pgd", "linf", 2, eps=0.1)),
+                       "class indices 0..1")
+    if case.startswith("TrainConfig"):
+        from numerics.linear.train import TrainConfig
+
+        field = "batch_size" if "batch_size" in case else "epochs"
+        calls[case] = (lambda: TrainConfig(**{field: 2.5}), field)
+    _refused(*calls[case])

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from numerics.validate import SEED_MAX, available_cpus, check_count, check_gpu_profile
 from theory.errors import ConfigError
 
-__all__ = ["count", "gpu_profile", "positive_count", "positive_seconds", "seed", "threads"]
+__all__ = ["count", "gpu_profile", "positive_count", "positive_seconds", "seed", "seed_list",
+           "threads"]
 
 
 def _integer(text: str, minimum: int, maximum: int | None, what: str = "an integer",
@@ -41,6 +42,17 @@ def positive_count(text: str) -> int:
 def seed(text: str) -> int:
     """A seed: an integer in ``0..2**32 - 1`` (:data:`numerics.validate.SEED_MAX`)."""
     return _integer(text, 0, SEED_MAX, "a seed, an integer")
+
+
+def seed_list(text: str) -> tuple[int, ...]:
+    """Comma-separated seeds (``"0,1,2"``), each as :func:`seed`, at least one, none twice."""
+    parts = [t.strip() for t in text.split(",") if t.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"takes comma-separated seeds, got {text!r}")
+    seeds = tuple(_integer(t, 0, SEED_MAX, "seeds, integers") for t in parts)
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"repeats a seed, got {text!r}: give each seed once")
+    return seeds
 
 
 def threads(text: str) -> int:
