@@ -1,4 +1,4 @@
-"""The independent probe's findings (docs/faults.md, rows 31-): bad input to public functions,
+"""The independent probe's findings (docs/faults.md, rows 31-49): bad input to public functions,
 CLI values, sweep files and resources, and the report's site, signals and assets.
 
 Each case ends early with one clear message (a ``ConfigError``, or exit 2 and one line from the
@@ -219,7 +219,7 @@ def test_cli_values_of_owned_commands_are_checked_at_parse_time(
     _parse_fails(capsys, argv, *expect)
 
 
-#: The same for the subcommands whose modules take the patch in docs/faults.md (rows 34): the
+#: The same for the subcommands whose modules take the patch in docs/faults.md (row 34): the
 #: marker goes when the patch lands (strict: an unexpected pass fails, as a reminder).
 _PENDING = pytest.mark.xfail(strict=True, reason="needs the numerics.cli.values patch to this "
                              "subcommand's module (docs/faults.md, row 34)")
@@ -281,7 +281,7 @@ def test_gpu_profile_without_a_gpu_is_refused(capsys: pytest.CaptureFixture[str]
 
 
 # --------------------------------------------------------------------------------------------
-# rows 36-39: sweep files, resources, the output lock, pool workers
+# rows 36-40: sweep files, resources, the output lock, pool workers
 
 
 PAS = "experiment: pas\nprofile: ci\ngrid: {lr: [0.1], seed: [0]}\n"
@@ -490,7 +490,7 @@ def test_pool_workers_die_with_a_killed_sweep(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# rows 40-45: report: a user's folder, devices, Ctrl-C, scripts, MathJax, repeated notebooks
+# rows 41-47: report: a user's folder, devices, Ctrl-C, scripts, MathJax, repeated notebooks
 
 
 QUIET = '''# %% [markdown]
@@ -710,7 +710,7 @@ def test_notebook_named_twice_runs_once(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# row 46: a record missing a key is "not verified", never "fails"
+# row 48: a record missing a key is "not verified", never "fails"
 
 
 def test_verify_on_a_record_missing_a_key_is_not_verified(
@@ -748,10 +748,10 @@ def test_verify_on_a_record_missing_a_key_is_not_verified(
 
 
 # --------------------------------------------------------------------------------------------
-# row 47: the library functions of modules others own (patches in docs/faults.md, row 47)
+# row 49: the library functions of modules others own (their patches: docs/faults.md, row 49)
 
 _PENDING_LIB = pytest.mark.xfail(strict=True, raises=(AssertionError, pytest.fail.Exception),
-                                 reason="needs the patch to its module (docs/faults.md, row 47)")
+                                 reason="needs the patch to its module (docs/faults.md, row 49)")
 
 
 def _operator(matrix: Any) -> Any:
