@@ -24,8 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--profile", choices=PROFILES, default=None,
                         help="scale of the notebooks (default: $ADVLANDSCAPE_PROFILE, else ci)")
     parser.add_argument("--out", default="site", metavar="DIR",
-                        help="folder of the site, replaced when the build completes "
-                        "(default: site/)")
+                        help="folder of the site, replaced when the build completes; an "
+                        "existing folder must be empty or a site this command wrote (it holds "
+                        ".advlandscape-site) (default: site/)")
     parser.add_argument("--notebooks", nargs="+", metavar="NB",
                         help="only these notebooks (paths, or names like 03_theorem1; "
                         "default: every notebooks/NN_*.ipynb)")
