@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from numerics.validate import check_box, check_data, check_iterate_dtype
+from numerics.validate import check_box, check_count, check_data, check_iterate_dtype
 from theory.errors import ConfigError
 from theory.validate import check_eps, check_norm, check_positive
 
@@ -95,15 +95,16 @@ class AttackSpec:
             raise ConfigError(f"unknown start {self.start!r}: use one of {STARTS}")
         if self.projection not in PROJECTIONS:
             raise ConfigError(f"unknown projection {self.projection!r}: use one of {PROJECTIONS}")
-        if isinstance(self.restarts, bool) or not isinstance(self.restarts, int) \
-                or self.restarts < 1:
-            raise ConfigError(f"restarts must be an integer >= 1, got {self.restarts!r}")
+        check_count(self.restarts, "restarts", 1)
         check_box(self.box)
         if self.eps is not None:
             check_eps(self.eps)
         if self.kind == "pgd":
-            if isinstance(self.steps, bool) or int(self.steps) != self.steps or self.steps < 1:
-                raise ConfigError(f"PGD needs an integer number of steps >= 1, got {self.steps}")
+            try:
+                check_count(self.steps, "steps", 1)
+            except ConfigError:
+                raise ConfigError("PGD needs an integer number of steps >= 1, got "
+                                  f"{self.steps!r}") from None
             check_positive(self.step_factor, "step_factor")
             if self.step_size is not None:
                 check_positive(self.step_size, "step_size")
@@ -362,11 +363,11 @@ def _pgd_on_loss(
     that checked their data once, e.g. per training run, not per batch)."""
     norm = check_norm(norm)
     eps = check_eps(eps)
-    if isinstance(steps, bool) or int(steps) != steps or steps < 0:
-        raise ConfigError(f"steps must be an integer >= 0, got {steps!r}")
-    if start not in STARTS or projection not in PROJECTIONS or restarts < 1:
+    steps = check_count(steps, "steps")
+    restarts = check_count(restarts, "restarts", 1)
+    if start not in STARTS or projection not in PROJECTIONS:
         raise ConfigError(f"bad PGD settings: start {start!r} (use {STARTS}), projection "
-                          f"{projection!r} (use {PROJECTIONS}), restarts {restarts!r} (>= 1)")
+                          f"{projection!r} (use {PROJECTIONS})")
     x = x.detach()
     if eps == 0.0:
         return x.clone()

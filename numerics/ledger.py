@@ -170,6 +170,11 @@ def checks_for(claim_id: str, include_data: bool = False) -> list[Check]:
 # --- running checks and judging ------------------------------------------------------------
 
 
+def _crashed(kind: str, exc: BaseException) -> Evidence:
+    return Evidence(kind, False, f"check crashed: {type(exc).__name__}: {exc}",
+                    details={"traceback": traceback.format_exc(limit=5)})
+
+
 def run_check(check: Check) -> Evidence:
     """Run one check; a check that crashes yields evidence that says so.
 
@@ -177,18 +182,25 @@ def run_check(check: Check) -> Evidence:
     lacks its keys, :class:`theory.errors.ResultFileError`; a data set file that fails its
     checksum, :class:`theory.errors.DataError`) did not run: its evidence reads ``not verified
     (invalid data file: ...)`` with ``ran=False``, so the claim is never judged ``fails`` on a
-    damaged file.
+    damaged file. So does a data check stopped by a ``KeyError`` or ``TypeError`` (a record
+    lacking a key, or holding a value of the wrong type, that the reader let through).
     """
     kind = check.kind
     try:
         evidence = check.func()
     except (ResultFileError, DataError) as exc:  # the data, not the claim, are at fault
         return Evidence(kind, False, f"not verified (invalid data file: {exc})", ran=False)
+    except (KeyError, TypeError) as exc:
+        if kind != "data":
+            return _crashed(kind, exc)
+        # a data check reading a record that lacks a key, or holds a value of the wrong type
+        what = f"lacks the key {exc}" if isinstance(exc, KeyError) else \
+            f"holds a value of the wrong type ({exc})"
+        return Evidence(kind, False, f"not verified (invalid data file: a record {what}; "
+                        "re-create it with the command in its provenance, or restore it from "
+                        "git)", ran=False, details={"traceback": traceback.format_exc(limit=5)})
     except Exception as exc:  # a crashing check is a failed check, reported, not hidden
-        return Evidence(
-            kind, False, f"check crashed: {type(exc).__name__}: {exc}",
-            details={"traceback": traceback.format_exc(limit=5)},
-        )
+        return _crashed(kind, exc)
     if not isinstance(evidence, Evidence):
         return Evidence(kind, False,
                         f"{check.path} returned {type(evidence).__name__}, not Evidence")

@@ -8,6 +8,7 @@ says what is accepted. The checks every formula needs (norm, budget, positive co
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import warnings
 from collections.abc import Iterable
@@ -16,19 +17,27 @@ from pathlib import Path
 import torch
 
 from theory.errors import ConfigError
-from theory.validate import check_eps, check_positive
+from theory.validate import check_eps, check_norm, check_positive
 
 __all__ = [
     "ITERATE_DTYPES",
     "LABEL_KINDS",
+    "SEED_MAX",
     "PrecisionWarning",
+    "available_cpus",
     "check_box",
+    "check_count",
     "check_data",
     "check_device",
     "check_finite",
+    "check_gpu_profile",
     "check_iterate_dtype",
+    "check_local_resources",
+    "check_norm",
     "check_outputs",
+    "check_seed",
     "check_step_size",
+    "check_weights",
     "check_writable_dir",
     "warn_if_low_precision",
 ]
@@ -102,6 +111,10 @@ def check_outputs(paths: Iterable[str | os.PathLike[str]], *, overwrite: bool,
         if path.is_dir():
             raise ConfigError(f"{option} {path} is a folder, but the run writes a file there: "
                               f"give a file name (e.g. {path / 'result.json'})")
+        if (path.exists() or path.is_symlink()) and not path.is_file():
+            raise ConfigError(f"{option} {path} is not a regular file (a device, pipe, socket "
+                              "or broken link), and the run would replace it: give the path of "
+                              "a regular file or a new one")
     for parent in dict.fromkeys(path.parent for path in files):
         check_writable_dir(parent, "output folder", option)
     existing = [str(path) for path in files if path.exists()]
@@ -238,3 +251,84 @@ def check_data(x: torch.Tensor, y: torch.Tensor | None = None, *, name: str = "x
             bound = f"0..{classes - 1}" if classes is not None else ">= 0"
             raise ConfigError(f"labels of {name} must be class indices {bound}, found {low}.."
                               f"{high}: -1/+1 labels map to classes with (y + 1) // 2")
+
+
+#: The largest seed the CLI and the sweep files accept: 2**32 - 1, what every generator the
+#: suite uses (torch, numpy's legacy seeding, Python's random) takes.
+SEED_MAX = 2**32 - 1
+
+
+def check_count(value: object, name: str, minimum: int = 0,
+                maximum: int | None = None) -> int:
+    """Return a count (steps, restarts, samples, threads) as an ``int`` after checking it.
+
+    Accepts integers and floats with an integral value (``3.0``); refuses booleans, fractions
+    (``2.5``), NaN, infinities, strings and values outside ``[minimum, maximum]``.
+    """
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    value = int(value)
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+        raise ConfigError(f"{name} must be an integer {bound}, got {value!r}")
+    return value
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """Return a seed as an ``int`` in ``0..SEED_MAX`` (every generator of the suite takes it)."""
+    return check_count(value, name, 0, SEED_MAX)
+
+
+def check_weights(W: object, d: int | None = None, name: str = "W") -> torch.Tensor:
+    """Check a weight matrix ``(K, d)`` or ``(K, d + 1)`` once: a floating, finite tensor."""
+    if not isinstance(W, torch.Tensor):
+        raise ConfigError(f"{name} must be a torch.Tensor, got {type(W).__name__}")
+    if not W.is_floating_point():
+        raise ConfigError(f"{name} has dtype {W.dtype}: pass floating weights (.double())")
+    if W.dim() != 2 or W.shape[0] == 0 or (d is not None and W.shape[1] not in (d, d + 1)):
+        want = "(K, d)" if d is None else f"(K, {d}) or (K, {d + 1})"
+        raise ConfigError(f"{name} must be a {want} matrix, one row per model, got shape "
+                          f"{tuple(W.shape)}")
+    bad = int((~torch.isfinite(W)).sum())
+    if bad:
+        raise ConfigError(f"{name} holds {bad} NaN/Inf value(s) of {W.numel()}: resume from the "
+                          "last finite checkpoint")
+    return W
+
+
+def available_cpus() -> int:
+    """The CPU cores this process may run on (its affinity where the OS says, else all)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def check_gpu_profile(profile: str, option: str = "--profile") -> str:
+    """Refuse the ``gpu`` profile on a machine where torch sees no CUDA GPU.
+
+    The gpu profile is sized for a GPU: on the CPU it would start the largest run without a
+    word and take days. ``full`` is the papers' scale for a CPU.
+    """
+    if profile == "gpu" and not torch.cuda.is_available():
+        raise ConfigError(f"{option} gpu is sized for a CUDA GPU, and torch sees none on this "
+                          "machine: use the full profile (the papers' scale) or ci here, or run "
+                          "on a machine with a GPU")
+    return profile
+
+
+def check_local_resources(num_cpus: int, num_gpus: float, where: str = "resources") -> None:
+    """Refuse a unit's resources beyond this machine: more CPU cores than it may use, or GPUs
+    where torch sees fewer (a run asking for them would wait forever, or run without them)."""
+    cpus, gpus = available_cpus(), torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if num_cpus > cpus:
+        raise ConfigError(f"{where}: num_cpus: {num_cpus} exceeds the {cpus} CPU core(s) this "
+                          f"machine gives the run: ask for at most {cpus}")
+    if num_gpus > gpus:
+        raise ConfigError(f"{where}: num_gpus: {num_gpus:g} exceeds the {gpus} GPU(s) torch sees "
+                          "on this machine: set num_gpus: 0, or run on a machine (or a Ray "
+                          "cluster) with GPUs")

@@ -223,6 +223,7 @@ def test_failed_build_leaves_the_old_site(tmp_path: Path, monkeypatch: pytest.Mo
     out = tmp_path / "site"
     (out / "_static" / "mathjax").mkdir(parents=True)
     (out / "index.html").write_text("old")
+    (out / report_build.SITE_MARKER).write_text("")
     assert report_mod.is_site(out)
 
     def broken(*args: object, **kwargs: object) -> str:
@@ -572,7 +573,7 @@ def test_mathjax_source_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("ADVLANDSCAPE_MATHJAX", str(tmp_path / "missing.js"))
     with pytest.raises(ConfigError, match="is not a file"):
         report_mod.ensure_mathjax()
-    (tmp_path / "mj.js").write_text("// MathJax")
+    (tmp_path / "mj.js").write_text('/* MathJax */ var VERSION="3.2.2";')
     monkeypatch.setenv("ADVLANDSCAPE_MATHJAX", str(tmp_path / "mj.js"))
     assert report_mod.ensure_mathjax() == tmp_path / "mj.js"
     # a tarball that is not the registry's is refused

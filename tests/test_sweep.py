@@ -167,7 +167,7 @@ def test_cli_prints_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit) as info:
         main(["sweep", str(ok), "--max-parallel", "0"])
     assert info.value.code == 2
-    assert "--max-parallel takes an integer >= 1" in capsys.readouterr().err
+    assert "--max-parallel: takes an integer >= 1" in capsys.readouterr().err
 
 
 def test_unreachable_ray_address_fails_quickly() -> None:

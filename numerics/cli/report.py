@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from numerics.cli import values
 from numerics.profiles import PROFILES, current_profile
 from theory.errors import ConfigError
 
@@ -23,8 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--profile", choices=PROFILES, default=None,
                         help="scale of the notebooks (default: $ADVLANDSCAPE_PROFILE, else ci)")
     parser.add_argument("--out", default="site", metavar="DIR",
-                        help="folder of the site, replaced when the build completes "
-                        "(default: site/)")
+                        help="folder of the site, replaced when the build completes; an "
+                        "existing folder must be empty or a site this command wrote (it holds "
+                        ".advlandscape-site) (default: site/)")
     parser.add_argument("--notebooks", nargs="+", metavar="NB",
                         help="only these notebooks (paths, or names like 03_theorem1; "
                         "default: every notebooks/NN_*.ipynb)")
@@ -41,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="discard the checkpoints of an interrupted build (.<out>.partial/) "
                         "and execute every notebook; by default a build started again reuses "
                         "the notebooks it executed whose source, profile and code are unchanged")
-    parser.add_argument("--timeout", type=int, default=1800, metavar="S",
+    parser.add_argument("--timeout", type=values.positive_count, default=1800, metavar="S",
                         help="seconds one cell may run (default: 1800)")
     parser.set_defaults(func=run)
 
@@ -51,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from numerics.results import output_lock
-    from numerics.validate import check_writable_dir
+    from numerics.validate import check_gpu_profile, check_writable_dir
 
+    if not args.no_execute:  # the gpu profile executes the notebooks at a GPU's scale
+        check_gpu_profile(current_profile(args.profile), "--profile (or $ADVLANDSCAPE_PROFILE)")
     out = Path(args.out)
     if out.exists() and not out.is_dir():  # the build says so too, after the lock
         raise ConfigError(f"--out {out} is a file: give a folder for the site")

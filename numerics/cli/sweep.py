@@ -16,17 +16,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from numerics.cli import values
 from numerics.sweep.executors import EXECUTORS
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--max-parallel takes an integer >= 1, got {text!r}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,10 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ray-address", default=None,
                         help="host:port of a running Ray cluster (default $RAY_ADDRESS; "
                         "neither: start a local Ray instance)")
-    parser.add_argument("--max-parallel", type=_positive, default=None,
+    parser.add_argument("--max-parallel", type=values.positive_count, default=None,
                         help="units at a time (local default 1, in this process; ray default: "
                         "as many as the cluster's resources allow)")
-    parser.add_argument("--connect-timeout", type=float, default=10.0,
+    parser.add_argument("--connect-timeout", type=values.positive_seconds, default=10.0,
                         help="seconds to wait for --ray-address to answer (default 10)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output directory (default runs/sweep/<spec file name>/)")

@@ -21,7 +21,7 @@ import torch
 
 from numerics.attacks import AttackSpec, scaled_clip, uniform_ball_noise
 from numerics.ops import margins, robust_margin, zeta
-from numerics.validate import check_data
+from numerics.validate import check_box, check_data, check_norm, check_weights
 from theory.errors import ConfigError
 
 __all__ = ["accuracy", "adversarial_loss", "attacked_margins", "box_worst_case", "budgets",
@@ -157,7 +157,7 @@ def _perturb(
                 best = torch.where(better[..., None], candidate, best)
         return best
     if attack.kind == "exact" and attack.box is not None:
-        return box_worst_case(W, X, y, e, attack.norm, attack.box)
+        return _box_worst_case(W, X, y, e, attack.norm, attack.box)
     adversarial = (_ascent_direction(w, y, attack.norm) * e).add_(x)
     if attack.kind == "pgd" and attack.box is not None:  # the L-inf PGD limit, clipped
         adversarial.clamp_(*attack.box)
@@ -190,7 +190,27 @@ def box_worst_case(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
     L2: delta* = clip(-t y w, lo, hi) with t > 0 from ||delta*|| = eps, or the box corner when
     it lies in the ball (found exactly from the sorted breakpoints); L-inf:
     clip(-eps y sign(w), lo, hi). lo = box_low - x, hi = box_high - x; the bias is not touched.
+
+    Raises:
+        ConfigError: ``X`` not a non-empty finite floating ``(N, d)`` tensor, ``y`` not ``N``
+            labels -1/+1, ``W`` not a finite ``(K, d)``/``(K, d + 1)`` matrix, a norm other than
+            the spellings of L2 and L-inf :func:`theory.validate.check_norm` accepts, a missing
+            or reversed box, a negative or non-finite budget (all checked once, here).
     """
+    check_data(X, y, name="X", labels="pm1", ndim=2)
+    check_weights(W, X.shape[1])
+    norm = check_norm(norm)
+    if box is None:
+        raise ConfigError("box_worst_case needs a box (low, high), e.g. (0.0, 1.0): without one "
+                          "the worst case is INNER-MAX's closed form (AttackSpec('exact', box="
+                          "None))")
+    return _box_worst_case(W, X, y, eps, norm, check_box(box))
+
+
+def _box_worst_case(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
+                    eps: float | torch.Tensor, norm: str, box: tuple[float, float],
+                    ) -> torch.Tensor:
+    """:func:`box_worst_case` on inputs checked by the caller (``norm`` normalised)."""
     K, (N, d) = W.shape[0], X.shape
     w = _pixel_weights(W, d)
     e = budgets(eps, K, X)

@@ -42,15 +42,49 @@ from numerics.report.summary import NotebookRun, ReportSummary
 from numerics.results import REPO_ROOT, atomic_write_bytes, git_commit
 from theory.errors import ConfigError
 
+#: The file a build writes into every site it makes: only a folder holding it is replaced.
+SITE_MARKER = ".advlandscape-site"
+
 
 def is_site(folder: str | os.PathLike[str]) -> bool:
-    """Whether ``folder`` holds a site this module wrote (``index.html`` and ``_static/mathjax``),
-    and nothing else that is not an HTML page."""
-    folder = Path(folder)
-    if not (folder / "index.html").is_file() or not (folder / "_static" / "mathjax").is_dir():
-        return False
-    return all(p.name == "_static" or (p.is_file() and p.suffix == ".html")
-               for p in folder.iterdir())
+    """Whether ``folder`` holds a site this module wrote: its marker file :data:`SITE_MARKER`
+    (a folder of a user's pages with an ``index.html`` and ``_static/`` is not one)."""
+    return (Path(folder) / SITE_MARKER).is_file()
+
+
+class _Interrupt:
+    """Ctrl-C (SIGINT) during a build: remembered, and raised as ``KeyboardInterrupt``.
+
+    The kernel client catches what interrupts it and reports the notebook as failed (a dead
+    kernel), and the build would go on with the next one; the flag lets the build stop there.
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.previous: object = None
+
+    def __enter__(self) -> _Interrupt:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` if Ctrl-C came, whatever caught it since."""
+        if self.seen:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 def _swap_in(tmp: Path, out: Path) -> None:
@@ -106,11 +140,11 @@ def build_report(
     """
     from tqdm import tqdm
 
-    from numerics.ledger import build_ledger
-    from numerics.profiles import ENV_VAR, current_profile
-    from theory.claims import CLAIMS
+    from numerics.profiles import current_profile
+    from numerics.validate import check_count
 
     profile = current_profile(profile)
+    timeout = check_count(timeout, "timeout (seconds a cell may run)", 1)
     if store and (profile != "ci" or not execute):
         raise ConfigError("--store writes executed notebooks back: it needs the ci profile "
                           "(stored notebooks are ci runs) and execution (drop --no-execute)")
@@ -119,10 +153,28 @@ def build_report(
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file: give a folder for the site")
     if out.is_dir() and any(out.iterdir()) and not is_site(out):
-        raise ConfigError(f"--out {out} is a folder with other content, and the site replaces "
-                          "its folder as a whole: give a new or empty folder, or an earlier site")
+        raise ConfigError(f"--out {out} is a folder with other content (no {SITE_MARKER}, the "
+                          "mark of a site this command wrote), and the site replaces its folder "
+                          "as a whole: give a new or empty folder, or an earlier site (one "
+                          "written before sites carried the mark: delete it yourself first)")
     say = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
     mathjax = ensure_mathjax()
+    with _Interrupt() as interrupt:
+        return _build(profile, out, paths, timeout, include_data, progress, say, execute,
+                      ledger, store, fresh, mathjax, interrupt)
+
+
+def _build(profile: str, out: Path, paths: list[Path], timeout: int, include_data: bool,
+           progress: bool | None, say: Callable[[str], None], execute: bool,
+           ledger: Sequence[LedgerRow] | None, store: bool, fresh: bool, mathjax: Path,
+           interrupt: _Interrupt) -> ReportSummary:
+    """:func:`build_report` once its arguments are checked; Ctrl-C stops it (``interrupt``)."""
+    from tqdm import tqdm
+
+    from numerics.ledger import build_ledger
+    from numerics.profiles import ENV_VAR
+    from theory.claims import CLAIMS
+
     start = time.perf_counter()
     checkpoints = NotebookCheckpoints(checkpoint_folder(out))
     if fresh:
@@ -159,6 +211,7 @@ def build_report(
             elif execute:
                 say(f"running {path.stem} ({profile} profile)")
                 nb, error = execute_notebook(path, profile, timeout=timeout)
+                interrupt.check()  # Ctrl-C: stop here, never mark the notebook failed
                 executed_seconds = time.perf_counter() - t0
             else:
                 say(f"rendering {path.stem} (stored outputs)")
@@ -203,6 +256,9 @@ def build_report(
         created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         (tmp / "index.html").write_text(index_html(summary, created, git_commit()),
                                         encoding="utf-8")
+        (tmp / SITE_MARKER).write_text("a site written by `advlandscape report`: a later build "
+                                       "replaces this folder as a whole\n", encoding="utf-8")
+        interrupt.check()
         _swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -233,5 +289,6 @@ def _resolve_notebooks(notebooks: Sequence[str | os.PathLike[str]] | None) -> li
             names = ", ".join(p.stem for p in discover_notebooks())
             raise ConfigError(f"notebook {item} not found: give a path to an .ipynb or one of: "
                               f"{names}")
-        paths.append(path.resolve())
+        if path.resolve() not in paths:  # a notebook named twice runs once
+            paths.append(path.resolve())
     return paths

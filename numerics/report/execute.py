@@ -65,28 +65,80 @@ def execute_notebook(
         The executed notebook (partially executed on failure) and ``None``, or the error text
         (the failing cell's exception, or an error/stderr output found after the run).
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     env = {**os.environ, **kernel_environment(profile)}
-    client = NotebookClient(
+    client = _client_class()(
         nb, timeout=timeout, kernel_name="python3", allow_errors=False, record_timing=False,
         resources={"metadata": {"path": str(path.parent)}}, config=_kernel_transport(),
     )
     try:
         client.execute(env=env, cwd=str(path.parent))
     except CellExecutionError as exc:
+        _stop_if_signalled(client)
         return nb, _strip_ansi(str(exc))
     except (CellTimeoutError, DeadKernelError) as exc:
+        _stop_if_signalled(client)
         return nb, f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a kernel that does not start is this notebook's failure only
+        _stop_if_signalled(client)
         return nb, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+    _stop_if_signalled(client)
     problems = output_problems(nb)
     if problems:
         return nb, "outputs a page must not show:\n" + "\n".join(problems)
     return nb, None
+
+
+def _client_class() -> type:
+    """nbclient's ``NotebookClient``, remembering the SIGINT or SIGTERM it received.
+
+    While a notebook runs, nbclient answers SIGINT and SIGTERM by shutting its kernel down, and
+    the cell then fails as if the kernel had died: the build would mark the notebook failed and
+    go on with the next. This client records the signal (``stopped_by``), so that
+    :func:`execute_notebook` stops the build instead (:func:`_stop_if_signalled`).
+    """
+    import asyncio
+    import atexit
+    import contextlib
+    import signal
+
+    from nbclient import NotebookClient
+
+    class _Client(NotebookClient):
+        stopped_by: int | None = None
+
+        async def async_start_new_kernel(self, **kwargs: Any) -> None:
+            loop = asyncio.get_event_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                # replaces nbclient's own handler, which does the same minus the record; not in
+                # the main thread, or without signals, there is nothing to replace
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(sig, self._on_stop_signal, sig)
+            await super().async_start_new_kernel(**kwargs)
+
+        def _on_stop_signal(self, sig: int) -> None:
+            if self.stopped_by is None:
+                self.stopped_by = sig
+            self._async_cleanup_kernel_future = asyncio.ensure_future(
+                self._async_cleanup_kernel())
+            atexit.unregister(self._cleanup_kernel)
+
+    return _Client
+
+
+def _stop_if_signalled(client: Any) -> None:
+    """Raise ``KeyboardInterrupt`` (SIGINT) or ``SystemExit(143)`` (SIGTERM) if the client
+    received that signal while the notebook ran (its kernel is shut down already)."""
+    import signal
+
+    sig = getattr(client, "stopped_by", None)
+    if sig == signal.SIGINT:
+        raise KeyboardInterrupt
+    if sig == signal.SIGTERM:
+        raise SystemExit(128 + signal.SIGTERM)
 
 
 # A Unix socket's path is limited to 107 bytes on Linux (103 on macOS).

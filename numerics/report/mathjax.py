@@ -10,6 +10,7 @@ either is checked against the registry's sha512) into ``~/.cache/advlandscape/ma
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
 import os
@@ -30,6 +31,10 @@ MATHJAX_SHA512 = (
 )
 MATHJAX_TARBALL = f"https://registry.npmjs.org/mathjax/-/mathjax-{MATHJAX_VERSION}.tgz"
 MATHJAX_ENV = "ADVLANDSCAPE_MATHJAX"  # path to a tex-svg-full.js to use instead of the cache
+#: sha256 of ``es5/tex-svg-full.js`` in the registry's mathjax@3.2.2 tarball (whose sha512 is
+#: :data:`MATHJAX_SHA512`): the cached copy must have it.
+MATHJAX_FILE_SHA256 = "a4354ff94fd868aea0cc6eaaa79a57fda0588646fc46ee3700a349ee0a11cbe6"
+_MATHJAX_MAX_BYTES = 16 << 20  # tex-svg-full.js is 2.2 MB
 
 
 def _mathjax_cache() -> Path:
@@ -81,11 +86,29 @@ def ensure_mathjax(cache_dir: str | os.PathLike[str] | None = None) -> Path:
         if not path.is_file():
             raise ConfigError(f"{MATHJAX_ENV}={explicit} is not a file: point it to MathJax 3's "
                               f"es5/{MATHJAX_FILE}, or unset it to fetch MathJax from npm")
+        check_mathjax_script(path, f"{MATHJAX_ENV}={explicit}")
         return path
     cache = Path(cache_dir) if cache_dir is not None else _mathjax_cache()
     target = cache / MATHJAX_FILE
     if target.is_file():
+        if _sha256(target) != MATHJAX_FILE_SHA256:
+            raise ConfigError(f"{target} is not MathJax {MATHJAX_VERSION}'s {MATHJAX_FILE} (its "
+                              f"sha256 differs: damaged or replaced): delete {cache} to fetch it "
+                              "again")
         return target
+    try:
+        return _fetch_into(cache, target)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        raise ConfigError(
+            f"cannot write MathJax's cache {cache} ({os.strerror(exc.errno)}; the cache is "
+            f"under $XDG_CACHE_HOME, else ~/.cache, not under --out): free space there, or set "
+            f"XDG_CACHE_HOME to a folder with 3 MB free, or {MATHJAX_ENV} to a {MATHJAX_FILE} "
+            "you have") from None
+
+
+def _fetch_into(cache: Path, target: Path) -> Path:
     from numerics.results import atomic_write_bytes
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,6 +118,40 @@ def ensure_mathjax(cache_dir: str | os.PathLike[str] | None = None) -> Path:
         license_member = tar.extractfile("package/LICENSE")
         if member is None or license_member is None:
             raise ConfigError(f"the MathJax tarball lacks es5/{MATHJAX_FILE}")
+        script = member.read()
+        if hashlib.sha256(script).hexdigest() != MATHJAX_FILE_SHA256:
+            raise ConfigError(f"es5/{MATHJAX_FILE} of the fetched tarball is not the registry's "
+                              f"(sha256 differs); set {MATHJAX_ENV} to a copy you have")
         atomic_write_bytes(cache / "LICENSE", license_member.read(), overwrite=True)
-        atomic_write_bytes(target, member.read(), overwrite=True)
+        atomic_write_bytes(target, script, overwrite=True)
     return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_mathjax_script(path: str | os.PathLike[str], name: str) -> None:
+    """Refuse a file that is not a MathJax 3 script (``name`` says where it was named).
+
+    MathJax 3.2.2's ``tex-svg-full.js`` (its sha256, :data:`MATHJAX_FILE_SHA256`) passes; so does
+    another MathJax 3 build: a JavaScript file under 16 MiB that names MathJax and sets
+    ``VERSION="3.``. Anything else (a text file, a page, another library) would be copied into
+    every site as its math renderer.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > _MATHJAX_MAX_BYTES:
+        raise ConfigError(f"{name} is {size} bytes, not MathJax 3's {MATHJAX_FILE} (2.2 MB): "
+                          f"point it to es5/{MATHJAX_FILE} of MathJax 3")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() == MATHJAX_FILE_SHA256:
+        return
+    if b"MathJax" not in data or b'VERSION="3.' not in data:
+        raise ConfigError(f"{name} is not MathJax 3's {MATHJAX_FILE} (no MathJax 3 version in "
+                          f"it): point it to es5/{MATHJAX_FILE} of MathJax 3 (npm pack "
+                          f"mathjax@{MATHJAX_VERSION}), or unset it to fetch MathJax from npm")

@@ -64,10 +64,14 @@ def pair_problems(ipynb: str | os.PathLike[str]) -> list[str]:
 
 
 def output_problems(nb: Any) -> list[str]:
-    """Error, stderr and warning outputs of an executed notebook (none may reach a page).
+    """Error, stderr and warning outputs of an executed notebook (none may reach a page), and
+    scripts: a JavaScript output, or HTML, SVG or markdown (outputs or markdown cells) holding
+    a ``<script>``, a ``javascript:`` URL or an ``on...=`` handler, which a page would run in its
+    reader's browser.
 
     Returns:
-        One message per offending output: ``cell N: error ...`` or ``cell N: stderr ...``.
+        One message per offending output: ``cell N: error ...``, ``cell N: stderr ...``,
+        ``cell N: ... holds a script ...``.
     """
     problems = []
     for i, cell in enumerate(nb.cells):
@@ -78,7 +82,25 @@ def output_problems(nb: Any) -> list[str]:
             elif kind == "stream" and out.get("name") == "stderr":
                 text = "".join(out.get("text", ""))
                 problems.append(f"cell {i}: stderr output: {text.strip()[:300]}")
+            for mime, data in (out.get("data") or {}).items():
+                text = data if isinstance(data, str) else "".join(map(str, data)) \
+                    if isinstance(data, list) else ""
+                if mime in _SCRIPT_MIMES or (mime in _MARKUP_MIMES and _SCRIPT.search(text)):
+                    problems.append(f"cell {i}: {mime} output holds a script, which the page "
+                                    "would run in the reader's browser: clear that output (or "
+                                    "show the data as text or a figure)")
+        if cell.cell_type == "markdown" and _SCRIPT.search(
+                cell.source if isinstance(cell.source, str) else "".join(cell.source)):
+            problems.append(f"cell {i}: markdown holds a script, which the page would run in the "
+                            "reader's browser: remove it")
     return problems
+
+
+#: Outputs that are scripts, and markup whose script a page would run (:func:`output_problems`).
+_SCRIPT_MIMES = frozenset({"application/javascript", "text/javascript",
+                           "application/vnd.jupyter.widget-view+json"})
+_MARKUP_MIMES = frozenset({"text/html", "image/svg+xml", "text/markdown"})
+_SCRIPT = re.compile(r"<\s*script\b|\bjavascript\s*:|<[^>]*\son[a-z]+\s*=", re.I)
 
 
 def notebook_problems(

@@ -24,7 +24,8 @@ from numerics.sweep.spec import Resources
 from numerics.sweep.worker import run_unit
 from theory.errors import ConfigError
 
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "Task", "make_executor"]
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "Task", "die_with_parent",
+           "make_executor"]
 
 EXECUTORS = ("local", "ray")
 
@@ -54,6 +55,11 @@ class Executor:
         """What ran the units, for the records' provenance."""
         return {"executor": self.name}
 
+    def check(self, resources: Resources, profile: str | None = None,
+              where: str = "sweep spec") -> None:
+        """Refuse, before any unit is submitted, what the executor's machines cannot give: a
+        unit's ``resources`` beyond them, the gpu ``profile`` without a GPU."""
+
     def close(self) -> None:
         """Release what the executor started."""
 
@@ -70,8 +76,19 @@ class LocalExecutor(Executor):
     def __init__(self, max_parallel: int = 1) -> None:
         self.max_parallel = max_parallel
 
+    def check(self, resources: Resources, profile: str | None = None,
+              where: str = "sweep spec") -> None:
+        """A unit may ask for at most this machine's cores and GPUs; the gpu profile needs one
+        (:func:`numerics.validate.check_local_resources`, :func:`check_gpu_profile`)."""
+        from numerics.profiles import current_profile
+        from numerics.validate import check_gpu_profile, check_local_resources
+
+        check_local_resources(resources.num_cpus, resources.num_gpus, f"{where}: resources")
+        check_gpu_profile(current_profile(profile), f"{where}: profile")
+
     def run(self, tasks: Sequence[Task], on_outcome: OnOutcome) -> None:
-        """Run the tasks in order (one at a time) or in a pool of ``max_parallel`` processes."""
+        """Run the tasks in order (one at a time) or in a pool of ``max_parallel`` processes
+        that end with this one (:func:`die_with_parent`)."""
         if self.max_parallel == 1:
             for task in tasks:
                 on_outcome(task, run_unit(task.unit, task.checkpoint_dir,
@@ -81,7 +98,9 @@ class LocalExecutor(Executor):
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=self.max_parallel, mp_context=context) as pool:
+        with cf.ProcessPoolExecutor(max_workers=self.max_parallel, mp_context=context,
+                                    initializer=die_with_parent,
+                                    initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(run_unit, t.unit, t.checkpoint_dir, t.resources.num_cpus): t
                        for t in tasks}
             for future in cf.as_completed(futures):
@@ -96,6 +115,38 @@ class LocalExecutor(Executor):
     def describe(self) -> dict[str, Any]:
         """``{"executor": "local", "max_parallel": N}``."""
         return {"executor": self.name, "max_parallel": self.max_parallel}
+
+
+def die_with_parent(parent: int) -> None:
+    """In a pool worker: end when the process ``parent`` (the sweep) ends, however it ends.
+
+    On Linux the kernel sends the worker SIGKILL when its parent dies
+    (``prctl(PR_SET_PDEATHSIG)``); elsewhere a daemon thread ends the worker once its parent
+    process is gone. Without this, a sweep killed with SIGKILL leaves its workers running their
+    units to the end, unseen.
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        if libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before the call
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def _host_port(address: str) -> tuple[str, int] | None:
@@ -157,6 +208,38 @@ class RayExecutor(Executor):
                 "start`'s default) needs RAY_AUTH_MODE=token and its token (~/.ray/auth_token "
                 "or $RAY_AUTH_TOKEN) here") from None
         self.started = True
+
+    def check(self, resources: Resources, profile: str | None = None,
+              where: str = "sweep spec") -> None:
+        """On the local Ray instance this command started, refuse a unit that asks for more
+        CPUs or GPUs than any of its nodes has (Ray would wait for such a node forever, without
+        a word), and the gpu profile without a GPU. On a cluster at an address (which may add
+        nodes as it scales) say so on stderr instead."""
+        import sys
+
+        from numerics.profiles import current_profile
+
+        nodes = [n.get("Resources", {}) for n in self.ray.nodes() if n.get("Alive")]
+        cpus = max((float(n.get("CPU", 0)) for n in nodes), default=0.0)
+        gpus = max((float(n.get("GPU", 0)) for n in nodes), default=0.0)
+        problems = []
+        if resources.num_cpus > cpus:
+            problems.append(f"resources: num_cpus: {resources.num_cpus} exceeds the {cpus:g} "
+                            "CPU(s) of the largest node")
+        if resources.num_gpus > gpus:
+            problems.append(f"resources: num_gpus: {resources.num_gpus:g} exceeds the {gpus:g} "
+                            "GPU(s) of the largest node")
+        if current_profile(profile) == "gpu" and gpus == 0:
+            problems.append("profile gpu is sized for a GPU, and no node has one")
+        if not problems:
+            return
+        what = "; ".join(problems)
+        if self.started and self.address is None:
+            raise ConfigError(f"{where}: {what} of the local Ray instance this command started: "
+                              "lower them in the sweep file (or use the full profile), or give "
+                              "--ray-address of a cluster that has such nodes")
+        print(f"advlandscape sweep: warning: {where}: {what} of the Ray cluster at "
+              f"{self.address} now; its units wait until such a node joins", file=sys.stderr)
 
     def run(self, tasks: Sequence[Task], on_outcome: OnOutcome) -> None:
         """Submit the tasks (at most ``max_parallel`` at a time, else all: Ray schedules them by

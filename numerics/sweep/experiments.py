@@ -31,8 +31,10 @@ from typing import Any, ClassVar
 
 from numerics.sweep.spec import SweepSpec
 from theory.errors import ConfigError
+from theory.validate import check_eps
 
-__all__ = ["EXPERIMENTS", "Experiment", "ResNetSweep", "StudySweep", "Unit", "experiment_for"]
+__all__ = ["EXPERIMENTS", "POSITIVE_COUNTS", "Experiment", "ResNetSweep", "StudySweep", "Unit",
+           "check_field", "experiment_for"]
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,90 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: Count fields that must be >= 1 wherever they appear (a batch of 0 samples, 0 PGD steps or
+#: epochs, a layer of width 0 are meaningless and some divide by them).
+POSITIVE_COUNTS = frozenset({"batch_size", "pgd_steps", "train_steps", "eval_steps", "epochs",
+                             "periods", "hidden", "width"})
+_SEEDS = frozenset({"seed", "seeds"})
+
+
+def check_field(value: Any, hint: Any, name: str, where: str) -> Any:
+    """Check a config value from a sweep file against its field's type; return it normalised.
+
+    ``int`` fields take integers (``>= 1`` for :data:`POSITIVE_COUNTS`, ``0..2**32-1`` for
+    seeds), ``float`` fields finite numbers (an integer becomes a float, so ``1`` and ``1.0``
+    are one unit), ``str`` fields strings (a ``device`` one that exists here), ``bool`` fields
+    booleans, ``tuple[X, ...]`` lists of X, unions any of theirs; other types are left to the
+    config's own validation.
+    """
+    import math
+    import types
+    import typing
+
+    from numerics.validate import check_count, check_device, check_seed
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        problems = []
+        for option in args:
+            try:
+                return check_field(value, option, name, where)
+            except ConfigError as exc:
+                problems.append(exc)
+        raise problems[-1] if value is not None and type(None) in args else problems[0]
+    if hint is type(None):
+        if value is not None:
+            raise ConfigError(f"{where}: {name} must be null, got {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            raise ConfigError(f"{where}: {name} must be a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(check_field(v, args[0], name, where) for v in value)
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {name} must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        try:
+            if name in _SEEDS:
+                return check_seed(value, name)
+            return check_count(value, name, 1 if name in POSITIVE_COUNTS else 0)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value):
+            raise ConfigError(f"{where}: {name} must be a finite number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {name} must be a string, got {value!r}")
+        if name == "device":
+            try:
+                check_device(value)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+        return value
+    return value
+
+
 def _replace(cfg: Any, changes: dict[str, Any], where: str) -> Any:
-    """``dataclasses.replace`` with unknown fields and invalid values as one ConfigError."""
+    """``dataclasses.replace`` with unknown fields and invalid values as one ConfigError (each
+    value checked against its field's type first, :func:`check_field`)."""
+    import typing
+
     fields = {f.name for f in dataclasses.fields(cfg)}
     unknown = sorted(set(changes) - fields)
     if unknown:
         raise ConfigError(f"{where}: unknown config field(s) {unknown} of "
                           f"{type(cfg).__name__}: use {sorted(fields)}")
+    try:
+        hints = typing.get_type_hints(type(cfg))
+    except Exception:  # an annotation that does not resolve: the config validates alone
+        hints = {}
+    changes = {k: check_field(v, hints.get(k, Any), k, where) for k, v in changes.items()}
     try:
         return dataclasses.replace(cfg, **changes)
     except (TypeError, ValueError) as exc:
@@ -226,6 +305,7 @@ class ResNetSweep(Experiment):
                                       f"got {seed!r}")
                 train = _replace(base.train, {"seed": seed}, spec.source)
                 for eps in grid.get("eps", base.eps):
+                    check_eps(eps, f"{spec.source}: grid eps value")
                     cfg = _replace(base, {"eps": (float(eps),), "train": train}, spec.source)
                     units.append(Unit(self.name, (("dataset", dataset), ("seed", seed),
                                                   ("eps", eps)), cfg))

@@ -19,13 +19,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from numerics.results import read_result, write_result
+from numerics.results import output_lock, read_result, write_result
 from numerics.sweep.executors import Executor, Task
 from numerics.sweep.experiments import experiment_for
 from numerics.sweep.spec import SweepSpec
 from numerics.sweep.store import SweepStore, code_digest
 from numerics.validate import check_writable_dir
-from theory.errors import ResultExistsError, UnitsFailedError
+from theory.errors import ConfigError, ResultExistsError, UnitsFailedError
 
 __all__ = ["SweepOutcome", "plan", "run_sweep"]
 
@@ -43,8 +43,22 @@ class SweepOutcome:
 
 
 def plan(spec: SweepSpec) -> list[Any]:
-    """The sweep's units (:class:`numerics.sweep.experiments.Unit`), validated."""
-    return experiment_for(spec.experiment, spec.source).units(spec)
+    """The sweep's units (:class:`numerics.sweep.experiments.Unit`), validated: every unit's
+    config (each value against its field's type, then the config's own checks), and no two
+    units with one config (grid values that differ only in spelling, ``1`` and ``1.0``).
+
+    Raises:
+        ConfigError: the first problem, naming the sweep file.
+    """
+    units = experiment_for(spec.experiment, spec.source).units(spec)
+    seen: dict[str, Any] = {}
+    for unit in units:
+        if unit.digest in seen:
+            raise ConfigError(f"{spec.source}: units {seen[unit.digest].name} and {unit.name} "
+                              "have the same config (grid values that are one value): give "
+                              "each value once")
+        seen[unit.digest] = unit
+    return units
 
 
 def _say(message: str) -> None:
@@ -64,19 +78,34 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor, *, overwrite
         progress: one tqdm bar over the units. say: where one-line notes go (stderr).
 
     Raises:
-        ConfigError: a bad spec or unit config, an unwritable ``out`` (before any work).
+        ConfigError: a bad spec or unit config, resources beyond the executor's machine or
+            cluster, an unwritable ``out`` (before any work).
         ResultExistsError: ``sweep.json`` exists and not ``overwrite`` (before any work).
+        OutputLockedError: another sweep is writing ``out`` (before any work; the lock is held
+            for the whole run, :func:`numerics.results.output_lock`).
         UnitsFailedError: some units raised or their workers died; the others' records are
             written, and running the sweep again runs only the units without one.
     """
     start = time.perf_counter()
     experiment = experiment_for(spec.experiment, spec.source)
-    units = experiment.units(spec)
+    units = plan(spec)
+    executor.check(spec.resources, spec.profile, spec.source)
     store = SweepStore(out)
+    if (store.root.exists() or store.root.is_symlink()) and not store.root.is_dir():
+        raise ConfigError(f"--out {store.root} is not a folder: give a folder for the sweep")
     check_writable_dir(store.root, "sweep output directory", "--out")
     if store.merged.exists() and not overwrite:
         raise ResultExistsError(f"{store.merged} exists already: pass --overwrite to replace "
                                 "it (finished units are reused), or choose another --out")
+    with output_lock(store.root.resolve()):  # a second sweep on this --out stops here, at once
+        return _run(spec, experiment, units, store, executor, overwrite=overwrite,
+                    accept_stale=accept_stale, progress=progress, say=say, start=start)
+
+
+def _run(spec: SweepSpec, experiment: Any, units: list[Any], store: SweepStore,
+         executor: Executor, *, overwrite: bool, accept_stale: bool, progress: bool,
+         say: Callable[[str], None], start: float) -> SweepOutcome:
+    """:func:`run_sweep` once everything is checked and the output is locked."""
     records: dict[str, dict[str, Any]] = {}
     for unit in units:
         found = store.finished(unit.digest, accept_stale)

@@ -29,7 +29,8 @@ import yaml
 
 from theory.errors import ConfigError
 
-__all__ = ["RESOURCES", "Resources", "SweepSpec", "load_spec", "parse_spec"]
+__all__ = ["MAX_SPEC_BYTES", "RESOURCES", "Resources", "SweepSpec", "load_spec", "parse_spec",
+           "parse_yaml"]
 
 #: The resources a unit may ask for (Ray's task options of the same names).
 RESOURCES = ("num_cpus", "num_gpus")
@@ -102,10 +103,22 @@ def _grid(raw: Any, where: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
         values = values if isinstance(values, list) else [values]
         if not values:
             raise ConfigError(f"{where}: grid key {key!r} has no values: give at least one")
-        if len({repr(v) for v in values}) != len(values):
-            raise ConfigError(f"{where}: grid key {key!r} repeats a value: {values}")
+        for i, value in enumerate(values):  # 1 and 1.0 are one value: the unit would run twice
+            if any(_same(value, other) for other in values[:i]):
+                raise ConfigError(f"{where}: grid key {key!r} repeats a value: {values} (each "
+                                  "unit would run twice): give each value once")
         out.append((str(key), tuple(values)))
     return tuple(out)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two grid values are the same value (``1 == 1.0``; ``True`` is not ``1``)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    try:
+        return bool(a == b) and (isinstance(a, int | float) == isinstance(b, int | float))
+    except Exception:
+        return repr(a) == repr(b)
 
 
 def parse_spec(raw: Any, source: str = "sweep spec") -> SweepSpec:
@@ -145,16 +158,81 @@ def load_spec(path: str | Path) -> SweepSpec:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        if path.is_dir():
+            raise ConfigError(f"sweep file {path} is a folder: give the path of a YAML sweep "
+                              "file")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"sweep file {path} does not exist: give the path of a YAML sweep "
                           "file (README, 'Sweeps')") from None
     except OSError as exc:
         raise ConfigError(f"cannot read sweep file {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise ConfigError(f"sweep file {path} is over {MAX_SPEC_BYTES // 1024} KiB: a sweep file "
+                          "is a few lines of YAML (is it the right file?)")
     try:
-        raw = yaml.safe_load(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"sweep file {path} is not UTF-8 text (byte {exc.start}): give a YAML "
+                          "sweep file") from None
+    return parse_spec(parse_yaml(text, str(path)), str(path))
+
+
+#: The largest sweep file read (a sweep file is a few lines).
+MAX_SPEC_BYTES = 64 * 1024
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader that refuses duplicate keys and anchors/aliases (:func:`parse_yaml`)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise ConfigError(f"{self.name}: line {event.start_mark.line + 1}: an alias "
+                              f"(*{event.anchor}): sweep files take no anchors or aliases "
+                              "(they can expand exponentially); write the values out")
+        event = self.peek_event()
+        if getattr(event, "anchor", None) is not None:
+            raise ConfigError(f"{self.name}: line {event.start_mark.line + 1}: an anchor "
+                              f"(&{event.anchor}): sweep files take no anchors or aliases "
+                              "(they can expand exponentially); write the values out")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                line = seen.get(key)
+            except TypeError:  # an unhashable key: the base class says so
+                break
+            if line is not None:
+                raise ConfigError(f"{self.name}: line {key_node.start_mark.line + 1}: key "
+                                  f"{key!r} given twice (first on line {line}): keep one")
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                              _StrictLoader.construct_mapping)
+
+
+def parse_yaml(text: str, source: str = "sweep spec") -> Any:
+    """Parse a sweep file's YAML: safe types only, no duplicate keys, no anchors or aliases.
+
+    Raises:
+        ConfigError: invalid YAML (with its line), a key given twice in one mapping (YAML would
+            keep the last silently), an anchor or alias (a few lines of them expand to
+            billions of nodes).
+    """
+    loader = _StrictLoader(text)
+    loader.name = source
+    try:
+        return loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        raise ConfigError(f"sweep file {path} is not valid YAML{at}: fix it") from None
-    return parse_spec(raw, str(path))
+        raise ConfigError(f"sweep file {source} is not valid YAML{at}: fix it") from None
+    finally:
+        loader.dispose()
