@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 import torch
 
-from numerics.validate import check_finite
+from numerics.validate import check_count, check_finite
 from theory.errors import ConfigError
 
 __all__ = ["Eigenpairs", "TraceEstimate", "hutchinson_trace", "power_iteration",
@@ -64,12 +64,23 @@ class _Counting(spla.LinearOperator):
         return self._matvec(v)
 
 
+def _square_size(operator: spla.LinearOperator) -> int:
+    """The size n of a square ``(n, n)`` operator (a ConfigError otherwise)."""
+    shape = getattr(operator, "shape", None)
+    if shape is None or len(shape) != 2 or shape[0] != shape[1] or shape[0] < 1:
+        raise ConfigError(f"the operator must be square (n, n), got shape {shape}")
+    return int(shape[0])
+
+
 def _top_dense(H: torch.Tensor | np.ndarray, k: int, vectors: bool) -> Eigenpairs:
     """The k largest eigenpairs of each symmetric ``(p, p)`` or ``(K, p, p)`` matrix."""
-    A = check_finite(torch.as_tensor(H).detach().cpu().to(torch.float64), "the Hessian")
+    A = torch.as_tensor(H).detach().cpu()
+    if A.dim() not in (2, 3) or A.shape[-1] != A.shape[-2] or A.shape[-1] == 0:
+        raise ConfigError(f"a dense Hessian must be a square (p, p) matrix or a (K, p, p) stack, "
+                          f"got shape {tuple(A.shape)}")
+    A = check_finite(A.to(torch.float64), "the Hessian")
     p = A.shape[-1]
-    if not 1 <= k <= p:
-        raise ConfigError(f"k must be between 1 and {p}, got {k}")
+    k = check_count(k, "k", 1, p)
     A = 0.5 * (A + A.transpose(-1, -2))
     # LAPACK syevd through torch (honours torch.set_num_threads; ascending order)
     if not vectors:
@@ -101,6 +112,8 @@ def top_hessian_eigs(
     Returns:
         :class:`Eigenpairs`: ``values`` (decreasing), ``vectors``, ``matvecs``, ``method``.
     """
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise ConfigError(f"k must be an integer (how many eigenpairs), got {k!r}")
     if isinstance(operator, torch.nn.Module):
         raise ConfigError(
             f"top_hessian_eigs takes an operator or a dense matrix, not a network "
@@ -138,8 +151,12 @@ def power_iteration(
     Returns:
         ``(eigenvalues, iterations)``: the k estimates and the iterations each used.
     """
+    n = _square_size(operator)
+    k = check_count(k, "k", 1, n)
+    iters = check_count(iters, "iters", 1)
+    if not np.isfinite(tol) or tol < 0:
+        raise ConfigError(f"tol must be a finite number >= 0, got {tol!r}")
     rng = np.random.default_rng(seed)
-    n = operator.shape[0]
     found_vals: list[float] = []
     found_vecs: list[np.ndarray] = []
     used = []
@@ -148,8 +165,12 @@ def power_iteration(
         v /= np.linalg.norm(v)
         lam = 0.0
         it = 0
-        for it in range(1, iters + 1):  # noqa: B007 (it is reported)
+        for it in range(1, iters + 1):
             w = operator.matvec(v)
+            if not np.all(np.isfinite(w)):
+                raise ConfigError(f"the operator returned NaN/Inf at iteration {it}: its "
+                                  "eigenvalues are undefined; check the weights and data it "
+                                  "was built from")
             for val, u in zip(found_vals, found_vecs, strict=True):
                 w = w - val * u * (u @ v)
             new_lam = float(v @ w)
@@ -185,14 +206,16 @@ def hutchinson_trace(
     Unbiased (``E[z z^T] = I``) with variance ``2 (||H||_F^2 - Σ_i H_ii^2)`` per sample; the
     returned standard error is the sample standard deviation over ``sqrt(m)``.
     """
-    if num_samples < 2:
-        raise ConfigError(f"num_samples must be >= 2 for a standard error, got {num_samples}")
+    num_samples = check_count(num_samples, "num_samples (>= 2 for a standard error)", 2)
     rng = np.random.default_rng(seed)
-    n = operator.shape[0]
+    n = _square_size(operator)
     values = np.empty(num_samples)
     for i in range(num_samples):
         z = rng.choice(np.array([-1.0, 1.0]), size=n)
         values[i] = z @ operator.matvec(z)
+        if not np.isfinite(values[i]):
+            raise ConfigError(f"the operator returned NaN/Inf on probe {i}: its trace is "
+                              "undefined; check the weights and data it was built from")
     return TraceEstimate(
         estimate=float(values.mean()),
         standard_error=float(values.std(ddof=1) / np.sqrt(num_samples)),

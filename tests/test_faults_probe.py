@@ -221,20 +221,18 @@ def test_cli_values_of_owned_commands_are_checked_at_parse_time(
 
 #: The same for the subcommands whose modules take the patch in docs/faults.md (row 34): the
 #: marker goes when the patch lands (strict: an unexpected pass fails, as a reminder).
-_PENDING = pytest.mark.xfail(strict=True, reason="needs the numerics.cli.values patch to this "
-                             "subcommand's module (docs/faults.md, row 34)")
 
 
 @pytest.mark.parametrize("argv", [
-    pytest.param(["mnist2", "--threads", "0"], marks=_PENDING),
-    pytest.param(["mnist2", "--threads", "-1"], marks=_PENDING),
-    pytest.param(["mnist2", "--threads", "100000"], marks=_PENDING),
-    pytest.param(["resnet", "run", "--out", "o.json", "--seed", "-1"], marks=_PENDING),
-    pytest.param(["resnet", "run", "--out", "o.json", "--seed", str(2**70)], marks=_PENDING),
-    pytest.param(["resnet", "run", "--out", "o.json", "--n-train", "-5"], marks=_PENDING),
-    pytest.param(["resnet", "run", "--out", "o.json", "--n-test", "-5"], marks=_PENDING),
-    pytest.param(["liu-kanai", "budget", "--seed", "-1"], marks=_PENDING),
-    pytest.param(["liu-kanai", "budget", "--seed", str(2**70)], marks=_PENDING),
+    ["mnist2", "--threads", "0"],
+    ["mnist2", "--threads", "-1"],
+    ["mnist2", "--threads", "100000"],
+    ["resnet", "run", "--out", "o.json", "--seed", "-1"],
+    ["resnet", "run", "--out", "o.json", "--seed", str(2**70)],
+    ["resnet", "run", "--out", "o.json", "--n-train", "-5"],
+    ["resnet", "run", "--out", "o.json", "--n-test", "-5"],
+    ["liu-kanai", "budget", "--seed", "-1"],
+    ["liu-kanai", "budget", "--seed", str(2**70)],
 ])
 def test_cli_values_of_the_other_commands_are_checked_at_parse_time(
         capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
@@ -750,8 +748,6 @@ def test_verify_on_a_record_missing_a_key_is_not_verified(
 # --------------------------------------------------------------------------------------------
 # row 49: the library functions of modules others own (their patches: docs/faults.md, row 49)
 
-_PENDING_LIB = pytest.mark.xfail(strict=True, raises=(AssertionError, pytest.fail.Exception),
-                                 reason="needs the patch to its module (docs/faults.md, row 49)")
 
 
 def _operator(matrix: Any) -> Any:
@@ -774,17 +770,17 @@ def _refused(call: Callable[[], Any], match: str) -> None:
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param("power_iteration iters=0", marks=_PENDING_LIB),
-    pytest.param("power_iteration k > dim", marks=_PENDING_LIB),
-    pytest.param("power_iteration NaN operator", marks=_PENDING_LIB),
-    pytest.param("hutchinson_trace NaN operator", marks=_PENDING_LIB),
-    pytest.param("hutchinson_trace 2.5 samples", marks=_PENDING_LIB),
-    pytest.param("top_hessian_eigs non-square", marks=_PENDING_LIB),
-    pytest.param("top_hessian_eigs float k", marks=_PENDING_LIB),
-    pytest.param("top_hessian_eigs dtypes differ", marks=_PENDING_LIB),
-    pytest.param("nets.pgd label out of range", marks=_PENDING_LIB),
-    pytest.param("TrainConfig batch_size 2.5", marks=_PENDING_LIB),
-    pytest.param("TrainConfig epochs 2.5", marks=_PENDING_LIB),
+    "power_iteration iters=0",
+    "power_iteration k > dim",
+    "power_iteration NaN operator",
+    "hutchinson_trace NaN operator",
+    "hutchinson_trace 2.5 samples",
+    "top_hessian_eigs non-square",
+    "top_hessian_eigs float k",
+    "top_hessian_eigs dtypes differ",
+    "nets.pgd label out of range",
+    "TrainConfig batch_size 2.5",
+    "TrainConfig epochs 2.5",
 ])
 def test_library_functions_refuse_bad_input_at_their_entry(case: str) -> None:
     """power_iteration with iters=0, k above the dimension or a NaN operator; hutchinson_trace
@@ -812,7 +808,9 @@ def test_library_functions_refuse_bad_input_at_their_entry(case: str) -> None:
     if case == "top_hessian_eigs dtypes differ":
         model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)).float()
         x, y = torch.rand(3, 4, dtype=torch.float64), torch.tensor([0, 1, 0])
-        calls[case] = (lambda: top_hessian_eigs(model, 1, data=(x, y)), "dtype")
+        from numerics.nets import HessianOperator
+
+        calls[case] = (lambda: top_hessian_eigs(HessianOperator(model, x, y), 1), "dtype")
     if case == "nets.pgd label out of range":
         from numerics.attacks import AttackSpec
         from numerics.nets.attack import pgd

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from numerics.cli import resume
+from numerics.cli import resume, values
 
 __all__ = ["ALIASED", "register", "run"]
 
@@ -28,9 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run one data study of Kanai et al. 2021 / Liu et al. 2020 (or the MNIST2 "
         "sensitivity study) and write its record; the same as `advlandscape study STUDY`.")
     parser.add_argument("study", choices=ALIASED, help="which study to run")
-    parser.add_argument("--profile", choices=("ci", "full", "gpu"), default=None,
+    parser.add_argument("--profile", type=values.gpu_profile(("ci", "full", "gpu")), default=None,
+                        metavar="{ci,full,gpu}",
                         help="scale (default: $ADVLANDSCAPE_PROFILE, else ci; gpu: full)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=values.seed, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, default=None,
                         help="record file (default results/<study>/<study>.json)")
     parser.add_argument("--overwrite", action="store_true",

@@ -15,7 +15,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from numerics.cli import resume
+from numerics.cli import resume, values
 from theory.errors import ConfigError
 
 __all__ = ["OUTPUTS", "register", "run"]
@@ -43,10 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tables", default="1,2,3,4", help="comma-separated table numbers")
     parser.add_argument("--weight-decay", type=float, default=None,
                         help="L2 penalty wd (loss + wd/2 ||w||^2); default: the profile's (0)")
-    parser.add_argument("--seeds", default=None,
+    parser.add_argument("--seeds", type=values.seed_list, default=None,
                         help="comma-separated seeds of the repetitions (default: the profile's; "
                         "full: 0,1,2,3,4)")
-    parser.add_argument("--threads", type=int, default=2,
+    parser.add_argument("--threads", type=values.threads, default=2,
                         help="torch CPU threads (default 2; 1 is faster on a busy machine)")
     parser.add_argument("--checkpoint-dir", type=Path, default=None,
                         help="checkpoint the (table, seed) units here (default .mnist2.json.ckpt/ "
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"tables": _ints(args.tables, "--tables"),
                                  "threads": args.threads}
     if args.seeds is not None:
-        overrides["seeds"] = _ints(args.seeds, "--seeds")
+        overrides["seeds"] = args.seeds
 
     def adjust(cfg: Any) -> Any:
         if args.weight_decay is None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from numerics.cli import resume
+from numerics.cli import resume, values
 from numerics.results import read_result
 from numerics.validate import check_device
 from theory.errors import ConfigError
@@ -32,15 +32,6 @@ def _eps_list(text: str) -> tuple[float, ...]:
             f"--eps takes comma-separated numbers, got {text!r}") from None
 
 
-def _seed_list(text: str) -> tuple[int, ...]:
-    """``"0,1,2"`` -> (0, 1, 2)."""
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--seeds takes comma-separated integers, got {text!r}") from None
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``resnet run`` and ``resnet show``."""
     parser = subparsers.add_parser("resnet", help="ResNet18 adversarial training sweep: "
@@ -48,24 +39,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="resnet_command", metavar="ACTION")
     run = sub.add_parser("run", help="train one network per eps and measure it")
     run.add_argument("--dataset", choices=("mnist", "cifar10", "svhn"), default="mnist")
-    run.add_argument("--profile", choices=("ci", "cpu", "full", "gpu"), default=None,
+    run.add_argument("--profile", type=values.gpu_profile(("ci", "cpu", "full", "gpu")),
+                     default=None, metavar="{ci,cpu,full,gpu}",
                      help="scale (default: $ADVLANDSCAPE_PROFILE or ci); 'cpu': the MNIST seed "
                      "sweep of a reduced-width ResNet18 for 2 CPU cores (Y-T1 (b), deep part)")
     run.add_argument("--eps", type=_eps_list, default=None,
                      help="comma-separated budgets (default: the profile's)")
     run.add_argument("--eps-unit", choices=("1", "255"), default="1",
                      help="'255': --eps values are k/255")
-    run.add_argument("--epochs", type=int, default=None)
-    run.add_argument("--width", type=int, default=None, help="ResNet first-stage width")
-    run.add_argument("--n-train", type=int, default=None, help="0: the whole training set")
-    run.add_argument("--n-test", type=int, default=None)
+    run.add_argument("--epochs", type=values.positive_count, default=None)
+    run.add_argument("--width", type=values.positive_count, default=None,
+                     help="ResNet first-stage width")
+    run.add_argument("--n-train", type=values.count, default=None,
+                     help="0: the whole training set")
+    run.add_argument("--n-test", type=values.count, default=None)
     run.add_argument("--test-split", choices=("test", "holdout"), default="test")
     run.add_argument("--device", default=None, help="cpu or cuda[:N]")
     run.add_argument("--no-fast", action="store_true", help="fp32 eager reference path on CUDA")
     run.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
-    run.add_argument("--seed", type=int, default=None,
+    run.add_argument("--seed", type=values.seed, default=None,
                      help="the seed (with --seeds: the one that draws the data subset)")
-    run.add_argument("--seeds", type=_seed_list, default=None,
+    run.add_argument("--seeds", type=values.seed_list, default=None,
                      help="comma-separated seeds: one network per eps and seed (default: the "
                      "profile's; the cpu profile's are 0,1,2)")
     run.add_argument("--data-dir", default=None)

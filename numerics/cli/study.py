@@ -81,12 +81,14 @@ def run_study_command(name: str, args: argparse.Namespace, *, scale: str | None,
     from numerics.experiments.protocol import default_record, execute
     from numerics.experiments.registry import get_study
     from numerics.profiles import current_profile
+    from numerics.validate import check_gpu_profile
 
     study = get_study(name)
     if scale is None:
         scale = current_profile()
         if scale not in study.scales:
             scale = "full" if scale == "gpu" else scale
+    check_gpu_profile(scale, "--scale (or --profile, $ADVLANDSCAPE_PROFILE)")
     if cfg is None:
         cfg = study.config_for(scale, **overrides)  # validated before any work
     if adjust is not None:

@@ -22,8 +22,9 @@ from numerics.experiments.units import Units, check_int, mnist_subset
 from numerics.nets.models import MLP
 from numerics.nets.schedules import FixedSchedule, PASchedule, Schedule
 from numerics.nets.train import evaluate, train_with_schedule
+from numerics.validate import check_seed
 from theory.errors import ConfigError, DivergenceError
-from theory.validate import check_eps
+from theory.validate import check_eps, check_positive
 
 __all__ = [
     "CLAIMS",
@@ -83,12 +84,25 @@ class PASConfig:
         check_eps(self.eps, "eps")
         if not self.seeds:
             raise ConfigError("seeds must name at least one seed (initialisation and batches)")
-        if not self.lrs or any(lr <= 0 for lr in self.lrs):
+        for seed in (*self.seeds, self.seed):
+            check_seed(seed, "seeds")
+        if not self.lrs:
             raise ConfigError("lrs must be a non-empty tuple of positive learning rates")
+        for lr in self.lrs:
+            check_positive(lr, "lrs (learning rates)")
         check_int(self.epochs, "epochs")
         check_int(self.periods, "periods")
         check_int(self.n_train, "n_train", 2)
         check_int(self.n_test, "n_test", 2)
+        check_int(self.batch_size, "batch_size")
+        check_int(self.pgd_steps, "pgd_steps")
+        check_int(self.eval_steps, "eval_steps")
+        if not self.hidden:
+            raise ConfigError("hidden must name at least one layer width")
+        for width in self.hidden:
+            check_int(width, "hidden (layer widths)")
+        check_eps(self.momentum, "momentum")
+        check_positive(self.peak_factor, "peak_factor")
 
     def schedule(self, kind: str, lr: float) -> Schedule:
         """The PAS or fixed schedule of one run (recorded in the results)."""

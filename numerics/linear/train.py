@@ -34,7 +34,7 @@ import torch
 from numerics.attacks import AttackSpec
 from numerics.linear.attack import _perturb, budgets
 from numerics.ops import margins, robust_gradient, robust_loss, zeta
-from numerics.validate import check_data
+from numerics.validate import check_count, check_data
 from theory.adversarial_loss import ROBUST_LOSS_TORCH
 from theory.errors import ConfigError, DivergenceError
 from theory.validate import check_eps, check_positive
@@ -86,10 +86,8 @@ class TrainConfig:
     noise_seed: int | None = None
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 0:
-            raise ConfigError(f"batch_size must be >= 0 (0 = full batch), got {self.batch_size}")
+        check_count(self.epochs, "epochs", 1)
+        check_count(self.batch_size, "batch_size (0 = full batch)", 0)
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"unknown optimizer {self.optimizer!r}: use 'adam' or 'sgd'")
         if self.lr_schedule not in LR_SCHEDULES:

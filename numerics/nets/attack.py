@@ -95,9 +95,23 @@ def pgd(
     if spec.eps is None:
         raise ConfigError("pgd(model, x, y, spec) takes the budget from the spec: "
                           "AttackSpec('pgd', norm, steps, eps=...)")
-    check_data(x, y, name="x (PGD inputs)", labels="classes")
+    check_data(x, y, name="x (PGD inputs)", labels="classes", classes=_classes(model, x))
     return adversarial_examples(model, x, y, spec.eps, spec, generator=generator,
                                 bn_mode=bn_mode)
+
+
+def _classes(model: nn.Module, x: torch.Tensor) -> int | None:
+    """The number of classes ``model`` scores (its last ``nn.Linear``'s outputs; None when it
+    has none), after checking that ``x`` is on a device that exists and on the model's."""
+    from numerics.validate import check_device
+
+    check_device(x.device)
+    devices = {p.device for p in model.parameters()}
+    if devices and devices != {x.device}:
+        raise ConfigError(f"x is on {x.device} and the model on "
+                          f"{', '.join(sorted(map(str, devices)))}: move one to the other")
+    linear = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    return linear[-1].out_features if linear else None
 
 
 def robust_accuracy(

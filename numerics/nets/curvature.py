@@ -134,6 +134,11 @@ class HessianOperator(spla.LinearOperator):
             check_finite(p.detach(), f"weight {name}")
         first = next(iter(self.params.values()))
         self.torch_dtype, self.torch_device = first.dtype, first.device
+        dtypes = {p.dtype for p in self.params.values()}
+        if x.is_floating_point() and dtypes != {x.dtype}:
+            raise ConfigError(f"the model's parameters are {sorted(map(str, dtypes))} and the "
+                              f"inputs {x.dtype}: give both one dtype (model.double() and "
+                              "x.double() for a verification)")
         self.chunks = _batches(x.shape[0], batch_size)
         self.num_matvecs = 0
         size = sum(p.numel() for p in self.params.values())

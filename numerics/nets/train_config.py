@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from numerics.attacks import AttackSpec
-from numerics.validate import check_step_size
+from numerics.validate import check_count, check_seed, check_step_size
 from theory.errors import ConfigError
 from theory.validate import check_eps, check_norm, check_positive
 
@@ -92,8 +92,8 @@ class AdvTrainConfig:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1 (PGD steps), got {getattr(self, name)}")
         for name in ("epochs", "batch_size", "width"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+            check_count(getattr(self, name), name, 1)
+        check_seed(self.seed)
         check_positive(self.lr, "lr")
         check_eps(self.momentum, "momentum")
         check_eps(self.weight_decay, "weight_decay")
