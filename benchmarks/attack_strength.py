@@ -43,7 +43,7 @@ from numerics.data import load_mnist2, load_mnist_float
 from numerics.linear import TrainConfig, as_module, box_worst_case, class_labels, train_models
 from numerics.nets import SmallCNN, fit, pgd
 from numerics.nets.schedules import ScheduleValues
-from numerics.results import provenance, write_json
+from numerics.records import provenance, write_json
 
 STARTS = ("none", "radius", "ball")
 BUDGETS = {"l2": (1.0, 2.0), "linf": (0.1, 0.2)}

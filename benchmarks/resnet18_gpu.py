@@ -35,7 +35,7 @@ from numerics.nets.attack import adversarial_examples, frozen_weights
 from numerics.nets.curvature import HessianOperator
 from numerics.nets.landscape import filter_normalized_direction, landscape_1d
 from numerics.nets.models import ResNet18
-from numerics.results import device_description, write_json
+from numerics.records import device_description, write_json
 from numerics.spectra import top_hessian_eigs
 
 EPS = 8 / 255

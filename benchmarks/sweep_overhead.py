@@ -25,7 +25,7 @@ from typing import Any
 
 import ray
 
-from numerics.results import read_result
+from numerics.records import read_result
 from numerics.sweep import LocalExecutor, RayExecutor, parse_spec, run_sweep
 
 

@@ -47,7 +47,7 @@ from numerics.experiments.mnist2 import (
     save_figures,
     trends,
 )
-from numerics.results import read_result
+from numerics.records import read_result
 
 # %% [markdown]
 # ## Settings, and how we read the paper's tables

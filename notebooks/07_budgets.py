@@ -245,7 +245,7 @@ show_claim("L-FINDINGS")
 # ($> 0.5$: reproduces). The record is the committed one (`advlandscape study findings`).
 
 # %%
-from numerics.results import read_result
+from numerics.records import read_result
 
 findings_record = read_result(registry.get_study("findings").record_path())
 findings_results = findings_record["results"]

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -53,7 +53,7 @@ from numerics.experiments.resnet import (
     seed_summary,
 )
 from numerics.nets import HessianOperator, SmallCNN, dense_hessian
-from numerics.results import REPO_ROOT, read_result
+from numerics.records import REPO_ROOT, read_result
 
 torch.set_num_threads(1)  # tiny models: one thread is fastest and leaves the other core free
 

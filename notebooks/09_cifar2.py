@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -50,7 +50,7 @@ from numerics.experiments.mnist2 import (
     trends,
 )
 from numerics.experiments.paper_values import CIFAR2_TABLES
-from numerics.results import read_result
+from numerics.records import read_result
 
 # %% [markdown]
 # ## Data and budgets

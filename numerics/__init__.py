@@ -11,7 +11,7 @@ Layers, each importing only those above it:
 * two model families: :mod:`numerics.linear` (logistic regression, batched over models) and
   :mod:`numerics.nets` (``torch.nn`` networks);
 * :mod:`numerics.data` (readers, checksums, downloads), :mod:`numerics.checks` (the formulas
-  against autograd), :mod:`numerics.experiments` (one module a study), :mod:`numerics.results`
+  against autograd), :mod:`numerics.experiments` (one module a study), :mod:`numerics.records`
   (records with provenance), :mod:`numerics.profiles`;
 * :mod:`numerics.ledger`: the claims' checks, registered by claim id, and the verdicts computed
   from them;

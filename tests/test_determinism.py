@@ -27,7 +27,7 @@ from numerics.experiments.resnet import (
 from numerics.linear.train import TrainConfig, train_models
 from numerics.nets.schedules import PASchedule
 from numerics.nets.train import AdvTrainConfig, train_adversarial, train_with_schedule
-from numerics.results import library_versions, read_result
+from numerics.records import library_versions, read_result
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -49,7 +49,7 @@ import torch
 
 from numerics.experiments.resnet import checkpoint_callables
 from numerics.nets.train import AdvTrainConfig, train_adversarial
-from numerics.results import load_checkpoint, read_checkpoint, read_result, write_result
+from numerics.records import load_checkpoint, read_checkpoint, read_result, write_result
 from theory.errors import ConfigError, DivergenceError, ResultExistsError, ResultFileError
 
 KILL_SEED = 20260522
@@ -93,7 +93,7 @@ HOOKS = textwrap.dedent('''
     import torch
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
-    import numerics.results  # before anything binds save_checkpoint by name
+    import numerics.records  # before anything binds save_checkpoint by name
 
     if os.environ.get("FAULT_FSIZE"):
         import resource
@@ -105,7 +105,7 @@ HOOKS = textwrap.dedent('''
     torch.set_num_threads(1)
     _PAUSE = os.environ.get("FAULT_PAUSE", "").split(":")
     _COUNT = {"saves": 0, "steps": 0}
-    _save_checkpoint = numerics.results.save_checkpoint
+    _save_checkpoint = numerics.records.save_checkpoint
     _replace = os.replace
 
 
@@ -139,7 +139,7 @@ HOOKS = textwrap.dedent('''
             _pause(f"after step {_PAUSE[2]} following checkpoint {_PAUSE[1]}")
 
 
-    numerics.results.save_checkpoint = _counting_save
+    numerics.records.save_checkpoint = _counting_save
     register_optimizer_step_post_hook(_after_step)
 ''')
 
@@ -255,7 +255,7 @@ def test_hooks_pause_where_asked_and_count_saves(tmp_path: Path,
     a save that leaves the old checkpoint in place and the new one only as a temporary file."""
     script = _script(tmp_path / "hooks.py", """
         import sys
-        from numerics.results import save_checkpoint
+        from numerics.records import save_checkpoint
 
         p = torch.nn.Parameter(torch.zeros(1))
         opt = torch.optim.SGD([p], lr=1.0)
@@ -300,7 +300,7 @@ TRAIN_DRIVER = """
     config = AdvTrainConfig(**{config!r})
     io = {{}} if checkpoint == "-" else checkpoint_callables(checkpoint)
     outcome = train_adversarial(config, x, y, **io, progress=False)
-    numerics.results.write_json(out + ".json", {{"history": outcome.history,
+    numerics.records.write_json(out + ".json", {{"history": outcome.history,
                                                 "resumed_from_epoch": outcome.resumed_from_epoch}})
     torch.save(outcome.model.state_dict(), out)
 """
@@ -362,7 +362,7 @@ def test_kill9_during_training_resumes_bit_identical(tmp_path: Path,
 
 WRITER_DRIVER = """
     import itertools
-    from numerics.results import write_json
+    from numerics.records import write_json
 
     kind, path, pause_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
     n = 200_000  # ~1.4 MB of JSON per version: a write takes a noticeable time
@@ -752,7 +752,7 @@ def test_step_size_beyond_the_diameter_is_rejected_and_indeed_meaningless() -> N
 SWEEP_DRIVER = """
     import dataclasses
     from numerics.experiments.resnet import profile_config, run_resnet_experiment
-    from numerics.results import write_json
+    from numerics.records import write_json
 
     checkpoint_dir, out = sys.argv[1], sys.argv[2]
     cfg = profile_config("mnist", "ci")
@@ -902,7 +902,7 @@ def test_sigint_full_disk_and_sigterm_through_the_cli_lose_nothing(
 
 
 # --------------------------------------------------------------------------------------------
-# unsafe, damaged and stale checkpoints (numerics.results.read_checkpoint)
+# unsafe, damaged and stale checkpoints (numerics.records.read_checkpoint)
 
 
 class _Payload:
@@ -927,7 +927,7 @@ def test_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path: 
     """A checkpoint holding a pickled call (here os.mkdir): the plain torch.load of the old
     loader runs it; load_checkpoint and a resumed training refuse the file with a message
     saying to discard it (--fresh), and nothing runs."""
-    from numerics.results import CHECKPOINT_FORMAT, code_version
+    from numerics.records import CHECKPOINT_FORMAT, code_version
 
     config, ckpt = _train_one_epoch(tmp_path)
     marker = tmp_path / "payload-ran"
@@ -1138,7 +1138,7 @@ def test_load_mnist_verifies_the_files_digests(tmp_path: Path, data_root: Path) 
 
 LOCK_HOLDER = """
 import sys
-from numerics.results import output_lock
+from numerics.records import output_lock
 with output_lock(sys.argv[1]):
     print("locked", flush=True)
     sys.stdin.readline()  # holds the lock until the test says or kills it
@@ -1153,7 +1153,7 @@ def test_second_run_on_the_same_output_stops_at_once_and_a_dead_owners_lock_is_t
     naming the pid; after `kill -9` of the holder its lock is stale and the next run takes it
     over (and goes on to report the missing data), removing the lock when it ends."""
     from numerics.cli import main
-    from numerics.results import lock_path
+    from numerics.records import lock_path
 
     script = tmp_path / "hold.py"
     script.write_text(LOCK_HOLDER)

@@ -285,7 +285,7 @@ def test_liu_kanai_stale_or_unsafe_checkpoint_refused_then_resumed_or_discarded(
     layout holding numpy values: refused even with --resume-stale; `--fresh` discards it and
     recomputes everything. The two options together: refused."""
     from numerics.experiments.registry import run_study
-    from numerics.results import read_checkpoint, read_result, write_result
+    from numerics.records import read_checkpoint, read_result, write_result
 
     out, ckdir = tmp_path / "findings.json", tmp_path / ".findings.json.ckpt"
     ckpt = ckdir / "findings.ckpt"
@@ -353,7 +353,7 @@ def test_mnist2_bad_checkpoint_refused_before_any_work(
     empty: exit 2 naming the checkpoint and the fault, before the data are looked for (the data
     root here is empty)."""
     from numerics.cli import mnist2 as cli
-    from numerics.results import save_checkpoint
+    from numerics.records import save_checkpoint
 
     monkeypatch.setenv("ADVLANDSCAPE_DATA", str(empty_root))
     argv = ["mnist2", "--tables", "1", "--out", str(tmp_path / "o")]
@@ -381,7 +381,7 @@ def test_resnet_stale_checkpoint_refused_before_data_and_fresh_discards_it(
     the run gets as far as the data (missing here: exit 2 saying so)."""
     from numerics.cli import resnet as cli
     from numerics.experiments.resnet import checkpoint_files
-    from numerics.results import save_checkpoint
+    from numerics.records import save_checkpoint
 
     out = tmp_path / "out.json"
     argv = _resnet(out, empty_root)
@@ -476,7 +476,7 @@ def test_full_disk_at_the_lock_or_elsewhere_is_one_clear_line(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path, empty_root: Path) -> None:
     """ENOSPC while writing the output's lock: exit 2 naming the lock file and what to do, no
-    traceback; an ENOSPC OSError from a write outside numerics.results (here the report's
+    traceback; an ENOSPC OSError from a write outside numerics.records (here the report's
     build) is printed the same way by the CLI."""
     import errno
     import os
@@ -513,7 +513,7 @@ def test_invalid_record_is_not_verified_never_fails(
     ...)' naming the file and the fix; the claim is not judged 'fails'."""
     import numerics.experiments.units as units
     from numerics.ledger import Verdict, checks_for, run_check, verdict
-    from numerics.results import read_result
+    from numerics.records import read_result
     from theory.errors import ResultFileError
 
     record = tmp_path / "budget" / "budget.json"

@@ -32,7 +32,7 @@ import pytest
 import torch
 
 from numerics.cli import build_parser, main
-from numerics.results import REPO_ROOT, output_lock, read_result
+from numerics.records import REPO_ROOT, output_lock, read_result
 from theory.errors import ConfigError, OutputLockedError
 
 pytestmark = pytest.mark.usefixtures("cpu_load")
@@ -666,8 +666,8 @@ def test_full_disk_at_the_mathjax_cache_names_the_cache_and_how_to_move_it(
         capsys: pytest.CaptureFixture[str]) -> None:
     """ENOSPC while MathJax is written into its cache (in HOME, not --out): exit 2, one line
     naming the cache folder, XDG_CACHE_HOME and ADVLANDSCAPE_MATHJAX."""
+    import numerics.records as results
     import numerics.records.files as record_files
-    import numerics.results as results
     from numerics.report import mathjax as report_mathjax
 
     monkeypatch.delenv("ADVLANDSCAPE_MATHJAX", raising=False)

@@ -322,7 +322,7 @@ def test_sensitivity_settings_become_conditions(tmp_path: Path) -> None:
     """Y-T1, Y-T2: the committed sensitivity study's settings where a claim holds and where it
     does not are named as conditions of the data evidence; no study, no condition."""
     from numerics.experiments.sensitivity import sensitivity_conditions
-    from numerics.results import write_result
+    from numerics.records import write_result
 
     path = tmp_path / "sensitivity.json"
     write_result(path, {"study": "sensitivity"}, {

@@ -31,7 +31,7 @@ from numerics.nets.train import (
     train_with_schedule,
     wu_svhn,
 )
-from numerics.results import load_checkpoint
+from numerics.records import load_checkpoint
 from theory.errors import ConfigError, DivergenceError
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -14,7 +14,7 @@ from numerics.cli import main
 from numerics.experiments import registry
 from numerics.experiments.protocol import REQUIRED, Study, execute
 from numerics.experiments.units import checkpoint_path
-from numerics.results import read_checkpoint, read_result
+from numerics.records import read_checkpoint, read_result
 from theory.claims import CLAIMS
 from theory.errors import ConfigError, ResultExistsError
 

@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 import pytest
 
 from numerics.records import digest as stamping
+from numerics.records import read_json, read_result, write_json, write_result
 from numerics.records.files import record_digest
-from numerics.results import read_json, read_result, write_json, write_result
 from theory.errors import RecordEditedError, ResultFileError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -78,7 +78,7 @@ def test_reproduce_ci_against_the_committed_references(
 
     # a reference with one number moved: reproduce says which, and exits 1
     import numerics.experiments.reproduce as reproduce_mod
-    from numerics.results import read_result, write_result
+    from numerics.records import read_result, write_result
 
     ref = reference_path(registry.get_study("findings"), "ci")
     edited = read_result(ref)

@@ -26,7 +26,7 @@ from numerics.experiments.resnet import (
 from numerics.experiments.resnet.seeds import unit_names
 from numerics.experiments.units import Units
 from numerics.ledger import checks_for, run_check
-from numerics.results import read_checkpoint, read_result, write_result
+from numerics.records import read_checkpoint, read_result, write_result
 from theory.claims import get_claim
 from theory.errors import ConfigError, ResultExistsError
 

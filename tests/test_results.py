@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from numerics.results import (
+from numerics.records import (
     CHECKPOINT_FORMAT,
     atomic_write_bytes,
     code_version,
@@ -154,7 +154,7 @@ def test_checkpoint_records_the_code_that_wrote_it(tmp_path: Path) -> None:
     assert raw["code"] == code_version()
     assert raw["state"] == {"epoch": 1}
     sources = code_version()["sources"]
-    assert "numerics/results.py" in sources
+    assert "numerics/records/checkpoints.py" in sources
     assert "theory/claims.py" in sources
     assert not any(name.startswith("numerics/report/") for name in sources)
     assert set(code_version()["libraries"]) >= {"python", "numpy", "torch", "sympy"}
@@ -230,7 +230,7 @@ def test_checkpoint_of_the_first_layout_is_stale(tmp_path: Path) -> None:
 def test_code_version_follows_every_source_file(tmp_path: Path) -> None:
     """Editing, adding or removing a source file changes its entry; the report's site builder
     and files other than *.py do not count. The record is computed once per process."""
-    from numerics.results import _source_digests
+    from numerics.records.provenance import _source_digests
 
     assert code_version() is code_version()
     root = tmp_path / "numerics"
@@ -299,7 +299,7 @@ def test_provenance_extra_fields() -> None:
 def test_provenance_names_the_code_as_the_process_started() -> None:
     """The commit and the source digest in a record are those of the code that ran: fixed when
     the process first asks (the command does as it starts), not read again at write time."""
-    from numerics.results import code_version, provenance, started_commit
+    from numerics.records import code_version, provenance, started_commit
 
     first = started_commit()
     record = provenance(seed=1)
@@ -313,7 +313,7 @@ def test_results_are_written_with_the_usual_permissions(tmp_path: Path) -> None:
     temporary file mkstemp makes is private, 0o600)."""
     import stat
 
-    from numerics.results import atomic_write_bytes
+    from numerics.records import atomic_write_bytes
 
     path = atomic_write_bytes(tmp_path / "r.json", b"{}")
     mask = os.umask(0o022)

@@ -27,7 +27,7 @@ from numerics.experiments import (
 )
 from numerics.linear.bounds import budget_threshold
 from numerics.ops import robust_loss, robust_loss_and_grad
-from numerics.results import load_checkpoint
+from numerics.records import load_checkpoint
 from theory.errors import ConfigError, ResultExistsError
 
 
@@ -316,7 +316,7 @@ def test_interrupted_after_every_unit_resumes_bit_identical(
 @pytest.mark.usefixtures("one_thread")
 def test_checkpoint_of_another_config_is_ignored(tmp_path: Path, data_root: Path) -> None:
     """L-BUDGET: a checkpoint holding a planted unit is used under its own config only."""
-    from numerics.results import save_checkpoint
+    from numerics.records import save_checkpoint
 
     cfg = registry.config_for("budget", "ci", **TINY["budget"])
     other = dataclasses.replace(cfg, steps=cfg.steps + 1)

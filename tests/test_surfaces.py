@@ -46,7 +46,6 @@ NOT_YET_CHECKED = frozenset({
     "numerics.report.notebooks",
     "numerics.report.pages",
     "numerics.report.summary",
-    "numerics.results",
     "numerics.spectra",
 })
 

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 
 from numerics.experiments.registry import config_for, run_study
-from numerics.results import _jsonable, read_result
+from numerics.records import read_result
+from numerics.records.files import _jsonable
 from numerics.sweep import (
     LocalExecutor,
     load_spec,

@@ -31,7 +31,7 @@ SUBCOMMANDS: dict[str, str] = {
 
 
 #: errno values of a full disk, an exhausted quota and a file-size limit: printed as one line
-#: (the file, what is wrong, what to do) wherever a write outside numerics.results meets them.
+#: (the file, what is wrong, what to do) wherever a write outside numerics.records meets them.
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    from numerics.results import code_version, started_commit
+    from numerics.records import code_version, started_commit
 
     started_commit(), code_version()  # the code that runs, fixed now for the provenance
     try:

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the site, print the summary; exit 1 when a notebook failed."""
     from pathlib import Path
 
-    from numerics.results import output_lock
+    from numerics.records import output_lock
     from numerics.validate import check_gpu_profile, check_writable_dir
 
     if not args.no_execute:  # the gpu profile executes the notebooks at a GPU's scale

@@ -63,7 +63,7 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
     """
     from numerics.experiments.registry import STUDIES, get_study
     from numerics.experiments.reproduce import compare_records, reference_path, render_markdown
-    from numerics.results import atomic_write_bytes, read_result, write_json
+    from numerics.records import atomic_write_bytes, read_result, write_json
     from numerics.validate import check_writable_dir
 
     studies = [get_study(n) for n in names] if names else list(STUDIES.values())
@@ -121,7 +121,7 @@ class _Share:
 
 def _shown(path: Path) -> str:
     """A reference's path as the report shows it: relative to the repository when inside it."""
-    from numerics.results import REPO_ROOT
+    from numerics.records import REPO_ROOT
 
     try:
         return str(path.relative_to(REPO_ROOT))
@@ -133,7 +133,7 @@ def _plain_config(cfg: Any) -> Any:
     """The config as a record stores it (JSON round trip)."""
     import json
 
-    from numerics.results import _jsonable
+    from numerics.records.files import _jsonable
 
     return json.loads(json.dumps(_jsonable(cfg)))
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from numerics.cli import resume, values
-from numerics.results import read_result
+from numerics.records import read_result
 from numerics.validate import check_device
 from theory.errors import ConfigError
 

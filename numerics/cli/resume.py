@@ -1,7 +1,7 @@
 """The options every resumable subcommand shares: ``--fresh`` and ``--resume-stale``.
 
 A long command checkpoints its units of work and resumes from them when run again. A checkpoint
-written by other code (:func:`numerics.results.code_version`: the sources of ``theory/`` and
+written by other code (:func:`numerics.records.code_version`: the sources of ``theory/`` and
 ``numerics/`` or the library versions changed) is refused with a message naming what changed;
 ``--resume-stale`` resumes from it anyway (the record's provenance then names the change under
 ``resumed_stale_checkpoint``), ``--fresh`` discards the command's checkpoints and starts again.
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from numerics.results import Checkpoint
+from numerics.records import Checkpoint
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

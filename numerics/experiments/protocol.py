@@ -48,7 +48,7 @@ from types import ModuleType
 from typing import Any
 
 from numerics.experiments.units import Units, checkpoint_path, matching_checkpoint
-from numerics.results import REPO_ROOT, output_lock, write_result
+from numerics.records import REPO_ROOT, output_lock, write_result
 from numerics.validate import check_outputs, check_writable_dir
 from theory.claims import Evidence
 from theory.errors import ConfigError
@@ -154,7 +154,7 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
     """Run ``study`` at ``cfg`` into the record file ``record``, resuming finished units.
 
     Every file (the record and ``study.outputs`` beside it) is checked before any work and the
-    record's folder is locked for the run (:func:`numerics.results.output_lock`). Units are
+    record's folder is locked for the run (:func:`numerics.records.output_lock`). Units are
     checkpointed in ``checkpoint_dir`` (default ``.<record name>.ckpt/`` beside the record,
     removed once the record is written); ``fresh`` discards the checkpoint first;
     ``resume_stale`` resumes from one written by other code (the provenance says so).

@@ -64,7 +64,7 @@ class Comparison:
 
 def reference_path(study: Study, scale: str, root: Path | None = None) -> Path | None:
     """The committed record a fresh run of ``study`` at ``scale`` is compared with, or None."""
-    from numerics.results import read_result
+    from numerics.records import read_result
 
     root = root or RESULTS_ROOT
     main = root / study.name / study.result_name(scale)

@@ -31,7 +31,7 @@ from numerics.experiments import seeds as seeds_mod
 from numerics.experiments.paper_values import PRINTED_RESOLUTION
 from numerics.experiments.seeds import count_true
 from numerics.experiments.units import Units
-from numerics.results import read_result
+from numerics.records import read_result
 from theory.errors import ConfigError
 
 __all__ = ["CLAIMS", "EVIDENCE", "MINUTES", "NAME", "RESULT", "SCALES", "SETTINGS", "TITLE",

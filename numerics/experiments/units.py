@@ -5,7 +5,7 @@ is a sequence of **units of work** (one training run: per eps, per learning rate
 optimiser). :class:`Units` runs them: with a checkpoint folder the finished units are saved after
 each one to ``<checkpoint_dir>/<study>.ckpt``, keyed on the study and the full config (a
 checkpoint of another config is ignored), and a later call with the same config reuses them. A
-checkpoint of this config written by other code (:func:`numerics.results.code_version`: the
+checkpoint of this config written by other code (:func:`numerics.records.code_version`: the
 sources or the library versions changed) is refused unless resuming from it is asked for.
 Every unit draws its random numbers from a generator seeded from the config and the unit's name
 alone (:func:`unit_seed`), so a resumed run, however often interrupted, equals an uninterrupted
@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from numerics.ops import augment
-from numerics.results import (
+from numerics.records import (
     REPO_ROOT,
     Checkpoint,
     read_checkpoint,
@@ -109,7 +109,7 @@ def matching_checkpoint(study: str, cfg: Any, checkpoint_dir: str | Path | None
                         ) -> Checkpoint | None:
     """The checkpoint of ``study`` in ``checkpoint_dir`` if it was written for ``cfg`` (None when
     there is none, or when it is another config's and will be ignored). Never refuses a stale
-    one: the caller decides (:meth:`numerics.results.Checkpoint.require_current`)."""
+    one: the caller decides (:meth:`numerics.records.Checkpoint.require_current`)."""
     if checkpoint_dir is None:
         return None
     checkpoint = read_checkpoint(checkpoint_path(study, checkpoint_dir))
@@ -149,7 +149,7 @@ class Units:
     """Runs the units of one study, reusing and saving finished ones through a checkpoint.
 
     The checkpoint ``{"key": "<study>:<repr(cfg)>", "units": {name: result}}`` is rewritten
-    atomically after every unit (:func:`numerics.results.save_checkpoint`); a checkpoint whose key
+    atomically after every unit (:func:`numerics.records.save_checkpoint`); a checkpoint whose key
     differs (another config) is ignored and replaced; one of this config written by other code is
     refused (:class:`theory.errors.StaleCheckpointError`) unless ``accept_stale``. Unit results
     are what a checkpoint holds (tensors, plain scalars, dicts, lists, tuples). ``stop_after``

@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 
 from numerics.ledger import LedgerRow
+from numerics.records import REPO_ROOT, atomic_write_bytes, git_commit
 from numerics.report.checkpoints import (
     NotebookCheckpoints,
     checkpoint_folder,
@@ -39,7 +40,6 @@ from numerics.report.notebooks import (
 )
 from numerics.report.pages import audit_page, render_notebook
 from numerics.report.summary import NotebookRun, ReportSummary
-from numerics.results import REPO_ROOT, atomic_write_bytes, git_commit
 from theory.errors import ConfigError
 
 #: The file a build writes into every site it makes: only a folder holding it is replaced.

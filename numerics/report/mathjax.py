@@ -109,7 +109,7 @@ def ensure_mathjax(cache_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def _fetch_into(cache: Path, target: Path) -> Path:
-    from numerics.results import atomic_write_bytes
+    from numerics.records import atomic_write_bytes
 
     with tempfile.TemporaryDirectory() as tmp:
         data = _fetch_mathjax_tarball(Path(tmp))

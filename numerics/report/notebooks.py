@@ -18,7 +18,7 @@ from typing import Any
 
 import nbformat
 
-from numerics.results import REPO_ROOT
+from numerics.records import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 MAX_NOTEBOOK_BYTES = 1024 * 1024  # a stored .ipynb above this holds raw data, not a summary

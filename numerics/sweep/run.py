@@ -19,7 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from numerics.results import output_lock, read_result, write_result
+from numerics.records import output_lock, read_result, write_result
 from numerics.sweep.executors import Executor, Task
 from numerics.sweep.experiments import experiment_for
 from numerics.sweep.spec import SweepSpec
@@ -82,7 +82,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor, *, overwrite
             cluster, an unwritable ``out`` (before any work).
         ResultExistsError: ``sweep.json`` exists and not ``overwrite`` (before any work).
         OutputLockedError: another sweep is writing ``out`` (before any work; the lock is held
-            for the whole run, :func:`numerics.results.output_lock`).
+            for the whole run, :func:`numerics.records.output_lock`).
         UnitsFailedError: some units raised or their workers died; the others' records are
             written, and running the sweep again runs only the units without one.
     """

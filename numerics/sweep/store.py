@@ -8,9 +8,9 @@
     OUT/failed/<digest>.txt      the config and traceback of a unit that raised
     OUT/sweep.json               the merged record
 
-Every file is written atomically (:mod:`numerics.results`); a unit's record is never replaced,
+Every file is written atomically (:mod:`numerics.records`); a unit's record is never replaced,
 and the merged record only when asked. A record is reused by a later run only if it was written
-for the same unit digest by the same code (:func:`numerics.results.code_version`), unless
+for the same unit digest by the same code (:func:`numerics.records.code_version`), unless
 ``accept_stale``.
 """
 
@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from numerics.results import (
+from numerics.records import (
     atomic_write_bytes,
     code_version,
     describe_code_change,
@@ -35,7 +35,7 @@ __all__ = ["SweepStore", "code_digest"]
 
 
 def code_digest() -> str:
-    """A short digest of :func:`numerics.results.code_version` (sources and libraries)."""
+    """A short digest of :func:`numerics.records.code_version` (sources and libraries)."""
     text = json.dumps(code_version(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -21,7 +21,7 @@ from numerics.data.subsets import seeded_subset_indices
 from numerics.experiments.paper_values import TABLES_BY_DATASET, TableSpec
 from numerics.linear.train import TrainConfig
 from numerics.profiles import current_profile
-from numerics.results import REPO_ROOT
+from numerics.records import REPO_ROOT
 from theory.errors import ConfigError
 
 __all__ = [

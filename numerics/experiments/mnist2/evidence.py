@@ -16,7 +16,7 @@ from typing import Any
 
 from numerics.experiments import seeds as seeds_mod
 from numerics.experiments.mnist2.config import CIFAR2_RESULT_FILE, RESULT_FILE, WEIGHT_DECAY_FILE
-from numerics.results import read_result
+from numerics.records import read_result
 from numerics.stats import increasing, spearman
 from theory.claims import Evidence
 

@@ -16,7 +16,7 @@ import numpy as np
 from numerics.experiments import seeds as seeds_mod
 from numerics.experiments.mnist2.config import MNIST2Config
 from numerics.experiments.paper_values import PRINTED_RESOLUTION
-from numerics.results import atomic_write_bytes, write_result
+from numerics.records import atomic_write_bytes, write_result
 
 __all__ = ["render_tables", "save_figures", "write_csv", "write_mnist2"]
 

@@ -21,7 +21,7 @@ from numerics.experiments.mnist2.present import render_tables, save_figures, wri
 from numerics.experiments.mnist2.run import run_mnist2
 from numerics.experiments.units import Units
 from numerics.linear.train import TrainConfig
-from numerics.results import atomic_write_bytes
+from numerics.records import atomic_write_bytes
 
 __all__ = ["CI", "CLAIMS", "EVIDENCE", "MINUTES", "NAME", "OUTPUTS", "RESULT", "SCALES", "TITLE",
            "Config", "judge", "present", "run", "unit_names"]

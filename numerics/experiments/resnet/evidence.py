@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from numerics.experiments.resnet.seeds import seed_summary
-from numerics.results import REPO_ROOT, read_result
+from numerics.records import REPO_ROOT, read_result
 from theory.claims import Evidence
 from theory.errors import ResultFileError
 

@@ -2,8 +2,8 @@
 
 :func:`run_resnet_experiment` runs it (a config in, a results record out), checkpointing each
 budget's training (:func:`checkpoint_callables`: the save/load callables
-:func:`numerics.nets.train.train_adversarial` takes, on :func:`numerics.results.save_checkpoint`
-and :func:`numerics.results.read_checkpoint`) and, once measured, its record;
+:func:`numerics.nets.train.train_adversarial` takes, on :func:`numerics.records.save_checkpoint`
+and :func:`numerics.records.read_checkpoint`) and, once measured, its record;
 :func:`write_resnet_result` writes the record with provenance.
 """
 
@@ -26,7 +26,7 @@ from numerics.nets.landscape import filter_normalized_direction, landscape_1d
 from numerics.nets.train import evaluate, train_adversarial
 from numerics.nets.train_config import AdvTrainConfig
 from numerics.profiles import current_profile
-from numerics.results import Checkpoint, read_checkpoint, save_checkpoint, write_result
+from numerics.records import Checkpoint, read_checkpoint, save_checkpoint, write_result
 from numerics.spectra import hutchinson_trace, power_iteration, top_hessian_eigs
 from theory.errors import ConfigError
 
@@ -76,10 +76,10 @@ def checkpoint_callables(path: str | Path | None, accept_stale: bool = False
     ``{"save", "load", "checkpoint_name"}`` for :func:`numerics.nets.train.train_adversarial`
     (``{}`` when ``path`` is None: no checkpoint).
 
-    ``load`` reads the file (:func:`numerics.results.read_checkpoint`; None when there is none)
+    ``load`` reads the file (:func:`numerics.records.read_checkpoint`; None when there is none)
     and refuses a checkpoint written by other code unless ``accept_stale``
-    (:meth:`numerics.results.Checkpoint.require_current`); ``save`` writes the state atomically
-    (:func:`numerics.results.save_checkpoint`), carrying what changed in the code since a stale
+    (:meth:`numerics.records.Checkpoint.require_current`); ``save`` writes the state atomically
+    (:func:`numerics.records.save_checkpoint`), carrying what changed in the code since a stale
     checkpoint resumed anyway was computed.
 
     Raises (from ``load``):
@@ -125,7 +125,7 @@ def checkpoint_files(config: ResNetExperimentConfig, checkpoint_dir: str | Path
 def existing_checkpoints(config: ResNetExperimentConfig, checkpoint_dir: str | Path | None
                          ) -> dict[float, list[Checkpoint]]:
     """The checkpoints of each budget of the sweep found in ``checkpoint_dir`` (read safely,
-    never refused: :meth:`numerics.results.Checkpoint.require_current` decides)."""
+    never refused: :meth:`numerics.records.Checkpoint.require_current` decides)."""
     if checkpoint_dir is None:
         return {}
     found: dict[float, list[Checkpoint]] = {}

@@ -20,7 +20,7 @@ from numerics.experiments.resnet.run import (
     run_resnet_experiment,
 )
 from numerics.experiments.units import Units
-from numerics.results import Checkpoint
+from numerics.records import Checkpoint
 from theory.errors import ConfigError
 
 __all__ = [
