@@ -146,7 +146,7 @@ assert abs(float(m_star) - 2.3993572805154677) < 1e-12
 
 # %%
 from numerics.experiments.mnist2 import RESULT_FILE, WEIGHT_DECAY_FILE, evidence_y_t1
-from numerics.results import read_result
+from numerics.records import read_result
 
 ev_data = evidence_y_t1()
 print(ev_data.summary)
