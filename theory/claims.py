@@ -152,13 +152,15 @@ CLAIMS: tuple[Claim, ...] = (
         "BOX-PROJ", MADRY,
         "The Euclidean projection onto the L2 eps-ball intersected with the pixel box "
         "(lo <= delta <= hi, lo <= 0 <= hi) is clip(z/(1 + mu), lo, hi), with mu >= 0 zero when "
-        "||clip(z, lo, hi)|| <= eps and else fixed by ||delta|| = eps; for L-inf it is the clip "
+        "||clip(z, lo, hi)|| <= eps and else fixed by ||delta|| = eps (eps > 0; at eps = 0 the "
+        "projection is 0); for L-inf it is the clip "
         "onto [max(lo, -eps), min(hi, eps)]. Ball-then-box, PGD's usual step, is not it (L2).",
         latex=(
             r"The Euclidean projection onto $\{\|\delta\|_2 \le \varepsilon\} \cap \{l \le "
             r"\delta \le h\}$ ($l \le 0 \le h$) is $\operatorname{clip}(z/(1 + \mu), l, h)$, "
             r"with $\mu \ge 0$ zero when $\|\operatorname{clip}(z, l, h)\| \le \varepsilon$ and "
-            r"else fixed by $\|\delta\| = \varepsilon$; for $L_\infty$ it is the clip onto "
+            r"else fixed by $\|\delta\| = \varepsilon$ ($\varepsilon > 0$; at $\varepsilon = 0$ "
+            r"the projection is $0$); for $L_\infty$ it is the clip onto "
             r"$[\max(l, -\varepsilon), \min(h, \varepsilon)]$. Ball-then-box, PGD's usual "
             r"step, is not it ($L_2$)."
         ),

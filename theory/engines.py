@@ -10,8 +10,8 @@ and ``sympy-sign`` step. A step is confirmed only where the second engine does n
   evaluated with its sums expanded at several dimensions, its free indices drawn in 1..d.
   Nothing is simplified: a value is compared with 0 as computed.
 * **z3** (:func:`z3_sign`), for signs: the expression is translated into z3's real arithmetic
-  (each symbol a real constrained by its declared assumptions; ``Abs``/``sign`` as
-  if-then-else; an index sum over a symbolic range as a fresh real that is >= 0 when z3 proves
+  (each symbol a real constrained by its declared assumptions; ``Abs``/``sign``/``Min``/``Max``
+  as if-then-else; an index sum over a symbolic range as a fresh real that is >= 0 when z3 proves
   its summand >= 0 for every index value; ``exp``/``log``/``sqrt`` as fresh reals constrained by
   true facts: e^a > 0, e^a >= 1 + a, log a <= a - 1, sqrt(a)^2 = a, and their monotonicity
   about 0 and 1), and z3 is asked for a point where the sign fails. "unsat" confirms the sign;
@@ -236,6 +236,13 @@ class _Z3:
         if isinstance(e, sp.Abs):
             a = self(e.args[0])
             return z3.If(a >= 0, a, -a)
+        if isinstance(e, (sp.Min, sp.Max)):
+            args = [self(a) for a in e.args]
+            out = args[0]
+            for a in args[1:]:
+                out = z3.If(out <= a, out, a) if isinstance(e, sp.Min) else \
+                    z3.If(out >= a, out, a)
+            return out
         if isinstance(e, sp.sign):
             a = self(e.args[0])
             return z3.If(a > 0, z3.RealVal(1), z3.If(a < 0, z3.RealVal(-1), z3.RealVal(0)))

@@ -16,6 +16,11 @@ established by a machine method or argued in words:
 * ``"lemma"``: a lemma of :mod:`theory.lemmas` whose own steps are all machine-checked, reused;
 * ``"cases"``: a fact that holds in every case of a split, each case established by an earlier
   machine-checked step (the machinery checks that each case fact was established);
+* ``"theorem"``: a textbook theorem of real analysis (the intermediate value theorem), cited with
+  its reference and applied to premises that must each be a hypothesis or a fact established by
+  an earlier machine-checked step; the machinery checks the premises, not the theorem, which is
+  trusted as the monotonicity theorem behind ``"sympy-monotone"`` and SymPy's limit algorithm
+  behind ``"sympy-limit"`` are;
 * ``"prose"``: an argument in words, with the reason it was not machine-checked.
 
 **Two engines.** Every ``sympy-identity`` step is also evaluated at random points (exact
@@ -59,7 +64,7 @@ from theory.hypotheses import Hypothesis, grants, hypotheses
 __all__ = ["METHODS", "Proof", "Step", "drop_index_range", "steps_text", "symbol_facts"]
 
 METHODS = ("sympy-identity", "sympy-sign", "sympy-monotone", "sympy-limit",
-           "interval-arithmetic", "lemma", "cases", "prose")
+           "interval-arithmetic", "lemma", "cases", "theorem", "prose")
 
 
 @dataclass(frozen=True)
@@ -326,7 +331,7 @@ class Proof:
         try:
             value = sp.limit(expr, symbol, point, direction)
             ok = value == expected if expected in (sp.oo, -sp.oo) else is_zero(value - expected)
-        except (NotImplementedError, ValueError):
+        except (NotImplementedError, ValueError, TypeError):
             ok = False
         self._linear_pairs()
         return self._add(statement, "sympy-limit", ok, "any", "SymPy could not take the limit",
@@ -361,6 +366,15 @@ class Proof:
         return self._add(statement, "cases", not missing, "any",
                          "cases not established: " + ", ".join(missing), uses=tuple(cases),
                          gives=(fact,), engines_=("cases",))
+
+    def theorem(self, statement: str, reference: str, *, uses: tuple[str, ...] = (),
+                gives: tuple[str, ...] = ()) -> bool:
+        """Step: a textbook theorem (``reference``) applied to premises ``uses``, each of which
+        must be a hypothesis or established by an earlier machine-checked step; the theorem
+        itself is cited, not derived (engine ``"cited"``)."""
+        self._linear_pairs()
+        return self._add(f"{statement} [{reference}]", "theorem", True, "any", "", uses=uses,
+                         gives=gives, engines_=("cited",))
 
     def prose(self, statement: str, why: str) -> bool:
         """Step argued in words; ``why`` says why it is not machine-checked."""
