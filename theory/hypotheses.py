@@ -88,6 +88,15 @@ HYPOTHESES: dict[str, tuple[Hypothesis, ...]] = {
                         ("m > 0", "k >= 0")),
              Hypothesis("for the strict increase at m = m*: x is not parallel to w, P^2 = P2 > 0",
                         ("P2 > 0",))),
+    "Y-T1-LINF": (_EPS_NONNEG, _Y,
+                  Hypothesis("every w_i != 0 (off the hyperplanes where ||w||_1 has no Hessian): "
+                             "sign(w_i)^2 = 1, ||w||_1 > 0, ||w||_2 > 0",
+                             ("w[i] != 0", "norm1_w > 0", "norm2_w > 0")),
+                  Hypothesis("sufficient condition (A): m > 0 and sign(w).v = -n < 0",
+                             ("m > 0", "n > 0")),
+                  Hypothesis("sufficient condition (B): m > 0 with m tanh(m/2) = 1 + kappa + k, "
+                             "k >= 0", ("m > 0", "k >= 0")),
+                  Hypothesis("for the strict increase under (B): k > 0", ("k > 0",))),
     "Y-T2": (_EPS_NONNEG,),
     "K-SMOOTH": (_EPS_NONNEG, _Y, _SET_R),
     "L-BUDGET": (_EPS_NONNEG, _Y,
