@@ -97,7 +97,11 @@ HYPOTHESES: dict[str, tuple[Hypothesis, ...]] = {
                   Hypothesis("sufficient condition (B): m > 0 with m tanh(m/2) = 1 + kappa + k, "
                              "k >= 0", ("m > 0", "k >= 0")),
                   Hypothesis("for the strict increase under (B): k > 0", ("k > 0",))),
-    "Y-T2": (_EPS_NONNEG,),
+    "Y-T2": (_EPS_NONNEG,
+             Hypothesis("zero-mean symmetric noise independent of w with E[eta eta^T] = c^2 I, "
+                        "c^2 >= 0 (odd moments vanish)", ("c^2 >= 0",)),
+             Hypothesis("the noise radius eps > 0 (ball, sphere, cube) and the Gaussian's "
+                        "sigma > 0", ("epsilon > 0", "sigma > 0"))),
     "K-SMOOTH": (_EPS_NONNEG, _Y, _SET_R),
     "L-BUDGET": (_EPS_NONNEG, _Y,
                  Hypothesis("||mu||_inf = max_i |mu_i|: r = ||mu||_inf - |mu_i| >= 0 for every i "

@@ -246,14 +246,34 @@ class Proof:
 
     def record(self, statement: str, ok: bool, method: str = "sympy-identity",
                dimension: Any = "any", *, exprs: tuple[Any, ...] = (),
-               uses: tuple[str, ...] = (), gives: tuple[str, ...] = ()) -> bool:
+               uses: tuple[str, ...] = (), gives: tuple[str, ...] = (),
+               bound: tuple[Any, ...] = ()) -> bool:
         """Step: a machine check done by the caller (SymPy's result ``ok``); ``exprs`` are the
-        expressions it checked, whose symbols' assumptions it uses."""
+        expressions it checked, whose symbols' assumptions it uses. For a ``sympy-identity``
+        step each of ``exprs`` is a difference that must be 0, and the evaluation engine
+        (:func:`theory.engines.evaluate_zero`) evaluates it at random points too: an unevaluated
+        ``sympy.Integral`` in it is computed by 50-digit numerical quadrature there, so a
+        closed-form integral is checked by an engine independent of SymPy's integrator."""
         if method not in METHODS or method == "prose":
             raise ValueError(f"unknown machine method {method!r}: use one of {METHODS[:-1]}")
-        self._linear_pairs()
-        return self._add(statement, method, ok, dimension, "the machine check did not confirm it",
-                         exprs=exprs, uses=uses, gives=gives, engines_=("sympy",))
+        used: set[str] = set()
+        note = "the machine check did not confirm it"
+        if method == "sympy-identity" and exprs:
+            notes = []
+            for expr in exprs:
+                second, engines_used, n = self._second_identity(expr)
+                if not second:
+                    ok, note = False, n
+                    break
+                used |= set(engines_used)
+                if n:
+                    notes.append(n)
+            if ok and notes:
+                note = "; ".join(notes)
+        else:
+            self._linear_pairs()
+        return self._add(statement, method, ok, dimension, note, exprs=exprs, bound=bound,
+                         uses=uses, gives=gives, engines_=("sympy", *sorted(used)))
 
     def identity(self, statement: str, difference: sp.Expr | sp.MatrixBase,
                  dimension: Any = "any", *, uses: tuple[str, ...] = (),
