@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -40,7 +40,7 @@ from IPython.display import display
 from numerics.checks import adversarial_loss as checks
 from numerics.checks.box import check_box_max, check_box_proj
 from numerics.display import show_claim, typeset
-from numerics.ledger import argued_steps
+from numerics.ledger import argued_steps, fully_machine_checked
 from theory import adversarial_loss as al
 from theory.box import verify_box_max, verify_box_proj
 from theory.notation import eps
@@ -197,6 +197,17 @@ show_claim("BOX-PROJ")
 # then clip" (Madry et al.'s PGD step), which stays feasible but is farther from $z$. The numeric
 # side finds $\mu$ exactly from the sorted breakpoints of the clip
 # (`numerics.attacks.project_ball_box`) and is checked against SLSQP.
+#
+# **The multiplier, machine-checked.** With $l \le 0 \le h$ each coordinate of the clip has
+# absolute value $f_i(s) = \min(s a_i, b_i)$, $a_i = |z_i|$, $b_i = h_i$ or $-l_i$, at
+# $s = 1/(1+\mu) \in (0, 1]$. For any $d$, $F(s) = \|f(s)\|$ is nondecreasing and
+# $\|a\|$-Lipschitz (so continuous), $F(s) \le s\|z\|$, strictly increasing wherever a
+# coordinate with $a_i > 0$ is unclipped and constant once all are clipped (`clip_norm_lemma`,
+# three cases per coordinate). In the case $\|\operatorname{clip}(z, l, h)\| = F(1) >
+# \varepsilon > 0$, $F(s_1) < \varepsilon$ at $s_1 = \varepsilon/(\varepsilon + \|z\|)$, and
+# the intermediate value theorem (cited, its premises established by the steps above) gives
+# $s$ with $F(s) = \varepsilon$, unique where $F$ is not constant. At $\varepsilon = 0$ the set
+# is $\{0\}$: the projection is $0$, the limit $\mu \to \infty$.
 
 # %%
 ev_bp = verify_box_proj()
@@ -210,7 +221,8 @@ print(num_bp.summary)
 # %%
 assert ev_bp.passed
 assert num_bp.passed
-assert len(argued_steps(ev_bp)) == 1  # the existence of mu: the intermediate value theorem
+assert not argued_steps(ev_bp)  # the existence of mu too: clip_norm_lemma, then the IVT
+assert fully_machine_checked(ev_bp)
 
 # %% [markdown]
 # ## BOX-MAX: the worst case of a linear model inside the ball and the box
@@ -224,7 +236,9 @@ show_claim("BOX-MAX")
 # corner when it lies in the ball); for $p = \infty$ the problem separates per pixel. On a
 # MNIST-like image (a drawn "0", mostly black pixels) many pixels cannot move in the worst-case
 # direction, so the boxed maximum is below the closed form; PGD with the ball-then-box step stops
-# short of it, PGD with the exact projection reaches it.
+# short of it, PGD with the exact projection reaches it. The $t$ with $\|\delta^*\| =
+# \varepsilon$ exists by the same lemma ($s = t$, $a_i = |w_i|$): $F(0) = 0 \le \varepsilon$ and
+# $F(T) = \|\delta_\infty\|$ once every coordinate is clipped, $T = \max_i b_i/a_i$.
 
 # %%
 ev_bm = verify_box_max()
@@ -250,6 +264,7 @@ plt.show()
 
 # %%
 assert ev_bm.passed
+assert fully_machine_checked(ev_bm)
 assert num_bm.passed
 for p in ("l2", "linf"):
     assert box[p + "_pgd_box"] <= box[p + "_exact_box"] * (1 + 1e-12)

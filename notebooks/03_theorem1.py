@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -179,3 +179,84 @@ if runs:
 assert ev_data.ran, ev_data.summary  # the committed records are in results/mnist2/
 assert ev_data.passed, ev_data.summary
 assert ev_data.conditions
+
+# %% [markdown]
+# ## Y-T1-LINF: Theorem 1 under the $L_\infty$ threat (beyond the paper)
+
+# %%
+show_claim("Y-T1-LINF")
+
+# %% [markdown]
+# The paper proves Theorem 1 for $L_2$ only, while its table 3 ($L_\infty$) shows $\lambda_1$
+# growing far faster with $\varepsilon$. At fixed $w$ with no $w_i = 0$ the worst case is
+# $\eta^* = -\varepsilon y \operatorname{sign}(w)$, the margin $m = y\,w^\top x -
+# \varepsilon\|w\|_1$, and the per-point Hessian is $s(m)s(-m)\,v v^\top$ with $v = y x -
+# \varepsilon\operatorname{sign}(w)$ (HESS-DEP, $p = \infty$): its top eigenpair is $(v,
+# s(m)s(-m)\|v\|^2)$. With $dm/d\varepsilon = -\|w\|_1$ and $d\|v\|^2/d\varepsilon =
+# -2\operatorname{sign}(w)^\top v$ the chain rule gives the derivative below; $s(m)s(-m) > 0$, so
+# its sign is the bracket's (the exact condition). Two sufficient conditions: (A) $m > 0$ and
+# $\operatorname{sign}(w)^\top v < 0$, i.e. $\varepsilon d > y\operatorname{sign}(w)^\top x$,
+# implied by $\varepsilon > \|x\|_1/d$ whatever $w$ is; (B) $m\tanh(m/2) \ge 1 + \kappa$,
+# $\kappa = \sqrt d\,\|w\|_2/\|w\|_1 \ge 1$ (complete the square in $v$, then Cauchy-Schwarz with
+# $w$): at $\kappa = 1$ (all $|w_i|$ equal) this is Y-T1's $m \ge m^*$, otherwise a larger
+# threshold, and $m \ge m^*$ alone does not suffice (the $d = 2$ counterexample). The term
+# $\varepsilon^2 d$ of $\|v\|^2$ ($L_2$: $\varepsilon^2$) puts $2\varepsilon d\, s(m)s(-m)$ into
+# the derivative: it grows with the dimension, and once $\varepsilon d$ exceeds
+# $y\operatorname{sign}(w)^\top x$ every point with a positive margin sharpens.
+
+# %%
+import sympy as sp
+
+from numerics.checks.theorem1 import check_y_t1_linf
+from numerics.checks.theorem1_data import evidence_y_t1_linf
+from theory import theorem1_linf as t1l
+from theory.lemmas import DIM
+from theory.notation import eps as eps_sym
+
+x_sq, b_sym = sp.symbols("X b", real=True)  # ||x||^2, y sign(w).x
+v_sq = x_sq - 2 * eps_sym * b_sym + eps_sym**2 * DIM
+names = {x_sq: r"\|x\|^2", b_sym: r"y \operatorname{sign}(w)^\top x", t1l.S1: r"\|w\|_1",
+         t1l.W2: r"\|w\|_2", t1l.SIGMA_V: r"\operatorname{sign}(w)^\top v", t1l.V_SQ: r"\|v\|^2"}
+display(typeset(v_sq, r"\|v\|^2", symbol_names=names))
+display(typeset(sp.diff(v_sq, eps_sym, 2), r"\frac{d^2\|v\|^2}{d\varepsilon^2}"))
+display(typeset(t1l.DLAMBDA_LINF, r"\frac{d\lambda_1}{d\varepsilon}", symbol_names=names))
+display(typeset(t1l.KAPPA, r"\kappa", symbol_names=names))
+
+ev_linf = t1l.verify_y_t1_linf()
+print(ev_linf.summary)
+print(steps_text(ev_linf))
+print("counterexample:", ev_linf.counterexample)
+for kappa in (1.0, 1.5, 2.0, 5.0, 28.0):
+    print(f"kappa = {kappa:5.1f}: threshold m_kappa = {float(t1l.linf_threshold(kappa)):.4f}")
+
+# %%
+num_linf = check_y_t1_linf()
+print(num_linf.summary)
+
+# %% [markdown]
+# ### On the trained $L_\infty$ models (table 3, MNIST2 and CIFAR2)
+#
+# The records keep, per seed and budget, the share of training points with robust margin
+# $m \ge m^*$, not the weights. Condition (A) holds wherever $m \ge m^* > 0$ and $\varepsilon >
+# \|x\|_1/d$, so $\text{share}(m \ge m^*) + \text{share}(\|x\|_1/d < \varepsilon) - 1$ is a lower
+# bound on the share of points whose $\lambda_1$ provably rises with $\varepsilon$; the exact
+# share needs the trained weights (or per point $m$, $\|v\|^2$ and
+# $\operatorname{sign}(w)^\top v$), which the records do not hold.
+
+# %%
+ev_linf_data = evidence_y_t1_linf()
+print(ev_linf_data.summary)
+for s in ev_linf_data.details.get("shares", []):
+    print(f"{s['dataset']}: eps | share mean pixel < eps | certified share per seed")
+    for k, e in enumerate(s["eps"]):
+        per_seed = ", ".join(f"{row[k]:.3f}" for row in s["certified"])
+        print(f"  {e:.4f} | {s['share_pixels'][k]:.3f} | {per_seed}")
+
+# %%
+assert ev_linf.passed
+assert not [s for s in ev_linf.details["steps"] if not s["machine_checked"]]
+assert ev_linf.details["dimension"] == "any"
+assert ev_linf.counterexample["m"] > ev_linf.counterexample["m_star"]
+assert num_linf.passed, num_linf.summary
+assert ev_linf_data.ran, ev_linf_data.summary
+assert ev_linf_data.passed, ev_linf_data.summary

@@ -1,7 +1,8 @@
 """BOX-PROJ and BOX-MAX: the projection onto ball cap box and the linear worst case inside it.
 
-The derivations (theory.box) are proofs whose one argued step is the existence of the
-multiplier (the intermediate value theorem); the closed forms (numerics.attacks.project_ball_box,
+The derivations (theory.box) are proofs machine-checked for any d, the existence of the
+multiplier included (continuity and monotonicity of the clipped norm, then the intermediate value
+theorem with its premises established); the closed forms (numerics.attacks.project_ball_box,
 numerics.linear.attack.box_worst_case) are checked against SLSQP (numerics.checks.box), against
 a bisection on mu in MNIST's dimension, and against PGD, which can never do better than them.
 """
@@ -16,8 +17,10 @@ from numerics.checks.box import check_box_max, check_box_proj
 from numerics.ledger import Verdict, argued_steps, checks_for, fully_machine_checked, verdict
 from numerics.linear.attack import attacked_margins, box_worst_case
 from numerics.ops import margins
-from theory.box import clip_lemma, verify_box_max, verify_box_proj
+from theory.box import clip_lemma, clip_norm_lemma, verify_box_max, verify_box_proj
 from theory.errors import ConfigError
+from theory.lemmas import IVT_PREMISES, intermediate_value
+from theory.proof import Proof
 
 D = 784
 
@@ -48,20 +51,57 @@ def _bisection_projection(z: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor,
     return delta(b)
 
 
-def test_box_proofs_are_derived_with_one_argued_step_each() -> None:
-    """BOX-PROJ, BOX-MAX: every algebraic step is machine-checked for any d; the existence of
-    mu (resp. t) is the intermediate value theorem, argued, so the verdict is 'derived'."""
+def test_box_proofs_are_machine_checked_with_the_intermediate_value_theorem() -> None:
+    """BOX-PROJ, BOX-MAX: every step machine-checked for any d, the multiplier's existence
+    included (clip_norm_lemma: continuity, monotonicity, the end values; then the intermediate
+    value theorem, cited with its premises established), so the verdict is 'proved'."""
     assert clip_lemma().machine_checked
+    assert clip_norm_lemma().machine_checked
+    assert clip_norm_lemma().dimension == "any"
+    ivt = intermediate_value()
+    assert ivt.machine_checked
+    assert [s.method for s in ivt.steps] == ["theorem"]
     for verify in (verify_box_proj, verify_box_max):
         evidence = verify()
         assert evidence.passed
         assert evidence.details["dimension"] == "any"
-        assert not fully_machine_checked(evidence)
-        (argued,) = argued_steps(evidence)
-        assert "intermediate value theorem" in argued["note"]
-        assert verdict([evidence]) is Verdict.DERIVED
+        assert fully_machine_checked(evidence)
+        assert not argued_steps(evidence)
+        assert verdict([evidence]) is Verdict.PROVED
+        ivt_steps = [s for s in evidence.details["steps"]
+                     if s["statement"].startswith("intermediate value theorem")]
+        assert len(ivt_steps) == 1
+        assert ivt_steps[0]["machine_checked"]
+        assert "F continuous on [0, oo)" in ivt_steps[0]["assumptions"]
     assert [c.path for c in checks_for("BOX-PROJ") if c.kind == "symbolic"] == [
         "theory.box:verify_box_proj"]
+
+
+def test_intermediate_value_theorem_needs_its_premises() -> None:
+    """Citing the intermediate value theorem without establishing its premises is not
+    machine-checked (the premises are the step's assumptions)."""
+    p = Proof()
+    assert not p.lemma(intermediate_value(), "F takes the value eps")
+    assert set(p.steps[0].unjustified) == {h.text for h in IVT_PREMISES}
+    p.establish(("F continuous on [0, oo)", "0 <= T", "F(0) <= eps", "eps <= F(T)"))
+    texts = [h.text for h in IVT_PREMISES]
+    assert p.lemma(intermediate_value(), "F takes the value eps", premises=dict(zip(
+        texts, ("F continuous on [0, oo)", "0 <= T", "F(0) <= eps", "eps <= F(T)"),
+        strict=True)))
+
+
+def test_clip_norm_is_monotone_and_lipschitz_numerically() -> None:
+    """clip_norm_lemma's conclusions on random instances: F(s) = ||min(s a, b)|| nondecreasing,
+    ||a||-Lipschitz and <= s ||a||."""
+    g = torch.Generator().manual_seed(3)
+    for _ in range(20):
+        a = torch.rand(7, generator=g, dtype=torch.float64) * 3
+        b = torch.rand(7, generator=g, dtype=torch.float64)
+        s = torch.sort(torch.rand(50, generator=g, dtype=torch.float64) * 2).values
+        F = torch.stack([torch.minimum(si * a, b).norm() for si in s])
+        assert bool((F[1:] >= F[:-1] - 1e-15).all())
+        assert bool(((F[1:] - F[:-1]).abs() <= a.norm() * (s[1:] - s[:-1]) + 1e-12).all())
+        assert bool((s * a.norm() + 1e-12 >= F).all())
 
 
 def test_closed_forms_match_a_generic_solver() -> None:

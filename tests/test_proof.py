@@ -23,7 +23,8 @@ from theory.notation import s
 from theory.proof import Proof, drop_index_range
 from theory.theorem1 import margin_enclosure, margin_threshold
 
-PROVED = ("Y-EQ7", "Y-L1", "INNER-MAX", "Y-HESS", "HESS-DEP", "Y-EIG", "K-SMOOTH", "L-BUDGET")
+PROVED = ("Y-EQ7", "Y-L1", "INNER-MAX", "BOX-PROJ", "BOX-MAX", "Y-HESS", "HESS-DEP", "Y-EIG",
+          "K-SMOOTH", "L-BUDGET")
 
 
 def test_false_lemma_is_refused() -> None:
@@ -99,7 +100,7 @@ def test_m_star_enclosure_is_certified_and_tight() -> None:
 
 
 def test_ledger_proves_exactly_the_fully_checked_claims() -> None:
-    """The symbolic ledger: the eight claims proved with every step machine-checked for any d;
+    """The symbolic ledger: the ten claims proved with every step machine-checked for any d;
     Y-EIG-DEP fails by a machine-checked refutation; no proved claim has a prose step."""
     rows = {r.claim.id: r for r in build_ledger(ids=[*PROVED, "Y-EIG-DEP"])}
     for cid in PROVED:

@@ -34,6 +34,7 @@ __all__ = [
     "SMOOTH_BLOWUP_TOL",
     "SMOOTH_GROWTH_MIN",
     "SMOOTH_JUMP_RTOL",
+    "SUITE",
     "TOLERANCES",
     "YAMADA",
     "Claim",
@@ -115,6 +116,7 @@ YAMADA = "Yamada et al. 2021"
 MADRY = "Madry et al. 2018"
 KANAI = "Kanai et al. 2021"
 LIU = "Liu et al. 2020"
+SUITE = "this suite (beyond Yamada et al. 2021)"
 
 CLAIMS: tuple[Claim, ...] = (
     Claim(
@@ -152,13 +154,15 @@ CLAIMS: tuple[Claim, ...] = (
         "BOX-PROJ", MADRY,
         "The Euclidean projection onto the L2 eps-ball intersected with the pixel box "
         "(lo <= delta <= hi, lo <= 0 <= hi) is clip(z/(1 + mu), lo, hi), with mu >= 0 zero when "
-        "||clip(z, lo, hi)|| <= eps and else fixed by ||delta|| = eps; for L-inf it is the clip "
+        "||clip(z, lo, hi)|| <= eps and else fixed by ||delta|| = eps (eps > 0; at eps = 0 the "
+        "projection is 0); for L-inf it is the clip "
         "onto [max(lo, -eps), min(hi, eps)]. Ball-then-box, PGD's usual step, is not it (L2).",
         latex=(
             r"The Euclidean projection onto $\{\|\delta\|_2 \le \varepsilon\} \cap \{l \le "
             r"\delta \le h\}$ ($l \le 0 \le h$) is $\operatorname{clip}(z/(1 + \mu), l, h)$, "
             r"with $\mu \ge 0$ zero when $\|\operatorname{clip}(z, l, h)\| \le \varepsilon$ and "
-            r"else fixed by $\|\delta\| = \varepsilon$; for $L_\infty$ it is the clip onto "
+            r"else fixed by $\|\delta\| = \varepsilon$ ($\varepsilon > 0$; at $\varepsilon = 0$ "
+            r"the projection is $0$); for $L_\infty$ it is the clip onto "
             r"$[\max(l, -\varepsilon), \min(h, \varepsilon)]$. Ball-then-box, PGD's usual "
             r"step, is not it ($L_2$)."
         ),
@@ -229,6 +233,26 @@ CLAIMS: tuple[Claim, ...] = (
             r"Theorem 1: the weight-loss landscape is sharper (larger top Hessian eigenvalue "
             r"$\lambda_1$, filter-normalised weights) for models trained with a larger $L_2$ "
             r"adversarial $\varepsilon$."
+        ),
+    ),
+    Claim(
+        "Y-T1-LINF", SUITE,
+        "Theorem 1 under L-inf (fixed w, no w_i = 0): the per-point Hessian is s(m)s(-m) v v^T, "
+        "m = y w.x - eps ||w||_1, v = y x - eps sign(w), top eigenpair (v, lambda_1 = "
+        "s(m)s(-m)||v||^2), ||v||^2 = ||x||^2 - 2 eps y sign(w).x + eps^2 d; d lambda_1/d eps = "
+        "s(m)s(-m)[||w||_1 tanh(m/2)||v||^2 - 2 sign(w).v], > 0 exactly when the bracket is; "
+        "sufficient: m > 0 and eps d > y sign(w).x, or m tanh(m/2) >= 1 + sqrt(d)||w||_2/||w||_1 "
+        "(a threshold at or above Y-T1's m*, which alone does not suffice).",
+        latex=(
+            r"Theorem 1 under $L_\infty$ (fixed $w$, no $w_i = 0$): the per-point Hessian is "
+            r"$s(m)s(-m)\, v v^\top$, $m = y\, w^\top x - \varepsilon \|w\|_1$, $v = y x - "
+            r"\varepsilon \operatorname{sign}(w)$, top eigenpair $(v, \lambda_1 = s(m)s(-m)\, "
+            r"\|v\|^2)$, $\|v\|^2 = \|x\|^2 - 2 \varepsilon y \operatorname{sign}(w)^\top x + "
+            r"\varepsilon^2 d$; $\frac{d\lambda_1}{d\varepsilon} = s(m)s(-m) [\|w\|_1 "
+            r"\tanh(m/2) \|v\|^2 - 2 \operatorname{sign}(w)^\top v]$, $> 0$ exactly when the "
+            r"bracket is; sufficient: $m > 0$ and $\varepsilon d > y \operatorname{sign}(w)^\top "
+            r"x$, or $m \tanh(m/2) \ge 1 + \sqrt{d}\, \|w\|_2 / \|w\|_1$ (a threshold at or "
+            r"above Y-T1's $m^*$, which alone does not suffice)."
         ),
     ),
     Claim(

@@ -8,10 +8,13 @@ and ``sympy-sign`` step. A step is confirmed only where the second engine does n
   inside each symbol's declared domain) and else with 50-digit mpmath arithmetic (through
   ``evalf(50)``); an index-sum identity (symbolic dimension d, or number of points N) is
   evaluated with its sums expanded at several dimensions, its free indices drawn in 1..d.
-  Nothing is simplified: a value is compared with 0 as computed.
+  Nothing is simplified: a value is compared with 0 as computed. An unevaluated
+  ``sympy.Integral`` is left so (not integrated by SymPy) and computed by mpmath's 50-digit
+  numerical quadrature at the random point: a closed-form integral is checked independently of
+  SymPy's integrator.
 * **z3** (:func:`z3_sign`), for signs: the expression is translated into z3's real arithmetic
-  (each symbol a real constrained by its declared assumptions; ``Abs``/``sign`` as
-  if-then-else; an index sum over a symbolic range as a fresh real that is >= 0 when z3 proves
+  (each symbol a real constrained by its declared assumptions; ``Abs``/``sign``/``Min``/``Max``
+  as if-then-else; an index sum over a symbolic range as a fresh real that is >= 0 when z3 proves
   its summand >= 0 for every index value; ``exp``/``log``/``sqrt`` as fresh reals constrained by
   true facts: e^a > 0, e^a >= 1 + a, log a <= a - 1, sqrt(a)^2 = a, and their monotonicity
   about 0 and 1), and z3 is asked for a point where the sign fails. "unsat" confirms the sign;
@@ -83,7 +86,7 @@ def _point(expr: sp.Basic, sizes: dict[sp.Symbol, int], rng: random.Random) -> s
     top = min(sizes.values()) if sizes else 3
     expr = expr.xreplace({**{k: sp.Integer(v) for k, v in sizes.items()},
                           **{j: sp.Integer(rng.randint(1, top)) for j in free_idx}})
-    expr = expr.doit()
+    expr = expr.doit(integrals=False)  # an Integral stays: evalf computes it by quadrature
     values: dict[sp.Basic, sp.Basic] = {}
     for ind in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
         values[ind] = _random_value(ind, rng)
@@ -98,8 +101,11 @@ def _value_is_zero(value: sp.Basic) -> tuple[bool | None, bool]:
     value = sp.sympify(value)
     if value.is_Rational:
         return value == 0, True
-    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or value.free_symbols:
+    bare = value.replace(lambda e: isinstance(e, sp.Integral), lambda e: sp.Integer(0))
+    if bare.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or value.free_symbols:  # limits may be infinite
         return None, False
+    if value.has(sp.Integral):
+        value = value.replace(lambda e: isinstance(e, sp.Integral), _quadrature)
     num = value.evalf(50)
     if not num.is_number or num.has(sp.zoo, sp.nan):
         return None, False
@@ -108,6 +114,38 @@ def _value_is_zero(value: sp.Basic) -> tuple[bool | None, bool]:
                                                                or im.is_Rational):
         return None, False
     return bool(abs(re) < _TOL and abs(im) < _TOL), False
+
+
+def _quadrature(integral: sp.Integral) -> sp.Basic:
+    """A definite integral with numeric limits by mpmath's Gauss-Legendre quadrature at 50
+    digits (several variables: an iterated quadrature; tanh-sinh where Gauss-Legendre's error
+    estimate is not small), independent of SymPy's integrator. The integral itself is returned
+    where no estimate is small (the point then yields no value)."""
+    import mpmath
+
+    variables = [lim[0] for lim in integral.limits]
+    body = integral.function.xreplace({r: sp.Float(r, 60)
+                                       for r in integral.function.atoms(sp.Rational)})
+    f = sp.lambdify(variables, body, modules="mpmath")
+
+    def end(v: sp.Basic) -> object:
+        if v == sp.oo:
+            return mpmath.inf
+        if v == -sp.oo:
+            return -mpmath.inf
+        return mpmath.mpf(str(sp.N(v, 60)))
+
+    with mpmath.workdps(50):
+        ranges = [[end(lim[1]), end(lim[2])] for lim in integral.limits]
+        scale = mpmath.mpf(1)
+        for method in ("gauss-legendre", "tanh-sinh"):
+            if method == "tanh-sinh" and len(ranges) > 1:
+                break
+            value, err = mpmath.quad(f, *ranges, method=method, error=True)
+            scale = max(abs(value), mpmath.mpf(1))
+            if err <= mpmath.mpf("1e-35") * scale:
+                return sp.Float(value, 50)
+    return integral
 
 
 def evaluate_zero(difference: sp.Basic, seed: int = 0) -> tuple[bool | None, str, str]:
@@ -236,6 +274,13 @@ class _Z3:
         if isinstance(e, sp.Abs):
             a = self(e.args[0])
             return z3.If(a >= 0, a, -a)
+        if isinstance(e, (sp.Min, sp.Max)):
+            args = [self(a) for a in e.args]
+            out = args[0]
+            for a in args[1:]:
+                out = z3.If(out <= a, out, a) if isinstance(e, sp.Min) else \
+                    z3.If(out >= a, out, a)
+            return out
         if isinstance(e, sp.sign):
             a = self(e.args[0])
             return z3.If(a > 0, z3.RealVal(1), z3.If(a < 0, z3.RealVal(-1), z3.RealVal(0)))

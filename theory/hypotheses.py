@@ -52,6 +52,8 @@ _EPS_POS = Hypothesis("eps > 0 (the budget)", ("epsilon > 0", "epsilon >= 0"))
 _W_NONZERO = Hypothesis("w != 0 (||w||_2 > 0: w^ = w/||w|| is defined)", ("norm_w > 0", "w != 0"))
 _Y = Hypothesis("y in {-1, +1} (each label value is checked separately)")
 
+_BOX = Hypothesis("lo <= 0 <= hi coordinatewise (x lies in the box)", ("l <= 0", "h >= 0"))
+
 _SET_R = Hypothesis("r > 0, and w1, w2 lie in {||w|| >= r} (the set on which K(r) is claimed)",
                     ("r > 0",))
 
@@ -67,8 +69,13 @@ HYPOTHESES: dict[str, tuple[Hypothesis, ...]] = {
                              ("a_i >= 0", "b_i >= 0")),
                   Hypothesis("w != 0 for the p = 2 maximiser eta* = -eps y w/||w||_2 (the "
                              "maximum value holds at w = 0 too)", ("w != 0",))),
-    "BOX-PROJ": (_EPS_NONNEG, Hypothesis("lo <= 0 <= hi coordinatewise (x lies in the box)")),
-    "BOX-MAX": (_EPS_NONNEG, _Y, Hypothesis("lo <= 0 <= hi coordinatewise (x lies in the box)")),
+    "BOX-PROJ": (_EPS_NONNEG, _BOX,
+                 Hypothesis("for mu > 0: the case ||clip(z, lo, hi)||_2 > eps > 0 (else mu = 0; at "
+                            "eps = 0 the set is {0} and the projection 0 is the limit mu -> oo)",
+                            ("eps < ||clip(z, lo, hi)||", "epsilon > 0"))),
+    "BOX-MAX": (_EPS_NONNEG, _Y, _BOX,
+                Hypothesis("for t: the case ||delta_oo||_2 > eps (else the box corner delta_oo)",
+                           ("eps < ||delta_oo||",))),
     "Y-HESS": (_Y,),
     "HESS-DEP": (_EPS_NONNEG, _Y, _W_NONZERO,
                  Hypothesis("p = inf: every w_i != 0 (the Hessian is taken off the hyperplanes "
@@ -81,7 +88,20 @@ HYPOTHESES: dict[str, tuple[Hypothesis, ...]] = {
                         ("m > 0", "k >= 0")),
              Hypothesis("for the strict increase at m = m*: x is not parallel to w, P^2 = P2 > 0",
                         ("P2 > 0",))),
-    "Y-T2": (_EPS_NONNEG,),
+    "Y-T1-LINF": (_EPS_NONNEG, _Y,
+                  Hypothesis("every w_i != 0 (off the hyperplanes where ||w||_1 has no Hessian): "
+                             "sign(w_i)^2 = 1, ||w||_1 > 0, ||w||_2 > 0",
+                             ("w[i] != 0", "norm1_w > 0", "norm2_w > 0")),
+                  Hypothesis("sufficient condition (A): m > 0 and sign(w).v = -n < 0",
+                             ("m > 0", "n > 0")),
+                  Hypothesis("sufficient condition (B): m > 0 with m tanh(m/2) = 1 + kappa + k, "
+                             "k >= 0", ("m > 0", "k >= 0")),
+                  Hypothesis("for the strict increase under (B): k > 0", ("k > 0",))),
+    "Y-T2": (_EPS_NONNEG,
+             Hypothesis("zero-mean symmetric noise independent of w with E[eta eta^T] = c^2 I, "
+                        "c^2 >= 0 (odd moments vanish)", ("c^2 >= 0",)),
+             Hypothesis("the noise radius eps > 0 (ball, sphere, cube) and the Gaussian's "
+                        "sigma > 0", ("epsilon > 0", "sigma > 0"))),
     "K-SMOOTH": (_EPS_NONNEG, _Y, _SET_R),
     "L-BUDGET": (_EPS_NONNEG, _Y,
                  Hypothesis("||mu||_inf = max_i |mu_i|: r = ||mu||_inf - |mu_i| >= 0 for every i "

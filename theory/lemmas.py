@@ -11,7 +11,9 @@ the sum), SymPy's own ``expand`` and ``factor_sum``; derivatives of index sums b
 * :func:`triangle`: ||a + b|| <= ||a|| + ||b||, and the reverse form | ||a|| - ||b|| | <= ||a - b||;
 * :func:`normalisation_lipschitz`: ||w1^ - w2^|| <= ||w1 - w2|| / r when ||w1||, ||w2|| >= r > 0;
 * :func:`sigmoid_lipschitz`: |s(a) - s(b)| <= |a - b| / 4;
-* :func:`zeta_tangent`: zeta(t) >= zeta(t0) + s(t0)(t - t0) (zeta is above its tangents).
+* :func:`zeta_tangent`: zeta(t) >= zeta(t0) + s(t0)(t - t0) (zeta is above its tangents);
+* :func:`intermediate_value`: a continuous f on [a, b] with f(a) <= c <= f(b) takes the value c
+  (the textbook theorem, cited: its premises are what a proof citing it must establish).
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from theory.proof import Proof
 
 __all__ = [
     "DIM",
+    "IVT_PREMISES",
     "NORMALISATION_PREMISE",
     "I",
     "J",
     "K",
     "cauchy_schwarz",
+    "intermediate_value",
     "isum",
     "linear",
     "normalisation_lipschitz",
@@ -241,3 +245,28 @@ def _log_ratio(t0: sp.Symbol, u: sp.Symbol) -> sp.Expr:
     """exp(zeta(t0 + u) - zeta(t0)) - ((1 - p) + p e^u): the log form of the step above."""
     q = s(t0)
     return sp.simplify(sp.exp(zeta(t0 + u) - zeta(t0)) - (1 - q + q * sp.exp(u)))
+
+
+#: The premises of :func:`intermediate_value`, one a fact, in the order a citing proof maps them.
+IVT_PREMISES = (
+    Hypothesis("f is continuous on [a, b]", ("f continuous on [a, b]",)),
+    Hypothesis("a <= b", ("a <= b",)),
+    Hypothesis("f(a) <= c", ("f(a) <= c",)),
+    Hypothesis("c <= f(b)", ("c <= f(b)",)),
+)
+
+
+@functools.cache
+def intermediate_value() -> Proof:
+    """A real function f continuous on [a, b] with f(a) <= c <= f(b) takes the value c at some
+    x in [a, b] (Bolzano's intermediate value theorem).
+
+    The theorem rests on the completeness of the reals and is cited, not derived (method
+    ``"theorem"``); what the machinery checks is that a proof citing it has established each
+    premise (:data:`IVT_PREMISES`, mapped to its own facts) by machine-checked steps.
+    """
+    p = Proof(premises=IVT_PREMISES)
+    p.theorem("f takes the value c at some x in [a, b]",
+              "intermediate value theorem; Rudin, Principles of Mathematical Analysis, 3rd ed., "
+              "Theorem 4.23", uses=tuple(h.text for h in IVT_PREMISES))
+    return p

@@ -16,6 +16,11 @@ established by a machine method or argued in words:
 * ``"lemma"``: a lemma of :mod:`theory.lemmas` whose own steps are all machine-checked, reused;
 * ``"cases"``: a fact that holds in every case of a split, each case established by an earlier
   machine-checked step (the machinery checks that each case fact was established);
+* ``"theorem"``: a textbook theorem of real analysis (the intermediate value theorem), cited with
+  its reference and applied to premises that must each be a hypothesis or a fact established by
+  an earlier machine-checked step; the machinery checks the premises, not the theorem, which is
+  trusted as the monotonicity theorem behind ``"sympy-monotone"`` and SymPy's limit algorithm
+  behind ``"sympy-limit"`` are;
 * ``"prose"``: an argument in words, with the reason it was not machine-checked.
 
 **Two engines.** Every ``sympy-identity`` step is also evaluated at random points (exact
@@ -59,7 +64,7 @@ from theory.hypotheses import Hypothesis, grants, hypotheses
 __all__ = ["METHODS", "Proof", "Step", "drop_index_range", "steps_text", "symbol_facts"]
 
 METHODS = ("sympy-identity", "sympy-sign", "sympy-monotone", "sympy-limit",
-           "interval-arithmetic", "lemma", "cases", "prose")
+           "interval-arithmetic", "lemma", "cases", "theorem", "prose")
 
 
 @dataclass(frozen=True)
@@ -241,14 +246,34 @@ class Proof:
 
     def record(self, statement: str, ok: bool, method: str = "sympy-identity",
                dimension: Any = "any", *, exprs: tuple[Any, ...] = (),
-               uses: tuple[str, ...] = (), gives: tuple[str, ...] = ()) -> bool:
+               uses: tuple[str, ...] = (), gives: tuple[str, ...] = (),
+               bound: tuple[Any, ...] = ()) -> bool:
         """Step: a machine check done by the caller (SymPy's result ``ok``); ``exprs`` are the
-        expressions it checked, whose symbols' assumptions it uses."""
+        expressions it checked, whose symbols' assumptions it uses. For a ``sympy-identity``
+        step each of ``exprs`` is a difference that must be 0, and the evaluation engine
+        (:func:`theory.engines.evaluate_zero`) evaluates it at random points too: an unevaluated
+        ``sympy.Integral`` in it is computed by 50-digit numerical quadrature there, so a
+        closed-form integral is checked by an engine independent of SymPy's integrator."""
         if method not in METHODS or method == "prose":
             raise ValueError(f"unknown machine method {method!r}: use one of {METHODS[:-1]}")
-        self._linear_pairs()
-        return self._add(statement, method, ok, dimension, "the machine check did not confirm it",
-                         exprs=exprs, uses=uses, gives=gives, engines_=("sympy",))
+        used: set[str] = set()
+        note = "the machine check did not confirm it"
+        if method == "sympy-identity" and exprs:
+            notes = []
+            for expr in exprs:
+                second, engines_used, n = self._second_identity(expr)
+                if not second:
+                    ok, note = False, n
+                    break
+                used |= set(engines_used)
+                if n:
+                    notes.append(n)
+            if ok and notes:
+                note = "; ".join(notes)
+        else:
+            self._linear_pairs()
+        return self._add(statement, method, ok, dimension, note, exprs=exprs, bound=bound,
+                         uses=uses, gives=gives, engines_=("sympy", *sorted(used)))
 
     def identity(self, statement: str, difference: sp.Expr | sp.MatrixBase,
                  dimension: Any = "any", *, uses: tuple[str, ...] = (),
@@ -326,7 +351,7 @@ class Proof:
         try:
             value = sp.limit(expr, symbol, point, direction)
             ok = value == expected if expected in (sp.oo, -sp.oo) else is_zero(value - expected)
-        except (NotImplementedError, ValueError):
+        except (NotImplementedError, ValueError, TypeError):
             ok = False
         self._linear_pairs()
         return self._add(statement, "sympy-limit", ok, "any", "SymPy could not take the limit",
@@ -361,6 +386,15 @@ class Proof:
         return self._add(statement, "cases", not missing, "any",
                          "cases not established: " + ", ".join(missing), uses=tuple(cases),
                          gives=(fact,), engines_=("cases",))
+
+    def theorem(self, statement: str, reference: str, *, uses: tuple[str, ...] = (),
+                gives: tuple[str, ...] = ()) -> bool:
+        """Step: a textbook theorem (``reference``) applied to premises ``uses``, each of which
+        must be a hypothesis or established by an earlier machine-checked step; the theorem
+        itself is cited, not derived (engine ``"cited"``)."""
+        self._linear_pairs()
+        return self._add(f"{statement} [{reference}]", "theorem", True, "any", "", uses=uses,
+                         gives=gives, engines_=("cited",))
 
     def prose(self, statement: str, why: str) -> bool:
         """Step argued in words; ``why`` says why it is not machine-checked."""
