@@ -208,7 +208,7 @@ show_claim("Y-T1-LINF")
 import sympy as sp
 
 from numerics.checks.theorem1 import check_y_t1_linf
-from numerics.checks.theorem1_data import evidence_y_t1_linf
+from numerics.experiments.mnist2.evidence_linf import evidence_y_t1_linf
 from theory import theorem1_linf as t1l
 from theory.lemmas import DIM
 from theory.notation import eps as eps_sym

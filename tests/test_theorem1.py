@@ -191,7 +191,7 @@ def test_y_t1_linf_threshold_is_at_least_m_star() -> None:
 def test_y_t1_linf_data_evidence_from_the_records() -> None:
     """The committed MNIST2 table 3 record certifies a positive share of training points at its
     largest budget in every seed; CIFAR2's budgets are below every point's mean pixel."""
-    from numerics.checks.theorem1_data import evidence_y_t1_linf
+    from numerics.experiments.mnist2.evidence_linf import evidence_y_t1_linf
     from theory.errors import DataError
 
     try:

@@ -13,8 +13,7 @@ from numerics.checks import (
     random_noise,
     smoothness,
     theorem1,
-    theorem1_data,
 )
 
 __all__ = ["adversarial_loss", "box", "budget", "hessian", "random_noise", "smoothness",
-           "theorem1", "theorem1_data"]
+           "theorem1"]

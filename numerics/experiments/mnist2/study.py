@@ -17,6 +17,7 @@ from typing import Any
 
 from numerics.experiments.mnist2.config import EVAL_PGD, TRAIN_PGD, MNIST2Config, repetitions
 from numerics.experiments.mnist2.evidence import evidence_y_t1, evidence_y_t2, trends
+from numerics.experiments.mnist2.evidence_linf import evidence_y_t1_linf
 from numerics.experiments.mnist2.present import render_tables, save_figures, write_csv
 from numerics.experiments.mnist2.run import run_mnist2
 from numerics.experiments.units import Units
@@ -28,7 +29,7 @@ __all__ = ["CI", "CLAIMS", "EVIDENCE", "MINUTES", "NAME", "OUTPUTS", "RESULT", "
 
 NAME = "mnist2"
 TITLE = "Yamada et al.'s MNIST2 tables 1-4 and figures 2-3 (logistic regression)"
-CLAIMS = ("Y-T1", "Y-T2")
+CLAIMS = ("Y-T1", "Y-T2", "Y-T1-LINF")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ MINUTES = {"ci": 1.5, "full": 12.0}
 RESULT = "mnist2.json"
 OUTPUTS = ("mnist2.csv", "tables.md", "figure2_landscapes.png", "figure2_landscapes.svg",
            "figure3_eigenvalues.png", "figure3_eigenvalues.svg")
-EVIDENCE = {"Y-T1": evidence_y_t1, "Y-T2": evidence_y_t2}
+EVIDENCE = {"Y-T1": evidence_y_t1, "Y-T2": evidence_y_t2, "Y-T1-LINF": evidence_y_t1_linf}
 
 
 def unit_names(cfg: MNIST2Config) -> list[str]:

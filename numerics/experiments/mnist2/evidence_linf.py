@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from numerics.ledger import register
 from theory.claims import Evidence
 
 __all__ = ["certified_shares", "evidence_y_t1_linf"]
@@ -84,7 +83,6 @@ def _describe(s: dict[str, Any]) -> str:
     return text + f"; nothing certified below eps = {s['eps'][first]:.4g}"
 
 
-@register("Y-T1-LINF", "data")
 def evidence_y_t1_linf(paths: tuple[str | Path, ...] | None = None) -> Evidence:
     """Y-T1-LINF, data: at the trained L-inf weights of table 3 (MNIST2, CIFAR2), the share of
     training points certified (from the stored margin shares and the images, module docstring)
