@@ -777,9 +777,14 @@ def test_show_claim_is_markdown_with_the_latex_statement() -> None:
     from numerics.display import show_claim
     from theory.claims import get_claim
 
+    from theory.hypotheses import HYPOTHESES
+
     claim = get_claim("Y-T1")
+    own = "; ".join(h.text for h in HYPOTHESES["Y-T1"])
+    assert own  # Y-T1 states hypotheses beyond the shared setting: they are shown
     bundle, _ = DisplayFormatter().format(show_claim("Y-T1"))
-    assert bundle["text/markdown"] == f"**Y-T1** ({claim.paper}). {claim.latex}"
-    assert bundle["text/plain"] == f"Y-T1 ({claim.paper}). {claim.statement}"
+    assert bundle["text/markdown"] == (f"**Y-T1** ({claim.paper}). {claim.latex}\n\n"
+                                       f"*Hypotheses:* {own}.")
+    assert bundle["text/plain"] == f"Y-T1 ({claim.paper}). {claim.statement} Hypotheses: {own}."
     with pytest.raises(KeyError):
         show_claim("Y-T9")
