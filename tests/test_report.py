@@ -776,7 +776,6 @@ def test_show_claim_is_markdown_with_the_latex_statement() -> None:
 
     from numerics.display import show_claim
     from theory.claims import get_claim
-
     from theory.hypotheses import HYPOTHESES
 
     claim = get_claim("Y-T1")
