@@ -32,9 +32,8 @@ def test_compare_classifies_every_number() -> None:
         "eig": [1.0 + 1e-8, 2.5]})
     c = compare_records("toy", fresh, committed, "ref.json", {"rtol": 1e-6, "atol": 0.0})
     by_path = {d["path"]: d for d in c.differences}
-    assert c.counts == {"same": 3, "inside": 1, "within": 1, "differs": 6}, c.counts
-    assert set(by_path) == {"flag", "stats.sd", "stats.ci95[0]", "stats.ci95[1]", "eig[1]",
-                            "gone"}
+    assert c.counts == {"same": 4, "inside": 1, "within": 1, "differs": 5}, c.counts
+    assert set(by_path) == {"flag", "stats.ci95[0]", "stats.ci95[1]", "eig[1]", "gone"}
     assert by_path["eig[1]"]["abs"] == pytest.approx(0.5)
     assert not c.passed
 

@@ -18,7 +18,7 @@ from typing import Any
 from numerics.cli import resume, values
 from theory.errors import ConfigError
 
-__all__ = ["OUTPUTS", "register", "run"]
+__all__ = ["OUTPUTS", "config_from_args", "register", "run"]
 
 #: Every file ``mnist2`` writes in its --out folder (checked before any work).
 OUTPUTS = ("mnist2.json", "mnist2.csv", "tables.md", "figure2_landscapes.png",
@@ -63,20 +63,26 @@ def _ints(text: str, option: str) -> tuple[int, ...]:
         raise ConfigError(f"{option} must be comma-separated integers, got {text!r}") from None
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the study of ``--dataset`` through :func:`numerics.cli.study.run_study_command`."""
-    from numerics.cli.study import run_study_command
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The validated config of ``--dataset``'s study at ``--profile`` with the options' changes
+    (tables, seeds, threads, weight decay)."""
+    from numerics.experiments.mnist2 import config_for
 
     overrides: dict[str, Any] = {"tables": _ints(args.tables, "--tables"),
                                  "threads": args.threads}
     if args.seeds is not None:
-        overrides["seeds"] = args.seeds
+        overrides["seeds"] = (tuple(args.seeds) if not isinstance(args.seeds, str)
+                              else _ints(args.seeds, "--seeds"))
+    config = config_for(args.profile, dataset=getattr(args, "dataset", "mnist2"), **overrides)
+    if args.weight_decay is not None:
+        config = dataclasses.replace(
+            config, train=dataclasses.replace(config.train, weight_decay=args.weight_decay))
+    return config
 
-    def adjust(cfg: Any) -> Any:
-        if args.weight_decay is None:
-            return cfg
-        return dataclasses.replace(
-            cfg, train=dataclasses.replace(cfg.train, weight_decay=args.weight_decay))
 
-    return run_study_command(args.dataset, args, scale=args.profile, out=args.out,
-                             adjust=adjust, **overrides)
+def run(args: argparse.Namespace) -> int:
+    """Run the study of ``--dataset`` through :func:`numerics.cli.study.run_study_command`."""
+    from numerics.cli.study import run_study_command
+
+    config = config_from_args(args)
+    return run_study_command(args.dataset, args, scale=config.profile, out=args.out, cfg=config)
