@@ -32,7 +32,7 @@ from numerics.experiments.mnist2.config import (
 )
 from numerics.experiments.paper_values import PRINTED_RESOLUTION, TableSpec, eps_label
 from numerics.experiments.units import Units
-from numerics.linear.attack import attacked_margins, perturb
+from numerics.linear.attack import perturb, robust_correct
 from numerics.linear.curvature import fixed_noise_operator, normalized_sharpness, robust_operator
 from numerics.linear.landscape import filter_normalized_direction, landscape_1d
 from numerics.linear.train import TrainConfig, TrainResult, train_models
@@ -50,10 +50,9 @@ def _eval(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: torch.Tensor,
           common_noise: bool) -> list[float]:
     """Accuracy (%) of each model when every example meets the strongest of ``attacks`` (the
     lowest margin among them, per example and model)."""
-    attacks = (attacks,) if isinstance(attacks, AttackSpec) else attacks
     gen = torch.Generator().manual_seed(seed)
-    z = torch.stack([attacked_margins(W, X, y, eps, a, gen, common_noise) for a in attacks])
-    return (100.0 * (z.amin(dim=0) > 0).to(W.dtype).mean(dim=1)).tolist()
+    correct = robust_correct(W, X, y, eps, attacks, gen, common_noise)
+    return (100.0 * correct.to(W.dtype).mean(dim=1)).tolist()
 
 
 def _top_eigs(operator: Any, k: int) -> np.ndarray:
