@@ -278,6 +278,14 @@ def attacked_margins(
     is formed); with a box, the margin at the exact worst case inside it (BOX-MAX).
     """
     check_data(X, y, name="X", labels="pm1", ndim=2)
+    return _attacked_margins(W, X, y, eps, attack, generator, common_noise)
+
+
+def _attacked_margins(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+    attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
+) -> torch.Tensor:
+    """:func:`attacked_margins` on data checked by the caller."""
     K, (N, d) = W.shape[0], X.shape
     if attack.kind == "clean":
         return margins(W, X, y)
@@ -325,12 +333,21 @@ def robust_correct(
     :func:`attacked_margins` does.
     """
     check_data(X, y, name="X", labels="pm1", ndim=2)
+    return _robust_correct(W, X, y, eps, attacks, generator, common_noise)
+
+
+def _robust_correct(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+    attacks: AttackSpec | tuple[AttackSpec, ...], generator: torch.Generator | None = None,
+    common_noise: bool = False,
+) -> torch.Tensor:
+    """:func:`robust_correct` on data checked by the caller."""
     attacks = (attacks,) if isinstance(attacks, AttackSpec) else tuple(attacks)
     K, d = W.shape[0], X.shape[1]
     e = budgets(eps, K, X).reshape(-1)
     screen = all(_deterministic(a) for a in attacks) and len({a.norm for a in attacks}) == 1
     if not screen or all(a.kind == "clean" for a in attacks):  # clean: one product anyway
-        z = torch.stack([attacked_margins(W, X, y, e, a, generator, common_noise)
+        z = torch.stack([_attacked_margins(W, X, y, e, a, generator, common_noise)
                          for a in attacks])
         return z.amin(dim=0) > 0
     norm = attacks[0].norm
@@ -346,8 +363,8 @@ def robust_correct(
         if idx.numel() == 0:
             continue
         xs, ys = X[idx], y[idx]
-        z = torch.stack([attacked_margins(W[k:k + 1], xs, ys, e[k:k + 1], a, generator,
-                                          common_noise)[0] for a in attacks])
+        z = torch.stack([_attacked_margins(W[k:k + 1], xs, ys, e[k:k + 1], a, generator,
+                                           common_noise)[0] for a in attacks])
         correct[k, idx] = z.amin(dim=0) > 0
     return correct
 
