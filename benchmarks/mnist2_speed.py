@@ -20,6 +20,7 @@ clock: both change with the load.
 
     python benchmarks/mnist2_speed.py --threads 2
     python benchmarks/mnist2_speed.py --threads 1 --order AB
+    python benchmarks/mnist2_speed.py --threads 1 --order CB,BC --before 9490d49 --keep /tmp/k
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import gzip
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -175,11 +177,12 @@ def reference(threads: int, data_root: Path, epochs: int = 10) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def _timed(cmd: list[str], env: dict) -> tuple[float, float, subprocess.CompletedProcess]:
+def _timed(cmd: list[str], env: dict,
+           cwd: Path = REPO) -> tuple[float, float, subprocess.CompletedProcess]:
     """Wall-clock and CPU (user + sys of the child) seconds of one subprocess."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
@@ -188,11 +191,15 @@ def _timed(cmd: list[str], env: dict) -> tuple[float, float, subprocess.Complete
     return wall, cpu, done
 
 
-def _suite(threads: int, env: dict, out: Path) -> tuple[float, float, dict]:
+def _suite(threads: int, env: dict, out: Path, code: Path = REPO,
+           keep: Path | None = None) -> tuple[float, float, dict]:
     cmd = [sys.executable, "-m", "numerics.cli", "mnist2", "--profile", "full", "--seeds", "0",
            "--threads", str(threads), "--out", str(out), "--overwrite", "--fresh",
            "--no-progress"]
-    wall, cpu, _ = _timed(cmd, env)
+    wall, cpu, _ = _timed(cmd, dict(env, PYTHONPATH=str(code)), cwd=code)
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        shutil.copy(out / "mnist2.json", keep / "mnist2.json")
     record = json.loads((out / "mnist2.json").read_text())["results"]
     phases: dict[str, float] = {}
     for table in record["tables"].values():
@@ -219,7 +226,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--order", default="AB,BA",
-                        help="A = reference, B = suite; comma-separated pairs (default AB,BA)")
+                        help="A = reference, B = suite, C = the suite at --before; "
+                             "comma-separated pairs (default AB,BA)")
+    parser.add_argument("--before", help="a git revision of the suite to time as C")
+    parser.add_argument("--keep", type=Path,
+                        help="copy each suite record here (B/ and C/), to compare results")
     parser.add_argument("--reference", action="store_true",
                         help="run the plain reference in this process and print its JSON")
     parser.add_argument("--data", default=os.environ.get("ADVLANDSCAPE_DATA"),
@@ -233,6 +244,13 @@ def main() -> None:
                MPLBACKEND="Agg", TQDM_DISABLE="1")
     print(f"threads {args.threads}; load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
+        before = None
+        if args.before:  # the suite at another revision, exported (no worktree)
+            before = Path(tmp) / "before"
+            before.mkdir()
+            archive = subprocess.run(["git", "archive", args.before], cwd=REPO, check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
         for pair in args.order.split(","):
             runs = {}
             for who in pair:
@@ -240,14 +258,18 @@ def main() -> None:
                     runs[who] = _reference(args.threads, env)
                     name = "reference"
                 else:
-                    runs[who] = _suite(args.threads, env, Path(tmp) / "suite")
-                    name = "suite    "
+                    code = REPO if who == "B" else before
+                    keep = None if args.keep is None else args.keep / who
+                    runs[who] = _suite(args.threads, env, Path(tmp) / f"suite{who}", code, keep)
+                    name = "suite    " if who == "B" else f"suite@{args.before}"
                 wall, cpu, phases = runs[who]
                 print(f"  {pair} {name}: {wall:6.1f} s wall, {cpu:6.1f} s CPU  ({_fmt(phases)})"
                       f"  load {os.getloadavg()[0]:.2f}", flush=True)
-            (wa, ca, _), (wb, cb, _) = runs["A"], runs["B"]
-            print(f"{pair}: per-seed ratio reference / suite: {wa / wb:.2f}x wall, "
-                  f"{ca / cb:.2f}x CPU", flush=True)
+            for slow, label in (("A", "reference"), ("C", f"suite@{args.before}")):
+                if slow in runs and "B" in runs:
+                    (wa, ca, _), (wb, cb, _) = runs[slow], runs["B"]
+                    print(f"{pair}: per-seed ratio {label} / suite: {wa / wb:.2f}x wall, "
+                          f"{ca / cb:.2f}x CPU", flush=True)
     print(f"load average after: {os.getloadavg()}")
 
 
