@@ -13,7 +13,8 @@ passes are counted at the cache bandwidth), the Hessians' products read the data
 reads the phases' seconds from a suite record (``--record``, a ``mnist2.json`` of one full
 seed, e.g. from ``benchmarks/mnist2_speed.py`` or ``advlandscape mnist2 --profile full
 --seeds 0``) and prints per phase: time, GFLOP, GB, achieved GFLOP/s and GB/s against the
-peaks, and the floor, max(FLOPs / GEMM peak, memory bytes / memory bandwidth + cache bytes /
+peaks (%bw: the traffic's time at the memory and cache roofs over the phase's time), and the
+floor, max(FLOPs / GEMM peak, memory bytes / memory bandwidth + cache bytes /
 cache bandwidth), of the suite's passes as they are; and the floor of a fused implementation
 (every (model, example, pixel) block made and consumed in registers: the data read once per
 pass, FLOPs at the GEMM peak), which no sequence of torch operations reaches. ``--seconds``
@@ -161,9 +162,11 @@ def main() -> None:
                   f"{fused:13.2f}")
             continue
         gf, gb = c["flops"] / t / 1e9, (c["mem"] + c["cache"]) / t / 1e9
+        # %bw: the time the traffic takes at the two roofs (memory, cache) over the time
+        at_roofs = c["mem"] / (pk["mem"] * 1e9) + c["cache"] / (pk["cache"] * 1e9)
         print(f"{phase:10} {t:7.2f} {c['flops'] / 1e9:7.1f} {c['mem'] / 1e9:7.1f} "
               f"{c['cache'] / 1e9:8.1f} {gf:8.2f} {100 * gf / pk['gemm64']:5.1f}% {gb:6.1f} "
-              f"{100 * gb / pk['mem']:4.0f}% {floor:8.2f} {t / floor:9.1f}x {fused:13.2f}")
+              f"{100 * at_roofs / t:4.0f}% {floor:8.2f} {t / floor:9.1f}x {fused:13.2f}")
     compute = sum(seconds.values())
     print(f"{'compute':10} {compute:7.2f} {'':>7} {'':>7} {'':>8} {'':>8} {'':>6} {'':>6} "
           f"{'':>5} {floor_total:8.2f} {compute / floor_total if compute else 0:9.1f}x "
