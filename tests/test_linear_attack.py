@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+import numerics.linear.attack as linear_attack
 from numerics.attacks import AttackSpec, pgd_on_loss
 from numerics.linear.attack import (
     accuracy,
@@ -13,6 +14,7 @@ from numerics.linear.attack import (
     attacked_margins,
     budgets,
     perturb,
+    robust_correct,
 )
 from numerics.ops import robust_loss, robust_margin
 from theory.errors import ConfigError
@@ -207,3 +209,35 @@ def test_bad_input_is_refused() -> None:
         perturb(W[:, :5], X, y, 0.1, AttackSpec("pgd"))
     with pytest.raises(ConfigError, match="step_factor"):
         perturb(W, X, y, 0.1, AttackSpec("pgd", step_size=0.01))
+
+
+@pytest.mark.parametrize("projection", ["exact", "ball_then_box"])
+def test_pgd_blocks_of_rows_change_no_bit(projection: str, monkeypatch: pytest.MonkeyPatch,
+                                          ) -> None:
+    """PGD attacked in blocks of rows (cache-sized) gives the same iterates bit for bit as on
+    the whole set at once, float32 iterates and random starts included."""
+    X, y, W = _problem(n=50, d=20, K=3)
+    eps = torch.tensor([0.0, 0.5, 1.5])
+    attack = AttackSpec("pgd", "l2", 7, 2.5, iterate_dtype="float32", start="ball",
+                        projection=projection)
+    whole = perturb(W, X, y, eps, attack, torch.Generator().manual_seed(4))
+    monkeypatch.setattr(linear_attack, "_PGD_ROWS", 3 * 20 * 4)  # blocks of 4 rows
+    blocks = perturb(W, X, y, eps, attack, torch.Generator().manual_seed(4))
+    assert torch.equal(whole, blocks)
+
+
+@pytest.mark.parametrize("norm", ["l2", "linf"])
+@pytest.mark.parametrize("kind", ["exact", "pgd", "clean", "random"])
+def test_robust_correct_equals_the_unscreened_margins(norm: str, kind: str) -> None:
+    """robust_correct (the ball margin certifies most examples; only the others are attacked)
+    says exactly what the margins of every example under the attacks say."""
+    X, y, W = _problem(n=300, d=20, K=4)
+    W = W * 0.3
+    eps = torch.tensor([0.0, 0.2, 0.6, 1.2]) * (1.0 if norm == "l2" else 0.2)
+    attacks = (AttackSpec(kind, norm) if kind != "pgd" else
+               AttackSpec("pgd", norm, 20, 2.5, iterate_dtype="float32", start="none",
+                          projection="exact"),)
+    z = attacked_margins(W, X, y, eps, attacks[0], torch.Generator().manual_seed(1))
+    got = robust_correct(W, X, y, eps, attacks, torch.Generator().manual_seed(1))
+    assert torch.equal(got, z > 0)
+    assert 0 < int((~got).sum()) < got.numel()  # some examples broken, some not

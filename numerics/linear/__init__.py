@@ -18,6 +18,7 @@ from numerics.linear.attack import (
     box_worst_case,
     budgets,
     perturb,
+    robust_correct,
 )
 from numerics.linear.bounds import (
     best_bias_at_zero,
@@ -79,6 +80,7 @@ __all__ = [
     "perturb",
     "point_hessian_fixed_noise",
     "point_robust_hessian",
+    "robust_correct",
     "robust_eigenpairs",
     "robust_operator",
     "segment_min_norm",

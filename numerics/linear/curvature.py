@@ -83,9 +83,13 @@ def _weighted_gram(U: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
 
 
 def _check_hessian_inputs(W: torch.Tensor, X: torch.Tensor, what: str) -> None:
-    """Refuse NaN/Inf weights or inputs; warn when the closed form is not taken in float64."""
-    check_finite(W, "the weights W")
-    check_finite(X, "the inputs X")
+    """Refuse NaN/Inf weights or inputs; warn when the closed form is not taken in float64.
+
+    A finite sum proves every entry finite (NaN and Inf propagate through it): one read, no
+    mask; only a non-finite sum (or an overflow of the sum) takes the counting check."""
+    for tensor, name in ((W, "the weights W"), (X, "the inputs X")):
+        if not bool(torch.isfinite(tensor.sum())):
+            check_finite(tensor, name)
     warn_if_low_precision(W.dtype, what)
 
 

@@ -32,12 +32,13 @@ from numerics.experiments.mnist2.config import (
 )
 from numerics.experiments.paper_values import PRINTED_RESOLUTION, TableSpec, eps_label
 from numerics.experiments.units import Units
-from numerics.linear.attack import attacked_margins, perturb
+from numerics.linear.attack import _perturb, _robust_correct
 from numerics.linear.curvature import fixed_noise_operator, normalized_sharpness, robust_operator
 from numerics.linear.landscape import filter_normalized_direction, landscape_1d
 from numerics.linear.train import TrainConfig, TrainResult, train_models
 from numerics.ops import robust_margin
 from numerics.spectra import top_hessian_eigs
+from numerics.validate import check_data
 from theory.theorem1 import margin_threshold
 
 __all__ = ["aggregate", "run_mnist2", "run_table"]
@@ -50,10 +51,10 @@ def _eval(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: torch.Tensor,
           common_noise: bool) -> list[float]:
     """Accuracy (%) of each model when every example meets the strongest of ``attacks`` (the
     lowest margin among them, per example and model)."""
-    attacks = (attacks,) if isinstance(attacks, AttackSpec) else attacks
     gen = torch.Generator().manual_seed(seed)
-    z = torch.stack([attacked_margins(W, X, y, eps, a, gen, common_noise) for a in attacks])
-    return (100.0 * (z.amin(dim=0) > 0).to(W.dtype).mean(dim=1)).tolist()
+    # the data were checked once (run_table, train_models' entry)
+    correct = _robust_correct(W, X, y, eps, attacks, gen, common_noise)
+    return (100.0 * correct.to(W.dtype).mean(dim=1)).tolist()
 
 
 def _top_eigs(operator: Any, k: int) -> np.ndarray:
@@ -202,7 +203,7 @@ def _hessian(plan: _Plan, config: MNIST2Config, Xtr: torch.Tensor, ytr: torch.Te
     eig_fixed, eig_rob = [], []
     for k, e in enumerate(eps_list):
         fixed_inputs = torch.cat([
-            perturb(W[k:k + 1], Xtr[i:i + 4096], ytr[i:i + 4096], e, plan.train_attack, gen)[0]
+            _perturb(W[k:k + 1], Xtr[i:i + 4096], ytr[i:i + 4096], e, plan.train_attack, gen)[0]
             for i in range(0, Xtr.shape[0], 4096)
         ])
         eig_fixed.append(_top_eigs(fixed_noise_operator(W[k], fixed_inputs, ytr, wd),
@@ -272,6 +273,9 @@ def run_table(
         normalised) of both Hessians; the landscape curves.
     """
     Xtr, ytr = data[0], data[1]
+    # the test set checked once here (the training set at train_models' entry): the phases
+    # call the unchecked attacks
+    check_data(data[2], data[3], name="X (test inputs)", labels="pm1", ndim=2)
     plan = _plan(number, config, Xtr.dtype, seed)
     seconds: dict[str, float] = {}
     result = _timed(seconds, "train", lambda: _train(plan, data, progress))
