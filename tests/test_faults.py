@@ -705,12 +705,12 @@ def test_kill9_during_mnist2_sweep_resumes_to_identical_results(
     driver = spawn(script, *args(killed_dir), pause=pause, env=env)
     driver.wait_for_pause()
     driver.kill9()
-    ckpt = killed_dir / ".mnist2.ckpt"
+    ckpt = killed_dir / ".mnist2.json.ckpt" / "mnist2.ckpt"  # the study protocol's units
     assert not (killed_dir / "mnist2.json").exists()
-    assert set(load_checkpoint(ckpt)["tables"]) == {"1@0"}  # (table @ seed); ci: one seed
+    assert set(load_checkpoint(ckpt)["units"]) == {"1@0"}  # (table @ seed); ci: one seed
     err = spawn(script, *args(killed_dir), env=env).finish()
-    assert "resuming: (table@seed) ['1@0']" in err
-    assert not ckpt.exists()  # the checkpoint is removed once the results are written
+    assert f"resuming 1 finished units from {ckpt}" in err
+    assert not ckpt.parent.exists()  # the checkpoint goes once the results are written
     reference.finish()
     a = read_result(straight_dir / "mnist2.json")["results"]
     b = read_result(killed_dir / "mnist2.json")["results"]
@@ -844,7 +844,7 @@ def test_kill9_during_liu_kanai_study_resumes_to_identical_results(
     assert not out.exists()
     assert len(load_checkpoint(ckpt)["units"]) == n_done, pause
     err = spawn(script, str(out), env=env).finish()
-    assert f"resuming {n_done} finished runs" in err
+    assert f"resuming {n_done} finished units" in err
     assert not ckpt.parent.exists()  # the default checkpoint folder goes once the record is written
     reference.finish()
     assert read_result(out)["results"] == read_result(straight)["results"]
@@ -895,7 +895,7 @@ def test_sigint_full_disk_and_sigterm_through_the_cli_lose_nothing(
     assert len(load_checkpoint(ckpt)["units"]) == 2
 
     err = spawn(script, str(out), env=env).finish()
-    assert "resuming 2 finished runs" in err
+    assert "resuming 2 finished units" in err
     assert not ckpt.parent.exists()
     reference.finish()
     assert read_result(out)["results"] == read_result(straight)["results"]

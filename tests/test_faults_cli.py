@@ -307,7 +307,7 @@ def test_liu_kanai_stale_or_unsafe_checkpoint_refused_then_resumed_or_discarded(
     assert ckpt.read_bytes() == before
     assert main([*argv, "--resume-stale"]) == 0
     err = capsys.readouterr().err
-    assert "resuming 2 finished runs" in err
+    assert "resuming 2 finished units" in err
     assert f"--resume-stale: resuming from {ckpt}" in err
     record = read_result(out)
     assert record["results"] == expected
@@ -323,7 +323,7 @@ def test_liu_kanai_stale_or_unsafe_checkpoint_refused_then_resumed_or_discarded(
     assert "changed: numerics/nets/train.py" in carried.inherited
     assert main([*argv, "--overwrite"]) == 0
     err = capsys.readouterr().err
-    assert "resuming 3 finished runs" in err
+    assert "resuming 3 finished units" in err
     assert "--resume-stale" not in err
     record = read_result(out)
     assert record["results"] == expected
@@ -358,13 +358,14 @@ def test_mnist2_bad_checkpoint_refused_before_any_work(
     monkeypatch.setenv("ADVLANDSCAPE_DATA", str(empty_root))
     argv = ["mnist2", "--tables", "1", "--out", str(tmp_path / "o")]
     config = cli.config_from_args(build_parser().parse_args(argv))
-    ckpt = save_checkpoint(tmp_path / "o" / ".mnist2.ckpt", {"config": repr(config), "tables": {}})
+    ckpt = save_checkpoint(tmp_path / "o" / ".mnist2.json.ckpt" / "mnist2.ckpt",
+                           {"key": f"mnist2:{config!r}", "units": {}})
     if fault == "stale":
         make_stale(ckpt)
         expect = ("other code", "torch 2.12.0")
     elif fault == "damaged":
         raw = bytearray(ckpt.read_bytes())
-        raw[raw.find(b"MNIST2Config") + 2] ^= 0x01
+        raw[raw.find(b"landscape_points") + 2] ^= 0x01
         ckpt.write_bytes(bytes(raw))
         expect = ("damaged", "CRC-32")
     else:
@@ -380,14 +381,13 @@ def test_resnet_stale_checkpoint_refused_before_data_and_fresh_discards_it(
     not about the missing data (it is checked first); with --fresh the checkpoint is deleted and
     the run gets as far as the data (missing here: exit 2 saying so)."""
     from numerics.cli import resnet as cli
-    from numerics.experiments.resnet import checkpoint_files
     from numerics.records import save_checkpoint
 
     out = tmp_path / "out.json"
     argv = _resnet(out, empty_root)
     config = cli.config_from_args(build_parser().parse_args(argv))
-    (train_ckpt, _), *_ = checkpoint_files(config, tmp_path / ".out.json.ckpt").values()
-    save_checkpoint(train_ckpt, {"config": {}, "epoch": 0})
+    train_ckpt = save_checkpoint(tmp_path / ".out.json.ckpt" / "resnet.ckpt",
+                                 {"key": f"resnet:{config!r}", "units": {}})
     make_stale(train_ckpt)
     _fails_cleanly(capsys, argv, train_ckpt.name, "other code", "--resume-stale")
     assert train_ckpt.exists()

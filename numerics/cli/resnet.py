@@ -127,10 +127,17 @@ def _run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if config.train.device == "cpu":
         torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
+    before = os.environ.get("ADVLANDSCAPE_DATA")
     if args.data_dir is not None:  # the data layer reads its root from here (README, Data)
         os.environ["ADVLANDSCAPE_DATA"] = str(args.data_dir)
-    status = run_study_command("resnet", args, scale=config.profile, out=None,
-                               record=Path(args.out), cfg=config)
+    try:
+        status = run_study_command("resnet", args, scale=config.profile, out=None,
+                                   record=Path(args.out), cfg=config)
+    finally:  # the command's --data-dir ends with it (main() may run in a longer process)
+        if before is None:
+            os.environ.pop("ADVLANDSCAPE_DATA", None)
+        else:
+            os.environ["ADVLANDSCAPE_DATA"] = before
     _print_table(read_result(args.out))
     return status
 

@@ -47,7 +47,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from numerics.experiments.units import Units, checkpoint_path, matching_checkpoint
+from numerics.experiments.units import Units, checkpoint_path, matching_checkpoint, units_scratch
 from numerics.records import REPO_ROOT, output_lock, write_result
 from numerics.validate import check_outputs, check_writable_dir
 from theory.claims import Evidence
@@ -177,9 +177,15 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
     with output_lock(record):
         check_outputs(files, overwrite=overwrite)  # a run that held the lock wrote them?
         where = checkpoint_path(study.name, ckpt_dir)
-        if fresh and where.is_file():
-            where.unlink()
-            say(f"--fresh: discarded the checkpoint {where}")
+        if fresh:
+            gone = [p for p in (where,) if p.is_file()]
+            if units_scratch(study.name, ckpt_dir).is_dir():
+                shutil.rmtree(units_scratch(study.name, ckpt_dir))
+            for path in gone:
+                path.unlink()
+            if gone:
+                say(f"--fresh: discarded {len(gone)} checkpoint(s): "
+                    + ", ".join(str(p) for p in gone))
         found = matching_checkpoint(study.name, cfg, ckpt_dir)
         extra: dict[str, Any] = {}
         if found is not None:
@@ -189,7 +195,7 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
                     f"({found.stale})")
             if found.history:
                 extra["resumed_stale_checkpoint"] = {str(where): found.history}
-            say(f"resuming {len(found.state['units'])} finished unit(s) from {where}")
+            say(f"resuming {len(found.state['units'])} finished units from {where}")
         units = Units(study.name, cfg, len(study.unit_names(cfg)), checkpoint_dir=ckpt_dir,
                       stop_after=stop_after, progress=progress, accept_stale=resume_stale)
         try:

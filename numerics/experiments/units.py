@@ -53,6 +53,7 @@ __all__ = [
     "scale",
     "unit_results",
     "unit_seed",
+    "units_scratch",
 ]
 
 #: Where the committed records live: ``results/<study>/<study>.json``.
@@ -98,6 +99,12 @@ def unit_seed(seed: int, unit: str) -> int:
 def checkpoint_path(study: str, checkpoint_dir: str | Path) -> Path:
     """The checkpoint file of ``study`` in ``checkpoint_dir``: ``<checkpoint_dir>/<study>.ckpt``."""
     return Path(checkpoint_dir) / f"{study}.ckpt"
+
+
+def units_scratch(study: str, checkpoint_dir: str | Path) -> Path:
+    """The folder of ``study``'s units' own inner checkpoints (a network's epochs) in
+    ``checkpoint_dir``: ``<checkpoint_dir>/<study>.inner``."""
+    return Path(checkpoint_dir) / f"{study}.inner"
 
 
 def _key(study: str, cfg: Any) -> str:
@@ -166,7 +173,7 @@ class Units:
         self.path = None if checkpoint_dir is None else checkpoint_path(study, checkpoint_dir)
         #: a folder for the units' own inner checkpoints (a network's epochs), beside the
         #: checkpoint; None without one. Whoever removes the checkpoint removes it too.
-        self.scratch = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{study}.inner"
+        self.scratch = None if checkpoint_dir is None else units_scratch(study, checkpoint_dir)
         self.accept_stale = accept_stale
         self.done: dict[str, Any] = {}
         self.stale = ""  # what changed since reused units were computed, carried by every save
@@ -179,8 +186,10 @@ class Units:
         self.computed = 0
         self.own_bar = isinstance(progress, bool)
         if self.own_bar:
+            # shown after a second: an error before the first unit (data missing) is the
+            # command's first line of output, not a bar at 0%
             self.bar = tqdm(total=total, initial=len(self.done), desc=study,
-                            disable=not progress, leave=False)
+                            disable=not progress, leave=False, delay=1.0)
         else:  # an outer bar over several studies (reproduce): reused units count as done
             self.bar = progress
             self.bar.update(min(len(self.done), total))
