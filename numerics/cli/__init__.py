@@ -16,6 +16,8 @@ from typing import NoReturn
 
 from theory.errors import AdvLandscapeError
 
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+
 # subcommand name -> module providing register(subparsers)
 SUBCOMMANDS: dict[str, str] = {
     "data": "numerics.cli.data",

@@ -10,6 +10,8 @@ from numerics.data.paths import ENV_VAR, MIRROR_ENV, OFFLINE_ENV, data_dir, offl
 from numerics.data.registry import DATASETS, FileStatus, check_dataset, offline_message
 from theory.errors import DataError
 
+__all__ = ["FAMILIES", "REQUIRED", "check", "register", "run"]
+
 #: data set families: a family is usable when any one of its layouts is complete.
 FAMILIES = {
     "mnist": ("mnist",),

@@ -9,6 +9,8 @@ from numerics.cli import values
 from numerics.profiles import PROFILES, current_profile
 from theory.errors import ConfigError
 
+__all__ = ["register", "run"]
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` subcommand."""

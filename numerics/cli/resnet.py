@@ -22,6 +22,8 @@ from numerics.records import read_result
 from numerics.validate import check_device
 from theory.errors import ConfigError
 
+__all__ = ["config_from_args", "register"]
+
 
 def _eps_list(text: str) -> tuple[float, ...]:
     """``"0,4,8"`` with ``--eps-unit 255`` -> (0, 4/255, 8/255)."""

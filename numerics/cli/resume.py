@@ -17,6 +17,8 @@ from typing import Any
 
 from numerics.records import Checkpoint
 
+__all__ = ["add_arguments", "check_stale", "discard"]
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--fresh`` and ``--resume-stale`` (one or the other) to a subcommand's parser."""

@@ -19,6 +19,8 @@ from pathlib import Path
 from numerics.cli import values
 from numerics.sweep.executors import EXECUTORS
 
+__all__ = ["register", "run"]
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``sweep`` subcommand."""

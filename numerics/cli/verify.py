@@ -11,6 +11,8 @@ from tqdm import tqdm
 from numerics.ledger import build_ledger, format_ledger
 from theory.claims import CLAIMS, claim_ids
 
+__all__ = ["register", "run"]
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``verify`` subcommand."""

@@ -42,6 +42,8 @@ from numerics.report.pages import audit_page, render_notebook
 from numerics.report.summary import NotebookRun, ReportSummary
 from theory.errors import ConfigError
 
+__all__ = ["SITE_MARKER", "build_report", "is_site"]
+
 #: The file a build writes into every site it makes: only a folder holding it is replaced.
 SITE_MARKER = ".advlandscape-site"
 

@@ -25,6 +25,15 @@ import nbformat
 
 from numerics.records import REPO_ROOT, atomic_write_bytes, code_version, library_versions
 
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CODE_ROOTS",
+    "NotebookCheckpoints",
+    "checkpoint_folder",
+    "code_state",
+    "notebook_key",
+]
+
 #: Layout of a checkpoint's key (2: ``code`` is :func:`code_state`'s source digest; 1, before it:
 #: the commit plus a digest of uncommitted changes).
 CHECKPOINT_FORMAT = 2

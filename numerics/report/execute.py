@@ -17,6 +17,8 @@ import nbformat
 
 from numerics.report.notebooks import output_problems
 
+__all__ = ["INLINE_BACKEND", "TQDM_WIDGET_FILTER", "execute_notebook", "kernel_environment"]
+
 # Non-interactive, and puts figures into the outputs (Agg would drop them from the notebook).
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 TQDM_WIDGET_FILTER = "ignore:IProgress not found"

@@ -17,6 +17,17 @@ from typing import Any
 from numerics.ledger import LedgerRow
 from theory.evidence import Evidence
 
+__all__ = [
+    "DPI",
+    "FIGSIZE",
+    "FIGURES",
+    "LedgerFigure",
+    "claim_figures",
+    "l_budget_collapse",
+    "y_t1_mnist2_series",
+    "y_t1_sign_diagram",
+]
+
 #: Size of one figure in inches and its resolution: about 440 x 270 pixels.
 FIGSIZE = (4.4, 2.7)
 DPI = 100

@@ -22,6 +22,19 @@ from numerics.report.mathjax import MATHJAX_FILE
 from numerics.report.pages import MATHJAX_CONFIG
 from numerics.report.summary import ReportSummary, verdict_counts, verdict_label
 
+__all__ = [
+    "INDEX_CSS",
+    "LEDGER_CSS",
+    "OTHER_VERDICT_CLASS",
+    "VERDICT_CLASS",
+    "absent_data",
+    "index_html",
+    "ledger_html",
+    "ledger_summary_html",
+    "section_links",
+    "verdict_class",
+]
+
 VERDICT_CLASS = {
     Verdict.PROVED: "proved",
     Verdict.CONFIRMED: "confirmed",

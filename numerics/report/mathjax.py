@@ -23,6 +23,17 @@ from pathlib import Path
 
 from theory.errors import ConfigError
 
+__all__ = [
+    "MATHJAX_ENV",
+    "MATHJAX_FILE",
+    "MATHJAX_FILE_SHA256",
+    "MATHJAX_SHA512",
+    "MATHJAX_TARBALL",
+    "MATHJAX_VERSION",
+    "check_mathjax_script",
+    "ensure_mathjax",
+]
+
 MATHJAX_VERSION = "3.2.2"
 MATHJAX_FILE = "tex-svg-full.js"  # every TeX extension and the SVG fonts in one script
 # The npm registry's dist.integrity of mathjax@3.2.2 (checked when the tarball is fetched by HTTPS).

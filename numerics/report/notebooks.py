@@ -20,6 +20,19 @@ import nbformat
 
 from numerics.records import REPO_ROOT
 
+__all__ = [
+    "MAX_NOTEBOOK_BYTES",
+    "NOTEBOOK_DIR",
+    "ROLES",
+    "ClaimSection",
+    "claim_sections",
+    "discover_notebooks",
+    "notebook_problems",
+    "output_problems",
+    "pair_problems",
+    "section_map",
+]
+
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 MAX_NOTEBOOK_BYTES = 1024 * 1024  # a stored .ipynb above this holds raw data, not a summary
 

@@ -17,6 +17,8 @@ import nbformat
 
 from numerics.report.notebooks import section_map
 
+__all__ = ["MATHJAX_CONFIG", "PAGE_TEMPLATE", "PageAudit", "audit_page", "render_notebook"]
+
 MATHJAX_CONFIG = """<script>
 window.MathJax = {
   tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']],

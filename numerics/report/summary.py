@@ -9,6 +9,8 @@ from pathlib import Path
 from numerics.ledger import LedgerRow, Verdict
 from numerics.report.notebooks import ClaimSection
 
+__all__ = ["NotebookRun", "ReportSummary", "verdict_counts", "verdict_label"]
+
 
 def verdict_label(verdict: object) -> str:
     """A verdict as text: a :class:`Verdict`'s value, or the string itself for a verdict this
