@@ -94,7 +94,7 @@ def evidence_y_t1_linf(paths: tuple[str | Path, ...] | None = None) -> Evidence:
     ran=False when no record with table 3 exists.
     """
     from numerics.experiments.mnist2.config import CIFAR2_RESULT_FILE, RESULT_FILE
-    from numerics.results import read_result
+    from numerics.records import read_result
 
     chosen = [Path(p) for p in paths] if paths is not None else [RESULT_FILE, CIFAR2_RESULT_FILE]
     records = [read_result(p) for p in chosen if p.exists()]
