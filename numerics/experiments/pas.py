@@ -86,10 +86,10 @@ class PASConfig:
             raise ConfigError("seeds must name at least one seed (initialisation and batches)")
         for seed in (*self.seeds, self.seed):
             check_seed(seed, "seeds")
-        if not self.lrs:
-            raise ConfigError("lrs must be a non-empty tuple of positive learning rates")
-        for lr in self.lrs:
-            check_positive(lr, "lrs (learning rates)")
+        if not self.lrs or not all(isinstance(lr, int | float) and not isinstance(lr, bool)
+                                   and math.isfinite(lr) and lr > 0 for lr in self.lrs):
+            raise ConfigError(f"lrs must be a non-empty tuple of positive learning rates, got "
+                              f"{self.lrs!r}")
         check_int(self.epochs, "epochs")
         check_int(self.periods, "periods")
         check_int(self.n_train, "n_train", 2)
