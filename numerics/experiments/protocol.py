@@ -202,9 +202,11 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
             results = study.run(cfg, units)
         finally:
             units.close()
-        write_result(record, cfg, results, seed=getattr(cfg, "seed", None),
-                     device=getattr(cfg, "device", None) or "cpu", overwrite=overwrite,
-                     study=study.name, scale=getattr(cfg, "profile", None), **extra)
+        train = getattr(cfg, "train", None)  # a network's device is its training config's
+        device = getattr(cfg, "device", None) or getattr(train, "device", None) or "cpu"
+        write_result(record, cfg, results, seed=getattr(cfg, "seed", None), device=device,
+                     overwrite=overwrite, study=study.name, scale=getattr(cfg, "profile", None),
+                     **extra)
         if study.present is not None:
             study.present(results, record.parent, overwrite=overwrite)
         if default_dir:
