@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import torch
 
+from numerics.cli import main
 from numerics.nets.models import MLP, SmallCNN
 
 DTYPE = torch.float64
@@ -82,3 +84,24 @@ def build(name: str) -> NetCase:
     """The network case ``name`` of :data:`NET_CASES`, built afresh."""
     builder, params = NET_CASES[name]
     return builder(**params)
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+def fails_cleanly(capsys: pytest.CaptureFixture[str], argv: list[str], *expect: str) -> str:
+    """Run the CLI; assert exit 2, one error message naming ``expect``, no traceback."""
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) >= 1
+    assert lines[0].startswith("advlandscape"), err
+    assert err.count("error:") == 1, err
+    for word in expect:
+        assert word in err, (word, err)
+    return err

@@ -22,28 +22,12 @@ import torch
 from numerics.cli import build_parser, main
 from numerics.data.mnist import _load_mnist_cached
 
+from cases import fails_cleanly
+
 pytestmark = pytest.mark.usefixtures("cpu_load")
 
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-
-
-def _fails_cleanly(capsys: pytest.CaptureFixture[str], argv: list[str], *expect: str) -> str:
-    """Run the CLI; assert exit 2, one error message naming ``expect``, no traceback."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's own errors
-        code = exc.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) >= 1
-    assert lines[0].startswith("advlandscape"), err
-    assert err.count("error:") == 1, err
-    for word in expect:
-        assert word in err, (word, err)
-    return err
 
 
 @pytest.fixture
@@ -75,14 +59,14 @@ def test_resnet_bad_config_rejected_before_any_work(
     """Unknown device, negative or non-finite eps, unknown data set, bad epochs: exit 2 with
     the value's message (not the missing data's: the data root here is empty)."""
     out = tmp_path / "out.json"
-    _fails_cleanly(capsys, _resnet(out, empty_root, *extra), *expect)
+    fails_cleanly(capsys, _resnet(out, empty_root, *extra), *expect)
     assert not out.exists()
 
 
 def test_resnet_missing_data_is_one_clear_error(capsys: pytest.CaptureFixture[str],
                                                 tmp_path: Path, empty_root: Path) -> None:
     """A data root without MNIST: exit 2, the message names the folder and how to fill it."""
-    _fails_cleanly(capsys, _resnet(tmp_path / "o.json", empty_root), "missing",
+    fails_cleanly(capsys, _resnet(tmp_path / "o.json", empty_root), "missing",
                    str(empty_root / "mnist"), "--download mnist")
 
 
@@ -91,7 +75,7 @@ def test_resnet_unwritable_output_rejected_before_any_work(
     """--out under a path that cannot be a directory: refused up front, not after training."""
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    _fails_cleanly(capsys, _resnet(blocker / "sub" / "out.json", empty_root), "output")
+    fails_cleanly(capsys, _resnet(blocker / "sub" / "out.json", empty_root), "output")
 
 
 def test_resnet_existing_result_not_overwritten(capsys: pytest.CaptureFixture[str],
@@ -99,7 +83,7 @@ def test_resnet_existing_result_not_overwritten(capsys: pytest.CaptureFixture[st
     """An existing --out is refused with a message naming --overwrite; the file is unchanged."""
     out = tmp_path / "out.json"
     out.write_text('{"kept": true}\n')
-    _fails_cleanly(capsys, _resnet(out, empty_root), "--overwrite")
+    fails_cleanly(capsys, _resnet(out, empty_root), "--overwrite")
     assert out.read_text() == '{"kept": true}\n'
 
 
@@ -130,7 +114,7 @@ def test_resnet_corrupt_mnist_is_one_clear_error(
         target.write_bytes(gzip.compress(bytes(labels)))
     _load_mnist_cached.cache_clear()
     try:
-        _fails_cleanly(capsys, _resnet(tmp_path / "o.json", root), target.name)
+        fails_cleanly(capsys, _resnet(tmp_path / "o.json", root), target.name)
     finally:
         _load_mnist_cached.cache_clear()
 
@@ -158,7 +142,7 @@ def test_data_check_flags_corrupt_file(capsys: pytest.CaptureFixture[str], tmp_p
 def test_other_commands_reject_bad_values(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                           argv: list[str]) -> None:
     """Bad table numbers and profiles: exit 2, one message."""
-    _fails_cleanly(capsys, [*argv, "--out", str(tmp_path / "o")])
+    fails_cleanly(capsys, [*argv, "--out", str(tmp_path / "o")])
 
 
 @pytest.mark.parametrize("command", [["mnist2"], ["report", "--no-execute"]])
@@ -167,14 +151,14 @@ def test_profile_from_environment_is_validated(capsys: pytest.CaptureFixture[str
                                                command: list[str]) -> None:
     """ADVLANDSCAPE_PROFILE=huge: exit 2, the message names the variable and the profiles."""
     monkeypatch.setenv("ADVLANDSCAPE_PROFILE", "huge")
-    _fails_cleanly(capsys, [*command, "--out", str(tmp_path / "o")], "huge", "ci")
+    fails_cleanly(capsys, [*command, "--out", str(tmp_path / "o")], "huge", "ci")
 
 
 def test_mnist2_unwritable_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """mnist2 --out under a regular file: exit 2 naming the output directory."""
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    _fails_cleanly(capsys, ["mnist2", "--out", str(blocker / "sub")], "output")
+    fails_cleanly(capsys, ["mnist2", "--out", str(blocker / "sub")], "output")
 
 
 @pytest.mark.parametrize("fault", ["truncated", "garbage", "relabelled"])
@@ -205,7 +189,7 @@ def test_resnet_corrupt_cifar10_part_is_one_clear_error(
         target.write_bytes(raw[: len(raw) // 3] if fault == "truncated" else b"PK\x03\x04" * 999)
     argv = _resnet(tmp_path / "o.json", root)
     argv[argv.index("mnist")] = "cifar10"
-    _fails_cleanly(capsys, argv, target.name)
+    fails_cleanly(capsys, argv, target.name)
 
 
 @pytest.mark.parametrize("fault", ["truncated", "garbage"])
@@ -227,7 +211,7 @@ def test_resnet_corrupt_svhn_is_one_clear_error(
     target.write_bytes(raw[: len(raw) // 2] if fault == "truncated" else bytes(range(256)) * 20)
     argv = _resnet(tmp_path / "o.json", tmp_path / "data")
     argv[argv.index("mnist")] = "svhn"
-    _fails_cleanly(capsys, argv, target.name)
+    fails_cleanly(capsys, argv, target.name)
 
 
 def test_mnist2_edited_labels_fail_their_checksum(capsys: pytest.CaptureFixture[str],
@@ -247,7 +231,7 @@ def test_mnist2_edited_labels_fail_their_checksum(capsys: pytest.CaptureFixture[
     _load_mnist_cached.cache_clear()
     _verify_official.cache_clear()
     try:
-        _fails_cleanly(capsys, ["mnist2", "--tables", "1", "--out", str(tmp_path / "o")],
+        fails_cleanly(capsys, ["mnist2", "--tables", "1", "--out", str(tmp_path / "o")],
                        target.name)
     finally:
         _load_mnist_cached.cache_clear()
@@ -301,7 +285,7 @@ def test_liu_kanai_stale_or_unsafe_checkpoint_refused_then_resumed_or_discarded(
         return ckpt.read_bytes()
 
     before = stale_partial()
-    _fails_cleanly(capsys, argv, str(ckpt), "changed: numerics/nets/train.py",
+    fails_cleanly(capsys, argv, str(ckpt), "changed: numerics/nets/train.py",
                    "torch 2.12.0 -> ", "--fresh", "--resume-stale")
     assert not out.exists()
     assert ckpt.read_bytes() == before
@@ -333,7 +317,7 @@ def test_liu_kanai_stale_or_unsafe_checkpoint_refused_then_resumed_or_discarded(
     torch.save({"key": f"findings:{tiny_findings!r}",
                 "units": {"mlp/0.0": {"top_eig": np.float64(1.0)}}}, ckpt)
     for extra in ([], ["--resume-stale"]):
-        _fails_cleanly(capsys, [*argv, "--overwrite", *extra], str(ckpt), "other than tensors",
+        fails_cleanly(capsys, [*argv, "--overwrite", *extra], str(ckpt), "other than tensors",
                        "--fresh")
     assert main([*argv, "--overwrite", "--fresh"]) == 0
     err = capsys.readouterr().err
@@ -342,7 +326,7 @@ def test_liu_kanai_stale_or_unsafe_checkpoint_refused_then_resumed_or_discarded(
     record = read_result(out)
     assert record["results"] == expected
     assert "resumed_stale_checkpoint" not in record["provenance"]
-    _fails_cleanly(capsys, [*argv, "--fresh", "--resume-stale"], "not allowed with")
+    fails_cleanly(capsys, [*argv, "--fresh", "--resume-stale"], "not allowed with")
 
 
 @pytest.mark.parametrize("fault", ["stale", "damaged", "empty"])
@@ -371,7 +355,7 @@ def test_mnist2_bad_checkpoint_refused_before_any_work(
     else:
         ckpt.write_bytes(b"")
         expect = ("torn", "0 bytes")
-    _fails_cleanly(capsys, argv, str(ckpt), *expect, "--fresh")
+    fails_cleanly(capsys, argv, str(ckpt), *expect, "--fresh")
 
 
 def test_resnet_stale_checkpoint_refused_before_data_and_fresh_discards_it(
@@ -389,7 +373,7 @@ def test_resnet_stale_checkpoint_refused_before_data_and_fresh_discards_it(
     train_ckpt = save_checkpoint(tmp_path / ".out.json.ckpt" / "resnet.ckpt",
                                  {"key": f"resnet:{config!r}", "units": {}})
     make_stale(train_ckpt)
-    _fails_cleanly(capsys, argv, train_ckpt.name, "other code", "--resume-stale")
+    fails_cleanly(capsys, argv, train_ckpt.name, "other code", "--resume-stale")
     assert train_ckpt.exists()
     assert main([*argv, "--fresh"]) == 2
     notice, error, *_ = capsys.readouterr().err.splitlines()
@@ -411,7 +395,7 @@ def test_checkpoint_dir_that_is_a_file_is_refused_before_any_work(
     else:
         argv = ["liu-kanai", "findings", "--out", str(tmp_path / "o.json"),
                 "--checkpoint-dir", str(blocker)]
-    _fails_cleanly(capsys, argv, "checkpoint directory", str(blocker), "--checkpoint-dir")
+    fails_cleanly(capsys, argv, "checkpoint directory", str(blocker), "--checkpoint-dir")
     assert blocker.read_text() == "x"
 
 
@@ -426,9 +410,9 @@ def test_unknown_claim_id_is_an_error_listing_the_known_ones(
     every id is upper case and unique."""
     from theory.claims import CLAIMS, claim_ids
 
-    err = _fails_cleanly(capsys, ["verify", "--claim", "Y-EQ99"], "Y-EQ99", "Y-EQ7", "L-FINDINGS")
+    err = fails_cleanly(capsys, ["verify", "--claim", "Y-EQ99"], "Y-EQ99", "Y-EQ7", "L-FINDINGS")
     assert len([line for line in err.splitlines() if line.strip()]) == 1
-    _fails_cleanly(capsys, ["verify", "--claim", "y-eq7", "--claim", "nope"], "nope")
+    fails_cleanly(capsys, ["verify", "--claim", "y-eq7", "--claim", "nope"], "nope")
     ids = [c.id for c in CLAIMS]
     assert all(i == i.upper() for i in ids)
     assert len({i.casefold() for i in ids}) == len(ids)
@@ -456,15 +440,15 @@ def test_output_problems_are_refused_before_any_work(
     monkeypatch.setattr(mnist2_experiment, "run_mnist2", no_work)
     folder = tmp_path / "a-folder"
     folder.mkdir()
-    _fails_cleanly(capsys, ["liu-kanai", "budget", "--out", str(folder), "--overwrite"],
+    fails_cleanly(capsys, ["liu-kanai", "budget", "--out", str(folder), "--overwrite"],
                    "is a folder", str(folder))
-    _fails_cleanly(capsys, _resnet(folder, tmp_path), "is a folder")
+    fails_cleanly(capsys, _resnet(folder, tmp_path), "is a folder")
     out = tmp_path / "mnist2"
     out.mkdir()
     for name in OUTPUTS:
         (out / name).write_text("earlier run\n")
     (out / "mnist2.json").unlink()
-    err = _fails_cleanly(capsys, ["mnist2", "--tables", "1", "--out", str(out)],
+    err = fails_cleanly(capsys, ["mnist2", "--tables", "1", "--out", str(out)],
                          "mnist2.csv", "tables.md", "--overwrite")
     assert "mnist2.json" not in err
     assert (out / "mnist2.csv").read_text() == "earlier run\n"
@@ -492,7 +476,7 @@ def test_full_disk_at_the_lock_or_elsewhere_is_one_clear_line(
 
     monkeypatch.setattr(os, "fsync", full)
     out = tmp_path / "o.json"
-    _fails_cleanly(capsys, _resnet(out, empty_root), "cannot write", ".o.json.lock",
+    fails_cleanly(capsys, _resnet(out, empty_root), "cannot write", ".o.json.lock",
                    "No space left on device", "free space")
     monkeypatch.setattr(os, "fsync", real_fsync)
 
@@ -500,7 +484,7 @@ def test_full_disk_at_the_lock_or_elsewhere_is_one_clear_line(
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "site" / "x.html"))
 
     monkeypatch.setattr(report, "build_report", build_report)
-    _fails_cleanly(capsys, ["report", "--out", str(tmp_path / "site"), "--no-ledger"],
+    fails_cleanly(capsys, ["report", "--out", str(tmp_path / "site"), "--no-ledger"],
                    "x.html", "No space left on device", "free space")
     assert not (tmp_path / ".site.lock").exists()
 

@@ -35,27 +35,11 @@ from numerics.cli import build_parser, main
 from numerics.records import REPO_ROOT, output_lock, read_result
 from theory.errors import ConfigError, OutputLockedError
 
+from cases import fails_cleanly
+
 pytestmark = pytest.mark.usefixtures("cpu_load")
 
 REPO = REPO_ROOT
-
-
-def _fails_cleanly(capsys: pytest.CaptureFixture[str], argv: list[str], *expect: str) -> str:
-    """Run the CLI; assert exit 2, one error message naming ``expect``, no traceback."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's own errors
-        code = exc.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert lines, err
-    assert lines[0].startswith("advlandscape"), err
-    assert err.count("error:") == 1, err
-    for word in expect:
-        assert word in err, (word, err)
-    return err
 
 
 def _env() -> dict[str, str]:
@@ -265,15 +249,15 @@ def test_gpu_profile_without_a_gpu_is_refused(capsys: pytest.CaptureFixture[str]
     before any notebook runs, naming the full profile (before: the whole run started without a
     word); a local sweep at the gpu profile likewise. --no-execute renders stored outputs: not
     refused."""
-    _fails_cleanly(capsys, ["report", "--profile", "gpu", "--out", str(tmp_path / "s")],
+    fails_cleanly(capsys, ["report", "--profile", "gpu", "--out", str(tmp_path / "s")],
                    "gpu", "full profile")
     monkeypatch.setenv("ADVLANDSCAPE_PROFILE", "gpu")
-    _fails_cleanly(capsys, ["report", "--out", str(tmp_path / "s")], "ADVLANDSCAPE_PROFILE")
+    fails_cleanly(capsys, ["report", "--out", str(tmp_path / "s")], "ADVLANDSCAPE_PROFILE")
     assert not (tmp_path / "s").exists()
     monkeypatch.setenv("ADVLANDSCAPE_PROFILE", "ci")
     spec = tmp_path / "gpu.yaml"
     spec.write_text("experiment: pas\nprofile: gpu\ngrid: {lr: [0.1], seed: [0]}\n")
-    _fails_cleanly(capsys, ["sweep", str(spec), "--out", str(tmp_path / "o"), "--no-progress"],
+    fails_cleanly(capsys, ["sweep", str(spec), "--out", str(tmp_path / "o"), "--no-progress"],
                    "profile", "gpu")
     assert not (tmp_path / "o").exists()
 
@@ -343,13 +327,13 @@ def test_sweep_file_with_aliases_or_bytes_is_refused_at_once(
         lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text("\n".join(lines) + "\n")
-    _fails_cleanly(capsys, ["sweep", str(bomb)], "anchor", "aliases")
+    fails_cleanly(capsys, ["sweep", str(bomb)], "anchor", "aliases")
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(bytes(range(256)) * 4)
-    _fails_cleanly(capsys, ["sweep", str(binary)], "not UTF-8")
+    fails_cleanly(capsys, ["sweep", str(binary)], "not UTF-8")
     big = tmp_path / "big.yaml"
     big.write_text("# " + "x" * (70 * 1024) + "\n")
-    _fails_cleanly(capsys, ["sweep", str(big)], "KiB")
+    fails_cleanly(capsys, ["sweep", str(big)], "KiB")
 
 
 def test_unit_resources_beyond_this_machine_are_refused_before_any_work(
@@ -546,7 +530,7 @@ def test_output_that_is_a_device_or_pipe_is_never_replaced(
             check_outputs([path], overwrite=True)
     empty = tmp_path / "no-data"
     empty.mkdir()
-    _fails_cleanly(capsys, ["resnet", "run", "--out", str(null), "--overwrite", "--epochs", "1",
+    fails_cleanly(capsys, ["resnet", "run", "--out", str(null), "--overwrite", "--epochs", "1",
                             "--data-dir", str(empty), "--no-progress"], "not a regular file")
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
@@ -655,7 +639,7 @@ def test_mathjax_named_by_the_environment_must_be_mathjax(
     """ADVLANDSCAPE_MATHJAX=/etc/passwd (or any file that is not MathJax 3): exit 2 naming the
     variable (before: copied into the site as MathJax, and the build passed)."""
     monkeypatch.setenv("ADVLANDSCAPE_MATHJAX", "/etc/passwd")
-    _fails_cleanly(capsys, ["report", "--no-execute", "--no-ledger", "--out",
+    fails_cleanly(capsys, ["report", "--no-execute", "--no-ledger", "--out",
                             str(tmp_path / "site")], "ADVLANDSCAPE_MATHJAX=/etc/passwd",
                    "not MathJax 3")
     assert not (tmp_path / "site").exists()
@@ -690,7 +674,7 @@ def test_full_disk_at_the_mathjax_cache_names_the_cache_and_how_to_move_it(
     monkeypatch.setattr(results, "atomic_write_bytes", full)
     monkeypatch.setattr(record_files, "atomic_write_bytes", full)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    err = _fails_cleanly(capsys, ["report", "--no-execute", "--no-ledger", "--out",
+    err = fails_cleanly(capsys, ["report", "--no-execute", "--no-ledger", "--out",
                                   str(tmp_path / "site")], "MathJax's cache",
                          str(tmp_path / "cache"), "No space left on device", "XDG_CACHE_HOME",
                          "ADVLANDSCAPE_MATHJAX")

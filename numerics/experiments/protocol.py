@@ -178,14 +178,10 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
         check_outputs(files, overwrite=overwrite)  # a run that held the lock wrote them?
         where = checkpoint_path(study.name, ckpt_dir)
         if fresh:
-            gone = [p for p in (where,) if p.is_file()]
-            if units_scratch(study.name, ckpt_dir).is_dir():
-                shutil.rmtree(units_scratch(study.name, ckpt_dir))
-            for path in gone:
-                path.unlink()
-            if gone:
-                say(f"--fresh: discarded {len(gone)} checkpoint(s): "
-                    + ", ".join(str(p) for p in gone))
+            shutil.rmtree(units_scratch(study.name, ckpt_dir), ignore_errors=True)
+            if where.is_file():
+                where.unlink()
+                say(f"--fresh: discarded 1 checkpoint(s): {where}")
         found = matching_checkpoint(study.name, cfg, ckpt_dir)
         extra: dict[str, Any] = {}
         if found is not None:

@@ -44,7 +44,6 @@ __all__ = [
     "absent",
     "check_int",
     "checkpoint_path",
-    "finished_units",
     "load_record",
     "matching_checkpoint",
     "mnist2_subset",
@@ -145,11 +144,6 @@ def save_unit_results(study: str, cfg: Any, checkpoint_dir: str | Path,
     return save_checkpoint(path, {"key": _key(study, cfg), "units": dict(results)})
 
 
-def finished_units(study: str, cfg: Any, checkpoint_dir: str | Path) -> int:
-    """How many units of ``study`` at ``cfg`` the checkpoint in ``checkpoint_dir`` holds (0 when
-    there is none, or when it was written for another config and will be ignored)."""
-    checkpoint = matching_checkpoint(study, cfg, checkpoint_dir)
-    return 0 if checkpoint is None else len(checkpoint.state["units"])
 
 
 class Units:

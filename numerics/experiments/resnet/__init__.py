@@ -43,9 +43,7 @@ from numerics.experiments.resnet.run import (
 )
 from numerics.experiments.resnet.seeds import (
     run_resnet_seeds,
-    seed_checkpoint_files,
     seed_configs,
-    seed_existing_checkpoints,
     seed_summary,
 )
 
@@ -64,9 +62,7 @@ __all__ = [
     "profile_config",
     "run_resnet_experiment",
     "run_resnet_seeds",
-    "seed_checkpoint_files",
     "seed_configs",
-    "seed_existing_checkpoints",
     "seed_summary",
     "write_resnet_result",
 ]

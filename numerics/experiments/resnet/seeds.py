@@ -1,33 +1,27 @@
 """Seed sweeps of the ResNet18 experiment (Y-T1 (b), deep part): one sweep per seed, and the
 seed statistics (:func:`seed_summary`).
 
-Units of work are (eps, seed) pairs; each has its own checkpoints (:func:`seed_checkpoint_files`),
-so a rerun skips the finished ones and resumes the interrupted one.
+Units of work are (eps, seed) pairs of the study protocol (:class:`numerics.experiments.units.
+Units`): a rerun skips the finished ones and resumes the interrupted one after its last epoch.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 from typing import Any
 
 from numerics.experiments.resnet.config import ResNetExperimentConfig
 from numerics.experiments.resnet.data import ImageData, load_image_data
 from numerics.experiments.resnet.run import (
-    checkpoint_files,
-    existing_checkpoints,
     run_resnet_experiment,
 )
 from numerics.experiments.units import Units
-from numerics.records import Checkpoint
 from theory.errors import ConfigError
 
 __all__ = [
     "run_resnet_seeds",
-    "seed_checkpoint_files",
     "seed_configs",
-    "seed_existing_checkpoints",
     "seed_summary",
     "unit_names",
 ]
@@ -47,18 +41,8 @@ def seed_configs(config: ResNetExperimentConfig) -> list[ResNetExperimentConfig]
             for s in config.seeds]
 
 
-def seed_checkpoint_files(config: ResNetExperimentConfig, checkpoint_dir: str | Path
-                          ) -> list[Path]:
-    """Every checkpoint file of the (seed) sweep in ``checkpoint_dir``, all units."""
-    return [p for c in seed_configs(config)
-            for files in checkpoint_files(c, checkpoint_dir).values() for p in files]
 
 
-def seed_existing_checkpoints(config: ResNetExperimentConfig,
-                              checkpoint_dir: str | Path | None) -> list[Checkpoint]:
-    """The checkpoints of every unit of the (seed) sweep found in ``checkpoint_dir``."""
-    return [ckpt for c in seed_configs(config)
-            for found in existing_checkpoints(c, checkpoint_dir).values() for ckpt in found]
 
 
 def unit_names(config: ResNetExperimentConfig) -> list[str]:
