@@ -100,17 +100,37 @@ def _train_config(cfg: BudgetConfig, steps: int, bias: bool, **changes: Any) -> 
                        init_scale=0.0, lr_schedule="cosine", seed=cfg.seed, **changes)
 
 
-def _fit_exact(cfg: BudgetConfig, x: torch.Tensor, y: torch.Tensor, eps: float, norm: str,
-               bias: bool) -> torch.Tensor:
-    """The trained weights of the exact part at one budget (``x`` with its constant-1 column when
-    ``bias``): p = 2 by full-batch Adam on the closed-form robust loss, p = inf by the exact
-    smooth split form (Adam cannot settle on the many kinks)."""
+def _fit_exact(cfg: BudgetConfig, x: torch.Tensor, y: torch.Tensor, eps: list[float], norm: str,
+               bias: bool) -> list[torch.Tensor]:
+    """The trained weights of the exact part at each budget of ``eps`` (``x`` with its
+    constant-1 column when ``bias``): p = 2 by full-batch Adam on the closed-form robust loss,
+    every budget's model in one batched run (the models do not interact: Adam is per
+    coordinate, and one pass over ``x`` serves them all); p = inf by the exact smooth split form
+    (Adam cannot settle on the many kinks), one solve per budget."""
     if norm == "l2":
         feats = x[:, :-1] if bias else x
-        return train_models(feats, y, eps, AttackSpec("exact", norm, box=None),
-                            _train_config(cfg, cfg.steps, bias)).last[0]
-    w, _ = fit_linf_split(x, y, eps, cfg.weight_decay, bias, 5 * cfg.steps)
-    return w
+        last = train_models(feats, y, torch.tensor(eps, dtype=x.dtype),
+                            AttackSpec("exact", norm, box=None),
+                            _train_config(cfg, cfg.steps, bias)).last
+        return list(last.unbind(0))
+    return [fit_linf_split(x, y, e, cfg.weight_decay, bias, 5 * cfg.steps)[0] for e in eps]
+
+
+def _exact_rows(cfg: BudgetConfig, x: torch.Tensor, y: torch.Tensor, norm: str, bias: bool,
+                eps_star: float, w_ref: torch.Tensor) -> list[dict[str, Any]]:
+    """One exact series: training at eps = ratio * eps* for each ratio, with ||w_f|| and the
+    loss gain L_eps(w) - L_eps(w_ref) (< 0 exactly when a non-zero w_f does better)."""
+    budgets = [ratio * eps_star for ratio in cfg.ratios]
+    rows = []
+    for ratio, eps, w in zip(cfg.ratios, budgets, _fit_exact(cfg, x, y, budgets, norm, bias),
+                             strict=True):
+        wf = w[:-1] if bias else w
+        gain = float(robust_loss(w, x, y, eps, norm, bias).mean()
+                     - robust_loss(w_ref, x, y, eps, norm, bias).mean())
+        rows.append({"norm": norm, "bias": bias, "ratio": ratio, "eps": eps,
+                     "eps_star": eps_star, "w_norm": float(wf.norm()),
+                     "loss_minus_reference": gain})
+    return rows
 
 
 def run_budget(cfg: BudgetConfig, units: Units | None = None) -> dict[str, Any]:
@@ -130,8 +150,9 @@ def run_budget(cfg: BudgetConfig, units: Units | None = None) -> dict[str, Any]:
     at the smallest budget, compared with eps*.
 
     Units (checkpointed with ``checkpoint_dir``, :mod:`numerics.experiments.units`): each exact
-    run, the gradient bound (generator seeded with ``seed``), and each box run (PGD starts from a
-    generator seeded with ``unit_seed(seed, "box/<norm>/<eps>")``).
+    series (one (norm, bias): every ratio, p = 2 in one batched run), the gradient bound
+    (generator seeded with ``seed``), and each box run (PGD starts from a generator seeded
+    with ``unit_seed(seed, "box/<norm>/<eps>")``).
 
     Args:
         cfg: the config. units: runs each unit, checkpointing and resuming it
@@ -150,21 +171,9 @@ def run_budget(cfg: BudgetConfig, units: Units | None = None) -> dict[str, Any]:
         w_ref = torch.zeros(x.shape[1], dtype=DTYPE)
         if bias:
             w_ref[-1] = best_bias_at_zero(y)
-        for ratio in cfg.ratios:
-            eps = ratio * eps_star
-
-            def exact_run(eps: float = eps, norm: str = norm, bias: bool = bias,
-                          x: torch.Tensor = x, y: torch.Tensor = y, w_ref: torch.Tensor = w_ref,
-                          ratio: float = ratio, eps_star: float = eps_star) -> dict[str, Any]:
-                w = _fit_exact(cfg, x, y, eps, norm, bias)
-                wf = w[:-1] if bias else w
-                gain = float(robust_loss(w, x, y, eps, norm, bias).mean()
-                             - robust_loss(w_ref, x, y, eps, norm, bias).mean())
-                return {"norm": norm, "bias": bias, "ratio": ratio, "eps": eps,
-                        "eps_star": eps_star, "w_norm": float(wf.norm()),
-                        "loss_minus_reference": gain}
-
-            exact.append(units(f"exact/{key}/{ratio!r}", exact_run))
+        exact += units(f"exact/{key}", lambda x=x, y=y, norm=norm, bias=bias,
+                       eps_star=eps_star, w_ref=w_ref: _exact_rows(cfg, x, y, norm, bias,
+                                                                   eps_star, w_ref))
     box: dict[str, Any] = {}
     x, y = mnist2_subset(cfg.n_samples, cfg.seed)
     gradient_bound = units("gradient_bound", lambda: _gradient_bound_on_data(
@@ -225,20 +234,8 @@ def _cifar2_part(cfg: BudgetConfig, units: Any) -> dict[str, Any]:
     rows = []
     for norm in ("l2", "linf"):
         eps_star = budget_threshold(x, y, norm, False)
-        for ratio in cfg.ratios:
-            eps = ratio * eps_star
-
-            def run(norm: str = norm, eps: float = eps, ratio: float = ratio,
-                    eps_star: float = eps_star) -> dict[str, Any]:
-                w = _fit_exact(cfg, x, y, eps, norm, False)
-                w_ref = torch.zeros_like(w)  # the trivial model
-                gain = float(robust_loss(w, x, y, eps, norm, False).mean()
-                             - robust_loss(w_ref, x, y, eps, norm, False).mean())
-                return {"norm": norm, "bias": False, "ratio": ratio, "eps": eps,
-                        "eps_star": eps_star, "w_norm": float(w.norm()),
-                        "loss_minus_reference": gain}
-
-            rows.append(units(f"cifar2/{norm}/{ratio!r}", run))
+        rows += units(f"cifar2/{norm}", lambda norm=norm, eps_star=eps_star: _exact_rows(
+            cfg, x, y, norm, False, eps_star, torch.zeros(x.shape[1], dtype=DTYPE)))
     return {"thresholds_all": every, "exact": rows, "n_samples": int(y.shape[0])}
 
 
@@ -383,12 +380,11 @@ EVIDENCE = {"L-BUDGET": evidence_l_budget}
 
 def unit_names(cfg: BudgetConfig) -> list[str]:
     """The units of :func:`run_budget`, in its order."""
-    names = [f"exact/{n}{'_bias' if b else ''}/{r!r}" for n in ("l2", "linf")
-             for b in (False, True) for r in cfg.ratios]
+    names = [f"exact/{n}{'_bias' if b else ''}" for n in ("l2", "linf") for b in (False, True)]
     names.append("gradient_bound")
     names += [f"box/{n}/{e!r}" for n, grid in (("l2", cfg.box_eps_l2),
                                                 ("linf", cfg.box_eps_linf)) for e in grid]
-    return names + [f"cifar2/{n}/{r!r}" for n in ("l2", "linf") for r in cfg.ratios]
+    return names + [f"cifar2/{n}" for n in ("l2", "linf")]
 
 
 def judge(results: dict[str, Any]) -> str:
