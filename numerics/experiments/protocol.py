@@ -31,9 +31,10 @@ registered study has them all):
 ==============  ===============================================================================
 
 :func:`execute` is the one way a study runs from the command line (``advlandscape study``, its
-aliases, ``reproduce``): it checks every output before any work, holds the output lock, resumes
-finished units from the checkpoint beside the record, writes the record with its provenance and
-the presentation files, and removes the checkpoint.
+aliases, ``reproduce``): it checks every output before any work, holds the output lock, refuses
+a checkpoint of another config (naming the difference), resumes finished units from the
+checkpoint beside the record, writes the record with its provenance and the presentation files
+all or none, and removes the checkpoint.
 """
 
 from __future__ import annotations
@@ -165,8 +166,11 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
     Every file (the record and ``study.outputs`` beside it) is checked before any work and the
     record's folder is locked for the run (:func:`numerics.records.output_lock`). Units are
     checkpointed in ``checkpoint_dir`` (default ``.<record name>.ckpt/`` beside the record,
-    removed once the record is written); ``fresh`` discards the checkpoint first;
-    ``resume_stale`` resumes from one written by other code (the provenance says so).
+    removed once the record is written); ``fresh`` discards the checkpoint first; one of another
+    config is refused (:class:`ConfigError` naming how the configs differ) rather than replaced;
+    ``resume_stale`` resumes from one written by other code (the provenance says so). The record
+    and the presentation files are written into a staging folder, then renamed into place, the
+    record last: a failed write (a full disk) leaves none of them and keeps the checkpoint.
 
     Args:
         progress: show a bar (True), or a tqdm bar to advance by one per unit (``reproduce``'s
