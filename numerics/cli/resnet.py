@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 
 from numerics.cli import resume, values
 from numerics.records import read_result
 from numerics.validate import check_device
-from theory.errors import ConfigError
+from theory.errors import ConfigError, ResultFileError
 
 __all__ = ["config_from_args", "register"]
 
@@ -140,44 +140,108 @@ def _run(args: argparse.Namespace) -> int:
             os.environ.pop("ADVLANDSCAPE_DATA", None)
         else:
             os.environ["ADVLANDSCAPE_DATA"] = before
-    _print_table(read_result(args.out))
+    _print_table(read_result(args.out), args.out)
     return status
 
 
-def _print_table(record: dict) -> None:
-    res = record["results"]
-    if "per_seed" in res:
-        _print_seed_table(res)
-        return
-    print(res["label"])
-    print(f"{'eps*255':>8} {'train rob':>9} {'test rob':>9} {'gap rob':>8} {'train cln':>9} "
-          f"{'test cln':>9} {'lambda_1..k':>30} {'trace':>12}")
-    for r in res["runs"]:
-        c = r["curvature"]
-        eigs = ", ".join(f"{v:.4g}" for v in c["top_eigs"])
-        print(f"{r['eps_255']:8.2f} {100 * r['train']['robust_acc']:9.2f} "
-              f"{100 * r['test']['robust_acc']:9.2f} {100 * r['gap_robust']:8.2f} "
-              f"{100 * r['train']['clean_acc']:9.2f} {100 * r['test']['clean_acc']:9.2f} "
-              f"{eigs:>30} {c['trace']:8.4g}±{c['trace_se']:.2g}")
+class _Field:
+    """A value of a record read with its place (``results["runs"][0]["eps_255"]``), so that a
+    record of the wrong shape is one line naming the file, the place and what is wrong."""
+
+    def __init__(self, path: str | Path, value: Any, where: str = "results") -> None:
+        self.path, self.value, self.where = path, value, where
+
+    def _fail(self, what: str) -> NoReturn:
+        raise ResultFileError(f"{self.path} is not a readable `resnet run` record: {what}")
+
+    def __getitem__(self, key: str) -> _Field:
+        if not isinstance(self.value, dict):
+            self._fail(f"{self.where} is a {type(self.value).__name__}, not a mapping")
+        if key not in self.value:
+            self._fail(f"{self.where} lacks the key {key!r}")
+        return _Field(self.path, self.value[key], f"{self.where}[{key!r}]")
+
+    def get(self, key: str) -> _Field | None:
+        """The field ``key``, or None when it is absent or null."""
+        if isinstance(self.value, dict) and self.value.get(key) is not None:
+            return self[key]
+        return None
+
+    def number(self) -> float:
+        """The value, a number (an int or float, not a bool or a string)."""
+        if isinstance(self.value, bool) or not isinstance(self.value, int | float):
+            self._fail(f"{self.where} is {self.value!r} ({type(self.value).__name__}), not a "
+                       "number")
+        return float(self.value)
+
+    def num(self, key: str) -> float:
+        """The number at ``key``."""
+        return self[key].number()
+
+    def text(self, key: str) -> str:
+        """The value at ``key`` as printed (any plain value)."""
+        return str(self[key].value)
+
+    def items(self) -> list[_Field]:
+        """The entries of a list."""
+        if not isinstance(self.value, list):
+            self._fail(f"{self.where} is a {type(self.value).__name__}, not a list")
+        return [_Field(self.path, v, f"{self.where}[{i}]") for i, v in enumerate(self.value)]
 
 
-def _print_seed_table(res: dict) -> None:
+def _print_table(record: dict, path: str | Path) -> None:
+    """Print a ``resnet run`` record (a single seed, or a seed sweep) as a table; a record of
+    another study, or missing a value, or holding text where a number belongs, is a
+    :class:`ResultFileError` naming the file and the place, before anything is printed."""
+    study = record.get("provenance", {}).get("study") if isinstance(record, dict) else None
+    if study not in (None, "resnet"):
+        raise ResultFileError(f"{path} is a record of study {study!r}, not of `resnet run`: "
+                              f"`advlandscape resnet show` prints ResNet18 sweeps only")
+    res = _Field(path, record.get("results") if isinstance(record, dict) else None)
+    if not isinstance(res.value, dict) or not ({"runs", "per_seed"} & set(res.value)):
+        keys = sorted(res.value) if isinstance(res.value, dict) else type(res.value).__name__
+        res._fail(f"its results hold neither 'runs' nor 'per_seed' (found {keys}); is it "
+                  "another study's record?")
+    lines = _seed_table(res) if "per_seed" in res.value else _runs_table(res)
+    print("\n".join(lines))
+
+
+def _runs_table(res: _Field) -> list[str]:
+    """A single seed's table: per eps the accuracies, top eigenvalues and trace."""
+    lines = [res.text("label"),
+             f"{'eps*255':>8} {'train rob':>9} {'test rob':>9} {'gap rob':>8} {'train cln':>9} "
+             f"{'test cln':>9} {'lambda_1..k':>30} {'trace':>12}"]
+    for r in res["runs"].items():
+        c, train, test = r["curvature"], r["train"], r["test"]
+        eigs = ", ".join(f"{e.number():.4g}" for e in c["top_eigs"].items())
+        lines.append(
+            f"{r.num('eps_255'):8.2f} {100 * train.num('robust_acc'):9.2f} "
+            f"{100 * test.num('robust_acc'):9.2f} {100 * r.num('gap_robust'):8.2f} "
+            f"{100 * train.num('clean_acc'):9.2f} {100 * test.num('clean_acc'):9.2f} "
+            f"{eigs:>30} {c.num('trace'):8.4g}±{c.num('trace_se'):.2g}")
+    return lines
+
+
+def _seed_table(res: _Field) -> list[str]:
     """A seed sweep's table: per eps the seed mean +- sd, then the trend counts."""
-    print(f"{res['label']} (seeds {res['seeds']})")
-    print(f"{'eps':>6} {'test rob %':>14} {'test cln %':>14} {'lambda_1':>18} "
-          f"{'||theta||^2 lambda_1':>22} {'trace':>18}")
-    for row in res["summary"]["per_eps"]:
-        def pm(name: str, scale: float = 1.0, row: dict = row) -> str:
+    lines = [f"{res.text('label')} (seeds {res.text('seeds')})",
+             f"{'eps':>6} {'test rob %':>14} {'test cln %':>14} {'lambda_1':>18} "
+             f"{'||theta||^2 lambda_1':>22} {'trace':>18}"]
+    summary = res["summary"]
+    for row in summary["per_eps"].items():
+        def pm(name: str, scale: float = 1.0, row: _Field = row) -> str:
             q = row.get(name)
-            return "-" if q is None else f"{scale * q['mean']:.4g} ± {scale * q['sd']:.2g}"
-        print(f"{row['eps']:6.3g} {pm('test_robust_acc', 100):>14} {pm('test_clean_acc', 100):>14} "
-              f"{pm('top_eig'):>18} {pm('top_normalized'):>22} {pm('trace'):>18}")
-    counts = res["summary"]["counts"]
-    print(f"lambda_1 strictly increasing in eps: {counts['increasing']['text']}; Spearman > 0: "
-          f"{counts['spearman_positive']['text']}; seed mean increasing: "
-          f"{res['summary']['mean_increasing']}")
+            return "-" if q is None else f"{scale * q.num('mean'):.4g} ± {scale * q.num('sd'):.2g}"
+        lines.append(f"{row.num('eps'):6.3g} {pm('test_robust_acc', 100):>14} "
+                     f"{pm('test_clean_acc', 100):>14} {pm('top_eig'):>18} "
+                     f"{pm('top_normalized'):>22} {pm('trace'):>18}")
+    counts = summary["counts"]
+    lines.append(f"lambda_1 strictly increasing in eps: {counts['increasing'].text('text')}; "
+                 f"Spearman > 0: {counts['spearman_positive'].text('text')}; seed mean "
+                 f"increasing: {summary.text('mean_increasing')}")
+    return lines
 
 
 def _show(args: argparse.Namespace) -> int:
-    _print_table(read_result(args.path))
+    _print_table(read_result(args.path), args.path)
     return 0

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from numerics.attacks import AttackSpec
+from numerics.data.subsets import check_subset_size
 from numerics.experiments.units import (
     DTYPE,
     Units,
@@ -85,6 +86,7 @@ class BudgetConfig:
 
     def __post_init__(self) -> None:
         check_int(self.n_samples, "n_samples", 2)
+        check_subset_size(self.n_samples, "mnist2", "train", "n_samples", whole="12665")
         if not self.ratios or any(r < 0 for r in self.ratios):
             raise ConfigError("ratios must be a non-empty tuple of eps/eps* values >= 0")
         check_eps(self.weight_decay, "weight_decay")

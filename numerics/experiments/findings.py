@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from numerics.attacks import AttackSpec
+from numerics.data.subsets import check_subset_size
 from numerics.experiments.pas import judge_pas
 from numerics.experiments.units import (
     Units,
@@ -100,6 +101,8 @@ class FindingsConfig:
         if not self.eps_grid or any(e < 0 for e in self.eps_grid):
             raise ConfigError("eps_grid must be a non-empty tuple of budgets >= 0")
         check_int(self.n_train, "n_train", 2)
+        check_subset_size(self.n_train, "mnist", "train", "n_train", whole="60000")
+        check_subset_size(self.logistic_n, "mnist2", "train", "logistic_n", whole="12665")
         check_int(self.epochs, "epochs")
         check_int(self.batch_size, "batch_size")
         check_int(self.pgd_steps, "pgd_steps")

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from numerics.attacks import AttackSpec
+from numerics.data.subsets import check_subset_size
 from numerics.experiments.units import Units, check_int, mnist_subset
 from numerics.nets.models import MLP
 from numerics.nets.schedules import FixedSchedule, PASchedule, Schedule
@@ -94,6 +95,8 @@ class PASConfig:
         check_int(self.periods, "periods")
         check_int(self.n_train, "n_train", 2)
         check_int(self.n_test, "n_test", 2)
+        check_subset_size(self.n_train, "mnist", "train", "n_train", whole="60000")
+        check_subset_size(self.n_test, "mnist", "test", "n_test", whole="10000")
         check_int(self.batch_size, "batch_size")
         check_int(self.pgd_steps, "pgd_steps")
         check_int(self.eval_steps, "eval_steps")

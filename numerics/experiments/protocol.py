@@ -31,14 +31,17 @@ registered study has them all):
 ==============  ===============================================================================
 
 :func:`execute` is the one way a study runs from the command line (``advlandscape study``, its
-aliases, ``reproduce``): it checks every output before any work, holds the output lock, resumes
-finished units from the checkpoint beside the record, writes the record with its provenance and
-the presentation files, and removes the checkpoint.
+aliases, ``reproduce``): it checks every output before any work, holds the output lock, refuses
+a checkpoint of another config (naming the difference), resumes finished units from the
+checkpoint beside the record, writes the record with its provenance and the presentation files
+all or none, and removes the checkpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import shutil
 import sys
 from collections.abc import Callable, Mapping
@@ -47,11 +50,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from numerics.experiments.units import Units, checkpoint_path, matching_checkpoint, units_scratch
-from numerics.records import REPO_ROOT, output_lock, write_result
+from numerics.experiments.units import (
+    Units,
+    checkpoint_key,
+    checkpoint_path,
+    describe_config_change,
+    matching_checkpoint,
+    units_scratch,
+)
+from numerics.records import REPO_ROOT, output_lock, read_checkpoint, write_result
 from numerics.validate import check_outputs, check_writable_dir
 from theory.claims import Evidence
-from theory.errors import ConfigError
+from theory.errors import ConfigError, ResultExistsError, ResultFileError, ResultWriteError
 
 __all__ = ["REQUIRED", "RESULTS_ROOT", "Study", "default_record", "execute"]
 
@@ -156,8 +166,11 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
     Every file (the record and ``study.outputs`` beside it) is checked before any work and the
     record's folder is locked for the run (:func:`numerics.records.output_lock`). Units are
     checkpointed in ``checkpoint_dir`` (default ``.<record name>.ckpt/`` beside the record,
-    removed once the record is written); ``fresh`` discards the checkpoint first;
-    ``resume_stale`` resumes from one written by other code (the provenance says so).
+    removed once the record is written); ``fresh`` discards the checkpoint first; one of another
+    config is refused (:class:`ConfigError` naming how the configs differ) rather than replaced;
+    ``resume_stale`` resumes from one written by other code (the provenance says so). The record
+    and the presentation files are written into a staging folder, then renamed into place, the
+    record last: a failed write (a full disk) leaves none of them and keeps the checkpoint.
 
     Args:
         progress: show a bar (True), or a tqdm bar to advance by one per unit (``reproduce``'s
@@ -182,6 +195,7 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
             if where.is_file():
                 where.unlink()
                 say(f"--fresh: discarded 1 checkpoint(s): {where}")
+        _refuse_other_config(study, cfg, where, default_dir)
         found = matching_checkpoint(study.name, cfg, ckpt_dir)
         extra: dict[str, Any] = {}
         if found is not None:
@@ -200,11 +214,8 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
             units.close()
         train = getattr(cfg, "train", None)  # a network's device is its training config's
         device = getattr(cfg, "device", None) or getattr(train, "device", None) or "cpu"
-        write_result(record, cfg, results, seed=getattr(cfg, "seed", None), device=device,
-                     overwrite=overwrite, study=study.name, scale=getattr(cfg, "profile", None),
-                     **extra)
-        if study.present is not None:
-            study.present(results, record.parent, overwrite=overwrite)
+        _write_all(study, cfg, results, record, files, overwrite=overwrite, device=device,
+                   checkpoint=where, **extra)
         if default_dir:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
         else:
@@ -212,3 +223,72 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
             if units.scratch is not None:
                 shutil.rmtree(units.scratch, ignore_errors=True)
     return results
+
+
+def _refuse_other_config(study: Study, cfg: Any, where: Path, default_dir: bool) -> None:
+    """Refuse to run over the checkpoint ``where`` when it holds units of another config of the
+    study: running would replace it (its finished units lost) without a word. The message names
+    the checkpoint, how the configs differ and the two ways on."""
+    try:
+        found = read_checkpoint(where)
+    except ResultFileError:
+        return  # torn or damaged: matching_checkpoint reports it with its own message
+    if found is None:
+        return
+    key = found.state.get("key")
+    if key == checkpoint_key(study.name, cfg):
+        return
+    units = found.state.get("units")
+    count = f"{len(units)} finished unit(s)" if isinstance(units, dict) else "units"
+    change = describe_config_change(key, checkpoint_key(study.name, cfg))
+    elsewhere = "--out" if default_dir else "--checkpoint-dir"
+    raise ConfigError(
+        f"checkpoint {where} holds {count} of another configuration of study {study.name} "
+        f"({change}); running this one would replace it: run with --fresh to discard it, or "
+        f"give another {elsewhere} to keep it (the same command as before resumes it)")
+
+
+def _write_all(study: Study, cfg: Any, results: dict[str, Any], record: Path,
+               files: list[Path], *, overwrite: bool, device: str, checkpoint: Path,
+               **extra: Any) -> None:
+    """Write the record and the presentation files all or none: into a staging folder beside
+    the record (same file system) first, then each renamed into place, which takes no space.
+    A failure while writing (a full disk) leaves none of them, the staging folder removed and
+    the checkpoint kept, so that running the same command again presents the finished units
+    without computing them again."""
+    staging = record.parent / f".{record.name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)  # left by a run that was killed while writing
+    try:
+        staging.mkdir(parents=True)
+        write_result(staging / record.name, cfg, results, seed=getattr(cfg, "seed", None),
+                     device=device, study=study.name, scale=getattr(cfg, "profile", None),
+                     **extra)
+        if study.present is not None:
+            study.present(results, staging, overwrite=True)
+        staged = [*sorted(p for p in staging.iterdir() if p.name != record.name),
+                  staging / record.name]  # the record last
+        # nothing came since the check at the start, and nothing undeclared is replaced
+        check_outputs(files + [record.parent / p.name for p in staged], overwrite=overwrite)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError) and not isinstance(exc, ResultExistsError):
+            cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+            error = ResultWriteError(
+                f"writing the record and its files into {record.parent} failed "
+                f"({cause.strerror or cause}); none of them was written, and the finished "
+                f"units are kept in {checkpoint}: free space (or fix the folder) and run the "
+                "same command again, which presents them without computing them again")
+            error.errno = cause.errno
+            raise error from exc
+        raise
+    # renames within one file system take no space; the record comes last, so a record on
+    # disk means every file beside it is this run's
+    for path in staged:
+        os.replace(path, record.parent / path.name)
+    shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):  # make the renames durable
+        folder = os.open(record.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.optimize
 import torch
 
+from numerics.data.subsets import check_subset_size
 from numerics.experiments.units import (
     DTYPE,
     Units,
@@ -90,6 +91,7 @@ class SmoothnessConfig:
 
     def __post_init__(self) -> None:
         check_int(self.n_samples, "n_samples", 2)
+        check_subset_size(self.n_samples, "mnist2", "train", "n_samples", whole="12665")
         check_eps(self.eps_l2, "eps_l2")
         check_eps(self.eps_linf, "eps_linf")
         if not self.radii or any(r <= 0 for r in self.radii):

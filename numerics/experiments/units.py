@@ -4,7 +4,8 @@ A study is a pure function from a frozen config dataclass to a JSON-ready result
 is a sequence of **units of work** (one training run: per eps, per learning rate and seed, per
 optimiser). :class:`Units` runs them: with a checkpoint folder the finished units are saved after
 each one to ``<checkpoint_dir>/<study>.ckpt``, keyed on the study and the full config (a
-checkpoint of another config is ignored), and a later call with the same config reuses them. A
+checkpoint of another config is ignored here; the commands refuse it, naming how the configs
+differ: :func:`describe_config_change`), and a later call with the same config reuses them. A
 checkpoint of this config written by other code (:func:`numerics.records.code_version`: the
 sources or the library versions changed) is refused unless resuming from it is asked for.
 Every unit draws its random numbers from a generator seeded from the config and the unit's name
@@ -43,7 +44,9 @@ __all__ = [
     "Units",
     "absent",
     "check_int",
+    "checkpoint_key",
     "checkpoint_path",
+    "describe_config_change",
     "load_record",
     "matching_checkpoint",
     "mnist2_subset",
@@ -106,9 +109,77 @@ def units_scratch(study: str, checkpoint_dir: str | Path) -> Path:
     return Path(checkpoint_dir) / f"{study}.inner"
 
 
-def _key(study: str, cfg: Any) -> str:
-    """What a study's checkpoint is keyed on: the study and the full config."""
+def checkpoint_key(study: str, cfg: Any) -> str:
+    """What a study's checkpoint is keyed on: the study and the full config,
+    ``"<study>:<repr(cfg)>"``."""
     return f"{study}:{cfg!r}"
+
+
+_key = checkpoint_key
+
+
+def _split_fields(text: str) -> dict[str, str] | None:
+    """``"Name(a=1, b=Sub(c=2), d=(3, 4))"`` -> ``{"a": "1", "b": "Sub(c=2)", "d": "(3, 4)"}``:
+    a dataclass's repr split at its top-level commas (None when ``text`` is not one)."""
+    head, paren, body = text.partition("(")
+    if not paren or not head.isidentifier() or not body.endswith(")"):
+        return None
+    fields: dict[str, str] = {}
+    depth, quote, start, body = 0, "", 0, body[:-1]
+    for i, char in enumerate(body + ","):
+        if quote:
+            quote = "" if char == quote and body[i - 1] != "\\" else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            name, equals, value = body[start:i].strip().partition("=")
+            if name:
+                if not equals:
+                    return None
+                fields[name] = value
+            start = i + 1
+    return fields
+
+
+def _changes(old: str, new: str, prefix: str = "") -> list[str]:
+    """``"field: old -> new"`` for every field in which two config reprs differ (nested
+    dataclasses field by field)."""
+    a, b = _split_fields(old), _split_fields(new)
+    if a is None or b is None:
+        return [f"{prefix.rstrip('.') or 'config'}: {_short(old)} -> {_short(new)}"]
+    out = []
+    for name in list(a) + [n for n in b if n not in a]:
+        x, y = a.get(name, "(absent)"), b.get(name, "(absent)")
+        if x == y:
+            continue
+        if _split_fields(x) is not None and _split_fields(y) is not None:
+            out.extend(_changes(x, y, f"{prefix}{name}."))
+        else:
+            out.append(f"{prefix}{name}: {_short(x)} -> {_short(y)}")
+    return out
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def describe_config_change(old_key: Any, new_key: str) -> str:
+    """How the config of the checkpoint key ``old_key`` differs from that of ``new_key``
+    (:func:`checkpoint_key`), in words: ``"n_train: 400 -> 1000; train.epochs: 2 -> 3"``."""
+    if not isinstance(old_key, str):
+        return "the checkpoint names no config"
+    old_study, _, old = old_key.partition(":")
+    new_study, _, new = new_key.partition(":")
+    if old_study != new_study:
+        return f"written for study {old_study!r}"
+    changes = _changes(old, new)
+    shown = "; ".join(changes[:6]) + (f"; and {len(changes) - 6} more" if len(changes) > 6
+                                       else "")
+    return f"its config differs: {shown}" if changes else "its config differs"
 
 
 def matching_checkpoint(study: str, cfg: Any, checkpoint_dir: str | Path | None

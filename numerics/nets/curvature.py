@@ -32,11 +32,11 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
 
-from numerics.validate import check_finite, warn_if_low_precision
+from numerics.validate import check_data, check_finite, warn_if_low_precision
 from theory.errors import ConfigError
 
-__all__ = ["DenseHessianPlan", "HessianOperator", "dense_hessian", "flatten", "hvp",
-           "loss_function", "plan_dense_hessian", "unflatten"]
+__all__ = ["DenseHessianPlan", "HessianOperator", "check_class_labels", "dense_hessian",
+           "flatten", "hvp", "loss_function", "plan_dense_hessian", "unflatten"]
 
 Params = dict[str, torch.Tensor]
 
@@ -98,6 +98,17 @@ class _EvalMode:
         self.model.train(self.was_training)
 
 
+def check_class_labels(model: nn.Module, x: torch.Tensor, y: torch.Tensor, name: str) -> None:
+    """Refuse labels that are not class indices ``0..C-1`` of ``model`` (C: its last
+    ``nn.Linear``'s outputs), in a :class:`ConfigError` naming the range found (the
+    cross-entropy would otherwise fail deep in an HVP with torch's IndexError)."""
+    if not x.is_floating_point():
+        return  # integer inputs (indices into an embedding): check_data reads floats only
+    linear = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    check_data(x, y, name=name, labels="classes",
+               classes=linear[-1].out_features if linear else None)
+
+
 def _batches(n: int, batch_size: int | None) -> list[slice]:
     size = batch_size if batch_size else n
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
@@ -130,6 +141,7 @@ class HessianOperator(spla.LinearOperator):
         if not self.params:
             raise ConfigError("the model has no trainable parameters")
         check_finite(x, "x (the inputs of the Hessian)")
+        check_class_labels(model, x, y, "x (the inputs of the Hessian)")
         for name, p in self.params.items():
             check_finite(p.detach(), f"weight {name}")
         first = next(iter(self.params.values()))
@@ -297,6 +309,7 @@ def dense_hessian(
         raise ConfigError(f"x has {x.shape[0]} samples and y {y.shape[0]}: pass matching, "
                           "non-empty batches")
     check_finite(x, "x (the inputs of the Hessian)")
+    check_class_labels(model, x, y, "x (the inputs of the Hessian)")
     check_finite(flatten(params).detach(), "the weights")
     warn_if_low_precision(flatten(params).dtype, "dense_hessian (the ground truth)")
     size = sum(p.numel() for p in params.values())

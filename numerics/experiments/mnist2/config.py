@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from numerics.attacks import AttackSpec
-from numerics.data.subsets import seeded_subset_indices
+from numerics.data.subsets import check_rows, check_subset_size, seeded_subset_indices
 from numerics.experiments.paper_values import TABLES_BY_DATASET, TableSpec
 from numerics.linear.train import TrainConfig
 from numerics.profiles import current_profile
@@ -197,6 +197,8 @@ class MNIST2Config:
             value = getattr(self, name)
             if value is not None and value < 10:
                 raise ConfigError(f"{name} must be >= 10 or None (whole split), got {value}")
+            check_subset_size(value, "mnist2" if self.dataset == "mnist2" else "cifar2-tables",
+                              "train" if name == "n_train" else "test", name)
 
 
 def config_for(profile: str | None = None, dataset: str = "mnist2",
@@ -224,7 +226,9 @@ def repetitions(config: MNIST2Config) -> tuple[int, ...]:
     return tuple(config.seeds) if config.seeds is not None else (config.train.seed,)
 
 
-def _subset(X: np.ndarray, y: np.ndarray, n: int | None, seed: int) -> tuple[torch.Tensor, ...]:
+def _subset(X: np.ndarray, y: np.ndarray, n: int | None, seed: int, name: str, where: str
+            ) -> tuple[torch.Tensor, ...]:
+    check_rows(n, X.shape[0], name, where)  # the layout on disk may hold fewer than the split
     if n is not None and n < X.shape[0]:
         idx = seeded_subset_indices(X.shape[0], n, seed)
         X, y = X[idx], y[idx]
@@ -257,8 +261,9 @@ def load_data(config: MNIST2Config) -> tuple[torch.Tensor, ...]:
 
         Xtr, ytr = load_mnist2("train")
         Xte, yte = load_mnist2("test")
-    return (*_subset(Xtr, ytr, config.n_train, config.seed),
-            *_subset(Xte, yte, config.n_test, config.seed + 1))
+    where = f"{config.dataset}'s {{}} split here ({DATA_SPLITS[config.dataset]})"
+    return (*_subset(Xtr, ytr, config.n_train, config.seed, "n_train", where.format("train")),
+            *_subset(Xte, yte, config.n_test, config.seed + 1, "n_test", where.format("test")))
 
 
 def _train_pgd(config: MNIST2Config, norm: str) -> AttackSpec:

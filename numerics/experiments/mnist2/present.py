@@ -174,7 +174,8 @@ def save_figures(results: dict[str, Any], out_dir: str | Path,
         ax.set_xlabel("a (w + a d, ||d|| = ||w||)")
         ax.set_ylabel("training loss")
         ax.set_yscale("log")
-        ax.legend(fontsize=6, ncol=2)
+        if ax.get_legend_handles_labels()[0]:  # a panel whose tables were not run stays empty
+            ax.legend(fontsize=6, ncol=2)
     fig2.tight_layout()
 
     fig3, axes = plt.subplots(1, 2, figsize=(10, 4), squeeze=False)

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from numerics.data.subsets import check_subset_size
 from numerics.nets.train_config import AdvTrainConfig, madry_cifar10, wu_svhn
 from numerics.profiles import current_profile
 from theory.errors import ConfigError
@@ -110,6 +111,13 @@ class ResNetExperimentConfig:
             raise ConfigError(f"seeds must be distinct integers >= 0, got {self.seeds}")
         if self.profile not in ("", *SCALES):
             raise ConfigError(f"unknown profile {self.profile!r}: use one of {SCALES}")
+        layout = "cifar10-holdout" if self.test_split == "holdout" else self.dataset
+        for name, split in (("n_train", "train"), ("n_test", "test")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be an integer >= 0 (0: the whole split), got "
+                                  f"{value!r}")
+            check_subset_size(value, layout, split, name, whole="0")
         for eps in self.eps:  # validate every derived training config before any work
             self.train_config(eps)
 

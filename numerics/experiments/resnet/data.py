@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from numerics.data.subsets import seeded_subset_indices
+from numerics.data.subsets import check_rows, seeded_subset_indices
 from numerics.experiments.resnet.config import ResNetExperimentConfig
 from theory.errors import DataError
 
@@ -26,8 +26,9 @@ def _to_tensor(x: np.ndarray) -> torch.Tensor:
     return t.unsqueeze(1) if t.dim() == 3 else t.permute(0, 3, 1, 2).contiguous()
 
 
-def _subsample(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator
-               ) -> tuple[np.ndarray, np.ndarray]:
+def _subsample(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator, name: str,
+               where: str) -> tuple[np.ndarray, np.ndarray]:
+    check_rows(n, len(y), name, where, whole="0")  # a layout may hold fewer than the split
     if n == 0 or n >= len(y):
         return np.asarray(x), np.asarray(y)
     idx = seeded_subset_indices(len(y), n, rng, draw="choice")
@@ -81,8 +82,9 @@ def load_image_data(config: ResNetExperimentConfig, root: str | None = None
                             "checkout: update the repository") from None
         tr, te = load_svhn("train", root), load_svhn("test", root)
         note = "SVHN official test set"
-    xtr, ytr = _subsample(*tr, config.n_train, rng)
-    xte, yte = _subsample(*te, config.n_test, rng)
+    xtr, ytr = _subsample(*tr, config.n_train, rng, "n_train",
+                          f"the {config.dataset} training images here")
+    xte, yte = _subsample(*te, config.n_test, rng, "n_test", f"the test images here ({note})")
     data = (_to_tensor(xtr), torch.as_tensor(ytr, dtype=torch.long),
             _to_tensor(xte), torch.as_tensor(yte, dtype=torch.long))
     return data, note
