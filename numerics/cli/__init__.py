@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, str] = {
     "mnist2": "numerics.cli.mnist2",
     "resnet": "numerics.cli.resnet",
     "sweep": "numerics.cli.sweep",
+    "gpu": "numerics.cli.gpu",
 }
 
 

@@ -140,7 +140,7 @@ def _augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tenso
     cols = shifts[:, 1:2] + torch.arange(w, device=x.device)  # (n, w)
     idx = torch.arange(n, device=x.device).view(n, 1, 1)
     out = xp.permute(0, 2, 3, 1)[idx, rows.view(n, h, 1), cols.view(n, 1, w)]  # (n, h, w, c)
-    return out.permute(0, 3, 1, 2).contiguous(memory_format=torch.preserve_format)
+    return out.permute(0, 3, 1, 2).contiguous()  # NCHW; the caller sets its memory format
 
 
 @dataclass
