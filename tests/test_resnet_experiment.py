@@ -153,9 +153,9 @@ def test_cpu_profile_is_a_seed_sweep_in_float32_measured_in_float64() -> None:
     assert cpu.n_train > 0
     assert (cpu.train.dtype, cpu.curvature_dtype, cpu.train.device) == ("float32", "float64",
                                                                          "cpu")
-    # the evaluation attack is the suite's default (two PGD starts, the strongest per example)
+    # the evaluation attack is the suite's default (every PGD start, the worst case per example)
     default = profile_config("mnist", "gpu").train
-    assert cpu.train.eval_starts == default.eval_starts == ("none", "radius")
+    assert cpu.train.eval_starts == default.eval_starts == ("none", "radius", "ball")
     assert cpu.train.eval_projection == default.eval_projection
     assert "not the paper's GPU scale" in cpu.label
     assert profile_config("mnist", "ci").profile == "ci"
