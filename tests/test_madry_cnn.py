@@ -136,3 +136,41 @@ def test_ci_scale_is_small() -> None:
     ci = get_study("madry_cnn").config_for("ci")
     assert ci.n_train < CFG.n_train
     assert ci.profile == "ci"
+
+
+def _record(tmp_path: Path, lams: list[list[float]], name: str,
+            fits: bool = True) -> Path:
+    """A synthetic full-scale record whose seed s has top eigenvalues ``lams[s]``."""
+    from numerics.records import write_result
+
+    cfg = madry_cnn.Config(seeds=tuple(range(len(lams))))
+    runs = [dict(_run(e, s, lam=v, fn=v / 2, fits=fits), fit={"fits": fits, "rule": "r"})
+            for s, values in enumerate(lams) for e, v in zip(cfg.eps, values, strict=True)]
+    results = {"label": cfg.label, "n_train": cfg.n_train, "n_test": cfg.n_test, "runs": runs}
+    return write_result(tmp_path / name, cfg, results, profile="full")
+
+
+def test_y_t1_ledger_reads_the_deep_nets_that_fit(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger's Y-T1 data evidence (numerics.experiments.mnist2.evidence_y_t1) reads this
+    study's record as its deep regime, named with its scale: a falling trend is a condition
+    "does NOT hold", a rising one decides "holds"; a record whose nets do not fit counts
+    nothing."""
+    from numerics.experiments import mnist2
+
+    monkeypatch.setattr(madry_cnn, "CPU_RESULT_FILE",
+                        _record(tmp_path, [[4, 3, 2, 1]] * 3, "falling.json"))
+    ev = mnist2.evidence_y_t1()
+    deep = [c for c in ev.conditions if c.startswith("deep nets that fit")]
+    assert ev.details["deep"]["passed"] is False
+    assert all("does NOT hold" in c and "CPU scale" in c for c in deep)
+    assert ev.passed == any(c.startswith("holds in the regime") for c in ev.conditions)
+    monkeypatch.setattr(madry_cnn, "CPU_RESULT_FILE",
+                        _record(tmp_path, [[1, 2, 3, 4], [1, 3, 2, 5], [2, 3, 4, 6]], "up.json"))
+    ev = mnist2.evidence_y_t1()
+    assert ev.passed
+    assert any(c.startswith("deep nets that fit") and ": holds:" in c for c in ev.conditions)
+    unfit = madry_cnn.evidence_y_t1_deep(_record(tmp_path, [[1, 2, 3, 4]] * 3, "unfit.json",
+                                                 fits=False))
+    assert not unfit.passed
+    assert "0 of 12 models fit" in unfit.summary

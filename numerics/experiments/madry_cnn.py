@@ -57,11 +57,13 @@ import numpy as np
 import torch
 
 from numerics.experiments.units import Units
+from numerics.records import REPO_ROOT
 from theory.claims import Evidence
 from theory.errors import ConfigError
 
-__all__ = ["CLAIMS", "EVIDENCE", "MINUTES", "NAME", "RESULT", "SCALES", "TITLE", "Config",
-           "evidence_y_t1_deep", "fit_verdict", "judge", "run", "seed_trends", "unit_names"]
+__all__ = ["CLAIMS", "CPU_RESULT_FILE", "EVIDENCE", "MEASURES", "MINUTES", "NAME", "RESULT",
+           "SCALES", "TITLE", "Config", "evidence_y_t1_deep", "fit_verdict", "judge", "run",
+           "seed_trends", "unit_names"]
 
 NAME = "madry_cnn"
 TITLE = ("Madry's MNIST CNN (narrowed) adversarially trained per L-inf budget until it fits: "
@@ -183,6 +185,8 @@ SCALES: dict[str, dict[str, Any]] = {
 #: ``unit_seconds``.
 MINUTES = {"ci": 0.5, "full": 45.0}
 RESULT = {"ci": "mnist_ci.json", "full": "mnist_cpu.json"}
+#: The committed record of the full (CPU) scale: the ledger's Y-T1 deep regime.
+CPU_RESULT_FILE = REPO_ROOT / "results" / NAME / RESULT["full"]
 
 
 def unit_names(cfg: Config) -> list[str]:
@@ -388,10 +392,9 @@ def evidence_y_t1_deep(path: str | Path | None = None) -> Evidence:
     seed; the scale-free curvature of the filter-normalised landscape, ||theta||^2 lambda_1,
     the trace and the models that do not fit are reported beside it. The text names the scale.
     """
-    from numerics.experiments.protocol import RESULTS_ROOT
     from numerics.records import read_result
 
-    file = Path(path) if path is not None else RESULTS_ROOT / NAME / RESULT["full"]
+    file = Path(path) if path is not None else CPU_RESULT_FILE
     if not file.exists():
         return Evidence("data", False, f"deep nets that fit: no {file.name}; run `advlandscape "
                         f"study {NAME}`", ran=False)
