@@ -174,9 +174,10 @@ class Config:
 SCALES: dict[str, dict[str, Any]] = {
     "ci": dict(label="CPU smoke run (ci): tiny MadryCNN on a few hundred images; checks the "
                      "machinery, NOT an experiment",
-               width=2, n_train=200, n_test=100, n_eval=100, eps=(0.0, 0.3), seeds=(0,),
-               epochs=3, ramp_epochs=1.0, train_steps=3, eval_steps=5, apgd_steps=5,
-               curve_samples=100, hessian_samples=32, hutchinson_samples=3,
+               width=4, n_train=400, n_test=100, n_eval=100, eps=(0.0, 0.3), seeds=(0,),
+               epochs=6, ramp_epochs=2.0, batch_size=20, lr=0.1, train_steps=3, eval_steps=5,
+               apgd_steps=5,
+               curve_samples=100, fit_gain=0.05, hessian_samples=32, hutchinson_samples=3,
                landscape_points=9, landscape_samples=32, points_per_batch=9,
                curvature_range=0.25),
     "full": {},
