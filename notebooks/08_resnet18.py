@@ -212,7 +212,9 @@ if deep.ran:
 # start, the worst case per example) and by APGD-CE + APGD-DLR from `torchattacks`, AutoAttack's
 # pair. The sharpness is raw $\lambda_1$ (the paper's measure) and a scale-free one: the
 # curvature at $a = 0$ of the re-attacked filter-normalised landscape, unchanged by the layer
-# rescalings that change $\lambda_1$ but not the network's function.
+# rescalings that change $\lambda_1$ but not the network's function. The verdict
+# (`madry_cnn.evidence_y_t1_deep`) rests on that curvature, figure 4's construction; raw
+# $\lambda_1$ is reported beside it and its trend stated as a condition.
 #
 # The paper's figure 4 is qualitative (1-D landscapes of ResNet18 on CIFAR-10 and SVHN at
 # $\epsilon \in \{0, 4, 8, 12, 16\}/255$, sharper as $\epsilon$ grows); its tables 5-6 are

@@ -138,14 +138,16 @@ def test_ci_scale_is_small() -> None:
     assert ci.profile == "ci"
 
 
-def _record(tmp_path: Path, lams: list[list[float]], name: str,
-            fits: bool = True) -> Path:
-    """A synthetic full-scale record whose seed s has top eigenvalues ``lams[s]``."""
+def _record(tmp_path: Path, fns: list[list[float]], name: str, fits: bool = True,
+            lam_sign: float = 1.0) -> Path:
+    """A synthetic full-scale record whose seed s has landscape curvatures ``fns[s]`` (and top
+    eigenvalues ``lam_sign * fns[s]``, shifted positive)."""
     from numerics.records import write_result
 
-    cfg = madry_cnn.Config(seeds=tuple(range(len(lams))))
-    runs = [dict(_run(e, s, lam=v, fn=v / 2, fits=fits), fit={"fits": fits, "rule": "r"})
-            for s, values in enumerate(lams) for e, v in zip(cfg.eps, values, strict=True)]
+    cfg = madry_cnn.Config(seeds=tuple(range(len(fns))))
+    runs = [dict(_run(e, s, lam=10 + lam_sign * v, fn=v, fits=fits),
+                 fit={"fits": fits, "rule": "r"})
+            for s, values in enumerate(fns) for e, v in zip(cfg.eps, values, strict=True)]
     results = {"label": cfg.label, "n_train": cfg.n_train, "n_test": cfg.n_test, "runs": runs}
     return write_result(tmp_path / name, cfg, results, profile="full")
 
@@ -174,3 +176,9 @@ def test_y_t1_ledger_reads_the_deep_nets_that_fit(tmp_path: Path,
                                                  fits=False))
     assert not unfit.passed
     assert "0 of 12 models fit" in unfit.summary
+    # the verdict rests on the landscape's curvature; a falling raw lambda_1 is a condition
+    split = madry_cnn.evidence_y_t1_deep(_record(tmp_path, [[1, 2, 3, 4]] * 3, "split.json",
+                                                 lam_sign=-1.0))
+    assert split.passed
+    assert "raw lambda_1 (" in split.summary
+    assert any("does NOT increase" in c for c in split.conditions)
