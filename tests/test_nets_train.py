@@ -187,6 +187,27 @@ def test_presets_and_lr_schedule() -> None:
     assert lr_at_epoch(_config(lr_schedule="constant"), 2) == 0.05
 
 
+def test_default_evaluation_is_at_least_as_strong_as_each_variant() -> None:
+    """The default evaluation runs PGD from every start (the ball start among them) and counts
+    an example only if it survives all: its robust accuracy is never above a subset's. The
+    subsets compared draw the same starts from the same seeded generator (``none`` draws
+    nothing; ``radius`` comes first in both), so the comparison is exact."""
+    from numerics.attacks import STARTS
+
+    assert AdvTrainConfig().eval_starts == STARTS
+    x, y = _data(48)
+    cfg = _config(model="mlp", eps=0.3, step_size=0.1, eval_step_size=0.1, epochs=4,
+                  augment=False)
+    model = train_adversarial(cfg, x, y, progress=False).model
+    full = evaluate(model, x, y, cfg.eps, cfg.eval_attacks(), seed=5)
+    for starts in (("none",), ("none", "radius")):
+        part = dataclasses.replace(cfg, eval_starts=starts)
+        sub = evaluate(model, x, y, cfg.eps, part.eval_attacks(), seed=5)
+        assert full["robust_acc"] <= sub["robust_acc"]
+        assert full["robust_loss"] >= sub["robust_loss"] - 1e-12
+    assert full["robust_acc"] <= full["clean_acc"]
+
+
 def test_config_attacks_and_validation() -> None:
     cfg = _config(random_start=False)
     train, evs = cfg.train_attack(), cfg.eval_attacks()
@@ -194,7 +215,8 @@ def test_config_attacks_and_validation() -> None:
     assert (train.start, train.projection) == ("none", "ball_then_box")
     assert train.alpha(cfg.eps) == cfg.step_size
     assert [(ev.kind, ev.steps, ev.step_size, ev.start, ev.projection) for ev in evs] == [
-        ("pgd", 3, 0.05, "none", "exact"), ("pgd", 3, 0.05, "radius", "exact")]
+        ("pgd", 3, 0.05, "none", "exact"), ("pgd", 3, 0.05, "radius", "exact"),
+        ("pgd", 3, 0.05, "ball", "exact")]
     with pytest.raises(ConfigError, match="unknown start"):
         _config(eval_starts=("sphere",))
     with pytest.raises(ConfigError, match="at least one"):

@@ -27,6 +27,8 @@ TINY = {
                      pgd_steps=2),
     "pas": dict(lrs=(0.05,), epochs=1, periods=1, n_train=60, n_test=40, pgd_steps=2,
                 eval_steps=2, hidden=(8,), seeds=(0,)),
+    "madry_cnn": dict(n_train=60, n_test=40, n_eval=40, curve_samples=40, epochs=2,
+                      ramp_epochs=0.5, fit_window=1, hessian_samples=16, apgd_steps=2),
 }
 
 

@@ -16,6 +16,7 @@ from numerics.experiments import (
     budget,
     cifar2,
     findings,
+    madry_cnn,
     mnist2_wd,
     pas,
     sensitivity,
@@ -33,7 +34,7 @@ __all__ = ["STUDIES", "STUDY_MODULES", "config_for", "evidence_by_claim", "get_s
 
 #: Every study module, in the order ``reproduce`` runs them and the ledger lists evidence.
 STUDY_MODULES = (mnist2, mnist2_wd, cifar2, sensitivity, smoothness, budget, findings, pas,
-                 resnet)
+                 resnet, madry_cnn)
 
 #: name -> :class:`numerics.experiments.protocol.Study`.
 STUDIES: dict[str, Study] = {s.name: s for s in map(Study.from_module, STUDY_MODULES)}

@@ -1,4 +1,5 @@
-"""Network architectures: CIFAR ResNet18 and PreActResNet18, a small CNN and a small MLP.
+"""Network architectures: CIFAR ResNet18 and PreActResNet18, a small CNN, Madry et al.'s MNIST
+CNN at a chosen width and a small MLP.
 
 Every model maps images ``(N, C, H, W)`` (or flat vectors for :class:`MLP`) to logits ``(N, K)``;
 the loss is the softmax cross-entropy of those logits. ``in_channels`` and ``num_classes`` are
@@ -22,6 +23,7 @@ from theory.errors import ConfigError
 __all__ = [
     "MLP",
     "BasicBlock",
+    "MadryCNN",
     "PreActBlock",
     "PreActResNet18",
     "ResNet18",
@@ -177,13 +179,15 @@ class SmallCNN(nn.Module):
     Args:
         num_classes: K. in_channels: C. image_size: H = W of the inputs (28 for MNIST).
         channels: output channels of the two convolutions. hidden: width of a hidden linear layer
-            (0 for none). batchnorm: add BatchNorm after each convolution.
+            (0 for none). batchnorm: add BatchNorm after each convolution. kernel_size: of the
+            convolutions (odd; "same" padding).
     """
 
     def __init__(
         self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28,
-        channels: tuple[int, int] = (8, 16), hidden: int = 0, batchnorm: bool = False, *,
-        dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu",
+        channels: tuple[int, int] = (8, 16), hidden: int = 0, batchnorm: bool = False,
+        kernel_size: int = 3, *, dtype: torch.dtype = torch.float64,
+        device: str | torch.device = "cpu",
     ) -> None:
         super().__init__()
         _check_int(num_classes, "num_classes", 2)
@@ -191,14 +195,17 @@ class SmallCNN(nn.Module):
         _check_int(image_size, "image_size", 4)
         c1, c2 = (_check_int(c, "channels") for c in channels)
         _check_int(hidden, "hidden", 0)
+        if _check_int(kernel_size, "kernel_size") % 2 == 0:
+            raise ConfigError(f"kernel_size must be odd (same padding), got {kernel_size}")
+        k, pad = kernel_size, kernel_size // 2
         self.in_channels = in_channels
 
         def bn(c: int) -> nn.Module:
             return nn.BatchNorm2d(c) if batchnorm else nn.Identity()
 
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, c1, 3, padding=1), bn(c1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 3, padding=1), bn(c2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(in_channels, c1, k, padding=pad), bn(c1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, k, padding=pad), bn(c2), nn.ReLU(), nn.MaxPool2d(2),
         )
         flat = c2 * (image_size // 4) ** 2
         if hidden:
@@ -216,6 +223,24 @@ class SmallCNN(nn.Module):
                 f"{tuple(x.shape)}"
             )
         return self.classifier(self.features(x))
+
+
+class MadryCNN(SmallCNN):
+    """Madry et al. 2018's MNIST network at width ``w``: conv5x5(w) -> ReLU -> 2x2 max-pool ->
+    conv5x5(2w) -> ReLU -> 2x2 max-pool -> linear(32w) -> ReLU -> linear(K), no BatchNorm.
+
+    ``width=32`` is the paper's network (32 and 64 filters, 1024 hidden units); smaller widths
+    narrow every layer by the same factor (CPU studies).
+    """
+
+    def __init__(
+        self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28,
+        width: int = 32, *, dtype: torch.dtype = torch.float64,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        w = _check_int(width, "width")
+        super().__init__(num_classes, in_channels, image_size, channels=(w, 2 * w),
+                         hidden=32 * w, kernel_size=5, dtype=dtype, device=device)
 
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -271,12 +296,14 @@ _MODELS: dict[str, type[nn.Module]] = {
     "resnet18": ResNet18,
     "preactresnet18": PreActResNet18,
     "smallcnn": SmallCNN,
+    "madrycnn": MadryCNN,
     "mlp": MLP,
 }
 
 
 def build_model(name: str, **kwargs: object) -> nn.Module:
-    """Build a model by name (``resnet18``, ``preactresnet18``, ``smallcnn``, ``mlp``).
+    """Build a model by name (``resnet18``, ``preactresnet18``, ``smallcnn``, ``madrycnn``,
+    ``mlp``).
 
     The initial weights are drawn in float32 and then cast to ``dtype``, whatever torch's default
     dtype is: a seed gives the same network in the CLI, in tests and in notebooks.

@@ -161,6 +161,9 @@ def _build(config: AdvTrainConfig, device: torch.device) -> nn.Module:
         kwargs.update(in_channels=config.in_channels, width=config.width)
     elif config.model == "smallcnn":
         kwargs.update(in_channels=config.in_channels, image_size=config.image_size)
+    elif config.model == "madrycnn":
+        kwargs.update(in_channels=config.in_channels, image_size=config.image_size,
+                      width=config.width)
     elif config.model == "mlp":
         kwargs.update(in_features=config.in_channels * config.image_size ** 2)
     return build_model(config.model, **kwargs)

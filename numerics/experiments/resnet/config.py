@@ -145,8 +145,8 @@ def profile_config(dataset: str = "mnist", profile: str | None = None,
     in float64 at width 4, 0.16 s and 0.77 s at width 8), its curvature measured in float64 on a
     copy of the trained weights (an HVP costs 0.3 s in float32, 1.0 s in float64: affordable
     for eigsh's few tens of products), evaluated with the suite's default attack
-    (:meth:`AdvTrainConfig.eval_attacks`: PGD-20 from the clean point and from a random
-    start in the ball, the strongest per example).
+    (:meth:`AdvTrainConfig.eval_attacks`: PGD-20 from the clean point, from a start at a
+    random radius and from a uniform start in the ball, the worst case per example).
     ``full``/``gpu``: width 64, the whole data set, the Madry (CIFAR-10) or Wu (SVHN) settings,
     float32 fast path on CUDA.
     """
