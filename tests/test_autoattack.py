@@ -1,5 +1,5 @@
 """Tests for numerics.nets.autoattack: robust accuracy under APGD-CE + APGD-DLR (torchattacks,
-the ``attacks`` extra), the worst case per example."""
+installed apart by .ci/run), the worst case per example."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def test_bad_input_is_refused_early() -> None:
         apgd_robust_accuracy(model, x, y, 0.1, steps=0)
 
 
-def test_missing_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_library_gives_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torchattacks", None)  # import now raises ImportError
-    with pytest.raises(ConfigError, match=r"attacks.*extra|extra.*attacks"):
+    with pytest.raises(ConfigError, match=r"pip install --no-deps torchattacks==3\.5\.1"):
         require_torchattacks()

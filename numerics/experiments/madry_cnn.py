@@ -435,7 +435,7 @@ def evidence_y_t1_deep(path: str | Path | None = None) -> Evidence:
                          trend("lambda_1", "raw lambda_1"),
                          trend("top_normalized", "||theta||^2 lambda_1"),
                          trend("trace", "Hessian trace")]))
-    lam = tr["lambda_1"]
+    lam, lam_n = tr["lambda_1"], tr["top_normalized"]
     conditions = (scale, "L-inf PGD adversarial training (Madry's step rule, eps ramped), not "
                   "the theorem's L2 linear model",
                   "sharpness = curvature at a = 0 of the filter-normalised landscape, "
@@ -443,7 +443,12 @@ def evidence_y_t1_deep(path: str | Path | None = None) -> Evidence:
                   "rescalings)",
                   f"raw lambda_1 of the Hessian with the examples held fixed "
                   f"{'also increases' if lam['mean_increasing'] else 'does NOT increase'} "
-                  f"in the mean ({fmt(f'{v:.4g}' for v in lam['mean'])})",
+                  f"in the mean ({fmt(f'{v:.4g}' for v in lam['mean'])}), nor does the "
+                  f"top eigenvalue at filter-normalised weights, ||theta||^2 lambda_1 "
+                  f"(strictly increasing in {lam_n['increasing']['text']}): the re-attacked "
+                  "landscape's curvature along a random "
+                  "filter-normalised direction follows the Hessian's trace, not its top "
+                  "eigenvalue",
                   "only models whose robust training accuracy reached a plateau above the "
                   f"floor count ({res['runs'][0]['fit']['rule']})")
     return Evidence("data", passed, text, conditions=conditions,

@@ -1,6 +1,7 @@
 r"""Robust accuracy under AutoAttack's standard pair of untargeted attacks, APGD-CE and APGD-DLR
-(Croce and Hein 2020), from a maintained library: ``torchattacks`` (the ``attacks`` extra,
-``pip install -e ".[attacks]"``).
+(Croce and Hein 2020), from a maintained library: ``torchattacks``, installed apart with
+:data:`INSTALL` (its metadata pins an old ``requests`` that cannot sit beside jupyterlab, and asks
+for torchvision, which its attacks never import).
 
 APGD is not written here. :func:`apgd_robust_accuracy` runs ``torchattacks.APGD`` with
 ``loss="ce"`` (cross-entropy) and ``loss="dlr"`` (the difference of logits ratio
@@ -27,21 +28,23 @@ from torch import nn
 from numerics.validate import check_data
 from theory.errors import ConfigError
 
-__all__ = ["APGD_LOSSES", "apgd_examples", "apgd_robust_accuracy", "require_torchattacks"]
+__all__ = ["APGD_LOSSES", "INSTALL", "apgd_examples", "apgd_robust_accuracy",
+           "require_torchattacks"]
 
 #: AutoAttack's standard untargeted pair: APGD on the cross-entropy and on the DLR loss.
 APGD_LOSSES = ("ce", "dlr")
+#: How torchattacks is installed (.ci/run runs this command; tests/test_packaging.py checks).
+INSTALL = "pip install --no-deps torchattacks==3.5.1"
 _NORMS = {"linf": "Linf", "l2": "L2"}
 
 
 def require_torchattacks() -> Any:
-    """The ``torchattacks`` module, or a ConfigError naming the extra that installs it."""
+    """The ``torchattacks`` module, or a ConfigError giving the command that installs it."""
     try:
         import torchattacks
     except ImportError as exc:  # the optional extra is missing
-        raise ConfigError("APGD needs the optional dependency torchattacks: install the "
-                          "project's 'attacks' extra (pip install -e \".[attacks]\", or "
-                          "pip install torchattacks==3.5.1)") from exc
+        raise ConfigError(f"APGD needs the optional dependency torchattacks: {INSTALL}"
+                          ) from exc
     return torchattacks
 
 
