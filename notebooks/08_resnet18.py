@@ -76,21 +76,28 @@ display(Markdown("\n".join(rows)))
 # %% [markdown]
 # ## Committed result files
 #
-# GPU runs of the paper's setting (ResNet18 width 64 on CIFAR-10, SVHN) would be written to
-# `results/resnet/<dataset>_gpu.json` by
-# `ADVLANDSCAPE_PROFILE=gpu advlandscape resnet run --dataset cifar10 --device cuda ...`.
+# GPU runs of the paper's setting are the GPU programme's stages 4-6 (`docs/gpu.md`):
+# `advlandscape gpu pack --out gpu_data`, then on a GPU machine `advlandscape gpu --stages 1,2,3,4
+# --data gpu_data` and `advlandscape gpu --stages 5,6 --data gpu_data`. They write
+# `results/resnet/mnist_gpu.json`, `cifar10_gpu.json` (with `cifar10_gpu_tables.md`, tables 5-6
+# beside the paper's values) and `pas_resnet18_gpu.json`; this notebook and the ledger's Y-T1
+# row read them when they are present.
 
 # %%
 result_dir = REPO_ROOT / "results" / "resnet"
 files = sorted(result_dir.glob("*.json"))
 gpu_files = [f for f in files if "gpu" in f.name]
 print("result files:", [f.name for f in files])
+tables_md = result_dir / "cifar10_gpu_tables.md"
+if tables_md.exists():
+    display(Markdown(tables_md.read_text()))
 if not gpu_files:
     display(Markdown("**No GPU result exists yet.** The paper-scale runs (CIFAR-10 and SVHN, "
                      "width 64, PGD-10 training, PGD-20 evaluation, top-3 eigenvalues on 10k "
                      "images, 51-point landscapes) have not been run; only CPU-scale runs (the ci "
                      "smoke run, the cpu seed sweep) are committed, and they are not the "
-                     "paper's experiment."))
+                     "paper's experiment. The GPU programme (`advlandscape gpu`, two runs of "
+                     "at most 8 minutes) produces them."))
 
 
 # %%

@@ -322,3 +322,21 @@ def test_ledger_figure_of_y_t1_draws_mnist2_not_the_deep_evidence(tmp_path: Path
     row = LedgerRow(get_claim("Y-T1"), (deep,), Verdict.CONDITIONAL, 0.0)
     with pytest.raises(LookupError, match="mnist2"):
         y_t1_mnist2_series(row)
+
+
+def test_y_t1_counts_a_gpu_record_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Y-T1's data evidence reads the GPU programme's CIFAR-10 record when it exists (here the
+    committed CPU seed sweep stands in for it), names it, and judges it like the CPU sweep."""
+    import numerics.experiments.resnet as resnet_pkg
+    from numerics.experiments.mnist2.evidence import evidence_y_t1
+    from numerics.experiments.resnet import CPU_RESULT_FILE
+
+    without = evidence_y_t1()
+    assert not any("ResNet18 on CIFAR-10 at GPU scale" in c for c in without.conditions)
+    monkeypatch.setattr(resnet_pkg, "GPU_RESULT_FILE", CPU_RESULT_FILE)
+    with_gpu = evidence_y_t1()
+    gpu_rows = [c for c in with_gpu.conditions if "ResNet18 on CIFAR-10 at GPU scale" in c]
+    assert len(gpu_rows) == 1
+    verdict = resnet_pkg.evidence_y_t1_deep(CPU_RESULT_FILE)
+    assert ("does NOT hold" in gpu_rows[0]) == (not verdict.passed)
+    assert "ResNet18, CIFAR-10, GPU scale" in with_gpu.summary

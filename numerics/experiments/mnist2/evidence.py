@@ -225,16 +225,19 @@ def evidence_y_t1(path: str | Path | None = None,
     c2_record = _load_committed(c2_path) if c2_path is not None and c2_path.exists() else None
     if c2_record is not None and "1" in c2_record["results"]["tables"]:
         regimes.append(_t1_regime(c2_record))
-    deep = resnet = None
+    deep = resnet = gpu = None
     if path is None:
         from numerics.experiments.madry_cnn import evidence_y_t1_deep
+        from numerics.experiments.resnet import GPU_RESULT_FILE
         from numerics.experiments.resnet import evidence_y_t1_deep as resnet_deep
 
         deep, resnet = evidence_y_t1_deep(), resnet_deep()
         deep = deep if deep.ran else None
         resnet = resnet if resnet.ran else None
+        gpu = resnet_deep(GPU_RESULT_FILE) if GPU_RESULT_FILE.exists() else None
     holding = [r for r in regimes if _holds(r)]
-    passed = bool(holding) or bool(deep is not None and deep.passed)
+    passed = (bool(holding) or bool(deep is not None and deep.passed)
+              or bool(gpu is not None and gpu.passed))
     conditions = tuple(
         [f"holds in the regime: {r['regime']}" for r in holding]
         + [f"does not hold without that condition: {_describe(r)}"
@@ -242,6 +245,9 @@ def evidence_y_t1(path: str | Path | None = None,
         + ([f"deep nets that fit ({deep.conditions[0]}): "
             f"{'holds' if deep.passed else 'does NOT hold'}: {deep.summary}"]
            if deep is not None else [])
+        + ([f"ResNet18 on CIFAR-10 at GPU scale ({gpu.conditions[0]}): "
+            f"{'holds' if gpu.passed else 'does NOT hold'}: {gpu.summary}"]
+           if gpu is not None else [])
         + ([f"not counted: ResNet18 ({resnet.conditions[0]}), whose nets under-fit the larger "
             f"budgets, {'holds' if resnet.passed else 'does not hold'}: {resnet.summary}"]
            if resnet is not None else [])
@@ -250,7 +256,9 @@ def evidence_y_t1(path: str | Path | None = None,
         + list(_sensitivity("y_t1") if path is None else ())
     ) if passed else ()
     summary = " | ".join([_describe(r) for r in regimes]
-                         + ([f"deep nets that fit: {deep.summary}"] if deep is not None else []))
+                         + ([f"deep nets that fit: {deep.summary}"] if deep is not None else [])
+                         + ([f"ResNet18, CIFAR-10, GPU scale: {gpu.summary}"]
+                            if gpu is not None else []))
     counter = None if passed else {"regimes": [
         {"weight_decay": r["weight_decay"], "eps": r["eps"],
          "normalized": r["normalized"]["values"], "w_norm": r["w_norm"]} for r in regimes]}

@@ -33,7 +33,11 @@ from numerics.experiments.resnet.config import (
 )
 from numerics.experiments.resnet.data import ImageData, load_image_data
 from numerics.experiments.resnet.data import _to_tensor as _to_tensor
-from numerics.experiments.resnet.evidence import CPU_RESULT_FILE, evidence_y_t1_deep
+from numerics.experiments.resnet.evidence import (
+    CPU_RESULT_FILE,
+    GPU_RESULT_FILE,
+    evidence_y_t1_deep,
+)
 from numerics.experiments.resnet.run import (
     checkpoint_callables,
     checkpoint_files,
@@ -51,6 +55,7 @@ __all__ = [
     "CPU_RESULT_FILE",
     "CPU_SCALE",
     "DATASETS",
+    "GPU_RESULT_FILE",
     "SCALES",
     "ImageData",
     "ResNetExperimentConfig",

@@ -13,10 +13,13 @@ from numerics.records import REPO_ROOT, read_result
 from theory.claims import Evidence
 from theory.errors import ResultFileError
 
-__all__ = ["CPU_RESULT_FILE", "evidence_y_t1_deep"]
+__all__ = ["CPU_RESULT_FILE", "GPU_RESULT_FILE", "evidence_y_t1_deep"]
 
 #: The committed record of the ``cpu`` profile (Y-T1 (b) on a deep net, CPU scale).
 CPU_RESULT_FILE = REPO_ROOT / "results" / "resnet" / "mnist_cpu.json"
+#: The paper's setting at GPU scale (the GPU programme's stage 5, ``advlandscape gpu``): counted in
+#: Y-T1's data evidence when present.
+GPU_RESULT_FILE = REPO_ROOT / "results" / "resnet" / "cifar10_gpu.json"
 
 
 def _scale_text(record: dict[str, Any]) -> str:
