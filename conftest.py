@@ -1,0 +1,59 @@
+"""How ``pytest`` spreads the tests over its workers (pytest-xdist, ``-n 2 --dist loadgroup``
+in pyproject.toml): one test at a time to whichever worker is free, except groups of tests that
+must run in one worker, one after the other, in their order. Such a group is
+
+- a notebook: nbval runs its cells in order on one kernel;
+- a test module with a module-scoped fixture (a Ray instance, a small trained run, the CPU load
+  of the fault tests): the fixture is then built once, not once per worker;
+- the tests marked ``@pytest.mark.xdist_group("name")`` with the same name: tests that share
+  something outside their own ``tmp_path`` (a fixed port, a file of the repository, a process
+  of the machine) and so must not run at the same time. A test that must run in the same worker
+  as its module's other tests, without a module-scoped fixture, is marked so with its module's
+  name.
+
+A new test file needs nothing of this unless its tests share such a thing. ``pytest -n 0``
+runs everything in one process, in file order (for a debugger, or ``-x`` on the first failure).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In a worker of ``-n N``: torch on ``cores // N`` threads (at least one), the worker's share
+    of the machine, so that N workers do not fight over the cores (the processes a test starts
+    keep torch's default, as a user's command would)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        import torch
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+        torch.set_num_threads(max(1, cores // workers))
+
+
+def _group(item: pytest.Item) -> str | None:
+    """The group ``item`` must run in (see the module docstring), or None: any worker."""
+    if item.get_closest_marker("xdist_group") is not None:
+        return None  # marked by hand: xdist uses the mark's name
+    if item.parent is not None and type(item.parent).__name__ == "IPyNbFile":  # nbval's cell
+        return str(item.path.relative_to(item.config.rootpath))
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    for defs in info.name2fixturedefs.values():
+        if defs and defs[-1].scope in ("module", "class", "package"):
+            return str(item.path.relative_to(item.config.rootpath))
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test of a group (see the module docstring) ``xdist_group(<its file>)``."""
+    for item in items:
+        group = _group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
