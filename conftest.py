@@ -3,8 +3,11 @@ in pyproject.toml): one test at a time to whichever worker is free, except group
 must run in one worker, one after the other, in their order. Such a group is
 
 - a notebook: nbval runs its cells in order on one kernel;
-- a test module with a module-scoped fixture (a Ray instance, a small trained run, the CPU load
-  of the fault tests): the fixture is then built once, not once per worker;
+- a test module with a module-scoped fixture (a Ray instance, a small trained run): the fixture
+  is then built once, not once per worker;
+- the tests that use ``cpu_load`` (tests/conftest.py: the fault tests, beside
+  ``$ADVLANDSCAPE_TEST_LOAD`` busy processes), whatever their module: one module's load at a
+  time, as in a serial run, not one in each worker;
 - the tests marked ``@pytest.mark.xdist_group("name")`` with the same name: tests that share
   something outside their own ``tmp_path`` (a fixed port, a file of the repository, a process
   of the machine) and so must not run at the same time. A test that must run in the same worker
@@ -35,10 +38,17 @@ def pytest_configure(config: pytest.Config) -> None:
         torch.set_num_threads(max(1, cores // workers))
 
 
+# Fixtures that load the whole machine: the tests using one of them form one group, its name.
+MACHINE_FIXTURES = ("cpu_load",)
+
+
 def _group(item: pytest.Item) -> str | None:
     """The group ``item`` must run in (see the module docstring), or None: any worker."""
     if item.get_closest_marker("xdist_group") is not None:
         return None  # marked by hand: xdist uses the mark's name
+    for name in MACHINE_FIXTURES:
+        if name in getattr(item, "fixturenames", ()):
+            return name
     if item.parent is not None and type(item.parent).__name__ == "IPyNbFile":  # nbval's cell
         return str(item.path.relative_to(item.config.rootpath))
     info = getattr(item, "_fixtureinfo", None)
