@@ -60,10 +60,33 @@ def _group(item: pytest.Item) -> str | None:
     return None
 
 
-@pytest.hookimpl(tryfirst=True)
+def _suffix_group(item: pytest.Item) -> None:
+    """Append ``@<group>`` to a marked item's test id, as pytest-xdist does in its workers so
+    that its ``loadgroup`` scheduler, which sees only the ids, keeps a group together. Done
+    here as well because xdist's own step writes ``item._nodeid``, which pytest 9.2 no longer
+    reads (its ids come from ``item._id``), and would leave every group split."""
+    names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                    for m in item.iter_markers("xdist_group")})
+    nodeid = item.nodeid
+    if not names or nodeid.rfind("@") > nodeid.rfind("]"):  # ungrouped, or xdist did it
+        return
+    grouped = f"{nodeid}@{'_'.join(names)}"
+    if hasattr(item, "_id"):  # pytest >= 9.2
+        from _pytest.nodes import coerce_node_id
+
+        item._id = coerce_node_id(grouped)
+    else:
+        item._nodeid = grouped
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test of a group (see the module docstring) ``xdist_group(<its file>)``."""
+    """Mark each test of a group (see the module docstring) ``xdist_group(<group>)``; in a
+    worker of ``--dist loadgroup``, put every group's name into its tests' ids."""
     for item in items:
         group = _group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+    if getattr(config.option, "loadgroup", False):  # set in the workers only
+        for item in items:
+            _suffix_group(item)
