@@ -865,7 +865,9 @@ def test_sigint_full_disk_and_sigterm_through_the_cli_lose_nothing(
     again); a file-size limit under which the next checkpoint cannot be written, as on a full
     disk (exit 2, one line naming the file; the previous checkpoint unchanged, no temporary
     file left); SIGTERM at a training step. The last run resumes from the units saved and
-    writes the results of an uninterrupted run."""
+    writes the results of an uninterrupted run. Slow (about 35 s on an idle 2-core machine):
+    five processes of the command, each starting Python and torch, beside the CPU load; the
+    sizes are tiny already."""
     script = _script(tmp_path / "lk.py", LK_DRIVER.format(tiny=LK_SMALL))
     straight, out = tmp_path / "straight.json", tmp_path / "findings.json"
     ckpt = tmp_path / ".findings.json.ckpt" / "findings.ckpt"

@@ -215,7 +215,11 @@ def test_seeds_give_means_intervals_and_counts(data_root: Path, tmp_path: Path) 
 
 @pytest.fixture(scope="module")
 def cifar2_run(data_root: Path) -> tuple:
-    """A small CIFAR2 run of all four tables, two seeds (ci: 400 training, 200 test images)."""
+    """A small CIFAR2 run of all four tables, two seeds (ci: 400 training, 200 test images).
+
+    Slow (about a minute on an idle 2-core machine, counted in the first test that uses it):
+    the four tables' exact robust accuracies and Hessians on d = 3,072 pixels, built once for
+    the module's three CIFAR2 tests; fewer tables or one seed would drop what they check."""
     config = config_for("ci", dataset="cifar2", seeds=(0, 1),
                         train_attack=dataclasses.replace(TRAIN_PGD, steps=3),
                         eval_attacks=(dataclasses.replace(EVAL_PGD, steps=5),),
@@ -226,7 +230,8 @@ def cifar2_run(data_root: Path) -> tuple:
 
 def test_cifar2_tables_on_its_own_grid_without_paper_values(cifar2_run: tuple) -> None:
     """CIFAR2 runs the MNIST2 code path on d = 3,072 dense pixels and the CIFAR budget grid; no
-    row carries a paper value (the paper prints no CIFAR2 table) and the markdown shows none."""
+    row carries a paper value (the paper prints no CIFAR2 table) and the markdown shows none.
+    Slow: it builds ``cifar2_run`` (see there)."""
     from numerics.experiments.paper_values import CIFAR2_TABLES
 
     _, results = cifar2_run

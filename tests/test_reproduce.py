@@ -66,7 +66,10 @@ def test_reproduce_ci_against_the_committed_references(
 
     The first run is the command a reviewer types, in its own process: the records depend on
     torch's default dtype (float32 for the command; these tests set float64), as the
-    references, made by the command, do."""
+    references, made by the command, do.
+
+    Slow (about a minute on an idle 2-core machine): two whole studies at the ci scale, from
+    scratch, are what a reproduction is; smaller sizes would have no committed reference."""
     out = tmp_path / "repro"
     argv = ["reproduce", "--scale", "ci", "--only", "smoothness", "findings", "--out", str(out),
             "--no-progress"]
