@@ -82,7 +82,7 @@ STAGES: tuple[Stage, ...] = (
                                 landscape_images=8, points_per_batch=5))),
     Stage(4, "mnist", "the MNIST ResNet18 sweep (study resnet, eps 0, 0.1, 0.2, 0.3, Madry's "
           "step rule), 2 seeds", "mnist_gpu.json", 1,
-          MappingProxyType(dict(_SWEEP_COMMON, dataset="mnist", n_train=8192, n_test=2000,
+          MappingProxyType(dict(_SWEEP_COMMON, dataset="mnist", n_train=6144, n_test=1000,
                                 epochs=5, seeds=(0, 1), augment=False, hessian_samples=512,
                                 landscape_samples=128)),
           MappingProxyType(dict(_SWEEP_SMOKE, dataset="mnist", eps=(0.0, 0.3),
