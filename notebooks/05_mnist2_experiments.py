@@ -229,9 +229,9 @@ if full is not None:
 # in that setting. Those settings are the conditions of the ledger's data evidence.
 
 # %%
+from numerics.experiments.mnist2 import SENSITIVITY_FILE  # results/sensitivity/sensitivity.json
 from numerics.experiments.sensitivity import summary_line
 
-SENSITIVITY_FILE = RESULT_DIR / "sensitivity.json"
 sens = read_result(SENSITIVITY_FILE)["results"] if SENSITIVITY_FILE.exists() else None
 if sens is None:
     print("no committed study: `advlandscape study sensitivity --scale full`")
