@@ -332,7 +332,7 @@ SCALES: dict[str, dict[str, Any]] = {
     "ci": {"n_train": 1000, "n_test": 300, "seeds": (0, 1), "tables": (1, 2)},
     "full": {},
 }
-MINUTES = {"ci": 3.0, "full": 40.0}
+MINUTES = {"ci": 3.0, "full": 30.0}
 RESULT = "sensitivity.json"
 run = run_sensitivity
 judge = summary_line
