@@ -5,7 +5,8 @@ matrix, analytic PGD, the L-inf PGD limit in closed form), timed as a whole (tab
 landscapes) and for its training + evaluation part alone;
 (b) a reference written the way common adversarial-training code is: one float32 ``nn.Linear``
 at a time, PGD through autograd (``numerics.attacks.pgd_on_loss``: random start in the ball,
-ball-then-box steps), ``torch.optim.Adam``, the same data, budgets, steps, epochs, batch size,
+ball-then-box steps), the config's optimiser (``torch.optim.SGD`` with momentum, the default,
+or ``torch.optim.Adam``), the same data, budgets, steps, epochs, batch size,
 initial weights and early stopping on the PGD test accuracy; training + evaluation only. The
 suite runs with the same attack conventions (its evaluation PGD from the ball, projecting onto
 the ball then the box, ``select_on="pgd"``), so both do the same work.
@@ -60,7 +61,8 @@ def reference_model(config, data, norm: str, training: str, eps: float) -> dict:
     with torch.no_grad():
         model.weight.copy_(w0[:, :-1])
         model.bias.copy_(w0[0, -1:])
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = (torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+           if cfg.optimizer == "sgd" else torch.optim.Adam(model.parameters(), lr=cfg.lr))
     adversarial = training == "adversarial"
     best, best_state, best_epoch = -math.inf, None, cfg.epochs
     N = Xtr.shape[0]

@@ -700,7 +700,7 @@ def test_kill9_during_mnist2_sweep_resumes_to_identical_results(
     straight_dir, killed_dir = tmp_path / "straight", tmp_path / "killed"
     reference = spawn(script, *args(straight_dir), env=env)  # alongside the killed one
     rng = random.Random(KILL_SEED)
-    # table 2 trains 3 epochs of ceil(2000 / 128) = 16 Adam steps (ci profile)
+    # table 2 trains 3 epochs of ceil(2000 / 128) = 16 optimiser steps (ci profile)
     pause = rng.choice(["save:2", f"step:1:{rng.randint(1, 48)}"])
     driver = spawn(script, *args(killed_dir), pause=pause, env=env)
     driver.wait_for_pause()

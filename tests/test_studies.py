@@ -276,7 +276,7 @@ TINY = {
                      pgd_steps=2),
     "pas": dict(lrs=(0.05, 0.2), epochs=1, periods=1, n_train=60, n_test=30, hidden=(8,),
                 batch_size=30, pgd_steps=2, eval_steps=2, seeds=(0, 1)),
-    "sensitivity": dict(settings=("default", "sgd"), seeds=(0, 1), tables=(1, 2), n_train=200,
+    "sensitivity": dict(settings=("adam-lr-1e-2", "sgd"), seeds=(0, 1), tables=(1, 2), n_train=200,
                         n_test=100),
 }
 
@@ -342,17 +342,17 @@ def test_checkpoint_of_another_config_is_ignored(tmp_path: Path, data_root: Path
 
 @pytest.mark.usefixtures("one_thread")
 def test_sensitivity_study_counts_what_it_reports(data_root: Path) -> None:
-    """Y-T1, Y-T2: every setting is an MNIST2 run under its overrides (the default setting is
+    """Y-T1, Y-T2: every setting is an MNIST2 run under its overrides (the base setting is
     exactly ``mnist2.run_table``); "reproduced" counts the rows whose paper train and test
     accuracies lie in the seed interval; the judgement splits the settings into holds / fails."""
     cfg = registry.config_for("sensitivity", "ci", **TINY["sensitivity"])
     res = registry.run_study("sensitivity", cfg, progress=False)
-    assert set(res["settings"]) == {"default", "sgd"}
+    assert set(res["settings"]) == {"adam-lr-1e-2", "sgd"}
     assert res["settings"]["sgd"]["train"]["optimizer"] == "sgd"
-    assert res["settings"]["default"]["train"]["optimizer"] == "adam"
-    mcfg = sensitivity.setting_config(cfg, "default")
+    assert res["settings"]["adam-lr-1e-2"]["train"]["optimizer"] == "adam"
+    mcfg = sensitivity.setting_config(cfg, "adam-lr-1e-2")
     direct = mnist2.run_table(1, mcfg, mnist2.load_data(mcfg), seed=1)
-    stored = res["settings"]["default"]["tables"]["1"]["per_seed"][1]
+    stored = res["settings"]["adam-lr-1e-2"]["tables"]["1"]["per_seed"][1]
     kept = [{k: r[k] for k in stored["rows"][0]} for r in direct["rows"]]
     assert _same(stored["rows"], kept)  # the study keeps these fields of each run, unchanged
     assert set(stored["rows"][0]) == {"eps", "label", "train_acc", "test_acc", "gap",
@@ -373,7 +373,7 @@ def test_sensitivity_study_counts_what_it_reports(data_root: Path) -> None:
             assert res["judgement"]["reproduced"][name][key] == inside
     for claim in ("y_t1", "y_t2"):
         split = res["judgement"][claim]
-        assert sorted(split["holds_in"] + split["fails_in"]) == ["default", "sgd"]
+        assert sorted(split["holds_in"] + split["fails_in"]) == ["adam-lr-1e-2", "sgd"]
         for name in split["holds_in"]:
             assert res["settings"][name]["summary"][claim]["holds"] is True
     line = registry.get_study("sensitivity").judge(res)
@@ -383,9 +383,35 @@ def test_sensitivity_study_counts_what_it_reports(data_root: Path) -> None:
 
 def test_sensitivity_config_refuses_unknown_settings() -> None:
     with pytest.raises(ConfigError, match="unknown settings"):
-        sensitivity.SensitivityConfig(settings=("default", "rmsprop"))
+        sensitivity.SensitivityConfig(settings=("adam-lr-1e-2", "rmsprop"))
     with pytest.raises(ConfigError, match="seeds"):
         sensitivity.SensitivityConfig(seeds=(0, 0))
+
+
+def test_sensitivity_madry_setting_scales_madrys_step() -> None:
+    """The madry setting: Adam lr 1e-4, batch 50, PGD-40 whose step is Madry et al.'s 0.01 at
+    eps = 0.3 and eps / 30 at every other budget, in both norms; the other training settings
+    are the base's."""
+    cfg = sensitivity.SensitivityConfig()
+    mcfg = sensitivity.setting_config(cfg, "madry")
+    assert (mcfg.train.optimizer, mcfg.train.lr, mcfg.train.batch_size) == ("adam", 1e-4, 50)
+    assert mcfg.train.epochs == sensitivity.BASE_TRAIN.epochs
+    attack = mcfg.train_attack
+    assert attack.steps == 40
+    assert attack.step_factor * 0.3 / attack.steps == pytest.approx(0.01, rel=1e-12)
+    for eps in (0.1, 2.0, 76.5 / 255):
+        assert attack.step_factor * eps / attack.steps == pytest.approx(eps / 30, rel=1e-12)
+    assert (attack.start, attack.projection) == (mnist2.TRAIN_PGD.start,
+                                                 mnist2.TRAIN_PGD.projection)
+
+
+def test_sensitivity_names_the_suite_default() -> None:
+    """The setting :func:`suite_default` names trains exactly as the suite's MNIST2 default."""
+    name = sensitivity.suite_default()
+    assert name in sensitivity.SETTINGS
+    full = mnist2.config_for("full")
+    mcfg = sensitivity.setting_config(sensitivity.SensitivityConfig(), name)
+    assert (mcfg.train, mcfg.train_attack) == (full.train, full.train_attack)
 
 
 def test_budget_thresholds_are_mnist2_s_own(data_root: Path) -> None:

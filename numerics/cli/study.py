@@ -5,6 +5,7 @@ Examples::
     advlandscape study --list
     advlandscape study budget --scale ci --out runs/budget
     advlandscape study mnist2 --scale full --overwrite      # the committed results/mnist2/
+    advlandscape study cifar2 --scale full --threads 1 --overwrite   # one thread (a busy machine)
 
 The study's units are checkpointed beside its record and resumed when the same command runs
 again (:func:`numerics.experiments.protocol.execute`); ``--fresh`` discards the checkpoint,
@@ -14,11 +15,12 @@ again (:func:`numerics.experiments.protocol.execute`); ``--fresh`` discards the 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from numerics.cli import resume
+from numerics.cli import resume, values
 from theory.errors import ConfigError
 
 __all__ = ["format_registry", "register", "run", "run_study_command"]
@@ -42,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--checkpoint-dir", type=Path, default=None,
                         help="checkpoint the units here (default .<record>.ckpt/ beside the "
                         "record, removed once it is written)")
+    parser.add_argument("--threads", type=values.threads, default=None,
+                        help="torch CPU threads of the run (a study whose config has a threads "
+                        "field records it there; default: the config's, else torch's)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     resume.add_arguments(parser)
     parser.set_defaults(func=run)
@@ -93,6 +98,13 @@ def run_study_command(name: str, args: argparse.Namespace, *, scale: str | None,
         cfg = study.config_for(scale, **overrides)  # validated before any work
     if adjust is not None:
         cfg = adjust(cfg)
+    threads = getattr(args, "threads", None)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+        if "threads" in {f.name for f in dataclasses.fields(cfg)}:
+            cfg = dataclasses.replace(cfg, threads=threads)
     target = Path(record) if record is not None else default_record(study, out, cfg.profile)
     results = execute(study, cfg, target, overwrite=args.overwrite,
                       checkpoint_dir=getattr(args, "checkpoint_dir", None),

@@ -1,10 +1,12 @@
 """The hyperparameters Yamada et al.'s text lost, as a sensitivity study of MNIST2 tables 1-4.
 
-The paper gives no optimiser, learning rate, epochs or PGD settings for its logistic models. The
-suite's MNIST2 default (:mod:`numerics.experiments.mnist2`: Adam, lr 0.01, 10 epochs, PGD-10 in
-training with Madry's ball-then-box step, early stopping on test robust accuracy) is one choice.
-This study re-runs the tables under other choices (:data:`SETTINGS`), each over the same seeds,
-and reports for each setting:
+The paper gives no optimiser, learning rate, epochs or PGD settings for its logistic models ("same
+as [20]", Madry et al., is all it says). The study's base (:data:`BASE_TRAIN`, the suite's first
+MNIST2 default: Adam, lr 0.01, batch 128, 10 epochs, PGD-10 in training with Madry's
+ball-then-box step of 2.5 eps / K, early stopping on test robust accuracy) is one choice. This
+study re-runs the tables under other choices (:data:`SETTINGS`, each the base with what it
+names changed; ``madry`` is Madry et al.'s own MNIST setting), each over the same seeds, and
+reports for each setting:
 
 * which table cells reproduce the paper (its train and test accuracy, as printed to 0.01,
   inside the 95% seed interval), at the early-stopped epoch and at the last one (every run
@@ -14,6 +16,11 @@ and reports for each setting:
   random noise, in the mean and in every seed);
 * table 3's row at 76.5/255 and figure 3's L-inf series at 16/255 and 25.5/255 (the "dip"), with
   the weight norms that explain them.
+
+The settings are fixed here, not relative to the suite's MNIST2 default, so the record keeps its
+meaning when that default changes; the judgement names the setting that is the suite's default
+(:func:`suite_default`). The suite's default is the setting this study's evidence favours: the
+most rows reproduced, and Y-T1 (b) holding (:mod:`numerics.experiments.mnist2.config`).
 
 Each (setting, table, seed) run is a unit of :class:`numerics.experiments.units.Units`
 (checkpointed, resumable). The record keeps the per-seed rows and eigenvalues, not the curves.
@@ -31,19 +38,39 @@ from numerics.experiments import seeds as seeds_mod
 from numerics.experiments.paper_values import PRINTED_RESOLUTION
 from numerics.experiments.seeds import count_true
 from numerics.experiments.units import Units
+from numerics.linear.train import TrainConfig
 from numerics.records import read_result
 from theory.errors import ConfigError
 
-__all__ = ["CLAIMS", "EVIDENCE", "MINUTES", "NAME", "RESULT", "SCALES", "SETTINGS", "TITLE",
-           "Config", "SensitivityConfig", "judge", "judge_sensitivity", "run",
-           "run_sensitivity", "sensitivity_conditions", "setting_config", "summary_line",
-           "unit_names"]
+__all__ = ["BASE_TRAIN", "CLAIMS", "EVIDENCE", "MADRY_STEP_FACTOR", "MINUTES", "NAME", "RESULT",
+           "SCALES", "SETTINGS", "TITLE", "Config", "SensitivityConfig", "judge",
+           "judge_sensitivity", "run", "run_sensitivity", "sensitivity_conditions",
+           "setting_config", "suite_default", "summary_line", "unit_names"]
 
-#: name -> (what it changes, MNIST2Config overrides: "train" holds TrainConfig overrides,
-#: "train_attack" the training AttackSpec's).
+#: The base every setting changes: Adam, lr 0.01, batch 128, 10 epochs (the suite's first MNIST2
+#: default), with :data:`numerics.experiments.mnist2.TRAIN_PGD` in training (PGD-10, step
+#: 2.5 eps / K, uniform start in the ball, projection onto the ball then the box).
+BASE_TRAIN = TrainConfig(epochs=10, batch_size=128, optimizer="adam", lr=1e-2, weight_decay=0.0,
+                         seed=0)
+
+#: Madry et al.'s MNIST PGD takes 40 steps of 0.01 at eps = 0.3 (L-inf): a step of eps / 30,
+#: K alpha = 4/3 eps. The ``madry`` setting scales it to every budget and both norms as the
+#: other settings do (alpha = step_factor eps / K): step_factor = 40 * 0.01 / 0.3 = 4/3.
+MADRY_STEP_FACTOR = 40 * 0.01 / 0.3
+
+#: name -> (what it changes in :data:`BASE_TRAIN` and the training PGD, MNIST2Config overrides:
+#: "train" holds TrainConfig overrides, "train_attack" the training AttackSpec's).
 SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
-    "default": ("the suite's MNIST2 default: Adam lr 0.01, 10 epochs, PGD-10 ball-then-box", {}),
+    "adam-lr-1e-2": ("the base: Adam lr 0.01, batch 128, 10 epochs, PGD-10 ball-then-box "
+                     "(the suite's first MNIST2 default)", {}),
     "sgd": ("SGD with momentum 0.9, lr 0.1", {"train": {"optimizer": "sgd", "lr": 0.1}}),
+    "madry": ("Madry et al.'s MNIST setting, a reading of the paper's 'same as [20]': Adam "
+              "lr 1e-4, batch 50, PGD-40 in training with their step 0.01 at eps 0.3 scaled to "
+              "each budget and norm (eps / 30, K alpha = 4/3 eps), uniform start, ball then box; "
+              "the base's 10 epochs (Madry's 100,000 iterations would be about 395 epochs of "
+              "MNIST2)",
+              {"train": {"lr": 1e-4, "batch_size": 50},
+               "train_attack": {"steps": 40, "step_factor": MADRY_STEP_FACTOR}}),
     "adam-lr-1e-3": ("Adam lr 0.001", {"train": {"lr": 1e-3}}),
     "epochs-20": ("20 epochs", {"train": {"epochs": 20}}),
     "pgd-5": ("PGD-5 in training", {"train_attack": {"steps": 5}}),
@@ -52,7 +79,6 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "exact-projection": ("training PGD projects exactly onto ball cap box (BOX-PROJ)",
                          {"train_attack": {"projection": "exact"}}),
 }
-
 
 
 @dataclass(frozen=True)
@@ -91,10 +117,12 @@ class SensitivityConfig:
 
 
 def setting_config(cfg: SensitivityConfig, name: str) -> mnist2.MNIST2Config:
-    """The MNIST2 configuration of one setting: the full profile's settings with the study's
-    data sizes and seeds and the setting's overrides."""
+    """The MNIST2 configuration of one setting: the full profile's evaluation with the study's
+    base (:data:`BASE_TRAIN`, :data:`numerics.experiments.mnist2.TRAIN_PGD`), data sizes and
+    seeds, and the setting's overrides."""
     base = dataclasses.replace(
-        mnist2.config_for("full"), profile=cfg.profile, tables=cfg.tables, n_train=cfg.n_train,
+        mnist2.config_for("full"), train=BASE_TRAIN, train_attack=mnist2.TRAIN_PGD,
+        profile=cfg.profile, tables=cfg.tables, n_train=cfg.n_train,
         n_test=cfg.n_test, seeds=cfg.seeds, landscape_points=cfg.landscape_points,
         landscape_n=min(200, cfg.n_train or 200), seed=cfg.seed, eval_method=cfg.eval_method)
     overrides = dict(SETTINGS[name][1])
@@ -248,14 +276,29 @@ def judge_sensitivity(results: dict[str, Any]) -> dict[str, Any]:
 
 
 
+def suite_default() -> str | None:
+    """The setting whose training (optimiser, learning rate, batch, epochs, training PGD) is the
+    suite's MNIST2 default now (:func:`numerics.experiments.mnist2.config_for`), None if none
+    is."""
+    full = mnist2.config_for("full")
+    cfg = SensitivityConfig()
+    for name in SETTINGS:
+        mcfg = setting_config(cfg, name)
+        if mcfg.train == full.train and mcfg.train_attack == full.train_attack:
+            return name
+    return None
+
+
 def summary_line(results: dict[str, Any]) -> str:
-    """One line: where Y-T1 (b) and Y-T2 hold, and the settings reproducing the most rows."""
+    """One line: where Y-T1 (b) and Y-T2 hold, the settings reproducing the most rows, and which
+    setting is the suite's MNIST2 default."""
     j = results["judgement"]
     best = max(j["reproduced"], key=lambda n: sum(j["reproduced"][n].values()))
     return (f"Y-T1 (b) holds in {j['y_t1']['holds_in'] or 'no setting'}, not in "
             f"{j['y_t1']['fails_in'] or 'none'}; Y-T2 holds in {j['y_t2']['holds_in'] or 'none'}"
             f", not in {j['y_t2']['fails_in'] or 'none'}; most rows reproduced: {best} "
-            f"{j['reproduced'][best]} (early-stopped), {j['reproduced_last'][best]} (last epoch)")
+            f"{j['reproduced'][best]} (early-stopped), {j['reproduced_last'][best]} (last epoch)"
+            f"; the suite's MNIST2 default is the setting {suite_default() or '(none of them)'}")
 
 
 def sensitivity_conditions(claim: str, path: str | Path | None = None) -> tuple[str, ...]:
@@ -280,7 +323,8 @@ def sensitivity_conditions(claim: str, path: str | Path | None = None) -> tuple[
 # -- the study protocol (numerics.experiments.protocol) ---------------------------------------
 
 NAME = "sensitivity"
-TITLE = "MNIST2 tables 1-4 under the hyperparameters the paper's text lost (8 settings)"
+TITLE = (f"MNIST2 tables 1-4 under the hyperparameters the paper's text lost "
+         f"({len(SETTINGS)} settings)")
 CLAIMS = ("Y-T1", "Y-T2")
 Config = SensitivityConfig
 #: The paper's scale is the Config's defaults (the whole MNIST2, three seeds); ``ci`` a subset.
@@ -288,7 +332,7 @@ SCALES: dict[str, dict[str, Any]] = {
     "ci": {"n_train": 1000, "n_test": 300, "seeds": (0, 1), "tables": (1, 2)},
     "full": {},
 }
-MINUTES = {"ci": 3.0, "full": 40.0}
+MINUTES = {"ci": 3.0, "full": 30.0}
 RESULT = "sensitivity.json"
 run = run_sensitivity
 judge = summary_line

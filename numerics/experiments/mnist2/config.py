@@ -10,7 +10,7 @@ and where the committed records live (:data:`RESULT_FILE` and the others).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ __all__ = [
     "CONVENTIONS",
     "DATASETS",
     "DATA_SPLITS",
+    "DEFAULT_TRAIN",
     "EVAL_PGD",
     "INTERPRETATION",
     "RESULT_DIR",
@@ -85,8 +86,8 @@ CONVENTIONS = (
     "clip(x - eps y sign(w), 0, 1) from any start; it is computed in that closed form (tested "
     "against the generic PGD).",
     "Linear model with a bias (a constant 1 appended to x, never perturbed); weights start at "
-    "N(0, init_scale^2), the same draw for every budget; Adam on minibatches, no weight decay "
-    "unless stated.",
+    "N(0, init_scale^2), the same draw for every budget; SGD with momentum 0.9, learning rate 0.1, "
+    "on minibatches of 128, no weight decay unless stated (the record's train config says which).",
     "Hessians: 'fixed' = Y-HESS with the training perturbation at the trained weights held fixed "
     "(PGD examples, or one noise draw), as the paper's Eq. 9; 'robust' = HESS-DEP, the exact "
     "robust loss without box (attack depending on w). Both on the whole training set.",
@@ -99,6 +100,21 @@ CONVENTIONS = (
     "a fixed random subset of the training set.",
 )
 
+
+#: The training default: SGD with momentum 0.9, learning rate 0.1, batch 128, 10 epochs. The
+#: paper's optimiser was lost from its text; this is the setting the sensitivity study
+#: (:mod:`numerics.experiments.sensitivity`, ``results/sensitivity/``) favours. Over three seeds on
+#: the whole MNIST2 it puts 16 of the paper's 25 table rows (6/6, 6/6, 4/8, 0/5) inside the seed
+#: interval at the early-stopped epoch, against at most 5 for every other setting (Adam lr 0.01,
+#: the suite's first default: 3/6, 0/6, 2/8, 0/5; Madry et al.'s own MNIST setting at 10 epochs:
+#: none, under-trained); no setting reproduces table 4, whose eps = 0 row (99.89 / 99.91) differs
+#: from table 2's (99.89 / 99.95) for the same clean model. Under it Y-T1 (b) holds (Spearman 1
+#: in every seed): the weight norm grows with eps (table 1: 3.96 at eps 0 to 4.74 at eps 1), so
+#: ||w||^2 lambda_1 rises with lambda_1; with Adam lr 0.01 it fails because the eps = 0 model
+#: ends with the largest norm (7.2 against 5.5 at eps 0.2), which lifts its normalised sharpness
+#: above eps = 0.2's.
+DEFAULT_TRAIN = TrainConfig(epochs=10, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9,
+                            weight_decay=0.0, seed=0)
 
 #: Madry et al.'s training PGD (their robustness library): K = 10 steps of 2.5 eps / K, a
 #: uniform start in the ball, each step projected onto the ball then the [0, 1] box; the L2
@@ -122,7 +138,9 @@ class MNIST2Config:
             budgets; :data:`DATA_SPLITS` says which images train and test).
         tables: which of Yamada et al.'s tables 1-4 to reproduce.
         n_train, n_test: sizes of seeded random subsets (``None``: the whole split).
-        train: optimisation settings (:class:`numerics.linear.train.TrainConfig`).
+        train: optimisation settings (:class:`numerics.linear.train.TrainConfig`; default
+            :data:`DEFAULT_TRAIN`, SGD with momentum 0.9 at learning rate 0.1, the setting the
+            sensitivity study favours: the most paper rows reproduced, and Y-T1 (b) holding).
         train_attack: the training PGD of the adversarial tables (:data:`TRAIN_PGD`: Madry et
             al.'s K = 10 steps of 2.5 eps / K from a uniform start in the ball, projecting onto
             the ball then the box; float32 iterates); its ``norm`` is each table's.
@@ -157,8 +175,7 @@ class MNIST2Config:
     tables: tuple[int, ...] = (1, 2, 3, 4)
     n_train: int | None = None
     n_test: int | None = None
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        epochs=10, batch_size=128, optimizer="adam", lr=1e-2, weight_decay=0.0, seed=0))
+    train: TrainConfig = DEFAULT_TRAIN
     train_attack: AttackSpec = TRAIN_PGD
     eval_attacks: tuple[AttackSpec, ...] = (EVAL_PGD,)
     select_on: str = "exact"

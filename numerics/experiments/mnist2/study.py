@@ -15,13 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from numerics.experiments.mnist2.config import EVAL_PGD, TRAIN_PGD, MNIST2Config, repetitions
+from numerics.experiments.mnist2.config import (
+    DEFAULT_TRAIN,
+    EVAL_PGD,
+    TRAIN_PGD,
+    MNIST2Config,
+    repetitions,
+)
 from numerics.experiments.mnist2.evidence import evidence_y_t1, evidence_y_t2, trends
 from numerics.experiments.mnist2.evidence_linf import evidence_y_t1_linf
 from numerics.experiments.mnist2.present import render_tables, save_figures, write_csv
 from numerics.experiments.mnist2.run import run_mnist2
 from numerics.experiments.units import Units
-from numerics.linear.train import TrainConfig
 from numerics.records import atomic_write_bytes
 
 __all__ = ["CI", "CLAIMS", "EVIDENCE", "MINUTES", "NAME", "OUTPUTS", "RESULT", "SCALES", "TITLE",
@@ -39,10 +44,11 @@ class Config(MNIST2Config):
     seeds: tuple[int, ...] | None = (0, 1, 2, 3, 4)
 
 
-#: The ci scale: a subset, 3 epochs, fewer PGD steps, one seed (the same code path).
+#: The ci scale: a subset, 3 epochs of the default training, fewer PGD steps, one seed (the same
+#: code path).
 CI: dict[str, Any] = {
     "n_train": 2000, "n_test": 600, "seeds": None,
-    "train": TrainConfig(epochs=3, batch_size=128, optimizer="adam", lr=1e-2, seed=0),
+    "train": dataclasses.replace(DEFAULT_TRAIN, epochs=3),
     "train_attack": dataclasses.replace(TRAIN_PGD, steps=5),
     "eval_attacks": (dataclasses.replace(EVAL_PGD, steps=10),),
     "landscape_points": 11, "landscape_n": 300,
