@@ -325,7 +325,8 @@ def test_checkpoint_of_another_config_is_ignored(tmp_path: Path, data_root: Path
     ckpt = units.checkpoint_path("budget", tmp_path)
     state = load_checkpoint(ckpt)
     (name,) = state["units"]
-    state["units"][name] = dict(state["units"][name], w_norm=-123.0)  # a planted value
+    series = list(state["units"][name])  # the first exact series: one row per ratio
+    state["units"][name] = [dict(series[0], w_norm=-123.0), *series[1:]]  # a planted value
     save_checkpoint(ckpt, state)
     # under its own config the planted unit is taken (so the checkpoint is really read) ...
     planted = [r["w_norm"] for r in registry.run_study("budget", cfg,
