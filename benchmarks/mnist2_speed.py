@@ -76,13 +76,7 @@ def _pgd(model, x, y, eps, norm, steps, generator):
     from torch.nn.functional import softplus
 
     alpha = 2.5 * eps / steps
-    if norm == "l2":
-        d = torch.randn(x.shape, generator=generator)
-        d = d / d.norm(dim=1, keepdim=True)
-        d = d * eps * torch.rand((x.shape[0], 1), generator=generator) ** (1 / x.shape[1])
-    else:
-        d = (2 * torch.rand(x.shape, generator=generator) - 1) * eps
-    xa = (x + d).clamp(0, 1)
+    xa = _noise(x, eps, norm, generator)  # the random start: uniform in the ball, in the box
     for _ in range(steps):
         xa.requires_grad_(True)
         loss = softplus(-y * model(xa).squeeze(1)).sum()
