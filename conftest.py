@@ -27,15 +27,21 @@ import pytest
 
 def pytest_configure(config: pytest.Config) -> None:
     """In a worker of ``-n N``: torch on ``cores // N`` threads (at least one), the worker's share
-    of the machine, so that N workers do not fight over the cores (the processes a test starts
-    keep torch's default, as a user's command would)."""
+    of the machine, so that N workers do not fight over the cores. The processes a test starts
+    (a CLI command, a notebook's kernel) get the same share through ``OMP_NUM_THREADS`` and
+    ``MKL_NUM_THREADS``: with torch's default (every core) in each, two workers' processes
+    oversubscribe the cores and their threads wait on one another (a reproduction test took
+    117 s beside the other worker, 20 s alone)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1:
         import torch
 
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1)
-        torch.set_num_threads(max(1, cores // workers))
+        share = max(1, cores // workers)
+        torch.set_num_threads(share)
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = str(share)
 
 
 # Fixtures that load the whole machine: the tests using one of them form one group, its name.

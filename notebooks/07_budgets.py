@@ -132,19 +132,25 @@ for key in ("l2", "l2_bias", "linf", "linf_bias"):
 #
 # Then the experiments' actual setting: PGD (random start, 5 steps of $2.5\varepsilon/5$) with the
 # $[0, 1]$ pixel box, at absolute budgets, no bias, and the smallest budget on the grid where
-# $\|w_f\|$ falls below 1% of its value at the smallest budget. The live run uses the notebook's
-# profile (ci: 400 training points).
+# $\|w_f\|$ falls below 1% of its value at the smallest budget. The numbers are the committed
+# record's (`results/budget/budget.json`, its profile printed below), which
+# `advlandscape study budget` makes and `advlandscape reproduce --only budget` reruns from
+# scratch and compares number by number.
 
 # %%
 from numerics.experiments import budget, findings, pas, registry
+from numerics.records import read_result
 
-budget_cfg = registry.config_for("budget", PROFILE)
-budget_run = budget.run_budget(budget_cfg)
+budget_record = read_result(registry.get_study("budget").record_path())
+budget_run = budget_record["results"]
+budget_ratios = budget_record["config"]["ratios"]
+print("profile:", budget_record["config"]["profile"], " training points:",
+      budget_record["config"]["n_samples"])
 ev_budget = budget.judge_budget(budget_run)
 print(ev_budget.summary)
 
 # %%
-print(f"{'setting':<10} {'eps0':>8} " + " ".join(f"{r:>9}" for r in budget_cfg.ratios))
+print(f"{'setting':<10} {'eps0':>8} " + " ".join(f"{r:>9}" for r in budget_ratios))
 for key, eps0 in budget_run["thresholds"].items():
     norm, bias = key.split("_")[0], key.endswith("_bias")
     sel = [r for r in budget_run["exact"] if r["norm"] == norm and r["bias"] == bias]
@@ -245,8 +251,6 @@ show_claim("L-FINDINGS")
 # ($> 0.5$: reproduces). The record is the committed one (`advlandscape study findings`).
 
 # %%
-from numerics.records import read_result
-
 findings_record = read_result(registry.get_study("findings").record_path())
 findings_results = findings_record["results"]
 print("profile:", findings_record["config"]["profile"])

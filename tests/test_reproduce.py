@@ -60,9 +60,10 @@ def test_every_study_has_a_ci_reference() -> None:
 def test_reproduce_ci_against_the_committed_references(
         tmp_path: Path, data_root: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """`advlandscape reproduce --scale ci` of two studies reruns them from scratch and finds
-    every number of the committed ci reference again (exit 0); run again, it reuses the
-    finished records; a reference edited by one number makes it exit 1 naming that number.
+    """`advlandscape reproduce --scale ci --jobs 2` of two studies reruns them from scratch, at
+    the same time in two processes, and finds every number of the committed ci reference again
+    (exit 0); run again (one study at a time, in process), it reuses the finished records; a
+    reference edited by one number makes it exit 1 naming that number.
 
     The first run is the command a reviewer types, in its own process: the records depend on
     torch's default dtype (float32 for the command; these tests set float64), as the
@@ -73,7 +74,8 @@ def test_reproduce_ci_against_the_committed_references(
     out = tmp_path / "repro"
     argv = ["reproduce", "--scale", "ci", "--only", "smoothness", "findings", "--out", str(out),
             "--no-progress"]
-    run = subprocess.run([sys.executable, "-m", "numerics.cli", *argv], capture_output=True,
+    run = subprocess.run([sys.executable, "-m", "numerics.cli", *argv, "--jobs", "2"],
+                         capture_output=True,
                          text=True, env={**os.environ, "ADVLANDSCAPE_DATA": str(data_root)},
                          check=False)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -83,6 +85,8 @@ def test_reproduce_ci_against_the_committed_references(
     for s in report["studies"]:
         assert s["counts"]["differs"] == 0, s
         assert s["counts"]["same"] > 10, s
+    assert set(report["seconds"]) == {"smoothness", "findings"}
+    assert all(t > 0 for t in report["seconds"].values())
     assert "| smoothness |" in (out / "reproduction.md").read_text()
     mtime = (out / "findings" / "findings.json").stat().st_mtime_ns
     assert main(argv) == 0

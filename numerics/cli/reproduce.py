@@ -5,11 +5,14 @@ Examples::
 
     advlandscape reproduce --scale ci --out runs/repro-ci
     advlandscape reproduce --scale full --only mnist2 budget --out runs/repro-full
+    advlandscape reproduce --scale full --jobs 2 --out runs/repro-full
 
 Each study runs into ``OUT/<study>/`` through the one protocol
 (:func:`numerics.experiments.protocol.execute`): interrupted, the same command resumes (finished
 studies are kept, finished units of the running one are reused). One progress bar counts every
-unit of every study, with its ETA. Then each fresh record is compared number by number with the
+unit of every study, with its ETA. ``--jobs N`` runs N studies at a time, each in its own process
+on its share of the cores (torch threads: cores // N), the longest (by its estimate) first; a
+study's units are the same either way. Then each fresh record is compared number by number with the
 committed one (:mod:`numerics.experiments.reproduce`), and ``OUT/reproduction.md`` and
 ``OUT/reproduction.json`` say, per study, how many numbers are the same, inside the seed interval,
 within the stated tolerance, or differ (by how much). Exit status 1 when a number differs beyond
@@ -27,6 +30,7 @@ from typing import Any
 from tqdm import tqdm
 
 from numerics.cli import resume
+from theory.errors import ConfigError
 
 __all__ = ["register", "reproduce", "run"]
 
@@ -44,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="only these studies (advlandscape study --list)")
     parser.add_argument("--out", type=Path, required=True, help="folder of the fresh records")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="studies run at a time, each in its own process on cores // N "
+                        "torch threads, the longest first (default 1: one after another, "
+                        "in this process)")
     resume.add_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -54,8 +62,10 @@ def _scale_of(study: Any, scale: str) -> str:
 
 
 def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = False,
-              resume_stale: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Run the studies ``names`` (default all) at ``scale`` into ``out`` and compare them.
+              resume_stale: bool = False, progress: bool = True, jobs: int = 1
+              ) -> dict[str, Any]:
+    """Run the studies ``names`` (default all) at ``scale`` into ``out`` and compare them;
+    ``jobs`` studies at a time, each in its own process (module docstring).
 
     Returns:
         ``{"scale", "studies": [comparison dicts], "seconds": {study: s}, "passed"}``, also
@@ -77,21 +87,19 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} est. min [{elapsed}<{remaining}"
                           "{postfix}]")
     comparisons, seconds = [], {}
+    weights = {s.name: minutes[s.name] / len(s.unit_names(configs[s.name])) for s in studies}
     try:
+        if jobs > 1:
+            seconds = _run_parallel([s.name for s in studies], scale, out, jobs, bar, weights,
+                                    fresh=fresh, resume_stale=resume_stale)
         for study in studies:
             cfg = configs[study.name]
             record = out / study.name / study.result_name(cfg.profile)
-            bar.set_postfix_str(study.name)
-            start = time.perf_counter()
-            share = _Share(bar, minutes[study.name] / len(study.unit_names(cfg)))
-            if record.is_file() and read_result(record)["config"] == _plain_config(cfg):
-                share.update(len(study.unit_names(cfg)))  # finished in an earlier run
-            else:
-                from numerics.experiments.protocol import execute
-
-                execute(study, cfg, record, overwrite=True, fresh=fresh,
-                        resume_stale=resume_stale, progress=share if progress else False)
-            seconds[study.name] = time.perf_counter() - start
+            if jobs == 1:
+                bar.set_postfix_str(study.name)
+                seconds[study.name] = _run_one(study, cfg, record, _Share(bar, weights[study.name]),
+                                               fresh=fresh, resume_stale=resume_stale,
+                                               progress=progress)
             ref = reference_path(study, _scale_of(study, scale))
             comparisons.append(compare_records(
                 study.name, read_result(record), None if ref is None else read_result(ref),
@@ -106,6 +114,99 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
                            header=f"`advlandscape reproduce --scale {scale}` into `{out}`.")
     atomic_write_bytes(out / "reproduction.md", text.encode(), overwrite=True)
     return report
+
+
+def _run_one(study: Any, cfg: Any, record: Path, share: Any, *, fresh: bool,
+             resume_stale: bool, progress: bool) -> float:
+    """Run one study into ``record`` (kept when it is already this config's); its seconds."""
+    from numerics.experiments.protocol import execute
+    from numerics.records import read_result
+
+    start = time.perf_counter()
+    if record.is_file() and read_result(record)["config"] == _plain_config(cfg):
+        share.update(len(study.unit_names(cfg)))  # finished in an earlier run
+    else:
+        execute(study, cfg, record, overwrite=True, fresh=fresh, resume_stale=resume_stale,
+                progress=share if progress else False)
+    return time.perf_counter() - start
+
+
+def _run_parallel(names: list[str], scale: str, out: Path, jobs: int, bar: Any,
+                  weights: dict[str, float], *, fresh: bool, resume_stale: bool
+                  ) -> dict[str, float]:
+    """Run the studies ``names`` ``jobs`` at a time, each in a process of its own on
+    cores // jobs torch threads, the longest estimate first; the bar advances as each process
+    reports a finished unit. Returns each study's seconds (its own process's wall time)."""
+    import concurrent.futures as cf
+    import multiprocessing
+    import os
+    import queue
+
+    from numerics.experiments.registry import get_study
+    from numerics.sweep.executors import die_with_parent
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    threads = max(1, cores // jobs)
+    order = sorted(names, key=lambda n: -(get_study(n).estimate(_scale_of(get_study(n), scale))
+                                          or 1.0))
+    context = multiprocessing.get_context("spawn")
+    seconds: dict[str, float] = {}
+    with context.Manager() as manager:
+        done_units = manager.Queue()
+        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                    initializer=die_with_parent,
+                                    initargs=(os.getpid(),)) as pool:
+            futures = {pool.submit(_study_process, name, scale, str(out), threads, done_units,
+                                   fresh, resume_stale): name for name in order}
+            pending = set(futures)
+            try:
+                while pending:
+                    try:
+                        name, n = done_units.get(timeout=0.5)
+                        bar.update(n * weights[name])
+                    except queue.Empty:
+                        pass
+                    finished = {f for f in pending if f.done()}
+                    for f in finished:
+                        seconds[futures[f]] = f.result()  # a study's error ends the run here
+                        bar.set_postfix_str(f"{futures[f]} done")
+                    pending -= finished
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
+        while not done_units.empty():
+            name, n = done_units.get()
+            bar.update(n * weights[name])
+    return seconds
+
+
+class _QueueShare:
+    """A study's progress in a worker process: each finished unit goes to the parent's bar."""
+
+    def __init__(self, name: str, done_units: Any) -> None:
+        self.name, self.done_units = name, done_units
+
+    def update(self, n: int = 1) -> None:
+        """Report ``n`` finished units of this study."""
+        self.done_units.put((self.name, n))
+
+
+def _study_process(name: str, scale: str, out: str, threads: int, done_units: Any,
+                   fresh: bool, resume_stale: bool) -> float:
+    """In a worker process: run study ``name`` at ``scale`` into ``out/<name>/`` on ``threads``
+    torch threads; its seconds."""
+    import torch
+
+    from numerics.experiments.registry import get_study
+
+    torch.set_num_threads(threads)
+    study = get_study(name)
+    cfg = study.config_for(_scale_of(study, scale))
+    record = Path(out) / name / study.result_name(cfg.profile)
+    return _run_one(study, cfg, record, _QueueShare(name, done_units), fresh=fresh,
+                    resume_stale=resume_stale, progress=True)
 
 
 class _Share:
@@ -140,7 +241,11 @@ def _plain_config(cfg: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Reproduce, print the table, exit 1 when some study is not reproduced."""
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs {args.jobs}: give the number of studies to run at a time, "
+                          "1 or more")
     report = reproduce(args.only, args.scale, args.out, fresh=args.fresh,
-                       resume_stale=args.resume_stale, progress=not args.no_progress)
+                       resume_stale=args.resume_stale, progress=not args.no_progress,
+                       jobs=args.jobs)
     print((args.out / "reproduction.md").read_text(encoding="utf-8"))
     return 0 if report["passed"] else 1

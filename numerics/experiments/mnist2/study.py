@@ -51,7 +51,7 @@ CI: dict[str, Any] = {
     "train": dataclasses.replace(DEFAULT_TRAIN, epochs=3),
     "train_attack": dataclasses.replace(TRAIN_PGD, steps=5),
     "eval_attacks": (dataclasses.replace(EVAL_PGD, steps=10),),
-    "landscape_points": 11, "landscape_n": 300,
+    "landscape_points": 11, "landscape_n": 300, "threads": 2,
 }
 SCALES: dict[str, dict[str, Any]] = {"ci": CI, "full": {}}
 MINUTES = {"ci": 1.5, "full": 12.0}
