@@ -32,10 +32,12 @@ print(f"profile: {PROFILE}")
 
 # %%
 import dataclasses
+import json
 
 from IPython.display import Image, Markdown, display
 
 from numerics.display import show_claim
+from numerics.experiments import registry
 from numerics.experiments.mnist2 import (
     RESULT_DIR,
     RESULT_FILE,
@@ -43,10 +45,10 @@ from numerics.experiments.mnist2 import (
     evidence_y_t1,
     evidence_y_t2,
     render_tables,
-    run_mnist2,
     save_figures,
     trends,
 )
+from numerics.experiments.reproduce import reference_path
 from numerics.records import read_result
 
 # %% [markdown]
@@ -65,10 +67,21 @@ print({k: v for k, v in dataclasses.asdict(config).items()
 
 # %% [markdown]
 # ## The run at this profile's scale
+#
+# The committed record of this profile's scale (`results/mnist2/ci/mnist2.json` for `ci`, the
+# full record below for `full`). `advlandscape study mnist2 --scale ci` makes it, and
+# `advlandscape reproduce --scale ci --only mnist2` reruns it from scratch and compares it with
+# this one number by number. It must be a run of the configuration above: a changed default
+# fails here until the record is made again.
 
 # %%
-results = run_mnist2(config)
-print(f"{results['seconds']:.0f} s")
+record_file = reference_path(registry.get_study("mnist2"), "full" if PROFILE == "gpu" else PROFILE)
+record = read_result(record_file)
+results = record["results"]
+print(f"{record_file.name} of {record['provenance']['created']} at commit "
+      f"{record['provenance']['git_commit'][:10]}: {results['seconds']:.0f} s")
+assert record["config"] == json.loads(json.dumps(dataclasses.asdict(config))), (
+    f"{record_file} is not a run of this configuration: make it again")
 display(Markdown(render_tables(results)))
 
 # %% [markdown]

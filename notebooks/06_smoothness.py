@@ -121,13 +121,28 @@ assert math.isclose(li["jump_measured"][-1], li["jump_theory"], rel_tol=1e-6)
 #   non-zero somewhere in the data; the gradient difference must tend to the jump
 #   $2\varepsilon\,\overline{s(-m_n)}$ and the ratio must grow like jump$/h$.
 #
-# The run below is live at the notebook's profile (ci: 500 training points).
+# The numbers below are the committed record of the notebook's profile (ci: 500 training
+# points, `results/smoothness/ci/smoothness.json`): `advlandscape study smoothness --scale ci`
+# makes it, and `advlandscape reproduce --scale ci --only smoothness` reruns it from scratch and
+# compares it with this one number by number (a test does so). It must be a run of this code's
+# configuration.
 
 # %%
-from numerics.experiments import registry, smoothness
+import dataclasses
+import json
 
-smooth_cfg = registry.config_for("smoothness", PROFILE)
-smooth = smoothness.run_smoothness(smooth_cfg)
+from numerics.experiments import registry, smoothness
+from numerics.experiments.reproduce import reference_path
+from numerics.records import read_result
+
+smooth_study = registry.get_study("smoothness")
+record_file = reference_path(smooth_study, "full" if PROFILE == "gpu" else PROFILE)
+record = read_result(record_file)
+smooth_cfg = smooth_study.config_for("full" if PROFILE == "gpu" else PROFILE)
+assert record["config"] == json.loads(json.dumps(dataclasses.asdict(smooth_cfg))), (
+    f"{record_file} is not a run of this configuration: make it again")
+smooth = record["results"]
+print(f"{record_file.name} of {record['provenance']['created']}, {record['provenance']['device']}")
 ev_data = smoothness.judge_smoothness(smooth)
 print(ev_data.summary)
 

@@ -34,10 +34,12 @@ print(f"profile: {PROFILE}")
 
 # %%
 import dataclasses
+import json
 
 from IPython.display import Image, Markdown, display
 
 from numerics.display import show_claim
+from numerics.experiments import registry
 from numerics.experiments.mnist2 import (
     CIFAR2_RESULT_FILE,
     DATA_SPLITS,
@@ -45,11 +47,11 @@ from numerics.experiments.mnist2 import (
     evidence_y_t1,
     evidence_y_t2,
     render_tables,
-    run_mnist2,
     seed_trends,
     trends,
 )
 from numerics.experiments.paper_values import CIFAR2_TABLES
+from numerics.experiments.reproduce import reference_path
 from numerics.records import read_result
 
 # %% [markdown]
@@ -75,10 +77,19 @@ print({k: v for k, v in dataclasses.asdict(config).items()
 # ## The run at this profile's scale
 #
 # (`ci`: 400 training and 200 test images, 3 epochs; a check of the code path, not of the trend.)
+# The committed record of this profile's scale (`results/cifar2/ci/mnist2.json` for `ci`):
+# `advlandscape study cifar2 --scale ci` makes it, and
+# `advlandscape reproduce --scale ci --only cifar2` reruns it from scratch and compares it with
+# this one number by number. It must be a run of the configuration above.
 
 # %%
-results = run_mnist2(config)
-print(f"{results['seconds']:.0f} s")
+record_file = reference_path(registry.get_study("cifar2"), "full" if PROFILE == "gpu" else PROFILE)
+record = read_result(record_file)
+results = record["results"]
+print(f"{record_file.name} of {record['provenance']['created']} at commit "
+      f"{record['provenance']['git_commit'][:10]}: {results['seconds']:.0f} s")
+assert record["config"] == json.loads(json.dumps(dataclasses.asdict(config))), (
+    f"{record_file} is not a run of this configuration: make it again")
 display(Markdown(render_tables(results)))
 
 # %%
