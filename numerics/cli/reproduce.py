@@ -136,14 +136,16 @@ def _run_parallel(names: list[str], scale: str, out: Path, jobs: int, bar: Any,
                   ) -> dict[str, float]:
     """Run the studies ``names`` ``jobs`` at a time, each in a process of its own on
     cores // jobs torch threads, the longest estimate first; the bar advances as each process
-    reports a finished unit. Returns each study's seconds (its own process's wall time)."""
+    reports a finished unit. Returns each study's seconds (its own process's wall time).
+
+    The workers end with this process however it ends (:func:`die_with_parent`); a study
+    interrupted with them keeps its finished units in its checkpoint, as in one process."""
     import concurrent.futures as cf
     import multiprocessing
     import os
     import queue
 
     from numerics.experiments.registry import get_study
-    from numerics.sweep.executors import die_with_parent
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
@@ -151,35 +153,55 @@ def _run_parallel(names: list[str], scale: str, out: Path, jobs: int, bar: Any,
     order = sorted(names, key=lambda n: -(get_study(n).estimate(_scale_of(get_study(n), scale))
                                           or 1.0))
     context = multiprocessing.get_context("spawn")
+    done_units = context.Queue()  # (study, units) from the workers, which inherit it
     seconds: dict[str, float] = {}
-    with context.Manager() as manager:
-        done_units = manager.Queue()
-        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                    initializer=die_with_parent,
-                                    initargs=(os.getpid(),)) as pool:
-            futures = {pool.submit(_study_process, name, scale, str(out), threads, done_units,
-                                   fresh, resume_stale): name for name in order}
-            pending = set(futures)
-            try:
-                while pending:
-                    try:
-                        name, n = done_units.get(timeout=0.5)
-                        bar.update(n * weights[name])
-                    except queue.Empty:
-                        pass
-                    finished = {f for f in pending if f.done()}
-                    for f in finished:
-                        seconds[futures[f]] = f.result()  # a study's error ends the run here
-                        bar.set_postfix_str(f"{futures[f]} done")
-                    pending -= finished
-            except BaseException:
-                for f in pending:
-                    f.cancel()
-                raise
-        while not done_units.empty():
-            name, n = done_units.get()
-            bar.update(n * weights[name])
+
+    def drain(timeout: float | None) -> None:
+        try:
+            while True:
+                name, n = done_units.get(timeout=timeout) if timeout else done_units.get_nowait()
+                bar.update(n * weights[name])
+                timeout = None
+        except queue.Empty:
+            pass
+
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                                initargs=(os.getpid(), done_units, threads)) as pool:
+        futures = {pool.submit(_study_process, name, scale, str(out), fresh, resume_stale): name
+                   for name in order}
+        pending = set(futures)
+        try:
+            while pending:
+                drain(0.5)
+                finished = {f for f in pending if f.done()}
+                for f in finished:
+                    seconds[futures[f]] = f.result()  # a study's error ends the run here
+                    bar.set_postfix_str(f"{futures[f]} done")
+                pending -= finished
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
+    drain(None)
+    done_units.close()
     return seconds
+
+
+#: In a worker of :func:`_run_parallel`: the queue its studies report finished units to.
+_DONE_UNITS: Any = None
+
+
+def _init_worker(parent: int, done_units: Any, threads: int) -> None:
+    """Start a worker of :func:`_run_parallel`: end with ``parent``, keep its queue, and run
+    torch on ``threads`` threads."""
+    import torch
+
+    from numerics.sweep.executors import die_with_parent
+
+    global _DONE_UNITS
+    die_with_parent(parent)
+    _DONE_UNITS = done_units
+    torch.set_num_threads(threads)
 
 
 class _QueueShare:
@@ -193,19 +215,15 @@ class _QueueShare:
         self.done_units.put((self.name, n))
 
 
-def _study_process(name: str, scale: str, out: str, threads: int, done_units: Any,
-                   fresh: bool, resume_stale: bool) -> float:
-    """In a worker process: run study ``name`` at ``scale`` into ``out/<name>/`` on ``threads``
-    torch threads; its seconds."""
-    import torch
-
+def _study_process(name: str, scale: str, out: str, fresh: bool, resume_stale: bool) -> float:
+    """In a worker process: run study ``name`` at ``scale`` into ``out/<name>/``; its
+    seconds."""
     from numerics.experiments.registry import get_study
 
-    torch.set_num_threads(threads)
     study = get_study(name)
     cfg = study.config_for(_scale_of(study, scale))
     record = Path(out) / name / study.result_name(cfg.profile)
-    return _run_one(study, cfg, record, _QueueShare(name, done_units), fresh=fresh,
+    return _run_one(study, cfg, record, _QueueShare(name, _DONE_UNITS), fresh=fresh,
                     resume_stale=resume_stale, progress=True)
 
 
