@@ -60,6 +60,7 @@ __all__ = [
     "robust_gradient",
     "robust_loss",
     "robust_loss_and_grad",
+    "robust_loss_and_mean_gradient",
     "robust_margin",
     "robust_parts",
     "scores",
@@ -350,13 +351,37 @@ def robust_gradient(
         return -torch.sigmoid(-m)[..., None] * v
     bias = has_bias(w, x, bias)
     y = _labels_of(y, x)
+    return _mean_gradient(w, x, y, eps, norm, bias, scores(w, x))
+
+
+def _mean_gradient(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                   eps: float | torch.Tensor, norm: str, bias: bool, s: torch.Tensor,
+                   ) -> torch.Tensor:
+    """:func:`robust_gradient` with ``mean=True`` from the scores ``s = w.x`` (checked labels)."""
     e = _per_model(_budgets(eps, w), w)
     g, length = norm_gradient(w, norm, bias, subgradient=True)
-    weight = torch.sigmoid(-(margins(w, x, y) - e * _per_model(length, w)))  # s(-m), (..., N)
-    data = (weight @ (-y.unsqueeze(1) * x)) / x.shape[0]
+    weight = torch.sigmoid(-(y * s - e * _per_model(length, w)))  # s(-m), (..., N)
+    # sum_n s(-m_n) (-y_n x_n) as one product with x: y = +-1, so (s(-m_n) (-y_n)) x_n is
+    # s(-m_n) (-y_n x_n) to the bit, without an (N, d) copy of the data
+    data = ((weight * -y) @ x) / x.shape[0]
     if w.shape[-1] == x.shape[-1] + 1:  # the implicit bias: d m / d b = y
         data = torch.cat([data, (weight @ -y)[..., None] / x.shape[0]], dim=-1)
     return data + e * weight.mean(dim=-1, keepdim=True) * g
+
+
+def robust_loss_and_mean_gradient(
+    w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+    norm: str = "l2", bias: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(:func:`robust_loss` per point, :func:`robust_gradient` with ``mean=True``) from one
+    product of the weights with the data, the same numbers to the bit as the two calls (which
+    read ``x`` twice): the training step of the exact inner max (INNER-MAX, HESS-DEP)."""
+    bias = has_bias(w, x, bias)
+    y = _labels_of(y, x)
+    s = scores(w, x)
+    loss = ROBUST_LOSS_TORCH(s, _per_model(dual_norm(w, norm, bias), w), y,
+                             _per_model(_budgets(eps, w), w))
+    return loss, _mean_gradient(w, x, y, eps, norm, bias, s)
 
 
 @array_api

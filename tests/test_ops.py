@@ -188,6 +188,24 @@ def test_robust_gradient_per_point_mean_and_autograd(norm: str) -> None:
                                    rtol=1e-14, atol=0)
 
 
+@pytest.mark.parametrize("norm", NORMS)
+def test_loss_and_mean_gradient_in_one_pass_are_the_two_calls_to_the_bit(norm: str) -> None:
+    """INNER-MAX, HESS-DEP: robust_loss_and_mean_gradient gives robust_loss and
+    robust_gradient(mean=True) exactly (torch.equal), K models with one budget each or one
+    model, with the bias implicit (p = d + 1) or without one, and at w_f = 0 (the subgradient)."""
+    x, y, W, eps = _data(K=4)
+    x, y, W, eps = x.double(), y.double(), W.double(), eps.double()
+    zero_features = W.clone()
+    zero_features[1, :-1] = 0.0
+    for w, e, xx in [(W, eps, x), (W[:, :-1], eps, x), (W[0], 0.3, x), (zero_features, eps, x)]:
+        loss, grad = ops.robust_loss_and_mean_gradient(w, xx, y, e, norm)
+        assert torch.equal(loss, ops.robust_loss(w, xx, y, e, norm))
+        assert torch.equal(grad, ops.robust_gradient(w, xx, y, e, norm, mean=True))
+    _, auto = ops.robust_loss_and_grad(W[2], x, y, float(eps[2]), norm)
+    torch.testing.assert_close(ops.robust_loss_and_mean_gradient(W, x, y, eps, norm)[1][2],
+                               auto, rtol=1e-12, atol=1e-15)
+
+
 def test_gradient_at_zero_features() -> None:
     """mean=True takes autograd's subgradient g = 0 at w_f = 0 (p = 2); per point refuses it."""
     x, y, _, _ = _data()

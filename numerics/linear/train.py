@@ -33,7 +33,7 @@ import torch
 
 from numerics.attacks import AttackSpec
 from numerics.linear.attack import _perturb, budgets
-from numerics.ops import margins, robust_gradient, robust_loss, zeta
+from numerics.ops import margins, robust_loss_and_mean_gradient, zeta
 from numerics.validate import check_count, check_data
 from theory.adversarial_loss import ROBUST_LOSS_TORCH
 from theory.errors import ConfigError, DivergenceError
@@ -145,8 +145,8 @@ def _objective(
     """Training loss ``(K,)`` and gradient ``(K, p)`` of every model on one batch."""
     if attack.kind == "exact" and attack.box is None:
         eps = e if e.numel() > 1 else float(e)
-        loss = robust_loss(W, xb, yb, eps, attack.norm).mean(dim=1)
-        grad = robust_gradient(W, xb, yb, eps, attack.norm, mean=True)
+        loss, grad = robust_loss_and_mean_gradient(W, xb, yb, eps, attack.norm)
+        loss = loss.mean(dim=1)
     else:
         xk = _perturb(W, xb, yb, e, attack, noise_gen, config.common_noise)
         loss, grad = loss_gradient(W, xk, yb, config.bias)
