@@ -123,3 +123,29 @@ def test_execute_resumes_bit_for_bit(tmp_path: Path, data_root: Path) -> None:
     assert written["provenance"]["scale"] == "ci"
     with pytest.raises(ResultExistsError):
         execute(study, cfg, record, progress=False)
+
+
+def test_a_study_with_threads_runs_on_them_and_records_them(tmp_path: Path,
+                                                            data_root: Path) -> None:
+    """THREADS: the study runs on that many torch threads whatever the process's setting
+    (seen from inside its run), the provenance names them, and the setting is restored."""
+    import torch
+
+    study = registry.get_study("pas")
+    assert study.threads == 1
+    seen: list[int] = []
+
+    def run(cfg: object, units: object) -> dict:
+        seen.append(torch.get_num_threads())
+        return study.run(cfg, units)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        execute(dataclasses.replace(study, run=run), study.config_for("ci", **TINY["pas"]),
+                tmp_path / "pas.json", progress=False)
+        assert seen == [1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert "1 torch threads" in read_result(tmp_path / "pas.json")["provenance"]["device"]

@@ -28,6 +28,10 @@ registered study has them all):
                 ``advlandscape reproduce --scale`` runs (default: the same name)
 ``TOLERANCE``   (optional) ``{"rtol", "atol"}``: how far a rerun's numbers may move
                 (:data:`numerics.experiments.reproduce.DEFAULT_TOLERANCE` otherwise)
+``THREADS``     (optional) the torch CPU threads the study runs on, whatever the process's
+                setting, for a study whose last digits follow the order of BLAS reductions
+                (nets trained by SGD, where they grow): a rerun anywhere (``reproduce --jobs``,
+                a test worker) then gives the committed record's numbers
 ==============  ===============================================================================
 
 :func:`execute` is the one way a study runs from the command line (``advlandscape study``, its
@@ -93,6 +97,7 @@ class Study:
     reproduce: Mapping[str, str] = dataclasses.field(default_factory=dict)
     tolerance: Mapping[str, float] | None = None
     module: str = ""
+    threads: int | None = None
 
     @classmethod
     def from_module(cls, module: ModuleType) -> Study:
@@ -112,7 +117,8 @@ class Study:
             outputs=tuple(getattr(module, "OUTPUTS", ())),
             present=getattr(module, "present", None),
             reproduce=dict(getattr(module, "REPRODUCE", {})),
-            tolerance=getattr(module, "TOLERANCE", None), module=module.__name__)
+            tolerance=getattr(module, "TOLERANCE", None), module=module.__name__,
+            threads=getattr(module, "THREADS", None))
 
     def config_for(self, scale: str = "full", **overrides: Any) -> Any:
         """The validated config at ``scale`` (the Config's defaults plus that scale's overrides,
@@ -208,14 +214,15 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
             say(f"resuming {len(found.state['units'])} finished units from {where}")
         units = Units(study.name, cfg, len(study.unit_names(cfg)), checkpoint_dir=ckpt_dir,
                       stop_after=stop_after, progress=progress, accept_stale=resume_stale)
-        try:
-            results = study.run(cfg, units)
-        finally:
-            units.close()
         train = getattr(cfg, "train", None)  # a network's device is its training config's
         device = getattr(cfg, "device", None) or getattr(train, "device", None) or "cpu"
-        _write_all(study, cfg, results, record, files, overwrite=overwrite, device=device,
-                   checkpoint=where, **extra)
+        with _torch_threads(study.threads):  # the provenance names them
+            try:
+                results = study.run(cfg, units)
+            finally:
+                units.close()
+            _write_all(study, cfg, results, record, files, overwrite=overwrite, device=device,
+                       checkpoint=where, **extra)
         if default_dir:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
         else:
@@ -223,6 +230,22 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
             if units.scratch is not None:
                 shutil.rmtree(units.scratch, ignore_errors=True)
     return results
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int | None) -> Any:
+    """torch on ``threads`` CPU threads inside the block (None: as it is), restored after."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _refuse_other_config(study: Study, cfg: Any, where: Path, default_dir: bool) -> None:
