@@ -32,12 +32,10 @@ print(f"profile: {PROFILE}")
 
 # %%
 import dataclasses
-import json
 
 from IPython.display import Image, Markdown, display
 
 from numerics.display import show_claim
-from numerics.experiments import registry
 from numerics.experiments.mnist2 import (
     RESULT_DIR,
     RESULT_FILE,
@@ -48,7 +46,7 @@ from numerics.experiments.mnist2 import (
     save_figures,
     trends,
 )
-from numerics.experiments.reproduce import reference_path
+from numerics.experiments.reproduce import committed_record
 from numerics.records import read_result
 
 # %% [markdown]
@@ -75,13 +73,10 @@ print({k: v for k, v in dataclasses.asdict(config).items()
 # fails here until the record is made again.
 
 # %%
-record_file = reference_path(registry.get_study("mnist2"), "full" if PROFILE == "gpu" else PROFILE)
-record = read_result(record_file)
+record = committed_record("mnist2", PROFILE)  # refused if not a run of this configuration
 results = record["results"]
-print(f"{record_file.name} of {record['provenance']['created']} at commit "
-      f"{record['provenance']['git_commit'][:10]}: {results['seconds']:.0f} s")
-assert record["config"] == json.loads(json.dumps(dataclasses.asdict(config))), (
-    f"{record_file} is not a run of this configuration: make it again")
+print(f"{record['provenance']['created']}, commit {record['provenance']['git_commit'][:10]}: "
+      f"{results['seconds']:.0f} s")
 display(Markdown(render_tables(results)))
 
 # %% [markdown]

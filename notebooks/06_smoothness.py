@@ -128,21 +128,13 @@ assert math.isclose(li["jump_measured"][-1], li["jump_theory"], rel_tol=1e-6)
 # configuration.
 
 # %%
-import dataclasses
-import json
-
 from numerics.experiments import registry, smoothness
-from numerics.experiments.reproduce import reference_path
-from numerics.records import read_result
+from numerics.experiments.reproduce import committed_record
 
-smooth_study = registry.get_study("smoothness")
-record_file = reference_path(smooth_study, "full" if PROFILE == "gpu" else PROFILE)
-record = read_result(record_file)
-smooth_cfg = smooth_study.config_for("full" if PROFILE == "gpu" else PROFILE)
-assert record["config"] == json.loads(json.dumps(dataclasses.asdict(smooth_cfg))), (
-    f"{record_file} is not a run of this configuration: make it again")
+record = committed_record("smoothness", PROFILE)  # refused if not a run of this configuration
+smooth_cfg = registry.config_for("smoothness", "full" if PROFILE == "gpu" else PROFILE)
 smooth = record["results"]
-print(f"{record_file.name} of {record['provenance']['created']}, {record['provenance']['device']}")
+print(f"{record['provenance']['created']}, {record['provenance']['device']}")
 ev_data = smoothness.judge_smoothness(smooth)
 print(ev_data.summary)
 

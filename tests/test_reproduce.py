@@ -108,3 +108,32 @@ def test_reproduce_ci_against_the_committed_references(
     [diff] = report["studies"][0]["differences"]
     assert diff["path"] == "mlp[0].grad_norm"
     assert diff["rel"] == pytest.approx(1 / 3)
+
+
+def test_committed_record_is_checked_to_be_a_run_of_this_configuration(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a notebook shows: the committed record of its profile (gpu: the full one), refused
+    with the fields that differ and the command that makes it again when a default changed
+    since it was made, and refused by name when there is none."""
+    import shutil
+
+    import numerics.experiments.reproduce as reproduce_mod
+    from numerics.experiments.reproduce import committed_record
+    from numerics.records import read_result, write_result
+    from theory.errors import ConfigError
+
+    assert committed_record("smoothness", "ci")["config"]["profile"] == "ci"
+    assert committed_record("smoothness", "gpu")["config"]["profile"] == "full"
+    root = tmp_path / "results"
+    ref = reference_path(registry.get_study("smoothness"), "ci")
+    edited = read_result(ref)
+    edited["config"]["n_samples"] += 1
+    write_result(root / "smoothness" / "ci" / "smoothness.json", edited["config"],
+                 edited["results"])
+    monkeypatch.setattr(reproduce_mod, "RESULTS_ROOT", root)
+    with pytest.raises(ConfigError, match=r"fields that differ: n_samples\).*advlandscape study "
+                                          r"smoothness --scale ci --out"):
+        committed_record("smoothness", "ci")
+    shutil.rmtree(root / "smoothness")
+    with pytest.raises(ConfigError, match="no committed ci record"):
+        committed_record("smoothness", "ci")

@@ -120,10 +120,11 @@ def _run_one(study: Any, cfg: Any, record: Path, share: Any, *, fresh: bool,
              resume_stale: bool, progress: bool) -> float:
     """Run one study into ``record`` (kept when it is already this config's); its seconds."""
     from numerics.experiments.protocol import execute
+    from numerics.experiments.reproduce import plain_config
     from numerics.records import read_result
 
     start = time.perf_counter()
-    if record.is_file() and read_result(record)["config"] == _plain_config(cfg):
+    if record.is_file() and read_result(record)["config"] == plain_config(cfg):
         share.update(len(study.unit_names(cfg)))  # finished in an earlier run
     else:
         execute(study, cfg, record, overwrite=True, fresh=fresh, resume_stale=resume_stale,
@@ -246,15 +247,6 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
-
-
-def _plain_config(cfg: Any) -> Any:
-    """The config as a record stores it (JSON round trip)."""
-    import json
-
-    from numerics.records.files import _jsonable
-
-    return json.loads(json.dumps(_jsonable(cfg)))
 
 
 def run(args: argparse.Namespace) -> int:

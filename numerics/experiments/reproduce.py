@@ -28,8 +28,8 @@ from typing import Any
 
 from numerics.experiments.protocol import RESULTS_ROOT, Study
 
-__all__ = ["DEFAULT_TOLERANCE", "Comparison", "compare_records", "reference_path",
-           "render_markdown"]
+__all__ = ["DEFAULT_TOLERANCE", "Comparison", "committed_record", "compare_records",
+           "plain_config", "reference_path", "render_markdown"]
 
 #: The tolerance a study gets unless it declares ``TOLERANCE``: float64 code rerun with another
 #: BLAS or thread count (reductions reordered) stays far inside it.
@@ -72,6 +72,48 @@ def reference_path(study: Study, scale: str, root: Path | None = None) -> Path |
         return main
     scaled = root / study.name / scale / study.result_name(scale)
     return scaled if scaled.is_file() else None
+
+
+def plain_config(cfg: Any) -> Any:
+    """A config as a record stores it (its JSON round trip), to compare with a record's."""
+    import json
+
+    from numerics.records.files import _jsonable
+
+    return json.loads(json.dumps(_jsonable(cfg)))
+
+
+def committed_record(name: str, profile: str) -> dict[str, Any]:
+    """The committed record of study ``name`` that a notebook of ``profile`` shows (``gpu``:
+    the full one; :func:`reference_path`), after checking that it is a run of the study's
+    configuration at that scale in this code.
+
+    Raises:
+        ConfigError: no such record, or one of another configuration (a default changed since
+            it was made): the message names the file, the fields that differ and the command
+            that makes it again.
+    """
+    from numerics.experiments.registry import get_study
+    from numerics.records import read_result
+    from theory.errors import ConfigError
+
+    study = get_study(name)
+    scale = "full" if profile == "gpu" else profile
+    path = reference_path(study, scale)
+    remake = f"advlandscape study {name} --scale {scale}"
+    if path is None:
+        raise ConfigError(f"study {name} has no committed {scale} record: make it with "
+                          f"`{remake}` and commit it")
+    record = read_result(path)
+    expected = plain_config(study.config_for(scale))
+    if record["config"] != expected:
+        fields = sorted(k for k in set(record["config"]) | set(expected)
+                        if record["config"].get(k) != expected.get(k))
+        raise ConfigError(
+            f"{path} is not a run of study {name}'s {scale} configuration in this code "
+            f"(fields that differ: {', '.join(fields)}): make it again with "
+            f"`{remake} --out {path.parent} --overwrite`")
+    return record
 
 
 def _leaves(a: Any, b: Any, path: str) -> Iterator[tuple[str, Any, Any, Mapping | None]]:
