@@ -60,10 +60,13 @@ def test_every_study_has_a_ci_reference() -> None:
 def test_reproduce_ci_against_the_committed_references(
         tmp_path: Path, data_root: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """`advlandscape reproduce --scale ci --jobs 2` of two studies reruns them from scratch, at
-    the same time in two processes, and finds every number of the committed ci reference again
-    (exit 0); run again (one study at a time, in process), it reuses the finished records; a
-    reference edited by one number makes it exit 1 naming that number.
+    """`advlandscape reproduce --scale ci --jobs 2` of two studies reruns them from scratch in
+    two processes and finds every number of the committed ci reference again (exit 0). The
+    longer one, mnist2_wd (1.5 of the 2 estimated minutes), is split into its parts (tables 1
+    and 3), which run beside smoothness and are assembled into its one record, the reference's
+    numbers to the last bit; the parts' folder is gone. Run again (one study at a time, in
+    process), it reuses the finished records; a reference edited by one number makes it exit 1
+    naming that number.
 
     The first run is the command a reviewer types, in its own process: the records depend on
     torch's default dtype (float32 for the command; these tests set float64), as the
@@ -72,7 +75,7 @@ def test_reproduce_ci_against_the_committed_references(
     Slow (about a minute on an idle 2-core machine): two whole studies at the ci scale, from
     scratch, are what a reproduction is; smaller sizes would have no committed reference."""
     out = tmp_path / "repro"
-    argv = ["reproduce", "--scale", "ci", "--only", "smoothness", "findings", "--out", str(out),
+    argv = ["reproduce", "--scale", "ci", "--only", "smoothness", "mnist2_wd", "--out", str(out),
             "--no-progress"]
     run = subprocess.run([sys.executable, "-m", "numerics.cli", *argv, "--jobs", "2"],
                          capture_output=True,
@@ -81,33 +84,36 @@ def test_reproduce_ci_against_the_committed_references(
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((out / "reproduction.json").read_text())
     assert report["passed"]
-    assert [s["study"] for s in report["studies"]] == ["smoothness", "findings"]
+    assert [s["study"] for s in report["studies"]] == ["smoothness", "mnist2_wd"]
     for s in report["studies"]:
         assert s["counts"]["differs"] == 0, s
+        assert s["counts"]["within"] == s["counts"]["inside"] == 0, s
         assert s["counts"]["same"] > 10, s
-    assert set(report["seconds"]) == {"smoothness", "findings"}
+    assert report["parts"] == {"smoothness": 1, "mnist2_wd": 2}
+    assert not (out / "mnist2_wd" / ".parts").exists()
+    assert set(report["seconds"]) == {"smoothness", "mnist2_wd"}
     assert all(t > 0 for t in report["seconds"].values())
     assert "| smoothness |" in (out / "reproduction.md").read_text()
-    mtime = (out / "findings" / "findings.json").stat().st_mtime_ns
+    mtime = (out / "mnist2_wd" / "mnist2.json").stat().st_mtime_ns
     assert main(argv) == 0
-    assert (out / "findings" / "findings.json").stat().st_mtime_ns == mtime  # reused
+    assert (out / "mnist2_wd" / "mnist2.json").stat().st_mtime_ns == mtime  # reused
 
     # a reference with one number moved: reproduce says which, and exits 1
     import numerics.experiments.reproduce as reproduce_mod
     from numerics.records import read_result, write_result
 
-    ref = reference_path(registry.get_study("findings"), "ci")
+    ref = reference_path(registry.get_study("mnist2_wd"), "ci")
     edited = read_result(ref)
-    edited["results"]["mlp"][0]["grad_norm"] *= 1.5
+    edited["results"]["tables"]["1"]["rows"][1]["train_acc"] *= 0.5
     root = tmp_path / "results"
-    write_result(root / "findings" / "ci" / "findings.json", edited["config"],
+    write_result(root / "mnist2_wd" / "ci" / "mnist2.json", edited["config"],
                  edited["results"])
     monkeypatch.setattr(reproduce_mod, "RESULTS_ROOT", root)
-    assert main([*argv[:4], "findings", *argv[6:]]) == 1
+    assert main([*argv[:4], "mnist2_wd", *argv[6:]]) == 1
     report = json.loads((out / "reproduction.json").read_text())
     [diff] = report["studies"][0]["differences"]
-    assert diff["path"] == "mlp[0].grad_norm"
-    assert diff["rel"] == pytest.approx(1 / 3)
+    assert diff["path"] == "tables.1.rows[1].train_acc"
+    assert diff["rel"] == pytest.approx(1.0)
 
 
 def test_committed_record_is_checked_to_be_a_run_of_this_configuration(

@@ -10,9 +10,11 @@ Examples::
 Each study runs into ``OUT/<study>/`` through the one protocol
 (:func:`numerics.experiments.protocol.execute`): interrupted, the same command resumes (finished
 studies are kept, finished units of the running one are reused). One progress bar counts every
-unit of every study, with its ETA. ``--jobs N`` runs N studies at a time, each in its own process
-on its share of the cores (torch threads: cores // N), the longest (by its estimate) first; a
-study's units are the same either way. Then each fresh record is compared number by number with the
+unit of every study, with its ETA. ``--jobs N`` runs N tasks at a time, each in its own process
+on its share of the cores (torch threads: cores // N), the longest (by its estimate) first: a
+study that declares ``AXES`` splits into its parts (:mod:`numerics.experiments.parts`, one
+(setting, table, seed) of the sensitivity study, say), the others run whole; a study's units and
+record are the same either way. Then each fresh record is compared number by number with the
 committed one (:mod:`numerics.experiments.reproduce`), and ``OUT/reproduction.md`` and
 ``OUT/reproduction.json`` say, per study, how many numbers are the same, inside the seed interval,
 within the stated tolerance, or differ (by how much). Exit status 1 when a number differs beyond
@@ -49,9 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder of the fresh records")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="studies run at a time, each in its own process on cores // N "
-                        "torch threads, the longest first (default 1: one after another, "
-                        "in this process)")
+                        help="tasks run at a time, each in its own process on cores // N "
+                        "torch threads, the longest first: whole studies, or the parts of "
+                        "a study that splits (default 1: one study after another, in this "
+                        "process)")
     resume.add_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -86,11 +89,12 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
                unit="min", file=sys.stderr, disable=not progress,
                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} est. min [{elapsed}<{remaining}"
                           "{postfix}]")
-    comparisons, seconds = [], {}
+    comparisons, seconds, split_counts = [], {}, {s.name: 1 for s in studies}
     weights = {s.name: minutes[s.name] / len(s.unit_names(configs[s.name])) for s in studies}
     try:
         if jobs > 1:
             seconds = _run_parallel([s.name for s in studies], scale, out, jobs, bar, weights,
+                                    split_counts,
                                     fresh=fresh, resume_stale=resume_stale)
         for study in studies:
             cfg = configs[study.name]
@@ -108,7 +112,8 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
     finally:
         bar.close()
     report = {"scale": scale, "studies": [c.to_dict() for c in comparisons],
-              "seconds": seconds, "passed": all(c.passed for c in comparisons)}
+              "parts": split_counts, "seconds": seconds,
+              "passed": all(c.passed for c in comparisons)}
     write_json(out / "reproduction.json", report, overwrite=True)
     text = render_markdown(comparisons, scale, seconds,
                            header=f"`advlandscape reproduce --scale {scale}` into `{out}`.")
@@ -118,29 +123,78 @@ def reproduce(names: list[str] | None, scale: str, out: Path, *, fresh: bool = F
 
 def _run_one(study: Any, cfg: Any, record: Path, share: Any, *, fresh: bool,
              resume_stale: bool, progress: bool) -> float:
-    """Run one study into ``record`` (kept when it is already this config's); its seconds."""
+    """Run one study into ``record`` (kept when it is already this config's); its seconds. The
+    units its parts finished (``--jobs``: all of them, or some before an interruption) are
+    taken over (:func:`_adopt_parts`), and their folder removed once the record is written."""
+    import shutil
+
     from numerics.experiments.protocol import execute
-    from numerics.experiments.reproduce import plain_config
-    from numerics.records import read_result
 
     start = time.perf_counter()
-    if record.is_file() and read_result(record)["config"] == plain_config(cfg):
+    parts_dir = record.parent / ".parts"
+    if fresh:
+        shutil.rmtree(parts_dir, ignore_errors=True)
+    if _finished(study, cfg, record):
         share.update(len(study.unit_names(cfg)))  # finished in an earlier run
     else:
+        _adopt_parts(study, cfg, record, resume_stale)
         execute(study, cfg, record, overwrite=True, fresh=fresh, resume_stale=resume_stale,
                 progress=share if progress else False)
+    shutil.rmtree(parts_dir, ignore_errors=True)
     return time.perf_counter() - start
 
 
-def _run_parallel(names: list[str], scale: str, out: Path, jobs: int, bar: Any,
-                  weights: dict[str, float], *, fresh: bool, resume_stale: bool
-                  ) -> dict[str, float]:
-    """Run the studies ``names`` ``jobs`` at a time, each in a process of its own on
-    cores // jobs torch threads, the longest estimate first; the bar advances as each process
-    reports a finished unit. Returns each study's seconds (its own process's wall time).
+def _finished(study: Any, cfg: Any, record: Path) -> bool:
+    """Whether ``record`` is already a finished run of ``cfg``."""
+    from numerics.experiments.reproduce import plain_config
+    from numerics.records import read_result
 
-    The workers end with this process however it ends (:func:`die_with_parent`); a study
-    interrupted with them keeps its finished units in its checkpoint, as in one process."""
+    return record.is_file() and read_result(record)["config"] == plain_config(cfg)
+
+
+def _other_checkpoint(study: Any, cfg: Any, record: Path) -> bool:
+    """Whether the checkpoint beside ``record`` holds units of another config (which
+    :func:`numerics.experiments.protocol.execute` refuses, naming how the configs differ)."""
+    from numerics.experiments.protocol import default_checkpoint_dir
+    from numerics.experiments.units import checkpoint_path, matching_checkpoint
+
+    ckpt_dir = default_checkpoint_dir(record)
+    return (checkpoint_path(study.name, ckpt_dir).is_file()
+            and matching_checkpoint(study.name, cfg, ckpt_dir) is None)
+
+
+def _adopt_parts(study: Any, cfg: Any, record: Path, resume_stale: bool) -> None:
+    """Merge the units finished by the parts of ``study`` at ``cfg`` (``.parts/<i>/`` beside
+    ``record``) into the checkpoint of the whole run (:func:`numerics.experiments.parts.merge`),
+    so that running it whole computes none of them again; nothing when there are none, or when
+    that checkpoint holds another config's units."""
+    from numerics.experiments.parts import merge, split
+    from numerics.experiments.protocol import default_checkpoint_dir
+
+    folder = record.parent / ".parts"
+    if not folder.is_dir() or _other_checkpoint(study, cfg, record):
+        return
+    ckpt_dir = default_checkpoint_dir(record)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    merge(study, cfg, [(p, folder / str(i)) for i, p in enumerate(split(study, cfg))],
+          ckpt_dir, accept_stale=resume_stale)
+
+
+def _run_parallel(names: list[str], scale: str, out: Path, jobs: int, bar: Any,
+                  weights: dict[str, float], split_counts: dict[str, int], *, fresh: bool,
+                  resume_stale: bool) -> dict[str, float]:
+    """Run the studies ``names`` on ``jobs`` processes, each on cores // jobs torch threads:
+    a study with ``AXES`` whose estimate exceeds the balance (the sum of the estimates over
+    ``jobs``) as its parts (:func:`numerics.experiments.parts.split`), each a task of its own,
+    the others whole; the longest task (by its share of the estimates) first. Once the parts of
+    a study are done, one more task, next in line, takes their units over (:func:`_adopt_parts`)
+    and assembles its record, computing no unit again. The bar advances as each process reports
+    a finished unit. Returns each study's seconds (the sum over its processes' tasks);
+    ``split_counts`` gets each study's number of tasks (1: whole).
+
+    The workers end with this process however it ends (:func:`die_with_parent`). Interrupted,
+    the finished units stay in the parts' checkpoints (``OUT/<study>/.parts/``) and the same
+    command resumes them."""
     import concurrent.futures as cf
     import multiprocessing
     import os
@@ -151,41 +205,97 @@ def _run_parallel(names: list[str], scale: str, out: Path, jobs: int, bar: Any,
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
     threads = max(1, cores // jobs)
-    order = sorted(names, key=lambda n: -(get_study(n).estimate(_scale_of(get_study(n), scale))
-                                          or 1.0))
+    tasks: list[tuple[float, str, int | None]] = []  # (estimated minutes, study, part or None)
+    parts: dict[str, list[Any]] = {}
+    estimates = {n: get_study(n).estimate(_scale_of(get_study(n), scale)) or 1.0 for n in names}
+    share = sum(estimates.values()) / jobs  # the wall time of a perfect balance
+    for name in names:
+        study, estimate = get_study(name), estimates[name]
+        if fresh:  # discard the parts' and the study's checkpoints before any work
+            _discard(study, scale, out)
+        # only a study longer than the balance is split: whole studies, longest first, fill the
+        # processes as well otherwise, without each part loading the data again
+        parts[name] = _parts(study, scale, out) if estimate > share else [None]
+        split_counts[name] = len(parts[name])
+        if len(parts[name]) == 1:
+            tasks.append((estimate, name, None))
+        else:
+            tasks += [(estimate / len(parts[name]), name, i) for i in range(len(parts[name]))]
+    tasks.sort(key=lambda t: -t[0])
     context = multiprocessing.get_context("spawn")
     done_units = context.Queue()  # (study, units) from the workers, which inherit it
-    seconds: dict[str, float] = {}
+    seconds: dict[str, float] = dict.fromkeys(names, 0.0)
 
     def drain(timeout: float | None) -> None:
         try:
             while True:
                 name, n = done_units.get(timeout=timeout) if timeout else done_units.get_nowait()
-                bar.update(n * weights[name])
+                _advance(bar, n * weights[name])
                 timeout = None
         except queue.Empty:
             pass
 
+    # at most `jobs` tasks in flight, so that an assembly (queued when a study's last part is
+    # done) starts next rather than after every part of every study
+    queued = [(name, part, True) for _, name, part in tasks]  # (study, part, count its units)
+    left = {name: len(p) for name, p in parts.items() if len(p) > 1}
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
                                 initargs=(os.getpid(), done_units, threads)) as pool:
-        futures = {pool.submit(_study_process, name, scale, str(out), fresh, resume_stale): name
-                   for name in order}
-        pending = set(futures)
+        running: dict[Any, tuple[str, int | None]] = {}
         try:
-            while pending:
+            while queued or running:
+                while queued and len(running) < jobs:
+                    name, part, count = queued.pop(0)
+                    running[pool.submit(_study_process, name, scale, str(out), False,
+                                        resume_stale, part, count)] = (name, part)
                 drain(0.5)
-                finished = {f for f in pending if f.done()}
-                for f in finished:
-                    seconds[futures[f]] = f.result()  # a study's error ends the run here
-                    bar.set_postfix_str(f"{futures[f]} done")
-                pending -= finished
+                for f in [f for f in running if f.done()]:
+                    name, part = running.pop(f)
+                    seconds[name] += f.result()  # a task's error ends the run here
+                    if part is None:
+                        bar.set_postfix_str(f"{name} done")
+                        continue
+                    left[name] -= 1
+                    if left[name] == 0:  # every part done: assemble the record next
+                        queued.insert(0, (name, None, False))
         except BaseException:
-            for f in pending:
+            for f in running:
                 f.cancel()
             raise
     drain(None)
     done_units.close()
     return seconds
+
+
+def _discard(study: Any, scale: str, out: Path) -> None:
+    """``--fresh``: remove the checkpoints of ``study``'s parts and of its whole run."""
+    import shutil
+
+    from numerics.experiments.protocol import default_checkpoint_dir
+
+    cfg = study.config_for(_scale_of(study, scale))
+    record = Path(out) / study.name / study.result_name(cfg.profile)
+    shutil.rmtree(_parts_dir(out, study.name), ignore_errors=True)
+    shutil.rmtree(default_checkpoint_dir(record), ignore_errors=True)
+
+
+def _parts_dir(out: Path, name: str) -> Path:
+    """The folder of the checkpoints of study ``name``'s parts: ``OUT/<name>/.parts/``."""
+    return Path(out) / name / ".parts"
+
+
+def _parts(study: Any, scale: str, out: Path) -> list[Any]:
+    """The parts :func:`_run_parallel` runs of a study that is worth splitting: its
+    :func:`numerics.experiments.parts.split`, or ``[None]`` (run it whole) when its record is
+    already this config's or the checkpoint beside it holds another config's units (the whole
+    run then refuses it, naming how the configs differ)."""
+    from numerics.experiments.parts import split
+
+    cfg = study.config_for(_scale_of(study, scale))
+    record = Path(out) / study.name / study.result_name(cfg.profile)
+    if _finished(study, cfg, record) or _other_checkpoint(study, cfg, record):
+        return [None]
+    return split(study, cfg)
 
 
 #: In a worker of :func:`_run_parallel`: the queue its studies report finished units to.
@@ -216,16 +326,33 @@ class _QueueShare:
         self.done_units.put((self.name, n))
 
 
-def _study_process(name: str, scale: str, out: str, fresh: bool, resume_stale: bool) -> float:
-    """In a worker process: run study ``name`` at ``scale`` into ``out/<name>/``; its
-    seconds."""
-    from numerics.experiments.registry import get_study
+def _study_process(name: str, scale: str, out: str, fresh: bool, resume_stale: bool,
+                   part: int | None = None, count: bool = True) -> float:
+    """In a worker process: run study ``name`` at ``scale`` into ``out/<name>/`` (or only its
+    part number ``part``, into that part's checkpoint); its seconds. ``count``: report the
+    units to the parent's bar (not when assembling a record from parts already counted)."""
+    from numerics.experiments.parts import split
+    from numerics.experiments.registry import get_study, run_study
 
     study = get_study(name)
     cfg = study.config_for(_scale_of(study, scale))
+    share = _QueueShare(name, _DONE_UNITS)
+    if part is not None:
+        start = time.perf_counter()
+        folder = _parts_dir(Path(out), name) / str(part)
+        folder.mkdir(parents=True, exist_ok=True)
+        run_study(name, split(study, cfg)[part], checkpoint_dir=folder, progress=share,
+                  accept_stale=resume_stale)
+        return time.perf_counter() - start
     record = Path(out) / name / study.result_name(cfg.profile)
-    return _run_one(study, cfg, record, _QueueShare(name, _DONE_UNITS), fresh=fresh,
-                    resume_stale=resume_stale, progress=True)
+    return _run_one(study, cfg, record, share, fresh=fresh, resume_stale=resume_stale,
+                    progress=count)
+
+
+def _advance(bar: Any, minutes: float) -> None:
+    """Advance the overall bar by ``minutes``, never past its total (the units' shares of the
+    estimates add up to it only up to rounding)."""
+    bar.update(max(0.0, min(minutes, bar.total - bar.n)))
 
 
 class _Share:
@@ -236,7 +363,7 @@ class _Share:
 
     def update(self, n: int = 1) -> None:
         """Advance the overall bar by ``n`` units of this study."""
-        self.bar.update(n * self.weight)
+        _advance(self.bar, n * self.weight)
 
 
 def _shown(path: Path) -> str:

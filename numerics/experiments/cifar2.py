@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from numerics.experiments.mnist2.study import CI, OUTPUTS, RESULT, judge, present, run
+from numerics.experiments.mnist2.study import AXES, CI, OUTPUTS, RESULT, judge, present, run
 from numerics.experiments.mnist2.study import Config as MNIST2StudyConfig
 from numerics.experiments.mnist2.study import unit_names as unit_names
 
-__all__ = ["CLAIMS", "EVIDENCE", "MINUTES", "NAME", "OUTPUTS", "RESULT", "SCALES", "TITLE",
+__all__ = ["AXES", "CLAIMS", "EVIDENCE", "MINUTES", "NAME", "OUTPUTS", "RESULT", "SCALES", "TITLE",
            "Config", "judge", "present", "run", "unit_names"]
 
 NAME = "cifar2"

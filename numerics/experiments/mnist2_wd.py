@@ -15,12 +15,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from numerics.experiments.mnist2.config import DEFAULT_TRAIN
-from numerics.experiments.mnist2.study import CI, MINUTES, OUTPUTS, RESULT, judge, present, run
+from numerics.experiments.mnist2.study import (
+    AXES,
+    CI,
+    MINUTES,
+    OUTPUTS,
+    RESULT,
+    judge,
+    present,
+    run,
+)
 from numerics.experiments.mnist2.study import Config as MNIST2StudyConfig
 from numerics.experiments.mnist2.study import unit_names as unit_names
 from numerics.linear.train import TrainConfig
 
-__all__ = ["CLAIMS", "EVIDENCE", "MINUTES", "NAME", "OUTPUTS", "RESULT", "SCALES", "TITLE",
+__all__ = ["AXES", "CLAIMS", "EVIDENCE", "MINUTES", "NAME", "OUTPUTS", "RESULT", "SCALES", "TITLE",
            "WD_TRAIN", "WEIGHT_DECAY", "Config", "judge", "present", "run", "unit_names"]
 
 NAME = "mnist2_wd"

@@ -28,6 +28,7 @@ from theory.errors import ConfigError, DivergenceError
 from theory.validate import check_eps, check_positive
 
 __all__ = [
+    "AXES",
     "CLAIMS",
     "EVIDENCE",
     "MINUTES",
@@ -213,6 +214,8 @@ RESULT = "pas.json"
 #: (the full run on one thread against two: 10 of 300 numbers moved, by up to 4%); it runs on
 #: one thread wherever it runs, as its committed records did.
 THREADS = 1
+#: Its independent parts (:mod:`numerics.experiments.parts`): one (learning rate, seed) each.
+AXES = {"lr": "lrs", "seed": "seeds"}
 run = run_pas
 #: PAS's record is read by L-FINDINGS's evidence (:mod:`numerics.experiments.findings`).
 EVIDENCE: dict[str, Any] = {}

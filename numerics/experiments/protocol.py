@@ -32,6 +32,11 @@ registered study has them all):
                 setting, for a study whose last digits follow the order of BLAS reductions
                 (nets trained by SGD, where they grow): a rerun anywhere (``reproduce --jobs``,
                 a test worker) then gives the committed record's numbers
+``AXES``        (optional) ``{grid key: config field}``: tuple fields along which the study
+                splits into independent parts, each the config with the fields narrowed to one
+                value, computing just that value's units with the same results
+                (:mod:`numerics.experiments.parts`): ``reproduce --jobs`` runs them side by
+                side, and they are a sweep's grid keys
 ==============  ===============================================================================
 
 :func:`execute` is the one way a study runs from the command line (``advlandscape study``, its
@@ -67,7 +72,8 @@ from numerics.validate import check_outputs, check_writable_dir
 from theory.claims import Evidence
 from theory.errors import ConfigError, ResultExistsError, ResultFileError, ResultWriteError
 
-__all__ = ["REQUIRED", "RESULTS_ROOT", "Study", "default_record", "execute"]
+__all__ = ["REQUIRED", "RESULTS_ROOT", "Study", "default_checkpoint_dir", "default_record",
+           "execute", "torch_threads"]
 
 #: Where every study's committed records live: ``results/<study>/``.
 RESULTS_ROOT = REPO_ROOT / "results"
@@ -98,6 +104,7 @@ class Study:
     tolerance: Mapping[str, float] | None = None
     module: str = ""
     threads: int | None = None
+    axes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_module(cls, module: ModuleType) -> Study:
@@ -118,7 +125,7 @@ class Study:
             present=getattr(module, "present", None),
             reproduce=dict(getattr(module, "REPRODUCE", {})),
             tolerance=getattr(module, "TOLERANCE", None), module=module.__name__,
-            threads=getattr(module, "THREADS", None))
+            threads=getattr(module, "THREADS", None), axes=dict(getattr(module, "AXES", {})))
 
     def config_for(self, scale: str = "full", **overrides: Any) -> Any:
         """The validated config at ``scale`` (the Config's defaults plus that scale's overrides,
@@ -159,6 +166,13 @@ def default_record(study: Study, out: str | Path | None, scale: str = "full") ->
     return folder / study.result_name(scale)
 
 
+def default_checkpoint_dir(record: str | Path) -> Path:
+    """Where :func:`execute` checkpoints the units of a run into ``record`` by default:
+    ``.<record name>.ckpt/`` beside it."""
+    record = Path(record)
+    return record.parent / f".{record.name}.ckpt"
+
+
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -190,7 +204,7 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
     files = [record] + [record.parent / name for name in study.outputs]
     check_outputs(files, overwrite=overwrite)
     default_dir = checkpoint_dir is None
-    ckpt_dir = record.parent / f".{record.name}.ckpt" if default_dir else Path(checkpoint_dir)
+    ckpt_dir = default_checkpoint_dir(record) if default_dir else Path(checkpoint_dir)
     if not default_dir:
         check_writable_dir(ckpt_dir, "checkpoint directory", "--checkpoint-dir")
     with output_lock(record):
@@ -216,7 +230,7 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
                       stop_after=stop_after, progress=progress, accept_stale=resume_stale)
         train = getattr(cfg, "train", None)  # a network's device is its training config's
         device = getattr(cfg, "device", None) or getattr(train, "device", None) or "cpu"
-        with _torch_threads(study.threads):  # the provenance names them
+        with torch_threads(study.threads):  # the provenance names them
             try:
                 results = study.run(cfg, units)
             finally:
@@ -233,7 +247,7 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
 
 
 @contextlib.contextmanager
-def _torch_threads(threads: int | None) -> Any:
+def torch_threads(threads: int | None) -> Any:
     """torch on ``threads`` CPU threads inside the block (None: as it is), restored after."""
     if threads is None:
         yield

@@ -42,8 +42,8 @@ from numerics.linear.train import TrainConfig
 from numerics.records import read_result
 from theory.errors import ConfigError
 
-__all__ = ["BASE_TRAIN", "CLAIMS", "EVIDENCE", "MADRY_STEP_FACTOR", "MINUTES", "NAME", "RESULT",
-           "SCALES", "SETTINGS", "TITLE", "Config", "SensitivityConfig", "judge",
+__all__ = ["AXES", "BASE_TRAIN", "CLAIMS", "EVIDENCE", "MADRY_STEP_FACTOR", "MINUTES", "NAME",
+           "RESULT", "SCALES", "SETTINGS", "TITLE", "Config", "SensitivityConfig", "judge",
            "judge_sensitivity", "run", "run_sensitivity", "sensitivity_conditions",
            "setting_config", "suite_default", "summary_line", "unit_names"]
 
@@ -333,6 +333,8 @@ SCALES: dict[str, dict[str, Any]] = {
     "full": {},
 }
 MINUTES = {"ci": 3.0, "full": 30.0}
+#: Its independent parts (:mod:`numerics.experiments.parts`): one (setting, table, seed) each.
+AXES = {"setting": "settings", "table": "tables", "seed": "seeds"}
 RESULT = "sensitivity.json"
 run = run_sensitivity
 judge = summary_line

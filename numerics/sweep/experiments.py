@@ -188,12 +188,19 @@ class Experiment:
 
 
 class StudySweep(Experiment):
-    """A study of :mod:`numerics.experiments.registry` whose units are a product of tuple fields
-    of its config (``axes``: grid key -> config field)."""
+    """A study of :mod:`numerics.experiments.registry` whose units are its parts: the product of
+    the tuple fields of its config that its ``AXES`` name (grid key -> config field,
+    :mod:`numerics.experiments.parts`); ``grid_keys`` describes each key for the help."""
 
-    def __init__(self, name: str, study: str, axes: dict[str, str],
-                 grid_keys: dict[str, str]) -> None:
-        self.name, self.study, self.axes, self.grid_keys = name, study, axes, grid_keys
+    def __init__(self, name: str, study: str, grid_keys: dict[str, str]) -> None:
+        self.name, self.study, self.grid_keys = name, study, grid_keys
+
+    @property
+    def axes(self) -> dict[str, str]:
+        """The study's ``AXES``: grid key -> config field."""
+        from numerics.experiments.registry import get_study
+
+        return dict(get_study(self.study).axes)
 
     def full_config(self, spec: SweepSpec) -> Any:
         """The study's config of the whole grid: the profile's, the spec's overrides, and the
@@ -336,11 +343,9 @@ class ResNetSweep(Experiment):
 
 EXPERIMENTS: dict[str, Experiment] = {
     "sensitivity": StudySweep("sensitivity", "sensitivity",
-                         {"setting": "settings", "table": "tables", "seed": "seeds"},
-                         {"setting": "a hyperparameter setting of the sensitivity study",
-                          "table": "Yamada et al.'s table 1-4", "seed": "the repetition"}),
-    "pas": StudySweep("pas", "pas", {"lr": "lrs", "seed": "seeds"},
-                      {"lr": "the learning rate", "seed": "the repetition"}),
+                              {"setting": "a hyperparameter setting of the sensitivity study",
+                               "table": "Yamada et al.'s table 1-4", "seed": "the repetition"}),
+    "pas": StudySweep("pas", "pas", {"lr": "the learning rate", "seed": "the repetition"}),
     "resnet": ResNetSweep(),
 }
 

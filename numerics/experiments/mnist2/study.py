@@ -29,8 +29,8 @@ from numerics.experiments.mnist2.run import run_mnist2
 from numerics.experiments.units import Units
 from numerics.records import atomic_write_bytes
 
-__all__ = ["CI", "CLAIMS", "EVIDENCE", "MINUTES", "NAME", "OUTPUTS", "RESULT", "SCALES", "TITLE",
-           "Config", "judge", "present", "run", "unit_names"]
+__all__ = ["AXES", "CI", "CLAIMS", "EVIDENCE", "MINUTES", "NAME", "OUTPUTS", "RESULT", "SCALES",
+           "TITLE", "Config", "judge", "present", "run", "unit_names"]
 
 NAME = "mnist2"
 TITLE = "Yamada et al.'s MNIST2 tables 1-4 and figures 2-3 (logistic regression)"
@@ -55,6 +55,9 @@ CI: dict[str, Any] = {
 }
 SCALES: dict[str, dict[str, Any]] = {"ci": CI, "full": {}}
 MINUTES = {"ci": 1.5, "full": 12.0}
+#: Its independent parts (:mod:`numerics.experiments.parts`): one (table, seed) each (one table
+#: each when ``seeds`` is None: the training seed alone).
+AXES = {"table": "tables", "seed": "seeds"}
 RESULT = "mnist2.json"
 OUTPUTS = ("mnist2.csv", "tables.md", "figure2_landscapes.png", "figure2_landscapes.svg",
            "figure3_eigenvalues.png", "figure3_eigenvalues.svg")
