@@ -335,7 +335,7 @@ live_config = dataclasses.replace(
     eps=(0.0, 0.2),
     train=dataclasses.replace(base.train, width=2, epochs=1, batch_size=16, train_steps=2,
                               eval_steps=5),
-    hessian_samples=16, top_k=3, eig_tol=1e-4, power_iters=40, hutchinson_samples=4,
+    hessian_samples=16, top_k=3, eig_tol=1e-3, power_iters=15, hutchinson_samples=4,
     landscape_points=7, landscape_samples=32, points_per_batch=7)
 live = run_resnet_experiment(live_config, progress=False)
 for r in live["runs"]:
