@@ -133,15 +133,17 @@ for key in ("l2", "l2_bias", "linf", "linf_bias"):
 # Then the experiments' actual setting: PGD (random start, 5 steps of $2.5\varepsilon/5$) with the
 # $[0, 1]$ pixel box, at absolute budgets, no bias, and the smallest budget on the grid where
 # $\|w_f\|$ falls below 1% of its value at the smallest budget. The numbers are the committed
-# record's (`results/budget/budget.json`, its profile printed below), which
-# `advlandscape study budget` makes and `advlandscape reproduce --only budget` reruns from
-# scratch and compares number by number.
+# record of this notebook's profile (`results/budget/budget.json` at the full scale, all 12,665
+# MNIST2 training images; `results/budget/ci/budget.json` at the ci scale; its profile printed
+# below), which `advlandscape study budget` makes and `advlandscape reproduce --only budget`
+# reruns from scratch and compares number by number.
 
 # %%
 from numerics.experiments import budget, findings, pas, registry
+from numerics.experiments.reproduce import committed_record
 from numerics.records import read_result
 
-budget_record = read_result(registry.get_study("budget").record_path())
+budget_record = committed_record("budget", PROFILE)  # refused if not a run of this config
 budget_run = budget_record["results"]
 budget_ratios = budget_record["config"]["ratios"]
 print("profile:", budget_record["config"]["profile"], " training points:",
@@ -198,15 +200,16 @@ for norm, b in budget_run["box"].items():
 # %% [markdown]
 # Without the box the collapse is exactly at the derived $\varepsilon_0$ in all four settings:
 # below it training beats the trivial model, above it nothing does. L-inf (split form) lands on
-# $w_f = 0$ exactly; L2 (Adam) ends at $\|w_f\| \approx 10^{-3}$ of its scale just above the
-# threshold, an optimiser residue: its loss is not below the trivial model's. With the $[0, 1]$
+# $w_f = 0$ exactly; L2 (Adam) ends just above the threshold at $\|w_f\|$ of at most about
+# $10^{-3}$ of its scale (less at the full scale's 3,000 steps), an optimiser residue: its loss is
+# not below the trivial model's. With the $[0, 1]$
 # box and PGD the adversary is weaker (it cannot push pixels out of range) and the collapse
 # comes later, at the grid point printed above.
 #
 # The threshold is a mean over the data, so the ledger states it for all of MNIST2 (12,665
 # training images: $\varepsilon_0 = 3.628$ for L2, $3.781$ with a bias, $0.5051$ and $0.4732$ for
-# L-inf); each training run collapses at its own subset's threshold, which differs from
-# MNIST2's by less than 1% at 400 images.
+# L-inf); each training run collapses at its own subset's threshold, which at the ci scale's
+# 400 images differs from MNIST2's by less than 1% (the full scale trains on all of MNIST2).
 #
 # On CIFAR2 (dense pixels, far from separable, balanced classes so the bias changes nothing:
 # $\varepsilon_0 = 4.419$ for L2 and $0.1766$ for L-inf on all 10,000 training images) the
@@ -214,7 +217,7 @@ for norm, b in budget_run["box"].items():
 # model, if only by a little near the threshold (the minimiser's norm tends to 0 there), above
 # it nothing does.
 #
-# The committed record (`results/budget/budget.json`) gives the ledger's data evidence.
+# The full-scale record (`results/budget/budget.json`) gives the ledger's data evidence.
 
 # %%
 ev_budget_committed = budget.evidence_l_budget()
