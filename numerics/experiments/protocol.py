@@ -59,6 +59,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from numerics.allocator import reuse_freed_memory
 from numerics.experiments.units import (
     Units,
     checkpoint_key,
@@ -230,7 +231,8 @@ def execute(study: Study, cfg: Any, record: str | Path, *, overwrite: bool = Fal
                       stop_after=stop_after, progress=progress, accept_stale=resume_stale)
         train = getattr(cfg, "train", None)  # a network's device is its training config's
         device = getattr(cfg, "device", None) or getattr(train, "device", None) or "cpu"
-        with torch_threads(study.threads):  # the provenance names them
+        # the provenance names the threads; freed arrays are reused (numerics.allocator)
+        with torch_threads(study.threads), reuse_freed_memory():
             try:
                 results = study.run(cfg, units)
             finally:

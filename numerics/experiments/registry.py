@@ -62,15 +62,17 @@ def run_study(name: str, cfg: Any, *, checkpoint_dir: str | Path | None = None,
     Finished units are checkpointed in ``checkpoint_dir`` (``<study>.ckpt``) and reused by a
     later call at the same config; ``stop_after`` interrupts (KeyboardInterrupt) after that many
     newly computed units (tests of resumption); a checkpoint written by other code is refused
-    unless ``accept_stale``. The study runs on its ``THREADS`` when it declares them.
+    unless ``accept_stale``. The study runs on its ``THREADS`` when it declares them, its freed
+    arrays reused (:func:`numerics.allocator.reuse_freed_memory`), as under ``execute``.
     """
+    from numerics.allocator import reuse_freed_memory
     from numerics.experiments.protocol import torch_threads
 
     study = get_study(name)
     units = Units(study.name, cfg, len(study.unit_names(cfg)), checkpoint_dir=checkpoint_dir,
                   stop_after=stop_after, progress=progress, accept_stale=accept_stale)
     try:
-        with torch_threads(study.threads):
+        with torch_threads(study.threads), reuse_freed_memory():
             return study.run(cfg, units)
     finally:
         units.close()
