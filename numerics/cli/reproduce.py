@@ -131,7 +131,7 @@ def _run_one(study: Any, cfg: Any, record: Path, share: Any, *, fresh: bool,
     from numerics.experiments.protocol import execute
 
     start = time.perf_counter()
-    parts_dir = record.parent / ".parts"
+    parts_dir = _parts_dir(record)
     if fresh:
         shutil.rmtree(parts_dir, ignore_errors=True)
     if _finished(study, cfg, record):
@@ -171,7 +171,7 @@ def _adopt_parts(study: Any, cfg: Any, record: Path, resume_stale: bool) -> None
     from numerics.experiments.parts import merge, split
     from numerics.experiments.protocol import default_checkpoint_dir
 
-    folder = record.parent / ".parts"
+    folder = _parts_dir(record)
     if not folder.is_dir() or _other_checkpoint(study, cfg, record):
         return
     ckpt_dir = default_checkpoint_dir(record)
@@ -273,15 +273,21 @@ def _discard(study: Any, scale: str, out: Path) -> None:
 
     from numerics.experiments.protocol import default_checkpoint_dir
 
-    cfg = study.config_for(_scale_of(study, scale))
-    record = Path(out) / study.name / study.result_name(cfg.profile)
-    shutil.rmtree(_parts_dir(out, study.name), ignore_errors=True)
+    _, record = _config_and_record(study, scale, out)
+    shutil.rmtree(_parts_dir(record), ignore_errors=True)
     shutil.rmtree(default_checkpoint_dir(record), ignore_errors=True)
 
 
-def _parts_dir(out: Path, name: str) -> Path:
-    """The folder of the checkpoints of study ``name``'s parts: ``OUT/<name>/.parts/``."""
-    return Path(out) / name / ".parts"
+def _config_and_record(study: Any, scale: str, out: str | Path) -> tuple[Any, Path]:
+    """The config ``reproduce --scale`` runs of ``study`` and its record in ``OUT/<study>/``."""
+    cfg = study.config_for(_scale_of(study, scale))
+    return cfg, Path(out) / study.name / study.result_name(cfg.profile)
+
+
+def _parts_dir(record: Path) -> Path:
+    """The folder of the checkpoints of the parts of the study recorded in ``record``:
+    ``.parts/`` beside it, one ``<i>/`` a part."""
+    return record.parent / ".parts"
 
 
 def _parts(study: Any, scale: str, out: Path) -> list[Any]:
@@ -291,8 +297,7 @@ def _parts(study: Any, scale: str, out: Path) -> list[Any]:
     run then refuses it, naming how the configs differ)."""
     from numerics.experiments.parts import split
 
-    cfg = study.config_for(_scale_of(study, scale))
-    record = Path(out) / study.name / study.result_name(cfg.profile)
+    cfg, record = _config_and_record(study, scale, out)
     if _finished(study, cfg, record) or _other_checkpoint(study, cfg, record):
         return [None]
     return split(study, cfg)
@@ -335,16 +340,15 @@ def _study_process(name: str, scale: str, out: str, fresh: bool, resume_stale: b
     from numerics.experiments.registry import get_study, run_study
 
     study = get_study(name)
-    cfg = study.config_for(_scale_of(study, scale))
+    cfg, record = _config_and_record(study, scale, out)
     share = _QueueShare(name, _DONE_UNITS)
     if part is not None:
         start = time.perf_counter()
-        folder = _parts_dir(Path(out), name) / str(part)
+        folder = _parts_dir(record) / str(part)
         folder.mkdir(parents=True, exist_ok=True)
         run_study(name, split(study, cfg)[part], checkpoint_dir=folder, progress=share,
                   accept_stale=resume_stale)
         return time.perf_counter() - start
-    record = Path(out) / name / study.result_name(cfg.profile)
     return _run_one(study, cfg, record, share, fresh=fresh, resume_stale=resume_stale,
                     progress=count)
 
