@@ -159,12 +159,13 @@ def verify_l_budget() -> Evidence:
     p.nonnegative("eps = ||mu||_p + gamma >= ||mu||_p: L_eps(w) - log 2 >= (eps ||w||_q - "
                   "w.mu)/2 >= 0, so w = 0 is a global minimiser",
                   sp.expand(lower.subs(eps, big_m + gamma)))
-    c_dot, u_norm = sp.Symbol("c", real=True), sp.Symbol("U", positive=True)
-    term = zeta(-TAU * c_dot + eps * TAU * u_norm)
+    # the slope k = -y u.x + eps ||u||_q along a direction u != 0: any real number (one symbol
+    # for the three keeps SymPy's series short: 0.5 s instead of 3 s for the bias limit below)
+    slope = sp.Symbol("k", real=True)
+    term = zeta(TAU * slope)
     p.limit("d/dtau zeta(-tau y u.x + eps tau ||u||_q) at tau = 0+ is (-y u.x + eps ||u||_q)/2 "
-            "(every direction u != 0)",
-            (term - sp.log(2)) / TAU - (-c_dot + eps * u_norm) / 2, TAU, 0, 0, "+",
-            bound=(u_norm,))
+            "(every direction u != 0; k = -y u.x + eps ||u||_q, any real)",
+            (term - sp.log(2)) / TAU - slope / 2, TAU, 0, 0, "+", bound=(slope,))
     mu_v = vector("mu")
     mnorm = sp.sqrt(isum(mu_v[I] ** 2))
     p.identity("p = 2: u* = mu/||mu|| has ||u*||^2 = 1",
@@ -210,11 +211,12 @@ def verify_l_budget() -> Evidence:
                   sp.expand(abar * lower.subs(eps, big_m + gamma)))
     # necessity: below the threshold, (0, b*) is not a minimiser (b* is the only candidate
     # among w = 0, and the direction (u*, 0) decreases the loss)
-    term_b = zeta(-TAU * c_dot + eps * TAU * u_norm - beta_n)
+    term_b = zeta(TAU * slope - beta_n)
     p.limit("bias, necessity: d/dtau zeta(-y_n (tau u.x_n + b*) + eps tau ||u||_q) at tau = 0+ "
-            "is a_n (-y_n u.x_n + eps ||u||_q), a_n = s(-y_n b*) (every direction u != 0)",
-            (term_b - zeta(-beta_n)) / TAU - s(-beta_n) * (-c_dot + eps * u_norm), TAU, 0, 0, "+",
-            bound=(u_norm,))
+            "is a_n (-y_n u.x_n + eps ||u||_q), a_n = s(-y_n b*) (every direction u != 0; k as "
+            "above)",
+            (term_b - zeta(-beta_n)) / TAU - s(-beta_n) * slope, TAU, 0, 0, "+", bound=(slope,))
+    u_norm = sp.Symbol("U", positive=True)  # ||u||_q
     mean_dd = sp.Sum(a_v[N_IDX] * (-c_v[N_IDX] + eps * u_norm), (N_IDX, 1, nn)) / nn
     sum_a = sp.Sum(a_v[N_IDX], (N_IDX, 1, nn))
     mu_b = sp.Sum(a_v[N_IDX] * c_v[N_IDX], (N_IDX, 1, nn)) / sum_a  # u.mu_b, mu_b weighted
