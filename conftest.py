@@ -26,12 +26,23 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """In a worker of ``-n N``: torch on ``cores // N`` threads (at least one), the worker's share
+    """Before ``-n N`` starts its workers: their OpenMP threads, and those of the processes
+    they start, sleep while they wait for work instead of spinning (``OMP_WAIT_POLICY``, read
+    when torch loads OpenMP, so set here, in the parent, before the workers exist). A study
+    that runs on more threads than a worker's share (the MNIST2 family's ci scale runs on 2)
+    beside the other worker otherwise spins on the cores the other needs: CIFAR2's ci tables,
+    two runs side by side, took 42 s each spinning and 4.8 s sleeping (2.8 s alone, where
+    spinning is the faster; ``python benchmarks/omp_wait.py``); the whole suite went from 369 s
+    to 287 s. ``pytest -n 0`` keeps the default.
+
+    In a worker of ``-n N``: torch on ``cores // N`` threads (at least one), the worker's share
     of the machine, so that N workers do not fight over the cores. The processes a test starts
     (a CLI command, a notebook's kernel) get the same share through ``OMP_NUM_THREADS`` and
     ``MKL_NUM_THREADS``: with torch's default (every core) in each, two workers' processes
     oversubscribe the cores and their threads wait on one another (a reproduction test took
     117 s beside the other worker, 20 s alone)."""
+    if config.getoption("numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1:
         import torch

@@ -222,7 +222,10 @@ def _run_parallel(names: list[str], scale: str, out: Path, jobs: int, bar: Any,
         else:
             tasks += [(estimate / len(parts[name]), name, i) for i in range(len(parts[name]))]
     tasks.sort(key=lambda t: -t[0])
+    from numerics.sweep.executors import sleeping_openmp_waits
+
     context = multiprocessing.get_context("spawn")
+    sleeping_openmp_waits()
     done_units = context.Queue()  # (study, units) from the workers, which inherit it
     seconds: dict[str, float] = dict.fromkeys(names, 0.0)
 

@@ -25,7 +25,7 @@ from numerics.sweep.worker import run_unit
 from theory.errors import ConfigError
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "Task", "die_with_parent",
-           "make_executor"]
+           "make_executor", "sleeping_openmp_waits"]
 
 EXECUTORS = ("local", "ray")
 
@@ -98,6 +98,7 @@ class LocalExecutor(Executor):
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
+        sleeping_openmp_waits()
         with cf.ProcessPoolExecutor(max_workers=self.max_parallel, mp_context=context,
                                     initializer=die_with_parent,
                                     initargs=(os.getpid(),)) as pool:
@@ -115,6 +116,17 @@ class LocalExecutor(Executor):
     def describe(self) -> dict[str, Any]:
         """``{"executor": "local", "max_parallel": N}``."""
         return {"executor": self.name, "max_parallel": self.max_parallel}
+
+
+def sleeping_openmp_waits() -> None:
+    """Before starting pool workers side by side: their OpenMP threads sleep while they wait for
+    work instead of spinning (``OMP_WAIT_POLICY=PASSIVE`` in this process's environment, which
+    they inherit; read when torch loads OpenMP, so it leaves this process as it is). A worker
+    whose study runs on more threads than its share of the cores otherwise spins on the cores
+    the others need: two CIFAR2 ci runs side by side took 42 s each spinning and 4.8 s sleeping
+    (``benchmarks/omp_wait.py``). The numbers are the same either way; a policy set by the
+    user is kept."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def die_with_parent(parent: int) -> None:
