@@ -201,6 +201,7 @@ def _run_parallel(names: list[str], scale: str, out: Path, jobs: int, bar: Any,
     import queue
 
     from numerics.experiments.registry import get_study
+    from numerics.sweep.executors import sleeping_openmp_waits
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
@@ -222,8 +223,6 @@ def _run_parallel(names: list[str], scale: str, out: Path, jobs: int, bar: Any,
         else:
             tasks += [(estimate / len(parts[name]), name, i) for i in range(len(parts[name]))]
     tasks.sort(key=lambda t: -t[0])
-    from numerics.sweep.executors import sleeping_openmp_waits
-
     context = multiprocessing.get_context("spawn")
     sleeping_openmp_waits()
     done_units = context.Queue()  # (study, units) from the workers, which inherit it
