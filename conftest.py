@@ -42,7 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
     oversubscribe the cores and their threads wait on one another (a reproduction test took
     117 s beside the other worker, 20 s alone)."""
     if config.getoption("numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        from numerics.sweep.executors import sleeping_openmp_waits
+
+        sleeping_openmp_waits()
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1:
         import torch
