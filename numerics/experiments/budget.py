@@ -69,6 +69,9 @@ class BudgetConfig:
         box_eps_l2, box_eps_linf: absolute budgets trained with PGD in the [0, 1] box.
         pgd_steps: PGD steps K (step 2.5 eps / K). collapse_tol: ||w_f|| below
             collapse_tol * ||w_f(eps=0)|| counts as collapsed. seed, profile: as usual.
+        fused_pgd: the box runs' PGD iterations as compiled kernels
+            (:mod:`numerics.linear.fused`): the same iteration as the eager loop up to rounding,
+            about twice as fast a training step on the CPU (``benchmarks/fused_pgd.py``).
     """
 
     n_samples: int = 12665
@@ -83,6 +86,7 @@ class BudgetConfig:
     collapse_tol: float = 1e-2
     seed: int = 0
     profile: str = "full"
+    fused_pgd: bool = True
 
     def __post_init__(self) -> None:
         check_int(self.n_samples, "n_samples", 2)
@@ -93,6 +97,8 @@ class BudgetConfig:
         check_int(self.steps, "steps")
         check_int(self.box_train_steps, "box_train_steps")
         check_int(self.pgd_steps, "pgd_steps")
+        if not isinstance(self.fused_pgd, bool):
+            raise ConfigError(f"fused_pgd must be true or false, got {self.fused_pgd!r}")
 
 
 def _train_config(cfg: BudgetConfig, steps: int, bias: bool, **changes: Any) -> TrainConfig:
@@ -191,7 +197,7 @@ def run_budget(cfg: BudgetConfig, units: Units | None = None) -> dict[str, Any]:
         attack = AttackSpec("pgd", norm, cfg.pgd_steps, 2.5, box=(0.0, 1.0))
         config = _train_config(cfg, cfg.box_train_steps, False,
                                noise_seed=unit_seed(cfg.seed, name))
-        wd = train_models(x, y, eps, attack, config).last[0]
+        wd = train_models(x, y, eps, attack, config, fused_pgd=cfg.fused_pgd).last[0]
         return {"eps": eps, "w_norm": float(wd.norm()),
                 "clean_acc": float(((x @ wd) * y > 0).double().mean())}
 

@@ -1,0 +1,93 @@
+r"""A linear model's PGD on one block of rows as one compiled kernel (``torch.compile``).
+
+The eager loop of :func:`numerics.linear.attack._pgd_block` passes over the block four times a
+step (add the step, take the row norms, scale, clamp to the box), each pass a kernel of its own.
+:func:`pgd_block` states the same iteration, from the start draw to x + delta, and lets
+``torch.compile`` fuse it into a few loops over the block: on the CPU it is several times faster
+(``python benchmarks/fused_pgd.py``). Its iterates are the eager loop's up to rounding: the row
+norms are summed in another order (1e-16 relative), which a long training run carries into its
+last digits, so a study that uses it says so in its config.
+
+Without a working compiler (``torch.compile`` needs a C++ compiler on the CPU) it warns once and
+runs the same function eagerly.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+
+import torch
+
+__all__ = ["pgd_block"]
+
+
+def _iterate(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torch.Tensor,
+             e: torch.Tensor, start: torch.Tensor | None, steps: int, l2: bool,
+             box: tuple[float, float] | None) -> torch.Tensor:
+    """x + delta after ``steps`` PGD steps, delta = P(delta + factor (-y unit)) from
+    delta = P(start * e) (0 without a start); P the ball (radius e, per model) then the box.
+
+    Shapes: x ``(1, rows, d)``, y ``(rows,)``, unit ``(K, d)`` (w/||w||, or sign(w)),
+    factor and e ``(K, 1, 1)``, start ``(1 or K, rows, d)``."""
+    step = (-y[None, :, None] * unit[:, None, :]) * factor
+    lo_hi = None if box is None else (box[0] - x, box[1] - x)
+    tiny = torch.finfo(x.dtype).tiny
+
+    def project(delta: torch.Tensor) -> torch.Tensor:
+        if l2:
+            length = torch.linalg.vector_norm(delta, dim=-1, keepdim=True)
+            delta = delta * torch.where(length > e, e / length.clamp_min(tiny), 1.0)
+        else:
+            delta = torch.minimum(torch.maximum(delta, -e), e)
+        if lo_hi is not None:
+            delta = torch.minimum(torch.maximum(delta, lo_hi[0]), lo_hi[1])
+        return delta
+
+    delta = project(start * e if start is not None else torch.zeros_like(step))
+    for _ in range(steps):
+        delta = project(delta + step)
+    return delta + x
+
+
+#: graphs one process may build: one per (steps, norm, box, start or not), and one more per
+#: kind once the block's shape varies (the row count becomes dynamic then)
+_GRAPHS = 64
+
+
+@functools.cache
+def _compiled() -> Callable[..., torch.Tensor]:
+    return torch.compile(_iterate, fullgraph=True)
+
+
+@functools.cache
+def _warn_eager(reason: str) -> None:
+    warnings.warn(f"fused PGD: torch.compile is not available here ({reason}); the same "
+                  "iteration runs eagerly, slower (on the CPU torch.compile needs a C++ "
+                  "compiler, e.g. gcc)", RuntimeWarning, stacklevel=3)
+
+
+def pgd_block(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torch.Tensor,
+              e: torch.Tensor, start: torch.Tensor | None, steps: int, norm: str,
+              box: tuple[float, float] | None) -> torch.Tensor:
+    """PGD with projection onto the ball then the box on one block of rows, compiled: the
+    perturbed inputs x + delta ``(K, rows, d)``, all tensors in one dtype (see
+    :func:`_iterate` for the shapes; ``norm`` ``"l2"`` or ``"linf"``)."""
+    args = (x, y, unit, factor, e, start, steps, norm == "l2", box)
+    try:
+        with torch._dynamo.config.patch(recompile_limit=_GRAPHS):
+            return _compiled()(*args)
+    except Exception as exc:  # a compiler failure of any kind: the eager loop is correct
+        if not _compile_failure(exc):
+            raise
+        _warn_eager(type(exc).__name__)
+        return _iterate(*args)
+
+
+def _compile_failure(exc: Exception) -> bool:
+    """Whether ``exc`` comes from torch.compile's machinery (no compiler, a failed build)
+    rather than from the computation itself."""
+    module = type(exc).__module__
+    return module.startswith(("torch._dynamo", "torch._inductor")) or (
+        isinstance(exc, OSError | RuntimeError) and "compil" in str(exc).lower())
