@@ -36,6 +36,7 @@ __all__ = [
     "PROJECTIONS",
     "STARTS",
     "AttackSpec",
+    "l2_ball_draws",
     "pgd_on_loss",
     "project",
     "project_ball",
@@ -287,17 +288,32 @@ def uniform_ball_noise(
             noise = noise * torch.rand((n,) + (1,) * (len(shape) - 1), generator=generator,
                                        dtype=dtype, device=device)
         return noise
+    gauss, radius = l2_ball_draws(n, d, eps, surface=surface, generator=generator, dtype=dtype,
+                                  device=device, radius_law=radius_law)
+    direction = gauss.to(dtype)
+    direction = direction / direction.norm(dim=1, keepdim=True)
+    return (direction * radius).reshape(shape)
+
+
+def l2_ball_draws(
+    n: int, d: int, eps: float, *, surface: bool = False,
+    generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64,
+    device: str | torch.device = "cpu", radius_law: str = "ball",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The random numbers of :func:`uniform_ball_noise` under L2, in its order: Gaussian
+    directions ``(n, d)`` (not yet normalised, drawn in float32 when ``dtype`` is float64) and
+    radii ``(n, 1)`` in ``dtype``; the noise is ``g.to(dtype) / ||g|| * radius`` per row (a
+    fused PGD applies it in its own kernel, :mod:`numerics.linear.fused`)."""
     # The direction only has to be uniform on the sphere: the Gaussian is drawn in float32 (about
     # twice as fast on the CPU as float64, see benchmarks/noise_draws.py) and normalised in dtype.
     draw_dtype = torch.float32 if dtype == torch.float64 else dtype
-    direction = torch.randn((n, d), generator=generator, dtype=draw_dtype, device=device).to(dtype)
-    direction = direction / direction.norm(dim=1, keepdim=True)
+    gauss = torch.randn((n, d), generator=generator, dtype=draw_dtype, device=device)
     if surface:
         radius = torch.full((n, 1), eps, dtype=dtype, device=device)
     else:
         u = torch.rand((n, 1), generator=generator, dtype=dtype, device=device)
         radius = eps * (u if radius_law == "radius" else u.pow(1.0 / d))
-    return (direction * radius).reshape(shape)
+    return gauss, radius
 
 
 def random_noise(

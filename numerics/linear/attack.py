@@ -17,9 +17,11 @@ The margins and losses are those of :mod:`numerics.ops` (the exact robust margin
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-from numerics.attacks import AttackSpec, scaled_clip, uniform_ball_noise
+from numerics.attacks import AttackSpec, l2_ball_draws, scaled_clip, uniform_ball_noise
 from numerics.ops import margins, robust_margin, zeta
 from numerics.validate import check_box, check_data, check_norm, check_weights
 from theory.errors import ConfigError
@@ -190,15 +192,21 @@ def _pgd_run(x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor,
              fused: bool = False) -> torch.Tensor:
     """One PGD run from a fresh start (``attack.start``); zero budgets leave x where it is."""
     K, N, d = e.shape[0], x.shape[1], x.shape[2]
-    start = None if attack.start == "none" else _unit_noise(
-        (draws, N, d), attack.norm, generator, x[0], attack.start)
+    start: Any = None
+    if fused and attack.norm == "l2" and attack.start != "none":
+        # the same draws, scaled in the fused kernel (numerics.linear.fused)
+        gauss, radius = l2_ball_draws(draws * N, d, 1.0, generator=generator, dtype=x.dtype,
+                                      device=x.device, radius_law=attack.start)
+        start = (gauss.reshape(draws, N, d), radius.reshape(draws, N, 1))
+    elif attack.start != "none":
+        start = _unit_noise((draws, N, d), attack.norm, generator, x[0], attack.start)
     active = e.reshape(-1) > 0
     if bool(active.all()):
         return _pgd_l2_linf(x, e, w, y, attack, start, fused)
     out = x.expand(K, N, d).clone()  # a zero budget leaves x where it is
     if bool(active.any()):
         if start is not None and draws > 1:
-            start = start[active]
+            start = tuple(t[active] for t in start) if isinstance(start, tuple) else start[active]
         out[active] = _pgd_l2_linf(x, e[active], w[active], y, attack, start, fused)
     return out
 
@@ -278,8 +286,9 @@ def _pgd_l2_linf(
 
 
 def _pgd_fused(x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor,
-               attack: AttackSpec, start: torch.Tensor | None) -> torch.Tensor:
-    """:func:`_pgd_l2_linf` with ``fused``, block by block (the same blocks)."""
+               attack: AttackSpec, start: Any) -> torch.Tensor:
+    """:func:`_pgd_l2_linf` with ``fused``, block by block (the same blocks); ``start`` as
+    :func:`numerics.linear.fused.pgd_block` takes it."""
     from numerics.linear.fused import pgd_block
 
     K, N, d = e.shape[0], x.shape[1], x.shape[2]
@@ -289,8 +298,9 @@ def _pgd_fused(x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tenso
     rows = max(1, _PGD_ROWS // max(1, K * d))
     for lo in range(0, N, rows):
         sl = slice(lo, lo + rows)
-        out[:, sl] = pgd_block(x[:, sl], y[sl], unit, factor, e,
-                               None if start is None else start[:, sl], attack.steps,
+        part = (None if start is None else tuple(t[:, sl] for t in start)
+                if isinstance(start, tuple) else start[:, sl])
+        out[:, sl] = pgd_block(x[:, sl], y[sl], unit, factor, e, part, attack.steps,
                                attack.norm, attack.box)
     return out
 

@@ -23,17 +23,25 @@ import torch
 __all__ = ["pgd_block"]
 
 
+Start = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
+
+
 def _iterate(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torch.Tensor,
-             e: torch.Tensor, start: torch.Tensor | None, steps: int, l2: bool,
+             e: torch.Tensor, start: Start, steps: int, l2: bool,
              box: tuple[float, float] | None) -> torch.Tensor:
     """x + delta after ``steps`` PGD steps, delta = P(delta + factor (-y unit)) from
     delta = P(start * e) (0 without a start); P the ball (radius e, per model) then the box.
 
     Shapes: x ``(1, rows, d)``, y ``(rows,)``, unit ``(K, d)`` (w/||w||, or sign(w)),
-    factor and e ``(K, 1, 1)``, start ``(1 or K, rows, d)``."""
+    factor and e ``(K, 1, 1)``; start ``(1 or K, rows, d)`` in the unit ball, or the L2 draws
+    (Gaussians ``(1 or K, rows, d)``, radii ``(1 or K, rows, 1)``) of
+    :func:`numerics.attacks.l2_ball_draws`, scaled here as :func:`uniform_ball_noise` does."""
     step = (-y[None, :, None] * unit[:, None, :]) * factor
     lo_hi = None if box is None else (box[0] - x, box[1] - x)
     tiny = torch.finfo(x.dtype).tiny
+    if isinstance(start, tuple):
+        gauss = start[0].to(x.dtype)
+        start = gauss / torch.linalg.vector_norm(gauss, dim=-1, keepdim=True) * start[1]
 
     def project(delta: torch.Tensor) -> torch.Tensor:
         if l2:
@@ -69,7 +77,7 @@ def _warn_eager(reason: str) -> None:
 
 
 def pgd_block(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torch.Tensor,
-              e: torch.Tensor, start: torch.Tensor | None, steps: int, norm: str,
+              e: torch.Tensor, start: Start, steps: int, norm: str,
               box: tuple[float, float] | None) -> torch.Tensor:
     """PGD with projection onto the ball then the box on one block of rows, compiled: the
     perturbed inputs x + delta ``(K, rows, d)``, all tensors in one dtype (see
