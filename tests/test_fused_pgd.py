@@ -52,6 +52,22 @@ def test_fused_pgd_is_the_eager_pgd(norm: str, box: tuple | None, start: str,
     assert bool((size[1:].amax(dim=1) > 0).all())  # the attack moved the inputs
 
 
+@pytest.mark.parametrize("box", [(0.0, 1.0), None])
+def test_fused_linf_limit_is_the_eager_limit(box: tuple | None) -> None:
+    """L-inf PGD with K alpha >= 2 eps is its limit clip_box(x - eps y sign(w)): one compiled
+    pass gives the eager limit to 1e-15, inside the box."""
+    X, y, W = _problem()
+    eps = torch.tensor([0.0, 0.05, 0.3])
+    attack = AttackSpec("pgd", "linf", 10, 2.5, box=box)
+    eager = perturb(W, X, y, eps, attack)
+    fused = perturb(W, X, y, eps, attack, fused=True)
+    torch.testing.assert_close(fused, eager, rtol=0.0, atol=1e-15)
+    assert float((fused - X[None]).abs().amax()) == pytest.approx(0.3)
+    if box is not None:
+        assert bool((fused >= 0.0).all())
+        assert bool((fused <= 1.0).all())
+
+
 def test_fused_training_is_the_eager_training() -> None:
     """The budget study's box setting (full-batch Adam, PGD-5 in the box, no bias) on a small
     set: 30 steps give the eager run's weights to 1e-10 of their norm."""
@@ -88,7 +104,7 @@ def test_without_a_compiler_it_warns_and_runs_eagerly(monkeypatch: pytest.Monkey
     def failing(*args: object) -> torch.Tensor:
         raise _NoCompilerError("no C++ compiler found")
 
-    monkeypatch.setattr(fused_mod, "_compiled", lambda: failing)
+    monkeypatch.setattr(fused_mod, "_compiled", lambda limit=False: failing)
     fused_mod._warn_eager.cache_clear()
     X, y, W = _problem(n=30, d=6)
     attack = AttackSpec("pgd", "l2", 4, 2.5, box=(0.0, 1.0))
@@ -104,7 +120,7 @@ def test_an_error_of_the_computation_is_not_taken_for_a_compiler_failure(
     def failing(*args: object) -> torch.Tensor:
         raise ValueError("shapes do not match")
 
-    monkeypatch.setattr(fused_mod, "_compiled", lambda: failing)
+    monkeypatch.setattr(fused_mod, "_compiled", lambda limit=False: failing)
     X, y, W = _problem(n=30, d=6)
     with pytest.raises(ValueError, match="shapes"):
         perturb(W, X, y, 0.5, AttackSpec("pgd", "l2", 4, 2.5), fused=True)

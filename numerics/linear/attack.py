@@ -181,6 +181,10 @@ def _perturb(
         return best
     if attack.kind == "exact" and attack.box is not None:
         return _box_worst_case(W, X, y, e, attack.norm, attack.box)
+    if fused and attack.kind == "pgd":  # the L-inf PGD limit, in one compiled pass
+        from numerics.linear.fused import linf_limit
+
+        return linf_limit(x, y, _unit_weights(w, "linf"), e, attack.box)
     adversarial = (_ascent_direction(w, y, attack.norm) * e).add_(x)
     if attack.kind == "pgd" and attack.box is not None:  # the L-inf PGD limit, clipped
         adversarial.clamp_(*attack.box)

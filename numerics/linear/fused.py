@@ -1,5 +1,7 @@
 r"""A linear model's PGD on one block of rows as one compiled kernel (``torch.compile``).
 
+(And the L-inf PGD limit, :func:`linf_limit`, in one pass instead of three.)
+
 The eager loop of :func:`numerics.linear.attack._pgd_block` passes over the block four times a
 step (add the step, take the row norms, scale, clamp to the box), each pass a kernel of its own.
 :func:`pgd_block` states the same iteration, from the start draw to x + delta, and lets
@@ -20,7 +22,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["pgd_block"]
+__all__ = ["linf_limit", "pgd_block"]
 
 
 Start = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
@@ -59,14 +61,22 @@ def _iterate(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torch
     return delta + x
 
 
+def _limit(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, e: torch.Tensor,
+           box: tuple[float, float] | None) -> torch.Tensor:
+    """The L-inf PGD limit x - e y sign(w) (``unit`` = sign(w), ``(K, d)``), clipped to the box:
+    ``(K, rows, d)`` (see :mod:`numerics.linear.attack`)."""
+    adversarial = (-y[None, :, None] * unit[:, None, :]) * e + x
+    return adversarial if box is None else torch.clamp(adversarial, box[0], box[1])
+
+
 #: graphs one process may build: one per (steps, norm, box, start or not), and one more per
 #: kind once the block's shape varies (the row count becomes dynamic then)
 _GRAPHS = 64
 
 
 @functools.cache
-def _compiled() -> Callable[..., torch.Tensor]:
-    return torch.compile(_iterate, fullgraph=True)
+def _compiled(limit: bool = False) -> Callable[..., torch.Tensor]:
+    return torch.compile(_limit if limit else _iterate, fullgraph=True)
 
 
 @functools.cache
@@ -82,15 +92,27 @@ def pgd_block(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torc
     """PGD with projection onto the ball then the box on one block of rows, compiled: the
     perturbed inputs x + delta ``(K, rows, d)``, all tensors in one dtype (see
     :func:`_iterate` for the shapes; ``norm`` ``"l2"`` or ``"linf"``)."""
-    args = (x, y, unit, factor, e, start, steps, norm == "l2", box)
+    return _run(False, x, y, unit, factor, e, start, steps, norm == "l2", box)
+
+
+def linf_limit(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, e: torch.Tensor,
+               box: tuple[float, float] | None) -> torch.Tensor:
+    """The L-inf PGD limit clip_box(x - e y sign(w)) in one compiled pass, ``(K, rows, d)``:
+    x ``(1, rows, d)``, y ``(rows,)``, unit = sign(w) ``(K, d)``, e ``(K, 1, 1)``."""
+    return _run(True, x, y, unit, e, box)
+
+
+def _run(limit: bool, *args: object) -> torch.Tensor:
+    """The compiled :func:`_limit` or :func:`_iterate` on ``args``; eager when the compiler
+    fails."""
     try:
         with torch._dynamo.config.patch(recompile_limit=_GRAPHS):
-            return _compiled()(*args)
+            return _compiled(limit)(*args)
     except Exception as exc:  # a compiler failure of any kind: the eager loop is correct
         if not _compile_failure(exc):
             raise
         _warn_eager(type(exc).__name__)
-        return _iterate(*args)
+        return (_limit if limit else _iterate)(*args)
 
 
 def _compile_failure(exc: Exception) -> bool:
