@@ -101,17 +101,25 @@ class _NoCompilerError(RuntimeError):
 
 
 def test_without_a_compiler_it_warns_and_runs_eagerly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first failed build warns; every later call runs eagerly without trying again."""
+    tries = []
+
     def failing(*args: object) -> torch.Tensor:
+        tries.append(1)
         raise _NoCompilerError("no C++ compiler found")
 
     monkeypatch.setattr(fused_mod, "_compiled", lambda limit=False: failing)
+    monkeypatch.setattr(fused_mod, "_EAGER", set())
     fused_mod._warn_eager.cache_clear()
     X, y, W = _problem(n=30, d=6)
     attack = AttackSpec("pgd", "l2", 4, 2.5, box=(0.0, 1.0))
     with pytest.warns(RuntimeWarning, match="C\\+\\+ compiler"):
         out = perturb(W, X, y, 0.5, attack, torch.Generator().manual_seed(1), fused=True)
+    again = perturb(W, X, y, 0.5, attack, torch.Generator().manual_seed(1), fused=True)
     eager = perturb(W, X, y, 0.5, attack, torch.Generator().manual_seed(1))
     torch.testing.assert_close(out, eager, rtol=0.0, atol=1e-13)
+    assert torch.equal(again, out)
+    assert len(tries) == 1
     fused_mod._warn_eager.cache_clear()
 
 

@@ -102,17 +102,26 @@ def linf_limit(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, e: torch.Te
     return _run(True, x, y, unit, e, box)
 
 
+#: the kernels (``limit`` or not) whose build failed in this process: they run eagerly from
+#: then on, without trying the compiler again at every call
+_EAGER: set[bool] = set()
+
+
 def _run(limit: bool, *args: object) -> torch.Tensor:
     """The compiled :func:`_limit` or :func:`_iterate` on ``args``; eager when the compiler
-    fails."""
+    fails (then for the rest of the process)."""
+    eager = _limit if limit else _iterate
+    if limit in _EAGER:
+        return eager(*args)
     try:
         with torch._dynamo.config.patch(recompile_limit=_GRAPHS):
             return _compiled(limit)(*args)
     except Exception as exc:  # a compiler failure of any kind: the eager loop is correct
         if not _compile_failure(exc):
             raise
+        _EAGER.add(limit)
         _warn_eager(type(exc).__name__)
-        return (_limit if limit else _iterate)(*args)
+        return eager(*args)
 
 
 def _compile_failure(exc: Exception) -> bool:
