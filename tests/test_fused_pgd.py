@@ -26,7 +26,8 @@ def _problem(n: int = 300, d: int = 20, K: int = 3, seed: int = 0, dtype=torch.f
 
 @pytest.mark.parametrize(("norm", "box", "start"), [("l2", (0.0, 1.0), "ball"),
                                                       ("linf", (0.0, 1.0), "none"),
-                                                      ("l2", None, "none")])
+                                                      ("l2", None, "none"),
+                                                      ("linf", None, "ball")])
 def test_fused_pgd_is_the_eager_pgd(norm: str, box: tuple | None, start: str,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Several blocks of rows (a small block size), K = 3 budgets, one of them 0: the fused

@@ -1,14 +1,15 @@
-r"""A linear model's PGD on one block of rows as one compiled kernel (``torch.compile``).
-
-(And the L-inf PGD limit, :func:`linf_limit`, in one pass instead of three.)
+r"""A linear model's PGD on one block of rows as one compiled kernel (``torch.compile``), and
+the L-inf PGD limit in one pass.
 
 The eager loop of :func:`numerics.linear.attack._pgd_block` passes over the block four times a
 step (add the step, take the row norms, scale, clamp to the box), each pass a kernel of its own.
 :func:`pgd_block` states the same iteration, from the start draw to x + delta, and lets
-``torch.compile`` fuse it into a few loops over the block: on the CPU it is several times faster
-(``python benchmarks/fused_pgd.py``). Its iterates are the eager loop's up to rounding: the row
-norms are summed in another order (1e-16 relative), which a long training run carries into its
-last digits, so a study that uses it says so in its config.
+``torch.compile`` fuse it into a few loops over the block; :func:`linf_limit` computes
+clip_box(x - eps y sign(w)) in one pass instead of three. On the CPU a training step of the
+budget study's box runs is about twice as fast (``python benchmarks/fused_pgd.py``). The
+iterates are the eager loop's up to rounding: the row norms are summed in another order (1e-16
+relative), which a long training run carries into its last digits, so a study that uses it
+says so in its config.
 
 Without a working compiler (``torch.compile`` needs a C++ compiler on the CPU) it warns once and
 runs the same function eagerly.
