@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from numerics.attacks import AttackSpec, l2_ball_draws, scaled_clip, uniform_ball_noise
+from numerics.linear.fused import linf_limit, pgd_block
 from numerics.ops import margins, robust_margin, zeta
 from numerics.validate import check_box, check_data, check_norm, check_weights
 from theory.errors import ConfigError
@@ -182,8 +183,6 @@ def _perturb(
     if attack.kind == "exact" and attack.box is not None:
         return _box_worst_case(W, X, y, e, attack.norm, attack.box)
     if fused and attack.kind == "pgd":  # the L-inf PGD limit, in one compiled pass
-        from numerics.linear.fused import linf_limit
-
         return linf_limit(x, y, _unit_weights(w, "linf"), e, attack.box)
     adversarial = (_ascent_direction(w, y, attack.norm) * e).add_(x)
     if attack.kind == "pgd" and attack.box is not None:  # the L-inf PGD limit, clipped
@@ -260,7 +259,7 @@ def _box_worst_case(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
 
 def _pgd_l2_linf(
     x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor, attack: AttackSpec,
-    start: torch.Tensor | None, fused: bool = False,
+    start: Any, fused: bool = False,
 ) -> torch.Tensor:
     """PGD on a ``(K, N, d)`` perturbation, in place: add the step, project onto the ball, clamp
     to the box; returns the perturbed inputs x + delta.
@@ -272,40 +271,25 @@ def _pgd_l2_linf(
     faults than the arithmetic on it.) The examples are attacked in blocks of rows small enough
     to stay in the core's cache through all the steps (every operation acts on each example on
     its own, so the result is the same bit for bit as on the whole set at once). ``fused``:
-    each block by :func:`numerics.linear.fused.pgd_block` (ball then box, the data's dtype).
+    each block by :func:`numerics.linear.fused.pgd_block` (ball then box, the data's dtype;
+    ``start`` may then be the L2 draws of :func:`numerics.attacks.l2_ball_draws`).
     """
     work = getattr(torch, attack.iterate_dtype) if attack.iterate_dtype else x.dtype
     K, N, d = e.shape[0], x.shape[1], x.shape[2]
-    if fused:
-        return _pgd_fused(x, e, w, y, attack, start)
-    unit = _ascent_direction(w.to(work), y.to(work), attack.norm)  # (K, N, d), a view
+    unit, yw = _unit_weights(w.to(work), attack.norm), y.to(work)  # (K, d), (N,)
     factor = attack.step_factor * e.to(work) / attack.steps
-    out = torch.empty((K, N, d), dtype=x.dtype, device=x.device)
-    rows = max(1, _PGD_ROWS // max(1, K * d))
-    for lo in range(0, N, rows):
-        sl = slice(lo, lo + rows)
-        out[:, sl] = _pgd_block(x[:, sl], e, unit[:, sl] * factor, attack,
-                                None if start is None else start[:, sl], work)
-    return out
-
-
-def _pgd_fused(x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor,
-               attack: AttackSpec, start: Any) -> torch.Tensor:
-    """:func:`_pgd_l2_linf` with ``fused``, block by block (the same blocks); ``start`` as
-    :func:`numerics.linear.fused.pgd_block` takes it."""
-    from numerics.linear.fused import pgd_block
-
-    K, N, d = e.shape[0], x.shape[1], x.shape[2]
-    unit = _unit_weights(w, attack.norm)
-    factor = attack.step_factor * e / attack.steps
     out = torch.empty((K, N, d), dtype=x.dtype, device=x.device)
     rows = max(1, _PGD_ROWS // max(1, K * d))
     for lo in range(0, N, rows):
         sl = slice(lo, lo + rows)
         part = (None if start is None else tuple(t[:, sl] for t in start)
                 if isinstance(start, tuple) else start[:, sl])
-        out[:, sl] = pgd_block(x[:, sl], y[sl], unit, factor, e, part, attack.steps,
-                               attack.norm, attack.box)
+        if fused:  # in the data's dtype (check_fusable)
+            out[:, sl] = pgd_block(x[:, sl], y[sl], unit, factor, e, part, attack.steps,
+                                   attack.norm, attack.box)
+        else:  # the step -y w/||w|| (or -y sign(w)) times alpha, this block's rows only
+            step = (-yw[sl][None, :, None] * unit[:, None, :]) * factor
+            out[:, sl] = _pgd_block(x[:, sl], e, step, attack, part, work)
     return out
 
 
