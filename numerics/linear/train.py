@@ -176,7 +176,8 @@ def train_models(
         progress: called with the epoch number after each epoch.
         init: initial weights ``(p,)`` (shared) or ``(K, p)``; None: ``init_scale`` N(0, 1).
         fused_pgd: a PGD attack's iterations as compiled kernels (:mod:`numerics.linear.fused`;
-            the same iteration up to rounding, several times faster on the CPU).
+            the same iteration up to rounding, about twice as fast a training step on the
+            CPU).
 
     Returns:
         :class:`TrainResult`.
