@@ -15,9 +15,10 @@ def test_box_training_reuses_freed_memory_and_changes_no_bit(data_root: Path) ->
     """Three full-batch PGD steps in the [0, 1] box on all 12,665 MNIST2 images (the budget
     study's box runs: arrays of 79 MB each step), L2 and L-inf, outside the block and inside:
     the same weights, bit for bit (no code reads memory it did not write). Where the C library
-    is glibc, the L2 run inside the block takes under a third of the page faults it takes
-    outside (each step's arrays reuse the freed pages instead of new ones: about 12x fewer
-    in `benchmarks/allocator.py`)."""
+    is glibc, the L2 run inside the block takes under half the page faults it takes outside
+    (each step's arrays reuse the freed pages instead of new ones: about 4x fewer alone, 78-80
+    thousand against 319 thousand; 2.8x in a CI run, after other tests in the same process;
+    about 12x fewer over longer runs in `benchmarks/allocator.py`)."""
     from numerics.attacks import AttackSpec
     from numerics.experiments.budget import BudgetConfig, _train_config
     from numerics.experiments.units import mnist2_subset
@@ -44,4 +45,4 @@ def test_box_training_reuses_freed_memory_and_changes_no_bit(data_root: Path) ->
         assert torch.equal(plain, reused), norm
         assert float(plain.norm()) > 0, norm
         if applied and norm == "l2":
-            assert 3 * reused_faults < plain_faults, (reused_faults, plain_faults)
+            assert 2 * reused_faults < plain_faults, (reused_faults, plain_faults)
