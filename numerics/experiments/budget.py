@@ -70,9 +70,9 @@ class BudgetConfig:
         box_eps_l2, box_eps_linf: absolute budgets trained with PGD in the [0, 1] box.
         pgd_steps: PGD steps K (step 2.5 eps / K). collapse_tol: ||w_f|| below
             collapse_tol * ||w_f(eps=0)|| counts as collapsed. seed, profile: as usual.
-        fused_pgd: the box runs' PGD iterations as compiled kernels
+        fused_pgd: the box runs' PGD as one compiled loop per (model, example)
             (:mod:`numerics.linear.fused`): the same iteration as the eager loop up to rounding,
-            about twice as fast a training step on the CPU (``benchmarks/fused_pgd.py``).
+            several times as fast a training step on the CPU (``benchmarks/fused_pgd.py``).
     """
 
     n_samples: int = 12665

@@ -123,9 +123,9 @@ def perturb(
         generator: random source for PGD starts and noise.
         common_noise: one draw of the PGD start / noise shared by all K models (common random
             numbers, e.g. for the points of a landscape); else an independent draw per model.
-        fused: run PGD's iterations as one compiled kernel per block of rows
-            (:mod:`numerics.linear.fused`): the same iteration up to rounding, about twice as
-            fast on the CPU; projection ``"ball_then_box"`` in the data's dtype only.
+        fused: run PGD as one compiled loop per (model, example) (:mod:`numerics.linear.fused`,
+            on the CPU): the same iteration up to rounding, several times as fast;
+            projection ``"ball_then_box"`` only.
 
     Returns:
         ``(K, N, d)`` perturbed inputs.
@@ -133,7 +133,7 @@ def perturb(
     Raises:
         ConfigError: ``X`` not a non-empty finite floating ``(N, d)`` tensor, ``y`` not ``N``
             labels -1/+1 (checked once; the training loop calls :func:`_perturb`, unchecked),
-            ``fused`` with the exact projection or an ``iterate_dtype``.
+            ``fused`` with the exact projection in a box.
     """
     check_data(X, y, name="X", labels="pm1", ndim=2)
     if fused:
@@ -146,9 +146,6 @@ def check_fusable(attack: AttackSpec) -> None:
     if attack.kind == "pgd" and attack.box is not None and attack.projection == "exact":
         raise ConfigError("fused PGD projects onto the ball then the box: use "
                           "projection='ball_then_box', or fused=False")
-    if attack.kind == "pgd" and attack.iterate_dtype is not None:
-        raise ConfigError("fused PGD iterates in the data's dtype: use iterate_dtype=None, or "
-                          "fused=False")
 
 
 def _perturb(
@@ -205,7 +202,7 @@ def _pgd_run(x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor,
     elif attack.start != "none":
         start = _unit_noise((draws, N, d), attack.norm, generator, x[0], attack.start)
     active = e.reshape(-1) > 0
-    if bool(active.all()):
+    if fused or bool(active.all()):  # the fused kernel leaves x as it is at a zero budget
         return _pgd_l2_linf(x, e, w, y, attack, start, fused)
     out = x.expand(K, N, d).clone()  # a zero budget leaves x where it is
     if bool(active.any()):
@@ -278,24 +275,24 @@ def _pgd_l2_linf(
     faults than the arithmetic on it.) The examples are attacked in blocks of rows small enough
     to stay in the core's cache through all the steps (every operation acts on each example on
     its own, so the result is the same bit for bit as on the whole set at once). ``fused``:
-    each block by :func:`numerics.linear.fused.pgd_block` (ball then box, the data's dtype;
-    ``start`` may then be the L2 draws of :func:`numerics.attacks.l2_ball_draws`).
+    every row by :func:`numerics.linear.fused.pgd_block` (ball then box; ``start`` may then be
+    the L2 draws of :func:`numerics.attacks.l2_ball_draws`), all in one call.
     """
     work = getattr(torch, attack.iterate_dtype) if attack.iterate_dtype else x.dtype
     K, N, d = e.shape[0], x.shape[1], x.shape[2]
     unit, yw = _unit_weights(w.to(work), attack.norm), y.to(work)  # (K, d), (N,)
     factor = attack.step_factor * e.to(work) / attack.steps
+    if fused:  # one (model, example) at a time, its row in the core's cache through the steps
+        return pgd_block(x, y, unit, factor, e, start, attack.steps, attack.norm, attack.box,
+                         work)
     out = torch.empty((K, N, d), dtype=x.dtype, device=x.device)
     rows = max(1, _PGD_ROWS // max(1, K * d))
     for lo in range(0, N, rows):
         sl = slice(lo, lo + rows)
         part = None if start is None else _each(start, lambda t, sl=sl: t[:, sl])
-        if fused:  # in the data's dtype (check_fusable)
-            out[:, sl] = pgd_block(x[:, sl], y[sl], unit, factor, e, part, attack.steps,
-                                   attack.norm, attack.box)
-        else:  # the step -y w/||w|| (or -y sign(w)) times alpha, this block's rows only
-            step = (-yw[sl][None, :, None] * unit[:, None, :]) * factor
-            out[:, sl] = _pgd_block(x[:, sl], e, step, attack, part, work)
+        # the step -y w/||w|| (or -y sign(w)) times alpha, this block's rows only
+        step = (-yw[sl][None, :, None] * unit[:, None, :]) * factor
+        out[:, sl] = _pgd_block(x[:, sl], e, step, attack, part, work)
     return out
 
 
@@ -338,19 +335,24 @@ def _row_chunks(K: int, N: int, d: int) -> int:
 def attacked_margins(
     W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
     attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
+    *, fused: bool = False,
 ) -> torch.Tensor:
     """Margins y w.x~_adv under ``attack``, shape ``(K, N)``, computed in memory-bounded chunks.
 
     For ``exact`` without a box this is the robust margin m in closed form (no (K, N, d) tensor
-    is formed); with a box, the margin at the exact worst case inside it (BOX-MAX).
+    is formed); with a box, the margin at the exact worst case inside it (BOX-MAX). ``fused``:
+    as in :func:`perturb`.
     """
     check_data(X, y, name="X", labels="pm1", ndim=2)
-    return _attacked_margins(W, X, y, eps, attack, generator, common_noise)
+    if fused:
+        check_fusable(attack)
+    return _attacked_margins(W, X, y, eps, attack, generator, common_noise, fused=fused)
 
 
 def _attacked_margins(
     W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
     attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
+    *, fused: bool = False,
 ) -> torch.Tensor:
     """:func:`attacked_margins` on data checked by the caller."""
     K, (N, d) = W.shape[0], X.shape
@@ -362,7 +364,7 @@ def _attacked_margins(
     out = []
     for start in range(0, N, rows):
         sl = slice(start, start + rows)
-        xa = _perturb(W, X[sl], y[sl], eps, attack, generator, common_noise)
+        xa = _perturb(W, X[sl], y[sl], eps, attack, generator, common_noise, fused=fused)
         out.append(margins(W, xa, y[sl]))
     return torch.cat(out, dim=1)
 
@@ -445,9 +447,11 @@ def _eps_term(w: torch.Tensor, e: torch.Tensor, norm: str) -> torch.Tensor:
 def adversarial_loss(
     W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
     attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
+    *, fused: bool = False,
 ) -> torch.Tensor:
-    """Training loss of each model under its attack, mean_n zeta(-y w.x~_adv), shape ``(K,)``."""
-    z = attacked_margins(W, X, y, eps, attack, generator, common_noise)
+    """Training loss of each model under its attack, mean_n zeta(-y w.x~_adv), shape ``(K,)``
+    (``fused``: as in :func:`perturb`)."""
+    z = attacked_margins(W, X, y, eps, attack, generator, common_noise, fused=fused)
     return zeta(-z).mean(dim=1)
 
 

@@ -1,26 +1,25 @@
-r"""A linear model's PGD on one block of rows as one compiled kernel (``torch.compile``), and
-the L-inf PGD limit in one pass.
+r"""A linear model's PGD as one compiled loop per (model, example), and the L-inf PGD limit in
+one pass (numba).
 
-The eager loop of :func:`numerics.linear.attack._pgd_block` passes over the block four times a
-step (add the step, take the row norms, scale, clamp to the box), each pass a kernel of its own.
-:func:`pgd_block` states the same iteration, from the start draw to x + delta, and lets
-``torch.compile`` fuse it into a few loops over the block; :func:`linf_limit` computes
-clip_box(x - eps y sign(w)) in one pass instead of three. On the CPU a training step of the
-budget study's box runs is about twice as fast (``python benchmarks/fused_pgd.py``). The
-iterates are the eager loop's up to rounding: the row norms are summed in another order (1e-16
-relative), which a long training run carries into its last digits, so a study that uses it
-says so in its config.
+The eager loop of :func:`numerics.linear.attack._pgd_block` passes over a block of rows four
+times a step (add the step, take the row norms, scale, clamp to the box), each pass a kernel of
+its own. For a linear model the PGD of one (model, example) pair needs nothing of the others:
+:func:`pgd_block` runs all the steps of one pair while its row (d numbers) stays in the core's
+L1 cache, one pass a step: project (scale to the ball, clamp to the box), add the next step and
+sum the squares for the next projection. It computes the eager loop's iterates up to rounding:
+the row norms are summed in another order (1e-16 relative in float64, 1e-7 in float32), which a
+long training run carries into its last digits, so a study that uses it says so in its config.
+On the CPU this is 3-4x a training step of the budget study's box runs and 2x one of the MNIST2
+tables' (``python benchmarks/fused_pgd.py``).
 
-Without a working compiler (``torch.compile`` needs a C++ compiler on the CPU) it warns once and
-runs the same function eagerly.
+numba compiles each kernel on its first call for the dtypes it meets (about a second each) and
+keeps the machine code on disk (``cache=True``), so later processes load it.
 """
 
 from __future__ import annotations
 
-import functools
-import warnings
-from collections.abc import Callable
-
+import numba
+import numpy as np
 import torch
 
 __all__ = ["linf_limit", "pgd_block"]
@@ -28,106 +27,154 @@ __all__ = ["linf_limit", "pgd_block"]
 
 Start = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 
-
-def _iterate(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torch.Tensor,
-             e: torch.Tensor, start: Start, steps: int, l2: bool,
-             box: tuple[float, float] | None) -> torch.Tensor:
-    """x + delta after ``steps`` PGD steps, delta = P(delta + factor (-y unit)) from
-    delta = P(start * e) (0 without a start); P the ball (radius e, per model) then the box.
-
-    Shapes: x ``(1, rows, d)``, y ``(rows,)``, unit ``(K, d)`` (w/||w||, or sign(w)),
-    factor and e ``(K, 1, 1)``; start ``(1 or K, rows, d)`` in the unit ball, or the L2 draws
-    (Gaussians ``(1 or K, rows, d)``, radii ``(1 or K, rows, 1)``) of
-    :func:`numerics.attacks.l2_ball_draws`, scaled here as :func:`uniform_ball_noise` does."""
-    step = (-y[None, :, None] * unit[:, None, :]) * factor
-    lo_hi = None if box is None else (box[0] - x, box[1] - x)
-    tiny = torch.finfo(x.dtype).tiny
-    if isinstance(start, tuple):
-        gauss = start[0].to(x.dtype)
-        start = gauss / torch.linalg.vector_norm(gauss, dim=-1, keepdim=True) * start[1]
-
-    def project(delta: torch.Tensor) -> torch.Tensor:
-        if l2:
-            length = torch.linalg.vector_norm(delta, dim=-1, keepdim=True)
-            delta = delta * torch.where(length > e, e / length.clamp_min(tiny), 1.0)
-        else:
-            delta = torch.minimum(torch.maximum(delta, -e), e)
-        if lo_hi is not None:
-            delta = torch.minimum(torch.maximum(delta, lo_hi[0]), lo_hi[1])
-        return delta
-
-    delta = project(start * e if start is not None else torch.zeros_like(step))
-    for _ in range(steps):
-        delta = project(delta + step)
-    return delta + x
+#: the start of a PGD run: none, the L2 draws (Gaussian directions and radii), or a ready draw
+_NONE, _DRAWS, _READY = 0, 1, 2
 
 
-def _limit(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, e: torch.Tensor,
-           box: tuple[float, float] | None) -> torch.Tensor:
-    """The L-inf PGD limit x - e y sign(w) (``unit`` = sign(w), ``(K, d)``), clipped to the box:
-    ``(K, rows, d)`` (see :mod:`numerics.linear.attack`)."""
-    adversarial = (-y[None, :, None] * unit[:, None, :]) * e + x
-    return adversarial if box is None else torch.clamp(adversarial, box[0], box[1])
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "contract", "arcp"})
+def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, lo_b, hi_b, final, out):
+    """out[k, n] = x[n] + delta after ``steps`` PGD steps of model k on example n.
+
+    delta = P(delta + step_k,n), step = (-y_n unit_k) factor_k, from delta = P(s e_k) (0 without
+    a start); P scales onto the ball of radius e_k (L2: by e_k / ||delta|| when ||delta|| >
+    e_k; L-inf: clamps to [-e_k, e_k]), then clamps to the box [lo_b - x, hi_b - x]. The steps
+    run in xw's dtype; when x's differs (``final``), the last iterate is projected again in
+    x's (``e``).
+    s: none (``mode`` 0), g / ||g|| * radius from the L2 draws (1), or g itself (2); g and
+    radius have one draw or one per model (first axis).
+    """
+    K, N, d = out.shape
+    c = np.empty(3, dtype=xw.dtype)  # constants in the iterations' dtype
+    c[0], c[1], c[2] = 0.0, 1.0, np.finfo(xw.dtype).tiny
+    zero, one, tiny = c[0], c[1], c[2]
+    delta = np.empty(d, dtype=xw.dtype)
+    step = np.empty(d, dtype=xw.dtype)
+    lo = np.empty(d, dtype=xw.dtype)
+    hi = np.empty(d, dtype=xw.dtype)
+    s = np.empty(d, dtype=x.dtype)  # the start, in x's dtype
+    sw = np.zeros(d, dtype=xw.dtype)  # ... and in the iterations'
+    shared = g.shape[0] == 1
+    for n in range(N):
+        for j in range(d):
+            lo[j] = lo_b - xw[n, j]
+            hi[j] = hi_b - xw[n, j]
+        for k in range(K):
+            ek, fk, yn = ew[k], factor[k], -y[n]
+            if mode != _NONE:
+                i = 0 if shared else k
+                for j in range(d):
+                    s[j] = g[i, n, j]
+                if mode == _DRAWS:
+                    glen = 0.0
+                    for j in range(d):
+                        glen += s[j] * s[j]
+                    glen = np.sqrt(glen)
+                    for j in range(d):
+                        s[j] = s[j] / glen * radius[i, n]
+                for j in range(d):
+                    sw[j] = s[j]
+            acc = zero
+            for j in range(d):
+                step[j] = (yn * unit[k, j]) * fk
+                v = sw[j] * ek
+                delta[j] = v
+                acc += v * v
+            for it in range(steps + 1):
+                scale = one
+                if l2:
+                    length = np.sqrt(acc)
+                    if length > ek:
+                        scale = ek / max(length, tiny)
+                acc = zero
+                for j in range(d):
+                    v = delta[j]
+                    if l2:
+                        v = v * scale
+                    else:
+                        v = v if v > -ek else -ek
+                        v = v if v < ek else ek
+                    v = v if v > lo[j] else lo[j]
+                    v = v if v < hi[j] else hi[j]
+                    if it < steps:
+                        v = v + step[j]
+                        acc += v * v
+                    delta[j] = v
+            if final:  # the last iterate onto the ball and the box again, in x's dtype
+                e64 = e[k]
+                flen = 0.0
+                for j in range(d):
+                    flen += np.float64(delta[j]) * np.float64(delta[j])
+                flen = np.sqrt(flen)
+                fscale = e64 / flen if l2 and flen > e64 else 1.0
+                for j in range(d):
+                    u = np.float64(delta[j])
+                    if l2:
+                        u = u * fscale
+                    else:
+                        u = u if u > -e64 else -e64
+                        u = u if u < e64 else e64
+                    u = u if u > lo_b - x[n, j] else lo_b - x[n, j]
+                    u = u if u < hi_b - x[n, j] else hi_b - x[n, j]
+                    out[k, n, j] = u + x[n, j]
+            else:
+                for j in range(d):
+                    out[k, n, j] = delta[j] + x[n, j]
 
 
-#: graphs one process may build: one per (steps, norm, box, start or not), and one more per
-#: kind once the block's shape varies (the row count becomes dynamic then)
-_GRAPHS = 64
+@numba.njit(cache=True, nogil=True)
+def _limit_rows(x, y, sign, e, lo_b, hi_b, out):
+    """out[k, n] = clip(x[n] + (-y_n sign_k) e_k, lo_b, hi_b), as the eager ops round it."""
+    K, N, d = out.shape
+    for k in range(K):
+        for n in range(N):
+            yn = -y[n]
+            for j in range(d):
+                v = (yn * sign[k, j]) * e[k] + x[n, j]
+                out[k, n, j] = min(max(v, lo_b), hi_b)
 
 
-@functools.cache
-def _compiled(limit: bool = False) -> Callable[..., torch.Tensor]:
-    return torch.compile(_limit if limit else _iterate, fullgraph=True)
-
-
-@functools.cache
-def _warn_eager(reason: str) -> None:
-    warnings.warn(f"fused PGD: torch.compile is not available here ({reason}); the same "
-                  "iteration runs eagerly, slower (on the CPU torch.compile needs a C++ "
-                  "compiler, e.g. gcc)", RuntimeWarning, stacklevel=3)
+def _array(t: torch.Tensor, dtype: torch.dtype | None = None) -> np.ndarray:
+    """A contiguous CPU numpy view (a copy when the dtype or layout asks for one)."""
+    return t.detach().to("cpu", dtype or t.dtype).contiguous().numpy()
 
 
 def pgd_block(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torch.Tensor,
               e: torch.Tensor, start: Start, steps: int, norm: str,
-              box: tuple[float, float] | None) -> torch.Tensor:
-    """PGD with projection onto the ball then the box on one block of rows, compiled: the
-    perturbed inputs x + delta ``(K, rows, d)``, all tensors in one dtype (see
-    :func:`_iterate` for the shapes; ``norm`` ``"l2"`` or ``"linf"``)."""
-    return _run(False, x, y, unit, factor, e, start, steps, norm == "l2", box)
+              box: tuple[float, float] | None, work: torch.dtype | None = None) -> torch.Tensor:
+    """PGD with projection onto the ball then the box: the perturbed inputs x + delta
+    ``(K, N, d)`` in x's dtype, iterating in ``work`` (default x's dtype).
+
+    Shapes: x ``(1, N, d)``, y ``(N,)``, unit ``(K, d)`` (w/||w||, or sign(w)), factor and e
+    ``(K, 1, 1)`` (the step alpha_k and the budget eps_k); ``unit`` and ``factor`` in ``work``;
+    start ``(1 or K, N, d)`` in the unit ball, or the L2 draws of
+    :func:`numerics.attacks.l2_ball_draws` (Gaussians ``(1 or K, N, d)``, radii
+    ``(1 or K, N, 1)``), scaled as :func:`~numerics.attacks.uniform_ball_noise` does; None: start
+    at 0. A zero budget leaves x as it is.
+    """
+    work = x.dtype if work is None else work
+    K, N, d = unit.shape[0], x.shape[1], x.shape[2]
+    xs = _array(x[0])
+    mode, g, radius = _NONE, np.zeros((1, 1, 1), dtype=xs.dtype), np.zeros((1, 1), xs.dtype)
+    if isinstance(start, tuple):
+        mode, g, radius = _DRAWS, _array(start[0], x.dtype), _array(start[1][..., 0], x.dtype)
+    elif start is not None:
+        mode, g = _READY, _array(start, x.dtype)
+    lo, hi = (-np.inf, np.inf) if box is None else (float(box[0]), float(box[1]))
+    out = np.empty((K, N, d), dtype=xs.dtype)
+    _pgd_rows(xs, _array(x[0], work), _array(y, work), _array(unit, work),
+              _array(factor.reshape(-1), work), _array(e.reshape(-1), work),
+              _array(e.reshape(-1), x.dtype), mode, g, radius, steps, norm == "l2", lo, hi,
+              work != x.dtype, out)
+    return torch.from_numpy(out).to(x.device)
 
 
 def linf_limit(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, e: torch.Tensor,
                box: tuple[float, float] | None) -> torch.Tensor:
-    """The L-inf PGD limit clip_box(x - e y sign(w)) in one compiled pass, ``(K, rows, d)``:
-    x ``(1, rows, d)``, y ``(rows,)``, unit = sign(w) ``(K, d)``, e ``(K, 1, 1)``."""
-    return _run(True, x, y, unit, e, box)
-
-
-#: the kernels (``limit`` or not) whose build failed in this process: they run eagerly from
-#: then on, without trying the compiler again at every call
-_EAGER: set[bool] = set()
-
-
-def _run(limit: bool, *args: object) -> torch.Tensor:
-    """The compiled :func:`_limit` or :func:`_iterate` on ``args``; eager when the compiler
-    fails (then for the rest of the process)."""
-    eager = _limit if limit else _iterate
-    if limit in _EAGER:
-        return eager(*args)
-    try:
-        with torch._dynamo.config.patch(recompile_limit=_GRAPHS):
-            return _compiled(limit)(*args)
-    except Exception as exc:  # a compiler failure of any kind: the eager loop is correct
-        if not _compile_failure(exc):
-            raise
-        _EAGER.add(limit)
-        _warn_eager(type(exc).__name__)
-        return eager(*args)
-
-
-def _compile_failure(exc: Exception) -> bool:
-    """Whether ``exc`` comes from torch.compile's machinery (no compiler, a failed build)
-    rather than from the computation itself."""
-    module = type(exc).__module__
-    return module.startswith(("torch._dynamo", "torch._inductor")) or (
-        isinstance(exc, OSError | RuntimeError) and "compil" in str(exc).lower())
+    """The L-inf PGD limit clip_box(x - e y sign(w)) in one pass, ``(K, N, d)``: x
+    ``(1, N, d)``, y ``(N,)``, unit = sign(w) ``(K, d)``, e ``(K, 1, 1)``, all in x's dtype."""
+    K, N, d = unit.shape[0], x.shape[1], x.shape[2]
+    lo, hi = (-np.inf, np.inf) if box is None else (float(box[0]), float(box[1]))
+    out = np.empty((K, N, d), dtype=_array(x[0, :1]).dtype)
+    _limit_rows(_array(x[0]), _array(y, x.dtype), _array(unit, x.dtype),
+                _array(e.reshape(-1), x.dtype), lo, hi, out)
+    return torch.from_numpy(out).to(x.device)

@@ -34,7 +34,7 @@ def filter_normalized_direction(
 
 def landscape_1d(
     w: torch.Tensor, direction: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float,
-    attack: AttackSpec, alphas: torch.Tensor, seed: int = 0,
+    attack: AttackSpec, alphas: torch.Tensor, seed: int = 0, *, fused: bool = False,
 ) -> torch.Tensor:
     """L(w + a d) for every a in ``alphas``, the loss under ``attack`` re-computed at each point.
 
@@ -44,6 +44,7 @@ def landscape_1d(
         attack: ``pgd``/``exact`` (adversarial loss, re-attacked at each point), ``random``
             (the same noise draw for every point: seeded identically per point) or ``clean``.
         alphas: ``(A,)`` grid. seed: seeds PGD starts / the noise draw.
+        fused: PGD as one compiled loop per example (:func:`numerics.linear.attack.perturb`).
 
     Returns:
         ``(A,)`` losses.
@@ -63,6 +64,7 @@ def landscape_1d(
         # a random PGD start: each point is attacked from the same start as the training-loss
         # evaluation with this seed (same draws, same chunks), so a = 0 gives exactly that loss
         return torch.cat([adversarial_loss(row[None], X, y, eps, attack,
-                                           torch.Generator().manual_seed(seed)) for row in grid])
+                                           torch.Generator().manual_seed(seed), fused=fused)
+                          for row in grid])
     # deterministic attacks (exact worst case, the L-inf PGD limit): one batched call
-    return adversarial_loss(grid, X, y, eps, attack)
+    return adversarial_loss(grid, X, y, eps, attack, fused=fused)

@@ -175,9 +175,9 @@ def train_models(
             the better-trained one: one test point is 0.05% on MNIST2). None: last.
         progress: called with the epoch number after each epoch.
         init: initial weights ``(p,)`` (shared) or ``(K, p)``; None: ``init_scale`` N(0, 1).
-        fused_pgd: a PGD attack's iterations as compiled kernels (:mod:`numerics.linear.fused`;
-            the same iteration up to rounding, about twice as fast a training step on the
-            CPU).
+        fused_pgd: a PGD attack as one compiled loop per (model, example)
+            (:mod:`numerics.linear.fused`; the same iteration up to rounding, several times as
+            fast a training step on the CPU).
 
     Returns:
         :class:`TrainResult`.

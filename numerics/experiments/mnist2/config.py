@@ -19,6 +19,7 @@ import torch
 from numerics.attacks import AttackSpec
 from numerics.data.subsets import check_rows, check_subset_size, seeded_subset_indices
 from numerics.experiments.paper_values import TABLES_BY_DATASET, TableSpec
+from numerics.linear.attack import check_fusable
 from numerics.linear.train import TrainConfig
 from numerics.profiles import current_profile
 from numerics.records import REPO_ROOT
@@ -159,6 +160,11 @@ class MNIST2Config:
             uses it).
         landscape_points: points of the grid a in [-1, 1]. landscape_n: training points used.
         eigs: how many top Hessian eigenvalues to keep (figure 3: 3).
+        fused_pgd: the training PGD (in training, for the Hessian's fixed perturbation and
+            along the landscape) as one compiled loop per (model, example)
+            (:mod:`numerics.linear.fused`): the eager loop's iterates up to float32 rounding
+            of the row norms, about twice as fast a unit on the CPU
+            (``benchmarks/fused_pgd.py``); it needs ``projection="ball_then_box"``.
         threads: torch CPU threads during the run (``None``: leave torch's setting). One by
             default, as the committed full records ran (bit for bit: the thread count sets
             the order of BLAS reductions), and the best use of a 2-core machine when
@@ -185,6 +191,7 @@ class MNIST2Config:
     landscape_points: int = 21
     landscape_n: int = 1000
     eigs: int = 3
+    fused_pgd: bool = True
     threads: int | None = 1
     seed: int = 0
     seeds: tuple[int, ...] | None = None
@@ -203,6 +210,10 @@ class MNIST2Config:
                                             for a in self.eval_attacks):
             raise ConfigError("eval_attacks must be one or more PGD AttackSpecs, got "
                               f"{self.eval_attacks!r}")
+        if not isinstance(self.fused_pgd, bool):
+            raise ConfigError(f"fused_pgd must be true or false, got {self.fused_pgd!r}")
+        if self.fused_pgd:
+            check_fusable(self.train_attack)
         if self.eval_method not in ("pgd", "exact"):
             raise ConfigError(f"eval_method must be 'pgd' or 'exact', got {self.eval_method!r}")
         if self.select_on not in ("exact", "pgd"):

@@ -110,7 +110,7 @@ def _plan(number: int, config: MNIST2Config, dtype: torch.dtype, seed: int | Non
 
 
 def _train(plan: _Plan, data: tuple[torch.Tensor, ...],
-           progress: Callable[[str], None] | None) -> TrainResult:
+           progress: Callable[[str], None] | None, fused_pgd: bool = False) -> TrainResult:
     """Phase 1: train every budget's model in one batched call, early-stopped on the test set
     under ``plan.select_attack``."""
     Xtr, ytr, Xte, yte = data
@@ -121,6 +121,7 @@ def _train(plan: _Plan, data: tuple[torch.Tensor, ...],
                                             plan.base + 11, train.common_noise), dtype=W.dtype),
         progress=(lambda e: progress(f"table {plan.number}, seed {plan.seed}: epoch "
                                      f"{e}/{train.epochs}")) if progress else None,
+        fused_pgd=fused_pgd,
     )
 
 
@@ -203,7 +204,8 @@ def _hessian(plan: _Plan, config: MNIST2Config, Xtr: torch.Tensor, ytr: torch.Te
     eig_fixed, eig_rob = [], []
     for k, e in enumerate(eps_list):
         fixed_inputs = torch.cat([
-            _perturb(W[k:k + 1], Xtr[i:i + 4096], ytr[i:i + 4096], e, plan.train_attack, gen)[0]
+            _perturb(W[k:k + 1], Xtr[i:i + 4096], ytr[i:i + 4096], e, plan.train_attack, gen,
+                     fused=config.fused_pgd)[0]
             for i in range(0, Xtr.shape[0], 4096)
         ])
         eig_fixed.append(_top_eigs(fixed_noise_operator(W[k], fixed_inputs, ytr, wd),
@@ -243,7 +245,7 @@ def _landscape(plan: _Plan, config: MNIST2Config, Xtr: torch.Tensor, ytr: torch.
     for k, e in enumerate(plan.eps_list):
         direction = filter_normalized_direction(W[k], torch.Generator().manual_seed(plan.base))
         curve = landscape_1d(W[k], direction, Xl, yl, e, plan.train_attack, alphas,
-                             seed=plan.base + 41)
+                             seed=plan.base + 41, fused=config.fused_pgd)
         curves[eps_label(e, plan.spec.norm)] = curve.tolist()
     return {"alphas": alphas.tolist(), "n_points": int(Xl.shape[0]), "curves": curves}
 
@@ -278,7 +280,8 @@ def run_table(
     check_data(data[2], data[3], name="X (test inputs)", labels="pm1", ndim=2)
     plan = _plan(number, config, Xtr.dtype, seed)
     seconds: dict[str, float] = {}
-    result = _timed(seconds, "train", lambda: _train(plan, data, progress))
+    result = _timed(seconds, "train", lambda: _train(plan, data, progress,
+                                                         config.fused_pgd))
     acc = _timed(seconds, "evaluate", lambda: _evaluate(plan, config, data, result))
     rows = _rows(plan, result, acc)
     hess = _timed(seconds, "hessian", lambda: _hessian(plan, config, Xtr, ytr, result.best))
