@@ -9,9 +9,9 @@ L1 cache, one pass a step: project (scale to the ball, clamp to the box), add th
 sum the squares for the next projection. It computes the eager loop's iterates up to rounding:
 the row norms are summed in another order (1e-16 relative in float64, 1e-7 in float32), which a
 long training run carries into its last digits, so a study that uses it says so in its config.
-On one CPU thread a training step of the budget study's box runs (PGD-5, float64) is 2.6x as
-fast as with the eager loop, and an epoch of MNIST2 table 1's training (PGD-10, float32
-iterates, batches of 128) 2.8x (``python benchmarks/fused_pgd.py``).
+On one CPU thread a training step of the budget study's box runs (PGD-5, float64) and an epoch
+of MNIST2 table 1's training (PGD-10, float32 iterates, batches of 128) are each 2.6-2.8x as
+fast as with the eager loop (``python benchmarks/fused_pgd.py``, two runs).
 
 numba compiles each kernel on its first call for the dtypes it meets (1-1.5 s each) and keeps
 the machine code on disk (``cache=True``), so later processes load it (0.1-0.4 s).
@@ -148,16 +148,17 @@ def pgd_block(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torc
     Shapes: x ``(1, N, d)``, y ``(N,)``, unit ``(K, d)`` (w/||w||, or sign(w)), factor and e
     ``(K, 1, 1)`` (the step alpha_k and the budget eps_k); ``unit`` and ``factor`` in ``work``;
     start ``(1 or K, N, d)`` in the unit ball, or the L2 draws of
-    :func:`numerics.attacks.l2_ball_draws` (Gaussians ``(1 or K, N, d)``, radii
-    ``(1 or K, N, 1)``), scaled as :func:`~numerics.attacks.uniform_ball_noise` does; None: start
-    at 0. A zero budget leaves x as it is.
+    :func:`numerics.attacks.l2_ball_draws` (Gaussians ``(1 or K, N, d)`` in their own dtype,
+    float32 for float64 data, radii ``(1 or K, N, 1)``), scaled as
+    :func:`~numerics.attacks.uniform_ball_noise` does; None: start at 0. A zero budget leaves x
+    as it is.
     """
     work = x.dtype if work is None else work
     K, N, d = unit.shape[0], x.shape[1], x.shape[2]
     xs = _array(x[0])
     mode, g, radius = _NONE, np.zeros((1, 1, 1), dtype=xs.dtype), np.zeros((1, 1), xs.dtype)
     if isinstance(start, tuple):
-        mode, g, radius = _DRAWS, _array(start[0], x.dtype), _array(start[1][..., 0], x.dtype)
+        mode, g, radius = _DRAWS, _array(start[0]), _array(start[1][..., 0], x.dtype)
     elif start is not None:
         mode, g = _READY, _array(start, x.dtype)
     lo, hi = (-np.inf, np.inf) if box is None else (float(box[0]), float(box[1]))
