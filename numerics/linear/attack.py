@@ -23,7 +23,6 @@ from typing import Any
 import torch
 
 from numerics.attacks import AttackSpec, l2_ball_draws, scaled_clip, uniform_ball_noise
-from numerics.linear.fused import linf_limit, pgd_block
 from numerics.ops import margins, robust_margin, zeta
 from numerics.validate import check_box, check_data, check_norm, check_weights
 from theory.errors import ConfigError
@@ -181,6 +180,8 @@ def _perturb(
     if attack.kind == "exact" and attack.box is not None:
         return _box_worst_case(W, X, y, e, attack.norm, attack.box)
     if fused and attack.kind == "pgd":  # the L-inf PGD limit, in one compiled pass
+        from numerics.linear.fused import linf_limit  # numba loads on first use
+
         return linf_limit(x, y, _unit_weights(w, "linf"), e, attack.box)
     adversarial = (_ascent_direction(w, y, attack.norm) * e).add_(x)
     if attack.kind == "pgd" and attack.box is not None:  # the L-inf PGD limit, clipped
@@ -283,6 +284,8 @@ def _pgd_l2_linf(
     unit, yw = _unit_weights(w.to(work), attack.norm), y.to(work)  # (K, d), (N,)
     factor = attack.step_factor * e.to(work) / attack.steps
     if fused:  # one (model, example) at a time, its row in the core's cache through the steps
+        from numerics.linear.fused import pgd_block  # numba loads on first use
+
         return pgd_block(x, y, unit, factor, e, start, attack.steps, attack.norm, attack.box,
                          work)
     out = torch.empty((K, N, d), dtype=x.dtype, device=x.device)
