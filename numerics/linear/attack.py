@@ -17,7 +17,6 @@ The margins and losses are those of :mod:`numerics.ops` (the exact robust margin
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -208,7 +207,7 @@ def _pgd_run(x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor,
     out = x.expand(K, N, d).clone()  # a zero budget leaves x where it is
     if bool(active.any()):
         if start is not None and draws > 1:
-            start = _each(start, lambda t: t[active])
+            start = start[active]
         out[active] = _pgd_l2_linf(x, e[active], w[active], y, attack, start, fused)
     return out
 
@@ -256,12 +255,6 @@ def _box_worst_case(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
     return delta.add_(X[None])
 
 
-def _each(start: Any, take: Callable[[torch.Tensor], torch.Tensor]) -> Any:
-    """``take`` applied to a PGD start: one tensor of draws, or the pair of L2 draws
-    (:func:`numerics.attacks.l2_ball_draws`) that the fused kernel scales itself."""
-    return tuple(take(t) for t in start) if isinstance(start, tuple) else take(start)
-
-
 def _pgd_l2_linf(
     x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor, attack: AttackSpec,
     start: Any, fused: bool = False,
@@ -281,21 +274,22 @@ def _pgd_l2_linf(
     """
     work = getattr(torch, attack.iterate_dtype) if attack.iterate_dtype else x.dtype
     K, N, d = e.shape[0], x.shape[1], x.shape[2]
-    unit, yw = _unit_weights(w.to(work), attack.norm), y.to(work)  # (K, d), (N,)
+    unit = _unit_weights(w.to(work), attack.norm)  # (K, d)
     factor = attack.step_factor * e.to(work) / attack.steps
     if fused:  # one (model, example) at a time, its row in the core's cache through the steps
         from numerics.linear.fused import pgd_block  # numba loads on first use
 
         return pgd_block(x, y, unit, factor, e, start, attack.steps, attack.norm, attack.box,
                          work)
+    yw = y.to(work)
     out = torch.empty((K, N, d), dtype=x.dtype, device=x.device)
     rows = max(1, _PGD_ROWS // max(1, K * d))
     for lo in range(0, N, rows):
         sl = slice(lo, lo + rows)
-        part = None if start is None else _each(start, lambda t, sl=sl: t[:, sl])
         # the step -y w/||w|| (or -y sign(w)) times alpha, this block's rows only
         step = (-yw[sl][None, :, None] * unit[:, None, :]) * factor
-        out[:, sl] = _pgd_block(x[:, sl], e, step, attack, part, work)
+        out[:, sl] = _pgd_block(x[:, sl], e, step, attack,
+                                None if start is None else start[:, sl], work)
     return out
 
 
