@@ -1,6 +1,6 @@
 """numerics.linear.fused: a linear model's PGD compiled into one loop per (model, example)
-computes the eager loop's iterates up to rounding, trains the same weights, and refuses what it
-does not compute."""
+computes the eager loop's iterates up to rounding (with either projection) and trains the same
+weights."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import torch
 from numerics.attacks import AttackSpec
 from numerics.linear.attack import perturb
 from numerics.linear.train import TrainConfig, train_models
-from theory.errors import ConfigError
 
 
 def _problem(n: int = 300, d: int = 20, K: int = 3, seed: int = 0, dtype=torch.float64):
@@ -25,21 +24,22 @@ def _problem(n: int = 300, d: int = 20, K: int = 3, seed: int = 0, dtype=torch.f
     return X, y, W
 
 
-@pytest.mark.parametrize(("norm", "box", "start"), [("l2", (0.0, 1.0), "ball"),
-                                                      ("linf", (0.0, 1.0), "none"),
-                                                      ("l2", None, "none"),
-                                                      ("linf", None, "ball")])
-def test_fused_pgd_is_the_eager_pgd(norm: str, box: tuple | None, start: str,
+@pytest.mark.parametrize(("norm", "box", "start", "projection"), [
+    ("l2", (0.0, 1.0), "ball", "ball_then_box"), ("l2", (0.0, 1.0), "ball", "exact"),
+    ("linf", (0.0, 1.0), "none", "ball_then_box"), ("l2", None, "none", "ball_then_box"),
+    ("linf", None, "ball", "ball_then_box")])
+def test_fused_pgd_is_the_eager_pgd(norm: str, box: tuple | None, start: str, projection: str,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Several blocks of rows (a small block size), K = 3 budgets, one of them 0: the fused
-    iterates equal the eager ones to 1e-13 (rounding of the row norms)."""
+    iterates equal the eager ones to 1e-13 (rounding of the row norms), the exact projection
+    onto ball cap box (BOX-PROJ) included."""
     import numerics.linear.attack as linear_attack
 
     monkeypatch.setattr(linear_attack, "_PGD_ROWS", 7 * 3 * 20)  # blocks of 7 rows
     X, y, W = _problem()
     eps = torch.tensor([0.0, 0.3, 1.5]) if norm == "l2" else torch.tensor([0.0, 0.05, 0.2])
     # L-inf with step_factor 1.5 (< 2): the iteration itself, not its closed-form limit
-    attack = AttackSpec("pgd", norm, 7, 1.5, box=box, start=start)
+    attack = AttackSpec("pgd", norm, 7, 1.5, box=box, start=start, projection=projection)
     eager = perturb(W, X, y, eps, attack, torch.Generator().manual_seed(3))
     fused = perturb(W, X, y, eps, attack, torch.Generator().manual_seed(3), fused=True)
     assert fused.shape == eager.shape == (3, 300, 20)
@@ -52,6 +52,10 @@ def test_fused_pgd_is_the_eager_pgd(norm: str, box: tuple | None, start: str,
     size = delta.norm(dim=-1) if norm == "l2" else delta.abs().amax(dim=-1)
     assert bool((size <= eps[:, None] * (1 + 1e-12)).all())
     assert bool((size[1:].amax(dim=1) > 0).all())  # the attack moved the inputs
+    if projection == "exact":  # not the ball-then-box iterates
+        other = perturb(W, X, y, eps, dataclasses.replace(attack, projection="ball_then_box"),
+                        torch.Generator().manual_seed(3), fused=True)
+        assert float((fused - other).abs().max()) > 1e-3
 
 
 @pytest.mark.parametrize("box", [(0.0, 1.0), None])
@@ -86,10 +90,11 @@ def test_fused_training_is_the_eager_training() -> None:
     assert float((fused - eager).abs().max()) <= 1e-10 * float(eager.norm())
 
 
-@pytest.mark.parametrize(("norm", "box"), [("l2", (0.0, 1.0)), ("linf", (0.0, 1.0)),
-                                         ("l2", None)])
+@pytest.mark.parametrize(("norm", "box", "projection"), [
+    ("l2", (0.0, 1.0), "ball_then_box"), ("l2", (0.0, 1.0), "exact"),
+    ("linf", (0.0, 1.0), "ball_then_box"), ("l2", None, "ball_then_box")])
 def test_fused_float32_iterates_are_the_eager_float32_iterates(
-        norm: str, box: tuple | None, monkeypatch: pytest.MonkeyPatch) -> None:
+        norm: str, box: tuple | None, projection: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """``iterate_dtype="float32"`` on float64 data (the MNIST2 family's training PGD): the
     fused iterates equal the eager float32 loop's to 1e-5 of eps (float32 rounding of the row
     norms, summed in another order), and the last projection, in float64, puts them inside the
@@ -100,7 +105,7 @@ def test_fused_float32_iterates_are_the_eager_float32_iterates(
     X, y, W = _problem()
     eps = torch.tensor([0.0, 0.3, 1.5]) if norm == "l2" else torch.tensor([0.0, 0.05, 0.2])
     attack = AttackSpec("pgd", norm, 10, 2.5 if norm == "l2" else 1.5, box=box, start="ball",
-                        iterate_dtype="float32")
+                        iterate_dtype="float32", projection=projection)
     eager = perturb(W, X, y, eps, attack, torch.Generator().manual_seed(3))
     fused = perturb(W, X, y, eps, attack, torch.Generator().manual_seed(3), fused=True)
     assert fused.dtype == eager.dtype == torch.float64
@@ -117,15 +122,17 @@ def test_fused_float32_iterates_are_the_eager_float32_iterates(
         assert bool((fused <= 1.0).all())
 
 
-def test_fused_minibatch_training_in_float32_is_the_eager_training() -> None:
+@pytest.mark.parametrize("projection", ["ball_then_box", "exact"])
+def test_fused_minibatch_training_in_float32_is_the_eager_training(projection: str) -> None:
     """The MNIST2 tables' training (SGD with momentum on batches, PGD-10 from a uniform start
-    in the ball, float32 iterates, common noise, a zero budget among three): three epochs give
-    the eager run's weights to 1e-5 of their norm (float32 rounding carried through 30 steps)."""
+    in the ball, float32 iterates, common noise, a zero budget among three), with either
+    projection (the sensitivity study's ``exact-projection`` setting): three epochs give the
+    eager run's weights to 1e-5 of their norm (float32 rounding carried through 30 steps)."""
     X, _, _ = _problem(n=320, d=30)
     score = X @ torch.linspace(-1.0, 1.0, 30, dtype=X.dtype)
     y = torch.where(score > score.median(), 1.0, -1.0).to(X.dtype)
     attack = AttackSpec("pgd", "l2", 10, 2.5, box=(0.0, 1.0), start="ball",
-                        iterate_dtype="float32")
+                        iterate_dtype="float32", projection=projection)
     config = TrainConfig(epochs=3, batch_size=32, optimizer="sgd", lr=0.1, momentum=0.9,
                          common_noise=True, seed=0)
     eps = torch.tensor([0.0, 0.3, 0.8], dtype=X.dtype)
@@ -133,12 +140,3 @@ def test_fused_minibatch_training_in_float32_is_the_eager_training() -> None:
     fused = train_models(X, y, eps, attack, config, fused_pgd=True).last
     assert float(eager.norm()) > 0.1
     assert float((fused - eager).abs().max()) <= 1e-5 * float(eager.norm())
-
-
-def test_fused_refuses_what_it_does_not_compute() -> None:
-    X, y, W = _problem(n=10, d=4)
-    attack = AttackSpec("pgd", "l2", 3, 2.5, box=(0.0, 1.0), projection="exact")
-    with pytest.raises(ConfigError, match="fused=False"):
-        perturb(W, X, y, 0.5, attack, fused=True)
-    with pytest.raises(ConfigError, match="fused=False"):
-        train_models(X, y, 0.5, attack, TrainConfig(epochs=1), fused_pgd=True)

@@ -77,7 +77,7 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "pgd-20": ("PGD-20 in training", {"train_attack": {"steps": 20}}),
     "step-1.25": ("PGD step 1.25 eps / K in training", {"train_attack": {"step_factor": 1.25}}),
     "exact-projection": ("training PGD projects exactly onto ball cap box (BOX-PROJ)",
-                         {"train_attack": {"projection": "exact"}, "fused_pgd": False}),
+                         {"train_attack": {"projection": "exact"}}),
 }
 
 

@@ -27,7 +27,7 @@ from numerics.validate import check_box, check_data, check_norm, check_weights
 from theory.errors import ConfigError
 
 __all__ = ["accuracy", "adversarial_loss", "attacked_margins", "box_worst_case", "budgets",
-           "check_fusable", "perturb", "robust_correct"]
+           "perturb", "robust_correct"]
 
 _ELEMENT_BUDGET = 1 << 22  # elements of a (K, rows, d) perturbation block held at once (32 MiB)
 
@@ -122,28 +122,17 @@ def perturb(
         common_noise: one draw of the PGD start / noise shared by all K models (common random
             numbers, e.g. for the points of a landscape); else an independent draw per model.
         fused: run PGD as one compiled loop per (model, example) (:mod:`numerics.linear.fused`,
-            on the CPU): the same iteration up to rounding, several times as fast;
-            projection ``"ball_then_box"`` only.
+            on the CPU): the same iteration up to rounding, several times as fast.
 
     Returns:
         ``(K, N, d)`` perturbed inputs.
 
     Raises:
         ConfigError: ``X`` not a non-empty finite floating ``(N, d)`` tensor, ``y`` not ``N``
-            labels -1/+1 (checked once; the training loop calls :func:`_perturb`, unchecked),
-            ``fused`` with the exact projection in a box.
+            labels -1/+1 (checked once; the training loop calls :func:`_perturb`, unchecked).
     """
     check_data(X, y, name="X", labels="pm1", ndim=2)
-    if fused:
-        check_fusable(attack)
     return _perturb(W, X, y, eps, attack, generator, common_noise, fused=fused)
-
-
-def check_fusable(attack: AttackSpec) -> None:
-    """Refuse ``fused`` PGD for what :mod:`numerics.linear.fused` does not compute."""
-    if attack.kind == "pgd" and attack.box is not None and attack.projection == "exact":
-        raise ConfigError("fused PGD projects onto the ball then the box: use "
-                          "projection='ball_then_box', or fused=False")
 
 
 def _perturb(
@@ -280,7 +269,7 @@ def _pgd_l2_linf(
         from numerics.linear.fused import pgd_block  # numba loads on first use
 
         return pgd_block(x, y, unit, factor, e, start, attack.steps, attack.norm, attack.box,
-                         work)
+                         work, attack.projection)
     yw = y.to(work)
     out = torch.empty((K, N, d), dtype=x.dtype, device=x.device)
     rows = max(1, _PGD_ROWS // max(1, K * d))
@@ -341,8 +330,6 @@ def attacked_margins(
     as in :func:`perturb`.
     """
     check_data(X, y, name="X", labels="pm1", ndim=2)
-    if fused:
-        check_fusable(attack)
     return _attacked_margins(W, X, y, eps, attack, generator, common_noise, fused=fused)
 
 

@@ -33,12 +33,14 @@ _NONE, _DRAWS, _READY = 0, 1, 2
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "contract", "arcp"})
-def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, lo_b, hi_b, final, out):
+def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, exact, lo_b, hi_b,
+              final, out):
     """out[k, n] = x[n] + delta after ``steps`` PGD steps of model k on example n.
 
     delta = P(delta + step_k,n), step = (-y_n unit_k) factor_k, from delta = P(s e_k) (0 without
     a start); P scales onto the ball of radius e_k (L2: by e_k / ||delta|| when ||delta|| >
-    e_k; L-inf: clamps to [-e_k, e_k]), then clamps to the box [lo_b - x, hi_b - x]. The steps
+    e_k; L-inf: clamps to [-e_k, e_k]), then clamps to the box [lo_b - x, hi_b - x]; with
+    ``exact`` (L2) P is the Euclidean projection onto ball cap box (:func:`_ball_box_`). The steps
     run in xw's dtype; when x's differs (``final``), the last iterate is projected again in
     x's (``e``).
     s: none (``mode`` 0), g / ||g|| * radius from the L2 draws (1), or g itself (2); g and
@@ -54,6 +56,9 @@ def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, lo_b, h
     hi = np.empty(d, dtype=xw.dtype)
     s = np.empty(d, dtype=x.dtype)  # the start, in x's dtype
     sw = np.zeros(d, dtype=xw.dtype)  # ... and in the iterations'
+    lo64 = np.empty(d, dtype=x.dtype)  # the box in x's dtype (the exact final projection)
+    hi64 = np.empty(d, dtype=x.dtype)
+    tiny64 = np.finfo(x.dtype).tiny
     shared = g.shape[0] == 1
     for n in range(N):
         for j in range(d):
@@ -80,7 +85,12 @@ def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, lo_b, h
                 v = sw[j] * ek
                 delta[j] = v
                 acc += v * v
-            for it in range(steps + 1):
+            for it in range(steps + 1 if exact else 0):
+                _ball_box_(delta, lo, hi, ek, zero, one, tiny)
+                if it < steps:
+                    for j in range(d):
+                        delta[j] += step[j]
+            for it in range(0 if exact else steps + 1):
                 scale = one
                 if l2:
                     length = np.sqrt(acc)
@@ -100,7 +110,15 @@ def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, lo_b, h
                         v = v + step[j]
                         acc += v * v
                     delta[j] = v
-            if final:  # the last iterate onto the ball and the box again, in x's dtype
+            if final and exact:  # the last iterate projected again, in x's dtype
+                for j in range(d):
+                    s[j] = delta[j]
+                    lo64[j] = lo_b - x[n, j]
+                    hi64[j] = hi_b - x[n, j]
+                _ball_box_(s, lo64, hi64, e[k], 0.0, 1.0, tiny64)
+                for j in range(d):
+                    out[k, n, j] = s[j] + x[n, j]
+            elif final:  # the last iterate onto the ball and the box again, in x's dtype
                 e64 = e[k]
                 flen = 0.0
                 for j in range(d):
@@ -122,6 +140,53 @@ def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, lo_b, h
                     out[k, n, j] = delta[j] + x[n, j]
 
 
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "contract", "arcp"})
+def _ball_box_(v, lo, hi, eps, zero, one, tiny):
+    """In place: v onto {||v||_2 <= eps} cap {lo <= v <= hi} (lo <= 0 <= hi), BOX-PROJ, as
+    :func:`numerics.attacks.scaled_clip` computes it: clip(s v, lo, hi) with s in (0, 1] the
+    largest keeping the norm <= eps, found by the monotone active-set iteration (from
+    s = eps / ||v||: coordinates with s |v_j| < |b_j| free, the others at their bound b_j;
+    s <- sqrt((eps^2 - C) / R), R the free part of sum v_j^2, C the clipped sum b_j^2), run
+    until it stops moving: the free set only shrinks, so that takes at most d + 1 passes."""
+    d = v.shape[0]
+    length = zero
+    for j in range(d):
+        length += v[j] * v[j]
+    length = np.sqrt(length)
+    s = eps / length if length > zero else one
+    s = s if s < one else one
+    eps2 = eps * eps
+    while True:
+        free, clipped, s2 = zero, zero, s * s
+        for j in range(d):  # selects, not branches: the pass vectorises
+            a = v[j]
+            b = hi[j] if a > zero else lo[j]
+            a2, b2 = a * a, b * b
+            inside = s2 * a2 < b2
+            free += a2 if inside else zero
+            clipped += zero if inside else b2
+        t = one
+        if free > zero:
+            t = (eps2 - clipped) / free
+            t = np.sqrt(t if t > zero else zero)
+            t = t if t < one else one
+        if t <= s:
+            break
+        s = t
+    length = zero
+    for j in range(d):
+        u = s * v[j]
+        u = u if u > lo[j] else lo[j]
+        u = u if u < hi[j] else hi[j]
+        v[j] = u
+        length += u * u
+    length = np.sqrt(length)
+    if length > eps:  # rounding: never leave the ball
+        u = eps / (length if length > tiny else tiny)
+        for j in range(d):
+            v[j] *= u
+
+
 @numba.njit(cache=True, nogil=True)
 def _limit_rows(x, y, sign, e, lo_b, hi_b, out):
     """out[k, n] = clip(x[n] + (-y_n sign_k) e_k, lo_b, hi_b), as the eager ops round it."""
@@ -141,9 +206,11 @@ def _array(t: torch.Tensor, dtype: torch.dtype | None = None) -> np.ndarray:
 
 def pgd_block(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torch.Tensor,
               e: torch.Tensor, start: Start, steps: int, norm: str,
-              box: tuple[float, float] | None, work: torch.dtype | None = None) -> torch.Tensor:
-    """PGD with projection onto the ball then the box: the perturbed inputs x + delta
-    ``(K, N, d)`` in x's dtype, iterating in ``work`` (default x's dtype).
+              box: tuple[float, float] | None, work: torch.dtype | None = None,
+              projection: str = "ball_then_box") -> torch.Tensor:
+    """PGD with projection onto the ball then the box (``projection="exact"``: onto ball cap
+    box, L2 in a box): the perturbed inputs x + delta ``(K, N, d)`` in x's dtype, iterating
+    in ``work`` (default x's dtype).
 
     Shapes: x ``(1, N, d)``, y ``(N,)``, unit ``(K, d)`` (w/||w||, or sign(w)), factor and e
     ``(K, 1, 1)`` (the step alpha_k and the budget eps_k); ``unit`` and ``factor`` in ``work``;
@@ -165,7 +232,8 @@ def pgd_block(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torc
     out = np.empty((K, N, d), dtype=xs.dtype)
     _pgd_rows(xs, _array(x[0], work), _array(y, work), _array(unit, work),
               _array(factor.reshape(-1), work), _array(e.reshape(-1), work),
-              _array(e.reshape(-1), x.dtype), mode, g, radius, steps, norm == "l2", lo, hi,
+              _array(e.reshape(-1), x.dtype), mode, g, radius, steps, norm == "l2",
+              norm == "l2" and box is not None and projection == "exact", lo, hi,
               work != x.dtype, out)
     return torch.from_numpy(out).to(x.device)
 

@@ -32,7 +32,7 @@ import scipy.optimize
 import torch
 
 from numerics.attacks import AttackSpec
-from numerics.linear.attack import _perturb, budgets, check_fusable
+from numerics.linear.attack import _perturb, budgets
 from numerics.ops import margins, robust_loss_and_mean_gradient, zeta
 from numerics.validate import check_count, check_data
 from theory.adversarial_loss import ROBUST_LOSS_TORCH
@@ -185,13 +185,10 @@ def train_models(
     Raises:
         ConfigError: labels other than +-1 (0/1 labels: y = 2 c - 1), ``X`` not a non-empty
             finite floating ``(N, d)`` tensor, ``y`` not one label per row, or initial weights
-            of the wrong shape, ``fused_pgd`` with an attack it does not compute (all checked
-            once, before the first step).
+            of the wrong shape (all checked once, before the first step).
         DivergenceError: a non-finite loss or weight.
     """
     check_data(X, y, name="X (training inputs)", labels="pm1", ndim=2)
-    if fused_pgd:
-        check_fusable(attack)
     N, d = X.shape
     K = torch.as_tensor(eps).reshape(-1).numel()
     e = budgets(eps, K, X).reshape(-1)

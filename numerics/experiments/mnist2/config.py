@@ -19,7 +19,6 @@ import torch
 from numerics.attacks import AttackSpec
 from numerics.data.subsets import check_rows, check_subset_size, seeded_subset_indices
 from numerics.experiments.paper_values import TABLES_BY_DATASET, TableSpec
-from numerics.linear.attack import check_fusable
 from numerics.linear.train import TrainConfig
 from numerics.profiles import current_profile
 from numerics.records import REPO_ROOT
@@ -164,7 +163,7 @@ class MNIST2Config:
             along the landscape) as one compiled loop per (model, example)
             (:mod:`numerics.linear.fused`): the eager loop's iterates up to float32 rounding
             of the row norms, about twice as fast a unit on the CPU
-            (``benchmarks/fused_pgd.py``); it needs ``projection="ball_then_box"``.
+            (``benchmarks/fused_pgd.py``), with either projection.
         threads: torch CPU threads during the run (``None``: leave torch's setting). One by
             default, as the committed full records ran (bit for bit: the thread count sets
             the order of BLAS reductions), and the best use of a 2-core machine when
@@ -212,8 +211,6 @@ class MNIST2Config:
                               f"{self.eval_attacks!r}")
         if not isinstance(self.fused_pgd, bool):
             raise ConfigError(f"fused_pgd must be true or false, got {self.fused_pgd!r}")
-        if self.fused_pgd:
-            check_fusable(self.train_attack)
         if self.eval_method not in ("pgd", "exact"):
             raise ConfigError(f"eval_method must be 'pgd' or 'exact', got {self.eval_method!r}")
         if self.select_on not in ("exact", "pgd"):
