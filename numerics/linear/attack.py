@@ -370,7 +370,7 @@ _SCREEN_SLACK = 1e-9
 def robust_correct(
     W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
     attacks: AttackSpec | tuple[AttackSpec, ...], generator: torch.Generator | None = None,
-    common_noise: bool = False,
+    common_noise: bool = False, *, fused: bool = False,
 ) -> torch.Tensor:
     """Whether each example is classified correctly under every attack of ``attacks`` (the
     lowest margin among them > 0), shape ``(K, N)`` bool.
@@ -383,16 +383,16 @@ def robust_correct(
     break: a few percent) are attacked, model by model. Each example's attack is computed
     exactly as on the whole set (the attacks treat examples independently). Attacks that draw
     random numbers run on the whole set, in order, from ``generator``, as
-    :func:`attacked_margins` does.
+    :func:`attacked_margins` does. ``fused``: as in :func:`perturb`.
     """
     check_data(X, y, name="X", labels="pm1", ndim=2)
-    return _robust_correct(W, X, y, eps, attacks, generator, common_noise)
+    return _robust_correct(W, X, y, eps, attacks, generator, common_noise, fused=fused)
 
 
 def _robust_correct(
     W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
     attacks: AttackSpec | tuple[AttackSpec, ...], generator: torch.Generator | None = None,
-    common_noise: bool = False,
+    common_noise: bool = False, *, fused: bool = False,
 ) -> torch.Tensor:
     """:func:`robust_correct` on data checked by the caller."""
     attacks = (attacks,) if isinstance(attacks, AttackSpec) else tuple(attacks)
@@ -400,8 +400,8 @@ def _robust_correct(
     e = budgets(eps, K, X).reshape(-1)
     screen = all(_deterministic(a) for a in attacks) and len({a.norm for a in attacks}) == 1
     if not screen or all(a.kind == "clean" for a in attacks):  # clean: one product anyway
-        z = torch.stack([_attacked_margins(W, X, y, e, a, generator, common_noise)
-                         for a in attacks])
+        z = torch.stack([_attacked_margins(W, X, y, e, a, generator, common_noise,
+                                           fused=fused) for a in attacks])
         return z.amin(dim=0) > 0
     norm = attacks[0].norm
     lower = robust_margin(W, X, y, e, norm)  # (K, N): no attack in the ball goes below it
@@ -417,7 +417,7 @@ def _robust_correct(
             continue
         xs, ys = X[idx], y[idx]
         z = torch.stack([_attacked_margins(W[k:k + 1], xs, ys, e[k:k + 1], a, generator,
-                                           common_noise)[0] for a in attacks])
+                                           common_noise, fused=fused)[0] for a in attacks])
         correct[k, idx] = z.amin(dim=0) > 0
     return correct
 

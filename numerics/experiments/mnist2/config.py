@@ -159,8 +159,8 @@ class MNIST2Config:
             uses it).
         landscape_points: points of the grid a in [-1, 1]. landscape_n: training points used.
         eigs: how many top Hessian eigenvalues to keep (figure 3: 3).
-        fused_pgd: the training PGD (in training, for the Hessian's fixed perturbation and
-            along the landscape) as one compiled loop per (model, example)
+        fused_pgd: every PGD (in training, for the Hessian's fixed perturbation, along the
+            landscape and in the evaluation) as one compiled loop per (model, example)
             (:mod:`numerics.linear.fused`): the eager loop's iterates up to float32 rounding
             of the row norms, about twice as fast a unit on the CPU
             (``benchmarks/fused_pgd.py``), with either projection.

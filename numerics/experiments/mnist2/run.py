@@ -48,12 +48,13 @@ _T = TypeVar("_T")
 
 def _eval(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: torch.Tensor,
           attacks: AttackSpec | tuple[AttackSpec, ...], seed: int,
-          common_noise: bool) -> list[float]:
+          common_noise: bool, fused: bool = False) -> list[float]:
     """Accuracy (%) of each model when every example meets the strongest of ``attacks`` (the
-    lowest margin among them, per example and model)."""
+    lowest margin among them, per example and model); ``fused``: PGD by
+    :mod:`numerics.linear.fused`."""
     gen = torch.Generator().manual_seed(seed)
     # the data were checked once (run_table, train_models' entry)
-    correct = _robust_correct(W, X, y, eps, attacks, gen, common_noise)
+    correct = _robust_correct(W, X, y, eps, attacks, gen, common_noise, fused=fused)
     return (100.0 * correct.to(W.dtype).mean(dim=1)).tolist()
 
 
@@ -118,7 +119,8 @@ def _train(plan: _Plan, data: tuple[torch.Tensor, ...],
     return train_models(
         Xtr, ytr, plan.eps, plan.train_attack, train,
         select=lambda W: torch.tensor(_eval(W, Xte, yte, plan.eps, plan.select_attack,
-                                            plan.base + 11, train.common_noise), dtype=W.dtype),
+                                            plan.base + 11, train.common_noise, fused_pgd),
+                                      dtype=W.dtype),
         progress=(lambda e: progress(f"table {plan.number}, seed {plan.seed}: epoch "
                                      f"{e}/{train.epochs}")) if progress else None,
         fused_pgd=fused_pgd,
@@ -140,7 +142,8 @@ def _evaluate(plan: _Plan, config: MNIST2Config, data: tuple[torch.Tensor, ...],
 
     def evaluate(X: torch.Tensor, y: torch.Tensor, attack: AttackSpec | tuple[AttackSpec, ...],
                  seed: int) -> list[float]:
-        acc = _eval(both, X, y, eps2, attack, seed, config.train.common_noise)
+        acc = _eval(both, X, y, eps2, attack, seed, config.train.common_noise,
+                    config.fused_pgd)
         return [acc[i] for i in slot]
 
     exact = AttackSpec("exact", spec.norm)  # BOX-MAX: the worst case in the ball and the box
