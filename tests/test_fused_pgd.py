@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from numerics.attacks import AttackSpec
-from numerics.linear.attack import perturb
-from numerics.linear.train import TrainConfig, train_models
+from numerics.linear.attack import _fused_loss_gradient, perturb
+from numerics.linear.train import TrainConfig, loss_gradient, train_models
 
 
 def _problem(n: int = 300, d: int = 20, K: int = 3, seed: int = 0, dtype=torch.float64):
@@ -140,3 +140,30 @@ def test_fused_minibatch_training_in_float32_is_the_eager_training(projection: s
     fused = train_models(X, y, eps, attack, config, fused_pgd=True).last
     assert float(eager.norm()) > 0.1
     assert float((fused - eager).abs().max()) <= 1e-5 * float(eager.norm())
+
+
+@pytest.mark.parametrize(("norm", "step_factor", "projection", "iterate_dtype", "bias"), [
+    ("l2", 2.5, "ball_then_box", "float32", True), ("l2", 2.5, "exact", None, False),
+    ("linf", 2.5, "ball_then_box", None, True), ("linf", 1.5, "ball_then_box", None, False)])
+def test_fused_loss_gradient_is_the_loss_gradient_of_the_fused_inputs(
+        norm: str, step_factor: float, projection: str, iterate_dtype: str | None,
+        bias: bool) -> None:
+    """Summed as they are made (never stored), the attacked inputs give the loss and gradient
+    that loss_gradient takes of perturb's inputs (same draws) to 1e-12, with and without a
+    bias, for the iterated PGD and the L-inf limit (step_factor >= 2); a single PGD run only."""
+    X, y, W = _problem()
+    W = W if bias else W[:, :-1]
+    eps = torch.tensor([0.0, 0.3, 1.5]) if norm == "l2" else torch.tensor([0.0, 0.05, 0.2])
+    attack = AttackSpec("pgd", norm, 7, step_factor, box=(0.0, 1.0), start="ball",
+                        projection=projection, iterate_dtype=iterate_dtype)
+    for common in (True, False):
+        inputs = perturb(W, X, y, eps, attack, torch.Generator().manual_seed(3), common,
+                         fused=True)
+        loss, grad = loss_gradient(W, inputs, y, bias)
+        summed = _fused_loss_gradient(W, X, y, eps, attack, torch.Generator().manual_seed(3),
+                                      common)
+        assert summed is not None
+        torch.testing.assert_close(summed[0], loss, rtol=1e-12, atol=0.0)
+        torch.testing.assert_close(summed[1], grad, rtol=0.0, atol=1e-12 * float(grad.abs().max()))
+    assert _fused_loss_gradient(W, X, y, eps, dataclasses.replace(attack, restarts=2)) is None
+    assert _fused_loss_gradient(W, X, y, eps, AttackSpec("random", norm, box=(0.0, 1.0))) is None

@@ -70,9 +70,10 @@ class BudgetConfig:
         box_eps_l2, box_eps_linf: absolute budgets trained with PGD in the [0, 1] box.
         pgd_steps: PGD steps K (step 2.5 eps / K). collapse_tol: ||w_f|| below
             collapse_tol * ||w_f(eps=0)|| counts as collapsed. seed, profile: as usual.
-        fused_pgd: the box runs' PGD as one compiled loop per (model, example)
-            (:mod:`numerics.linear.fused`): the same iteration as the eager loop up to rounding,
-            several times as fast a training step on the CPU (``benchmarks/fused_pgd.py``).
+        fused_pgd: the box runs' PGD as one compiled loop per (model, example), summed into
+            the loss and gradient as it goes (:mod:`numerics.linear.fused`): the same numbers
+            as the eager steps up to rounding, several times as fast on the CPU
+            (``benchmarks/fused_pgd.py``).
     """
 
     n_samples: int = 12665
@@ -98,6 +99,10 @@ class BudgetConfig:
         check_int(self.steps, "steps")
         check_int(self.box_train_steps, "box_train_steps")
         check_int(self.pgd_steps, "pgd_steps")
+        for name in ("box_eps_l2", "box_eps_linf"):
+            grid = getattr(self, name)
+            if not grid or any(not e > 0 for e in grid):
+                raise ConfigError(f"{name} must be a non-empty tuple of budgets > 0, got {grid}")
         if not isinstance(self.fused_pgd, bool):
             raise ConfigError(f"fused_pgd must be true or false, got {self.fused_pgd!r}")
 
@@ -117,7 +122,7 @@ def _fit_exact(cfg: BudgetConfig, x: torch.Tensor, y: torch.Tensor, eps: list[fl
     coordinate, and one pass over ``x`` serves them all); p = inf by the exact smooth split form
     (Adam cannot settle on the many kinks), one solve per budget."""
     if norm == "l2":
-        feats = x[:, :-1] if bias else x
+        feats = (x[:, :-1] if bias else x).contiguous()  # not a strided view at every step
         last = train_models(feats, y, torch.tensor(eps, dtype=x.dtype),
                             AttackSpec("exact", norm, box=None),
                             _train_config(cfg, cfg.steps, bias)).last
@@ -160,8 +165,9 @@ def run_budget(cfg: BudgetConfig, units: Units | None = None) -> dict[str, Any]:
 
     Units (checkpointed with ``checkpoint_dir``, :mod:`numerics.experiments.units`): each exact
     series (one (norm, bias): every ratio, p = 2 in one batched run), the gradient bound
-    (generator seeded with ``seed``), and each box run (PGD starts from a generator seeded
-    with ``unit_seed(seed, "box/<norm>/<eps>")``).
+    (generator seeded with ``seed``), and each norm's box runs (every budget in one batched
+    run, the PGD starts one draw shared by the budgets, from a generator seeded with
+    ``unit_seed(seed, "box/<norm>")``).
 
     Args:
         cfg: the config. units: runs each unit, checkpointing and resuming it
@@ -188,26 +194,27 @@ def run_budget(cfg: BudgetConfig, units: Units | None = None) -> dict[str, Any]:
     gradient_bound = units("gradient_bound", lambda: _gradient_bound_on_data(
         x, y, thresholds["l2"], torch.Generator().manual_seed(cfg.seed)))
 
-    def box_run(norm: str, eps: float, name: str) -> dict[str, Any]:
+    def box_runs(norm: str, grid: tuple[float, ...], name: str) -> list[dict[str, Any]]:
         # the linear model's analytic PGD, far cheaper than autograd on the whole training set
         # (tests/test_linear_attack.py): under L2 the iterates of numerics.attacks.pgd_on_loss to
-        # 1e-12;
-        # under L-inf its limit clip(x - eps y sign(w)), which differs from the generic PGD only
-        # where w_i = 0 (there the loss does not depend on delta_i: the generic PGD keeps its
-        # random start, the limit keeps delta_i = 0; both are maximisers)
+        # 1e-12; under L-inf its limit clip(x - eps y sign(w)), which differs from the generic
+        # PGD only where w_i = 0 (there the loss does not depend on delta_i: the generic PGD
+        # keeps its random start, the limit keeps delta_i = 0; both are maximisers). Every
+        # budget's model in one batched run, each start one draw scaled by each budget (common
+        # random numbers): the models do not interact, and one draw and one pass over x serve
+        # them all
         attack = AttackSpec("pgd", norm, cfg.pgd_steps, 2.5, box=(0.0, 1.0))
-        config = _train_config(cfg, cfg.box_train_steps, False,
+        config = _train_config(cfg, cfg.box_train_steps, False, common_noise=True,
                                noise_seed=unit_seed(cfg.seed, name))
-        wd = train_models(x, y, eps, attack, config, fused_pgd=cfg.fused_pgd).last[0]
-        return {"eps": eps, "w_norm": float(wd.norm()),
-                "clean_acc": float(((x @ wd) * y > 0).double().mean())}
+        last = train_models(x, y, torch.tensor(grid, dtype=x.dtype), attack, config,
+                            fused_pgd=cfg.fused_pgd).last
+        return [{"eps": eps, "w_norm": float(wd.norm()),
+                 "clean_acc": float(((x @ wd) * y > 0).double().mean())}
+                for eps, wd in zip(grid, last, strict=True)]
 
     for norm, grid in (("l2", cfg.box_eps_l2), ("linf", cfg.box_eps_linf)):
-        rows = []
-        for eps in grid:
-            name = f"box/{norm}/{eps!r}"
-            rows.append(units(name, lambda norm=norm, eps=eps, name=name: box_run(
-                norm, eps, name)))
+        name = f"box/{norm}"
+        rows = units(name, lambda norm=norm, grid=grid, name=name: box_runs(norm, grid, name))
         ref = rows[0]["w_norm"]
         collapsed = [r["eps"] for r in rows if r["w_norm"] < cfg.collapse_tol * ref]
         box[norm] = {"rows": rows, "eps_star_no_box": thresholds[norm],
@@ -396,8 +403,7 @@ def unit_names(cfg: BudgetConfig) -> list[str]:
     """The units of :func:`run_budget`, in its order."""
     names = [f"exact/{n}{'_bias' if b else ''}" for n in ("l2", "linf") for b in (False, True)]
     names.append("gradient_bound")
-    names += [f"box/{n}/{e!r}" for n, grid in (("l2", cfg.box_eps_l2),
-                                                ("linf", cfg.box_eps_linf)) for e in grid]
+    names += ["box/l2", "box/linf"]
     return names + [f"cifar2/{n}" for n in ("l2", "linf")]
 
 

@@ -177,10 +177,32 @@ def _perturb(
     return adversarial
 
 
+def _fused_loss_gradient(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+    attack: AttackSpec, generator: torch.Generator | None = None, common_noise: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The mean logistic loss ``(K,)`` and its gradient ``(K, p)`` at the inputs of the fused
+    :func:`perturb` (``fused=True``), the perturbation held fixed: the same draws, and the
+    numbers of :func:`numerics.linear.train.loss_gradient` of those inputs up to rounding, in
+    one compiled pass that never stores the ``(K, N, d)`` inputs. None for an attack other
+    than one PGD run (then perturb, and take the loss of what it returns)."""
+    if attack.kind != "pgd" or attack.restarts != 1 or attack.step_size is not None:
+        return None
+    from numerics.linear.fused import linf_limit_loss_gradient  # numba loads on first use
+
+    K, d = W.shape[0], X.shape[1]
+    w, e, x = _pixel_weights(W, d), budgets(eps, K, X), X[None]
+    if attack.norm == "linf" and attack.step_factor >= 2.0:  # the L-inf PGD limit
+        return linf_limit_loss_gradient(W, x, y, _unit_weights(w, "linf"), e, attack.box)
+    return _pgd_run(x, e, w, y, attack, 1 if common_noise else K, generator, True, W)
+
+
 def _pgd_run(x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor,
              attack: AttackSpec, draws: int, generator: torch.Generator | None,
-             fused: bool = False) -> torch.Tensor:
-    """One PGD run from a fresh start (``attack.start``); zero budgets leave x where it is."""
+             fused: bool = False, weights: torch.Tensor | None = None) -> Any:
+    """One PGD run from a fresh start (``attack.start``); zero budgets leave x where it is.
+    ``weights`` (fused only): the loss and gradient at the attacked inputs instead
+    (:func:`_fused_loss_gradient`)."""
     K, N, d = e.shape[0], x.shape[1], x.shape[2]
     start: Any = None
     if fused and attack.norm == "l2" and attack.start != "none":
@@ -192,7 +214,7 @@ def _pgd_run(x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor,
         start = _unit_noise((draws, N, d), attack.norm, generator, x[0], attack.start)
     active = e.reshape(-1) > 0
     if fused or bool(active.all()):  # the fused kernel leaves x as it is at a zero budget
-        return _pgd_l2_linf(x, e, w, y, attack, start, fused)
+        return _pgd_l2_linf(x, e, w, y, attack, start, fused, weights)
     out = x.expand(K, N, d).clone()  # a zero budget leaves x where it is
     if bool(active.any()):
         if start is not None and draws > 1:
@@ -246,10 +268,11 @@ def _box_worst_case(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
 
 def _pgd_l2_linf(
     x: torch.Tensor, e: torch.Tensor, w: torch.Tensor, y: torch.Tensor, attack: AttackSpec,
-    start: Any, fused: bool = False,
-) -> torch.Tensor:
+    start: Any, fused: bool = False, weights: torch.Tensor | None = None,
+) -> Any:
     """PGD on a ``(K, N, d)`` perturbation, in place: add the step, project onto the ball, clamp
-    to the box; returns the perturbed inputs x + delta.
+    to the box; returns the perturbed inputs x + delta (with ``weights``, fused only: the loss
+    and gradient at them, :func:`numerics.linear.fused.pgd_loss_gradient`).
 
     ``start``: unit-ball draws ``(1 or K, N, d)`` (None: start at 0), scaled by eps.
     With ``attack.iterate_dtype`` the start (drawn in ``x.dtype``), the direction and the
@@ -266,8 +289,11 @@ def _pgd_l2_linf(
     unit = _unit_weights(w.to(work), attack.norm)  # (K, d)
     factor = attack.step_factor * e.to(work) / attack.steps
     if fused:  # one (model, example) at a time, its row in the core's cache through the steps
-        from numerics.linear.fused import pgd_block  # numba loads on first use
+        from numerics.linear.fused import pgd_block, pgd_loss_gradient  # numba loads here
 
+        if weights is not None:
+            return pgd_loss_gradient(weights, x, y, unit, factor, e, start, attack.steps,
+                                     attack.norm, attack.box, work, attack.projection)
         return pgd_block(x, y, unit, factor, e, start, attack.steps, attack.norm, attack.box,
                          work, attack.projection)
     yw = y.to(work)

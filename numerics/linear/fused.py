@@ -23,7 +23,7 @@ import numba
 import numpy as np
 import torch
 
-__all__ = ["linf_limit", "pgd_block"]
+__all__ = ["linf_limit", "linf_limit_loss_gradient", "pgd_block", "pgd_loss_gradient"]
 
 
 Start = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
@@ -34,8 +34,10 @@ _NONE, _DRAWS, _READY = 0, 1, 2
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "contract", "arcp"})
 def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, exact, lo_b, hi_b,
-              final, out):
-    """out[k, n] = x[n] + delta after ``steps`` PGD steps of model k on example n.
+              final, out, weights, loss, grad):
+    """out[k, n] = x[n] + delta after ``steps`` PGD steps of model k on example n; or, with
+    ``weights`` (K, p) given (out then (K, 0, 0)), not kept but summed into the loss and
+    gradient of model k at them (:func:`_add_loss_gradient`).
 
     delta = P(delta + step_k,n), step = (-y_n unit_k) factor_k, from delta = P(s e_k) (0 without
     a start); P scales onto the ball of radius e_k (L2: by e_k / ||delta|| when ||delta|| >
@@ -46,7 +48,9 @@ def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, exact, 
     s: none (``mode`` 0), g / ||g|| * radius from the L2 draws (1), or g itself (2); g and
     radius have one draw or one per model (first axis).
     """
-    K, N, d = out.shape
+    K, (N, d) = unit.shape[0], x.shape
+    keep = out.shape[1] == N
+    row = np.empty(d, dtype=x.dtype)  # x + delta, the attacked input
     c = np.empty(3, dtype=xw.dtype)  # constants in the iterations' dtype
     c[0], c[1], c[2] = 0.0, 1.0, np.finfo(xw.dtype).tiny
     zero, one, tiny = c[0], c[1], c[2]
@@ -117,7 +121,7 @@ def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, exact, 
                     hi64[j] = hi_b - x[n, j]
                 _ball_box_(s, lo64, hi64, e[k], 0.0, 1.0, tiny64)
                 for j in range(d):
-                    out[k, n, j] = s[j] + x[n, j]
+                    row[j] = s[j] + x[n, j]
             elif final:  # the last iterate onto the ball and the box again, in x's dtype
                 e64 = e[k]
                 flen = 0.0
@@ -134,10 +138,43 @@ def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, exact, 
                         u = u if u < e64 else e64
                     u = u if u > lo_b - x[n, j] else lo_b - x[n, j]
                     u = u if u < hi_b - x[n, j] else hi_b - x[n, j]
-                    out[k, n, j] = u + x[n, j]
+                    row[j] = u + x[n, j]
             else:
                 for j in range(d):
-                    out[k, n, j] = delta[j] + x[n, j]
+                    row[j] = delta[j] + x[n, j]
+            if keep:
+                for j in range(d):
+                    out[k, n, j] = row[j]
+            else:
+                _add_loss_gradient(row, weights, k, -yn, loss, grad)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "contract", "arcp"})
+def _add_loss_gradient(row, weights, k, yn, loss, grad):
+    """Model k's logistic loss at the attacked input ``row`` (label yn) into ``loss[k]``,
+    zeta(-z) with z = y (w.x + b), and its gradient -s(-z) y (x, 1) into ``grad[k]`` (the bias
+    entry when ``weights`` has one column more than ``row``), unscaled: the callers divide by
+    the number of examples. zeta and s are evaluated without overflow for every z."""
+    d = row.shape[0]
+    z = 0.0
+    for j in range(d):
+        z += weights[k, j] * row[j]
+    bias = weights.shape[1] > d
+    if bias:
+        z += weights[k, d]
+    z = z * yn
+    if z > 0.0:  # zeta(-z) = log1p(e^-z), s(-z) = e^-z / (1 + e^-z)
+        t = np.exp(-z)
+        loss[k] += np.log1p(t)
+        coef = -(t / (1.0 + t)) * yn
+    else:  # zeta(-z) = -z + log1p(e^z), s(-z) = 1 / (1 + e^z)
+        t = np.exp(z)
+        loss[k] += np.log1p(t) - z
+        coef = -(1.0 / (1.0 + t)) * yn
+    for j in range(d):
+        grad[k, j] += coef * row[j]
+    if bias:
+        grad[k, d] += coef
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "contract", "arcp"})
@@ -188,20 +225,73 @@ def _ball_box_(v, lo, hi, eps, zero, one, tiny):
 
 
 @numba.njit(cache=True, nogil=True)
-def _limit_rows(x, y, sign, e, lo_b, hi_b, out):
-    """out[k, n] = clip(x[n] + (-y_n sign_k) e_k, lo_b, hi_b), as the eager ops round it."""
-    K, N, d = out.shape
+def _limit_rows(x, y, sign, e, lo_b, hi_b, out, weights, loss, grad):
+    """out[k, n] = clip(x[n] + (-y_n sign_k) e_k, lo_b, hi_b), as the eager ops round it; or,
+    with ``weights`` given (out then (K, 0, 0)), its loss and gradient summed as
+    :func:`_pgd_rows` does."""
+    K, (N, d) = sign.shape[0], x.shape
+    keep = out.shape[1] == N
+    row = np.empty(d, dtype=x.dtype)
     for k in range(K):
         for n in range(N):
             yn = -y[n]
             for j in range(d):
                 v = (yn * sign[k, j]) * e[k] + x[n, j]
-                out[k, n, j] = min(max(v, lo_b), hi_b)
+                row[j] = min(max(v, lo_b), hi_b)
+            if keep:
+                for j in range(d):
+                    out[k, n, j] = row[j]
+            else:
+                _add_loss_gradient(row, weights, k, y[n], loss, grad)
 
 
 def _array(t: torch.Tensor, dtype: torch.dtype | None = None) -> np.ndarray:
     """A contiguous CPU numpy view (a copy when the dtype or layout asks for one)."""
     return t.detach().to("cpu", dtype or t.dtype).contiguous().numpy()
+
+
+LossGradient = tuple[torch.Tensor, torch.Tensor]
+
+
+def _sums(weights: torch.Tensor | None, K: int, N: int, d: int,
+          dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The kernels' outputs: the attacked inputs (K, N, d), or (without them) the weights
+    and the loss and gradient sums they fill."""
+    if weights is None:
+        return (np.empty((K, N, d), dtype=dtype), np.zeros((1, d), dtype),
+                np.zeros(1, dtype), np.zeros((1, d), dtype))
+    w = _array(weights, torch.float64 if dtype == np.float64 else torch.float32)
+    return (np.empty((K, 0, 0), dtype=dtype), w, np.zeros(K, dtype),
+            np.zeros(w.shape, dtype))
+
+
+def _result(out: tuple[np.ndarray, ...], weights: torch.Tensor | None, N: int,
+            device: torch.device) -> torch.Tensor | LossGradient:
+    if weights is None:
+        return torch.from_numpy(out[0]).to(device)
+    return torch.from_numpy(out[2] / N).to(device), torch.from_numpy(out[3] / N).to(device)
+
+
+def _pgd(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torch.Tensor,
+         e: torch.Tensor, start: Start, steps: int, norm: str,
+         box: tuple[float, float] | None, work: torch.dtype | None, projection: str,
+         weights: torch.Tensor | None) -> torch.Tensor | LossGradient:
+    work = x.dtype if work is None else work
+    K, N, d = unit.shape[0], x.shape[1], x.shape[2]
+    xs = _array(x[0])
+    mode, g, radius = _NONE, np.zeros((1, 1, 1), dtype=xs.dtype), np.zeros((1, 1), xs.dtype)
+    if isinstance(start, tuple):
+        mode, g, radius = _DRAWS, _array(start[0]), _array(start[1][..., 0], x.dtype)
+    elif start is not None:
+        mode, g = _READY, _array(start, x.dtype)
+    lo, hi = (-np.inf, np.inf) if box is None else (float(box[0]), float(box[1]))
+    out = _sums(weights, K, N, d, xs.dtype)
+    _pgd_rows(xs, _array(x[0], work), _array(y, work), _array(unit, work),
+              _array(factor.reshape(-1), work), _array(e.reshape(-1), work),
+              _array(e.reshape(-1), x.dtype), mode, g, radius, steps, norm == "l2",
+              norm == "l2" and box is not None and projection == "exact", lo, hi,
+              work != x.dtype, *out)
+    return _result(out, weights, N, x.device)
 
 
 def pgd_block(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torch.Tensor,
@@ -220,31 +310,44 @@ def pgd_block(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, factor: torc
     :func:`~numerics.attacks.uniform_ball_noise` does; None: start at 0. A zero budget leaves x
     as it is.
     """
-    work = x.dtype if work is None else work
+    return _pgd(x, y, unit, factor, e, start, steps, norm, box, work, projection, None)
+
+
+def pgd_loss_gradient(weights: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                      unit: torch.Tensor, factor: torch.Tensor, e: torch.Tensor, start: Start,
+                      steps: int, norm: str, box: tuple[float, float] | None,
+                      work: torch.dtype | None = None,
+                      projection: str = "ball_then_box") -> LossGradient:
+    """:func:`pgd_block`'s attack, and at its inputs x~ the mean logistic loss
+    (1/N) sum_n zeta(-z_kn), z_kn = y_n (w_k.x~_kn + b_k), and its gradient
+    -(1/N) sum_n s(-z_kn) y_n (x~_kn, 1) with x~ held fixed (Danskin), ``(K,)`` and ``(K, p)``,
+    p = d + 1 when ``weights`` ``(K, p)`` has a bias column. The attacked inputs are summed as
+    they are made, never stored: :func:`numerics.linear.train.loss_gradient` of
+    :func:`pgd_block`'s output, up to rounding (the sums run in another order)."""
+    return _pgd(x, y, unit, factor, e, start, steps, norm, box, work, projection, weights)
+
+
+def _limit(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, e: torch.Tensor,
+           box: tuple[float, float] | None,
+           weights: torch.Tensor | None) -> torch.Tensor | LossGradient:
     K, N, d = unit.shape[0], x.shape[1], x.shape[2]
-    xs = _array(x[0])
-    mode, g, radius = _NONE, np.zeros((1, 1, 1), dtype=xs.dtype), np.zeros((1, 1), xs.dtype)
-    if isinstance(start, tuple):
-        mode, g, radius = _DRAWS, _array(start[0]), _array(start[1][..., 0], x.dtype)
-    elif start is not None:
-        mode, g = _READY, _array(start, x.dtype)
     lo, hi = (-np.inf, np.inf) if box is None else (float(box[0]), float(box[1]))
-    out = np.empty((K, N, d), dtype=xs.dtype)
-    _pgd_rows(xs, _array(x[0], work), _array(y, work), _array(unit, work),
-              _array(factor.reshape(-1), work), _array(e.reshape(-1), work),
-              _array(e.reshape(-1), x.dtype), mode, g, radius, steps, norm == "l2",
-              norm == "l2" and box is not None and projection == "exact", lo, hi,
-              work != x.dtype, out)
-    return torch.from_numpy(out).to(x.device)
+    out = _sums(weights, K, N, d, _array(x[0, :1]).dtype)
+    _limit_rows(_array(x[0]), _array(y, x.dtype), _array(unit, x.dtype),
+                _array(e.reshape(-1), x.dtype), lo, hi, *out)
+    return _result(out, weights, N, x.device)
 
 
 def linf_limit(x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor, e: torch.Tensor,
                box: tuple[float, float] | None) -> torch.Tensor:
     """The L-inf PGD limit clip_box(x - e y sign(w)) in one pass, ``(K, N, d)``: x
     ``(1, N, d)``, y ``(N,)``, unit = sign(w) ``(K, d)``, e ``(K, 1, 1)``, all in x's dtype."""
-    K, N, d = unit.shape[0], x.shape[1], x.shape[2]
-    lo, hi = (-np.inf, np.inf) if box is None else (float(box[0]), float(box[1]))
-    out = np.empty((K, N, d), dtype=_array(x[0, :1]).dtype)
-    _limit_rows(_array(x[0]), _array(y, x.dtype), _array(unit, x.dtype),
-                _array(e.reshape(-1), x.dtype), lo, hi, out)
-    return torch.from_numpy(out).to(x.device)
+    return _limit(x, y, unit, e, box, None)
+
+
+def linf_limit_loss_gradient(weights: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                             unit: torch.Tensor, e: torch.Tensor,
+                             box: tuple[float, float] | None) -> LossGradient:
+    """:func:`linf_limit`'s inputs summed into the loss and gradient as
+    :func:`pgd_loss_gradient` does, never stored."""
+    return _limit(x, y, unit, e, box, weights)

@@ -32,7 +32,7 @@ import scipy.optimize
 import torch
 
 from numerics.attacks import AttackSpec
-from numerics.linear.attack import _perturb, budgets
+from numerics.linear.attack import _fused_loss_gradient, _perturb, budgets
 from numerics.ops import margins, robust_loss_and_mean_gradient, zeta
 from numerics.validate import check_count, check_data
 from theory.adversarial_loss import ROBUST_LOSS_TORCH
@@ -148,8 +148,12 @@ def _objective(
         loss, grad = robust_loss_and_mean_gradient(W, xb, yb, eps, attack.norm)
         loss = loss.mean(dim=1)
     else:
-        xk = _perturb(W, xb, yb, e, attack, noise_gen, config.common_noise, fused=fused)
-        loss, grad = loss_gradient(W, xk, yb, config.bias)
+        summed = (_fused_loss_gradient(W, xb, yb, e, attack, noise_gen, config.common_noise)
+                  if fused else None)
+        if summed is None:
+            xk = _perturb(W, xb, yb, e, attack, noise_gen, config.common_noise, fused=fused)
+            summed = loss_gradient(W, xk, yb, config.bias)
+        loss, grad = summed
     if config.weight_decay:
         decayed = W if config.decay_bias or not config.bias else torch.cat(
             [W[:, :-1], torch.zeros_like(W[:, -1:])], dim=1)
@@ -175,9 +179,10 @@ def train_models(
             the better-trained one: one test point is 0.05% on MNIST2). None: last.
         progress: called with the epoch number after each epoch.
         init: initial weights ``(p,)`` (shared) or ``(K, p)``; None: ``init_scale`` N(0, 1).
-        fused_pgd: a PGD attack as one compiled loop per (model, example)
-            (:mod:`numerics.linear.fused`; the same iteration up to rounding, several times as
-            fast a training step on the CPU).
+        fused_pgd: the training step's compiled loops (:mod:`numerics.linear.fused`; the same
+            numbers up to rounding, several times as fast a step on the CPU): a PGD attack as
+            one loop per (model, example), its inputs summed into the loss and gradient as
+            they are made (one PGD run: :func:`numerics.linear.attack._fused_loss_gradient`).
 
     Returns:
         :class:`TrainResult`.
