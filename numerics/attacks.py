@@ -374,9 +374,12 @@ def _pgd_on_loss(
     loss_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float, norm: str,
     steps: int, step_size: float, *, box: tuple[float, float] | None, start: str,
     projection: str, restarts: int, generator: torch.Generator | None,
+    grad_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """:func:`pgd_on_loss` without the one pass over the data that checks ``x`` (for callers
-    that checked their data once, e.g. per training run, not per batch)."""
+    that checked their data once, e.g. per training run, not per batch). ``grad_fn``: the
+    gradient of the summed losses at given inputs, in closed form (e.g.
+    :meth:`numerics.nets.models.MLP.loss_input_gradient`), taken instead of autograd's."""
     norm = check_norm(norm)
     eps = check_eps(eps)
     steps = check_count(steps, "steps")
@@ -398,10 +401,13 @@ def _pgd_on_loss(
                                        device=x.device, radius_law=start)
         delta = project(x, delta, eps, norm, box, projection)
         for _ in range(steps):
-            delta.requires_grad_(True)
-            with torch.enable_grad():  # the attack works under a caller's no_grad too
-                losses = loss_fn(x + delta)
-                (grad,) = torch.autograd.grad(losses.sum(), delta)
+            if grad_fn is not None:
+                grad = grad_fn(x + delta)
+            else:
+                delta.requires_grad_(True)
+                with torch.enable_grad():  # the attack works under a caller's no_grad too
+                    losses = loss_fn(x + delta)
+                    (grad,) = torch.autograd.grad(losses.sum(), delta)
             with torch.no_grad():
                 if norm == "linf":
                     ascent = grad.sign()

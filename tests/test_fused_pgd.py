@@ -166,4 +166,47 @@ def test_fused_loss_gradient_is_the_loss_gradient_of_the_fused_inputs(
         torch.testing.assert_close(summed[0], loss, rtol=1e-12, atol=0.0)
         torch.testing.assert_close(summed[1], grad, rtol=0.0, atol=1e-12 * float(grad.abs().max()))
     assert _fused_loss_gradient(W, X, y, eps, dataclasses.replace(attack, restarts=2)) is None
-    assert _fused_loss_gradient(W, X, y, eps, AttackSpec("random", norm, box=(0.0, 1.0))) is None
+    assert _fused_loss_gradient(W, X, y, eps, AttackSpec("exact", norm, box=(0.0, 1.0))) is None
+
+
+@pytest.mark.parametrize(("norm", "box", "bias"), [("l2", (0.0, 1.0), True),
+                                                   ("linf", (0.0, 1.0), False),
+                                                   ("l2", None, False)])
+def test_fused_noise_loss_gradient_is_the_loss_gradient_of_the_noisy_inputs(
+        norm: str, box: tuple | None, bias: bool) -> None:
+    """Random-noise training's loss and gradient (tables 2 and 4), summed as the noisy inputs
+    clip(x + eps u) are made: loss_gradient of perturb's inputs (same draws) to 1e-12, with one
+    shared draw and one per model."""
+    X, y, W = _problem()
+    W = W if bias else W[:, :-1]
+    eps = torch.tensor([0.0, 0.3, 1.5]) if norm == "l2" else torch.tensor([0.0, 0.05, 0.2])
+    attack = AttackSpec("random", norm, box=box)
+    for common in (True, False):
+        inputs = perturb(W, X, y, eps, attack, torch.Generator().manual_seed(3), common)
+        loss, grad = loss_gradient(W, inputs, y, bias)
+        summed = _fused_loss_gradient(W, X, y, eps, attack, torch.Generator().manual_seed(3),
+                                      common)
+        assert summed is not None
+        torch.testing.assert_close(summed[0], loss, rtol=1e-12, atol=0.0)
+        torch.testing.assert_close(summed[1], grad, rtol=0.0, atol=1e-12 * float(grad.abs().max()))
+
+
+def test_fused_adversarial_loss_is_the_loss_of_the_margins(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """adversarial_loss (the landscapes' loss) fused, chunk by chunk (several chunks, each
+    drawing its starts as attacked_margins does): the eager loss of the fused inputs' margins
+    to 1e-12; an attack it does not fuse (the exact worst case) falls back to them."""
+    import numerics.linear.attack as linear_attack
+    from numerics.linear.attack import adversarial_loss, attacked_margins
+    from numerics.ops import zeta
+
+    monkeypatch.setattr(linear_attack, "_ELEMENT_BUDGET", 7 * 3 * 20)  # chunks of 7 rows
+    X, y, W = _problem()
+    eps = torch.tensor([0.0, 0.3, 1.5])
+    attack = AttackSpec("pgd", "l2", 5, 2.5, box=(0.0, 1.0), start="ball")
+    fused = adversarial_loss(W, X, y, eps, attack, torch.Generator().manual_seed(3), fused=True)
+    z = attacked_margins(W, X, y, eps, attack, torch.Generator().manual_seed(3), fused=True)
+    torch.testing.assert_close(fused, zeta(-z).mean(dim=1), rtol=1e-12, atol=0.0)
+    exact = AttackSpec("exact", "l2", box=(0.0, 1.0))
+    torch.testing.assert_close(adversarial_loss(W, X, y, eps, exact, fused=True),
+                               adversarial_loss(W, X, y, eps, exact), rtol=0.0, atol=0.0)

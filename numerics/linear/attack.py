@@ -185,13 +185,20 @@ def _fused_loss_gradient(
     :func:`perturb` (``fused=True``), the perturbation held fixed: the same draws, and the
     numbers of :func:`numerics.linear.train.loss_gradient` of those inputs up to rounding, in
     one compiled pass that never stores the ``(K, N, d)`` inputs. None for an attack other
-    than one PGD run (then perturb, and take the loss of what it returns)."""
-    if attack.kind != "pgd" or attack.restarts != 1 or attack.step_size is not None:
+    than one PGD run or random noise (then perturb, and take the loss of what it returns)."""
+    if attack.kind not in ("pgd", "random") or attack.restarts != 1 or \
+            attack.step_size is not None:
         return None
-    from numerics.linear.fused import linf_limit_loss_gradient  # numba loads on first use
+    from numerics.linear.fused import (  # numba loads on first use
+        linf_limit_loss_gradient,
+        noise_loss_gradient,
+    )
 
-    K, d = W.shape[0], X.shape[1]
+    K, (N, d) = W.shape[0], X.shape
     w, e, x = _pixel_weights(W, d), budgets(eps, K, X), X[None]
+    if attack.kind == "random":  # the noise of _perturb, the same draws
+        noise = _unit_noise((1 if common_noise else K, N, d), attack.norm, generator, X)
+        return noise_loss_gradient(W, x, y, noise, e, attack.box)
     if attack.norm == "linf" and attack.step_factor >= 2.0:  # the L-inf PGD limit
         return linf_limit_loss_gradient(W, x, y, _unit_weights(w, "linf"), e, attack.box)
     return _pgd_run(x, e, w, y, attack, 1 if common_noise else K, generator, True, W)
@@ -460,7 +467,21 @@ def adversarial_loss(
     *, fused: bool = False,
 ) -> torch.Tensor:
     """Training loss of each model under its attack, mean_n zeta(-y w.x~_adv), shape ``(K,)``
-    (``fused``: as in :func:`perturb`)."""
+    (``fused``: as in :func:`perturb`, the attacked inputs summed into the loss as they are
+    made, chunk by chunk as :func:`attacked_margins` draws them)."""
+    if fused:
+        check_data(X, y, name="X", labels="pm1", ndim=2)
+        K, (N, d) = W.shape[0], X.shape
+        rows, total = _row_chunks(K, N, d), None
+        for start in range(0, N, rows):
+            sl = slice(start, start + rows)
+            summed = _fused_loss_gradient(W, X[sl], y[sl], eps, attack, generator, common_noise)
+            if summed is None:  # not fused (decided before any draw): the margins below
+                break
+            part = summed[0] * y[sl].shape[0]
+            total = part if total is None else total + part
+        else:
+            return total / N
     z = attacked_margins(W, X, y, eps, attack, generator, common_noise, fused=fused)
     return zeta(-z).mean(dim=1)
 

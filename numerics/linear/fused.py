@@ -6,12 +6,18 @@ times a step (add the step, take the row norms, scale, clamp to the box), each p
 its own. For a linear model the PGD of one (model, example) pair needs nothing of the others:
 :func:`pgd_block` runs all the steps of one pair while its row (d numbers) stays in the core's
 L1 cache, one pass a step: project (scale to the ball, clamp to the box), add the next step and
-sum the squares for the next projection. It computes the eager loop's iterates up to rounding:
-the row norms are summed in another order (1e-16 relative in float64, 1e-7 in float32), which a
-long training run carries into its last digits, so a study that uses it says so in its config.
-On one CPU thread a training step of the budget study's box runs (PGD-5, float64) and an epoch
-of MNIST2 table 1's training (PGD-10, float32 iterates, batches of 128) are each 2.6-2.8x as
-fast as with the eager loop (``python benchmarks/fused_pgd.py``, two runs).
+sum the squares for the next projection. The exact projection onto ball cap box (BOX-PROJ, the
+evaluation PGD's and the sensitivity study's ``exact-projection`` setting) is the active-set
+iteration of :func:`numerics.attacks.scaled_clip` on the cached row (:func:`_ball_box_`, two or
+three passes). It computes the eager loop's iterates up to rounding: the row norms are summed in
+another order (1e-16 relative in float64, 1e-7 in float32), which a long training run carries
+into its last digits, so a study that uses it says so in its config.
+
+In training the attacked inputs are not kept: :func:`pgd_loss_gradient` (and
+:func:`linf_limit_loss_gradient` for the L-inf limit) adds each finished row's logistic loss and
+gradient to its model's sums while the row is still in the cache, so a step never writes or
+reads back the ``(K, N, d)`` block. Speed-ups on one CPU thread: ``python
+benchmarks/fused_pgd.py``.
 
 numba compiles each kernel on its first call for the dtypes it meets (1-1.5 s each) and keeps
 the machine code on disk (``cache=True``), so later processes load it (0.1-0.4 s).
@@ -23,7 +29,8 @@ import numba
 import numpy as np
 import torch
 
-__all__ = ["linf_limit", "linf_limit_loss_gradient", "pgd_block", "pgd_loss_gradient"]
+__all__ = ["linf_limit", "linf_limit_loss_gradient", "noise_loss_gradient", "pgd_block",
+           "pgd_loss_gradient"]
 
 
 Start = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
@@ -245,6 +252,22 @@ def _limit_rows(x, y, sign, e, lo_b, hi_b, out, weights, loss, grad):
                 _add_loss_gradient(row, weights, k, y[n], loss, grad)
 
 
+@numba.njit(cache=True, nogil=True)
+def _noise_rows(x, y, u, e, lo_b, hi_b, weights, loss, grad):
+    """clip(x[n] + u[i, n] e_k, lo_b, hi_b) (i = 0 for one shared draw, else k), as the eager
+    ops round it, summed into model k's loss and gradient as :func:`_pgd_rows` does."""
+    K, (N, d) = weights.shape[0], x.shape
+    shared = u.shape[0] == 1
+    row = np.empty(d, dtype=x.dtype)
+    for n in range(N):
+        for k in range(K):
+            i = 0 if shared else k
+            for j in range(d):
+                v = u[i, n, j] * e[k] + x[n, j]
+                row[j] = min(max(v, lo_b), hi_b)
+            _add_loss_gradient(row, weights, k, y[n], loss, grad)
+
+
 def _array(t: torch.Tensor, dtype: torch.dtype | None = None) -> np.ndarray:
     """A contiguous CPU numpy view (a copy when the dtype or layout asks for one)."""
     return t.detach().to("cpu", dtype or t.dtype).contiguous().numpy()
@@ -351,3 +374,17 @@ def linf_limit_loss_gradient(weights: torch.Tensor, x: torch.Tensor, y: torch.Te
     """:func:`linf_limit`'s inputs summed into the loss and gradient as
     :func:`pgd_loss_gradient` does, never stored."""
     return _limit(x, y, unit, e, box, weights)
+
+
+def noise_loss_gradient(weights: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                        noise: torch.Tensor, e: torch.Tensor,
+                        box: tuple[float, float] | None) -> LossGradient:
+    """The loss and gradient of :func:`pgd_loss_gradient` at the noisy inputs
+    clip_box(x + e_k u) of random-noise training, never stored: x ``(1, N, d)``, noise u in
+    the unit ball ``(1 or K, N, d)``, e ``(K, 1, 1)``, all in x's dtype."""
+    K, N, d = weights.shape[0], x.shape[1], x.shape[2]
+    lo, hi = (-np.inf, np.inf) if box is None else (float(box[0]), float(box[1]))
+    out = _sums(weights, K, N, d, _array(x[0, :1]).dtype)
+    _noise_rows(_array(x[0]), _array(y, x.dtype), _array(noise, x.dtype),
+                _array(e.reshape(-1), x.dtype), lo, hi, *out[1:])
+    return _result(out, weights, N, x.device)
