@@ -210,3 +210,30 @@ def test_fused_adversarial_loss_is_the_loss_of_the_margins(
     exact = AttackSpec("exact", "l2", box=(0.0, 1.0))
     torch.testing.assert_close(adversarial_loss(W, X, y, eps, exact, fused=True),
                                adversarial_loss(W, X, y, eps, exact), rtol=0.0, atol=0.0)
+
+
+@pytest.mark.parametrize(("norm", "bias", "n"), [("l2", True, 300), ("l2", False, 301),
+                                                 ("linf", True, 13)])
+def test_fused_robust_loss_is_the_robust_loss(norm: str, bias: bool, n: int) -> None:
+    """INNER-MAX's robust loss per point and its mean gradient (HESS-DEP), K = 3 budgets in one
+    blocked pass over x (a row count that is and is not a multiple of the block): numerics.ops'
+    two products to 1e-12, a model at w_f = 0 (the norm's subgradient 0) included; and
+    full-batch Adam on it (the budget study's exact runs) to 1e-10 of the weights' norm."""
+    from numerics.linear.fused import robust_loss_and_mean_gradient as fused_robust
+    from numerics.ops import robust_loss_and_mean_gradient
+
+    X, y, W = _problem(n=n)
+    W = W if bias else W[:, :-1]
+    W[0, :20] = 0.0
+    eps = torch.tensor([0.0, 0.3, 1.5], dtype=X.dtype)
+    loss, grad = robust_loss_and_mean_gradient(W, X, y, eps, norm)
+    f_loss, f_grad = fused_robust(W, X, y, eps, norm)
+    torch.testing.assert_close(f_loss, loss, rtol=1e-12, atol=0.0)
+    torch.testing.assert_close(f_grad, grad, rtol=0.0, atol=1e-12 * float(grad.abs().max()))
+    attack = AttackSpec("exact", norm, box=None)
+    config = TrainConfig(epochs=40, batch_size=0, lr=0.05, weight_decay=1e-3, bias=bias,
+                         init_scale=0.0, lr_schedule="cosine")
+    eager = train_models(X, y, eps, attack, config).last
+    fused = train_models(X, y, eps, attack, config, fused_pgd=True).last
+    assert float(eager.norm()) > 0.1
+    assert float((fused - eager).abs().max()) <= 1e-10 * float(eager.norm())

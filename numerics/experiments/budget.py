@@ -70,10 +70,10 @@ class BudgetConfig:
         box_eps_l2, box_eps_linf: absolute budgets trained with PGD in the [0, 1] box.
         pgd_steps: PGD steps K (step 2.5 eps / K). collapse_tol: ||w_f|| below
             collapse_tol * ||w_f(eps=0)|| counts as collapsed. seed, profile: as usual.
-        fused_pgd: the box runs' PGD as one compiled loop per (model, example), summed into
-            the loss and gradient as it goes (:mod:`numerics.linear.fused`): the same numbers
-            as the eager steps up to rounding, several times as fast on the CPU
-            (``benchmarks/fused_pgd.py``).
+        fused_pgd: the training steps as compiled loops (:mod:`numerics.linear.fused`): the
+            box runs' PGD one loop per (model, example) summed into the loss as it goes, the
+            exact runs' robust loss (p = 2) one blocked pass over the data; the same numbers
+            as the eager steps up to rounding, faster on the CPU (``benchmarks/fused_pgd.py``).
     """
 
     n_samples: int = 12665
@@ -125,7 +125,7 @@ def _fit_exact(cfg: BudgetConfig, x: torch.Tensor, y: torch.Tensor, eps: list[fl
         feats = (x[:, :-1] if bias else x).contiguous()  # not a strided view at every step
         last = train_models(feats, y, torch.tensor(eps, dtype=x.dtype),
                             AttackSpec("exact", norm, box=None),
-                            _train_config(cfg, cfg.steps, bias)).last
+                            _train_config(cfg, cfg.steps, bias), fused_pgd=cfg.fused_pgd).last
         return list(last.unbind(0))
     return [fit_linf_split(x, y, e, cfg.weight_decay, bias, 5 * cfg.steps)[0] for e in eps]
 

@@ -145,7 +145,12 @@ def _objective(
     """Training loss ``(K,)`` and gradient ``(K, p)`` of every model on one batch."""
     if attack.kind == "exact" and attack.box is None:
         eps = e if e.numel() > 1 else float(e)
-        loss, grad = robust_loss_and_mean_gradient(W, xb, yb, eps, attack.norm)
+        if fused:  # one blocked pass over the batch (numerics.linear.fused)
+            from numerics.linear import fused as fused_loops
+
+            loss, grad = fused_loops.robust_loss_and_mean_gradient(W, xb, yb, eps, attack.norm)
+        else:
+            loss, grad = robust_loss_and_mean_gradient(W, xb, yb, eps, attack.norm)
         loss = loss.mean(dim=1)
     else:
         summed = (_fused_loss_gradient(W, xb, yb, e, attack, noise_gen, config.common_noise)
@@ -182,7 +187,8 @@ def train_models(
         fused_pgd: the training step's compiled loops (:mod:`numerics.linear.fused`; the same
             numbers up to rounding, several times as fast a step on the CPU): a PGD attack as
             one loop per (model, example), its inputs summed into the loss and gradient as
-            they are made (one PGD run: :func:`numerics.linear.attack._fused_loss_gradient`).
+            they are made (one PGD run: :func:`numerics.linear.attack._fused_loss_gradient`);
+            the exact inner max's robust loss and gradient in one blocked pass over the batch.
 
     Returns:
         :class:`TrainResult`.
