@@ -34,6 +34,6 @@ class Config(MNIST2StudyConfig):
 
 
 SCALES: dict[str, dict[str, Any]] = {"ci": {**CI, "n_train": 400, "n_test": 200}, "full": {}}
-MINUTES = {"ci": 1.0, "full": 6.0}
+MINUTES = {"ci": 1.0, "full": 4.0}
 #: Read by the MNIST2 study's Y-T1 and Y-T2 evidence as one of its regimes.
 EVIDENCE: dict[str, Any] = {}

@@ -309,7 +309,7 @@ SCALES: dict[str, dict[str, Any]] = {
            "logistic_n": 1000, "logistic_steps": 500},
     "full": {},
 }
-MINUTES = {"ci": 1.5, "full": 4.0}
+MINUTES = {"ci": 1.5, "full": 3.0}
 RESULT = "findings.json"
 #: Its MLPs are trained by SGD, where the last digits of a BLAS reduction grow into the results
 #: (the full run on one thread against two: 13 of 100 numbers moved, no judgement): it runs on

@@ -332,7 +332,7 @@ SCALES: dict[str, dict[str, Any]] = {
     "ci": {"n_train": 1000, "n_test": 300, "seeds": (0, 1), "tables": (1, 2)},
     "full": {},
 }
-MINUTES = {"ci": 1.0, "full": 20.0}
+MINUTES = {"ci": 1.0, "full": 8.5}
 #: Its independent parts (:mod:`numerics.experiments.parts`): one (setting, table, seed) each.
 AXES = {"setting": "settings", "table": "tables", "seed": "seeds"}
 RESULT = "sensitivity.json"

@@ -54,7 +54,7 @@ CI: dict[str, Any] = {
     "landscape_points": 11, "landscape_n": 300, "threads": 2,
 }
 SCALES: dict[str, dict[str, Any]] = {"ci": CI, "full": {}}
-MINUTES = {"ci": 1.5, "full": 2.0}
+MINUTES = {"ci": 1.5, "full": 1.5}
 #: Its independent parts (:mod:`numerics.experiments.parts`): one (table, seed) each (one table
 #: each when ``seeds`` is None: the training seed alone).
 AXES = {"table": "tables", "seed": "seeds"}
