@@ -186,21 +186,17 @@ def _fused_loss_gradient(
     numbers of :func:`numerics.linear.train.loss_gradient` of those inputs up to rounding, in
     one compiled pass that never stores the ``(K, N, d)`` inputs. None for an attack other
     than one PGD run or random noise (then perturb, and take the loss of what it returns)."""
-    if attack.kind not in ("pgd", "random") or attack.restarts != 1 or \
-            attack.step_size is not None:
+    if attack.kind not in ("pgd", "random") or (attack.restarts, attack.step_size) != (1, None):
         return None
-    from numerics.linear.fused import (  # numba loads on first use
-        linf_limit_loss_gradient,
-        noise_loss_gradient,
-    )
+    from numerics.linear import fused as loops  # numba loads on first use
 
     K, (N, d) = W.shape[0], X.shape
     w, e, x = _pixel_weights(W, d), budgets(eps, K, X), X[None]
     if attack.kind == "random":  # the noise of _perturb, the same draws
         noise = _unit_noise((1 if common_noise else K, N, d), attack.norm, generator, X)
-        return noise_loss_gradient(W, x, y, noise, e, attack.box)
+        return loops.noise_loss_gradient(W, x, y, noise, e, attack.box)
     if attack.norm == "linf" and attack.step_factor >= 2.0:  # the L-inf PGD limit
-        return linf_limit_loss_gradient(W, x, y, _unit_weights(w, "linf"), e, attack.box)
+        return loops.linf_limit_loss_gradient(W, x, y, _unit_weights(w, "linf"), e, attack.box)
     return _pgd_run(x, e, w, y, attack, 1 if common_noise else K, generator, True, W)
 
 
