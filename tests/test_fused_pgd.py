@@ -142,6 +142,20 @@ def test_fused_minibatch_training_in_float32_is_the_eager_training(projection: s
     assert float((fused - eager).abs().max()) <= 1e-5 * float(eager.norm())
 
 
+def _assert_summed_is_the_loss_of_the_inputs(W, X, y, eps, attack, bias: bool) -> None:
+    """_fused_loss_gradient equals loss_gradient of the fused perturb's inputs (same draws) to
+    1e-12, with one draw shared by the models and one per model."""
+    for common in (True, False):
+        inputs = perturb(W, X, y, eps, attack, torch.Generator().manual_seed(3), common,
+                         fused=True)
+        loss, grad = loss_gradient(W, inputs, y, bias)
+        summed = _fused_loss_gradient(W, X, y, eps, attack, torch.Generator().manual_seed(3),
+                                      common)
+        assert summed is not None
+        torch.testing.assert_close(summed[0], loss, rtol=1e-12, atol=0.0)
+        torch.testing.assert_close(summed[1], grad, rtol=0.0, atol=1e-12 * float(grad.abs().max()))
+
+
 @pytest.mark.parametrize(("norm", "step_factor", "projection", "iterate_dtype", "bias"), [
     ("l2", 2.5, "ball_then_box", "float32", True), ("l2", 2.5, "exact", None, False),
     ("linf", 2.5, "ball_then_box", None, True), ("linf", 1.5, "ball_then_box", None, False)])
@@ -156,15 +170,7 @@ def test_fused_loss_gradient_is_the_loss_gradient_of_the_fused_inputs(
     eps = torch.tensor([0.0, 0.3, 1.5]) if norm == "l2" else torch.tensor([0.0, 0.05, 0.2])
     attack = AttackSpec("pgd", norm, 7, step_factor, box=(0.0, 1.0), start="ball",
                         projection=projection, iterate_dtype=iterate_dtype)
-    for common in (True, False):
-        inputs = perturb(W, X, y, eps, attack, torch.Generator().manual_seed(3), common,
-                         fused=True)
-        loss, grad = loss_gradient(W, inputs, y, bias)
-        summed = _fused_loss_gradient(W, X, y, eps, attack, torch.Generator().manual_seed(3),
-                                      common)
-        assert summed is not None
-        torch.testing.assert_close(summed[0], loss, rtol=1e-12, atol=0.0)
-        torch.testing.assert_close(summed[1], grad, rtol=0.0, atol=1e-12 * float(grad.abs().max()))
+    _assert_summed_is_the_loss_of_the_inputs(W, X, y, eps, attack, bias)
     assert _fused_loss_gradient(W, X, y, eps, dataclasses.replace(attack, restarts=2)) is None
     assert _fused_loss_gradient(W, X, y, eps, AttackSpec("exact", norm, box=(0.0, 1.0))) is None
 
@@ -181,14 +187,7 @@ def test_fused_noise_loss_gradient_is_the_loss_gradient_of_the_noisy_inputs(
     W = W if bias else W[:, :-1]
     eps = torch.tensor([0.0, 0.3, 1.5]) if norm == "l2" else torch.tensor([0.0, 0.05, 0.2])
     attack = AttackSpec("random", norm, box=box)
-    for common in (True, False):
-        inputs = perturb(W, X, y, eps, attack, torch.Generator().manual_seed(3), common)
-        loss, grad = loss_gradient(W, inputs, y, bias)
-        summed = _fused_loss_gradient(W, X, y, eps, attack, torch.Generator().manual_seed(3),
-                                      common)
-        assert summed is not None
-        torch.testing.assert_close(summed[0], loss, rtol=1e-12, atol=0.0)
-        torch.testing.assert_close(summed[1], grad, rtol=0.0, atol=1e-12 * float(grad.abs().max()))
+    _assert_summed_is_the_loss_of_the_inputs(W, X, y, eps, attack, bias)
 
 
 def test_fused_adversarial_loss_is_the_loss_of_the_margins(

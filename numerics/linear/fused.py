@@ -157,11 +157,21 @@ def _pgd_rows(x, xw, y, unit, factor, ew, e, mode, g, radius, steps, l2, exact, 
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "contract", "arcp"})
+def _zeta_s(m):
+    """(zeta(-m), s(-m)) = (log(1 + e^-m), 1 / (1 + e^m)) without overflow for every m."""
+    if m > 0.0:
+        t = np.exp(-m)
+        return np.log1p(t), t / (1.0 + t)
+    t = np.exp(m)
+    return np.log1p(t) - m, 1.0 / (1.0 + t)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "contract", "arcp"})
 def _add_loss_gradient(row, weights, k, yn, loss, grad):
     """Model k's logistic loss at the attacked input ``row`` (label yn) into ``loss[k]``,
     zeta(-z) with z = y (w.x + b), and its gradient -s(-z) y (x, 1) into ``grad[k]`` (the bias
     entry when ``weights`` has one column more than ``row``), unscaled: the callers divide by
-    the number of examples. zeta and s are evaluated without overflow for every z."""
+    the number of examples (:func:`_zeta_s`)."""
     d = row.shape[0]
     z = 0.0
     for j in range(d):
@@ -169,15 +179,9 @@ def _add_loss_gradient(row, weights, k, yn, loss, grad):
     bias = weights.shape[1] > d
     if bias:
         z += weights[k, d]
-    z = z * yn
-    if z > 0.0:  # zeta(-z) = log1p(e^-z), s(-z) = e^-z / (1 + e^-z)
-        t = np.exp(-z)
-        loss[k] += np.log1p(t)
-        coef = -(t / (1.0 + t)) * yn
-    else:  # zeta(-z) = -z + log1p(e^z), s(-z) = 1 / (1 + e^z)
-        t = np.exp(z)
-        loss[k] += np.log1p(t) - z
-        coef = -(1.0 / (1.0 + t)) * yn
+    value, weight = _zeta_s(z * yn)
+    loss[k] += value
+    coef = -weight * yn
     for j in range(d):
         grad[k, j] += coef * row[j]
     if bias:
@@ -310,15 +314,7 @@ def _robust_rows(x, y, wf, b, offset, loss, weight, data, bias_sum):
                     z[r] = sr
             for r in range(m):
                 yn = y[n0 + r]
-                mr = yn * (z[r] + b[k]) - offset[k]
-                if mr > 0.0:  # zeta(-m) = log1p(e^-m), s(-m) = e^-m / (1 + e^-m)
-                    t = np.exp(-mr)
-                    loss[k, n0 + r] = np.log1p(t)
-                    sg = t / (1.0 + t)
-                else:  # zeta(-m) = -m + log1p(e^m), s(-m) = 1 / (1 + e^m)
-                    t = np.exp(mr)
-                    loss[k, n0 + r] = np.log1p(t) - mr
-                    sg = 1.0 / (1.0 + t)
+                loss[k, n0 + r], sg = _zeta_s(yn * (z[r] + b[k]) - offset[k])
                 weight[k] += sg
                 c[r] = -sg * yn
                 bias_sum[k] += c[r]
